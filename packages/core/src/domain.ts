@@ -1,0 +1,190 @@
+/** Key scopes, as fal names them. */
+export type KeyScope = 'API' | 'ADMIN';
+
+/** An authenticated caller: the key and the owner namespace it belongs to. */
+export interface Principal {
+  keyId: string;
+  owner: string;
+  scope: KeyScope;
+}
+
+/** A stored API key (the secret itself is never stored, only its hash). */
+export interface ApiKeyRecord {
+  keyId: string;
+  owner: string;
+  scope: KeyScope;
+  name: string | null;
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+export type AuthMode = 'private' | 'public' | 'shared';
+
+/** The `hangar.json` manifest of an app directory, after validation and defaults. */
+export interface AppManifest {
+  name: string;
+  command: string[];
+  machine_type: string;
+  environment: string;
+  auth_mode: AuthMode;
+  keep_alive: number;
+  min_concurrency: number;
+  max_concurrency: number;
+  max_multiplexing: number;
+  request_timeout: number;
+  startup_timeout: number;
+  health_path: string;
+  /** Route paths the app serves (`/` plus any extra, e.g. `/turbo`); requests to others are 404. */
+  routes: string[];
+  env: Record<string, string>;
+}
+
+export type RevisionStatus = 'deployed' | 'failed' | 'deploying';
+
+/** One deploy of an app. */
+export interface Revision {
+  revisionId: string;
+  owner: string;
+  app: string;
+  createdAt: number;
+  message: string | null;
+  annotations: Record<string, string> | null;
+  status: RevisionStatus;
+  deployedBy: string | null;
+  manifest: AppManifest;
+  /** Absolute path of the app directory on the server. */
+  dir: string;
+}
+
+/** A deployed app: its current revision's manifest plus identity. */
+export interface App {
+  owner: string;
+  name: string;
+  currentRevision: string;
+  manifest: AppManifest;
+  dir: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type RunnerState = 'pending' | 'setup' | 'idle' | 'running' | 'draining' | 'terminated';
+
+/** Error classes of fal's analytics breakdown. */
+export type ErrorClass = 'startup' | 'connection' | 'timeout' | 'runtime';
+
+export type QueueStatus = 'IN_QUEUE' | 'IN_PROGRESS' | 'COMPLETED';
+
+/** Everything recorded about one request (epoch milliseconds for times). */
+export interface RequestRecord {
+  requestId: string;
+  owner: string;
+  app: string;
+  /** Route-level endpoint id: `owner/app` or `owner/app/route`. */
+  endpointId: string;
+  callerKeyId: string | null;
+  method: string;
+  mode: 'sync' | 'queue';
+  status: QueueStatus;
+  cancelled: boolean;
+  priority: 'normal' | 'low';
+  sentAt: number;
+  startedAt: number | null;
+  endedAt: number | null;
+  statusCode: number | null;
+  prepareMs: number | null;
+  durationMs: number | null;
+  runnerId: string | null;
+  coldStart: boolean;
+  coldBootMs: number | null;
+  billableUnits: number | null;
+  errorClass: ErrorClass | null;
+  attempts: number;
+  storeIo: boolean;
+  jsonInput: unknown;
+  jsonOutput: unknown;
+  timeoutS: number | null;
+  webhookUrl: string | null;
+}
+
+/** One captured log line (epoch milliseconds). */
+export interface LogLine {
+  /** Monotonic id assigned by the store; used as cursor tiebreak and SSE event id. */
+  id?: number;
+  ts: number;
+  owner: string;
+  app: string;
+  revision: string;
+  level: string;
+  message: string;
+  labels: Record<string, string>;
+}
+
+/** Event categories fal uses for app events. */
+export const EVENT_CATEGORIES = [
+  'runner_started',
+  'runner_failed',
+  'runner_finished',
+  'runner_pending',
+  'runner_startup_failure',
+  'runner_docker_pull',
+  'runner_setup',
+  'runner_draining',
+  'runner_stopping',
+  'deployment_started',
+  'deployment_failed',
+  'deployment_ended',
+  'deployment_rolling_started',
+  'deployment_rolling_failed',
+  'deployment_rolling_ended',
+  'deployment_recreate_applied',
+  'config_changed',
+] as const;
+export type EventCategory = (typeof EVENT_CATEGORIES)[number];
+
+/** An app lifecycle event. */
+export interface AppEvent {
+  eventId: string;
+  owner: string;
+  app: string;
+  category: EventCategory;
+  createdAt: number;
+  payload: Record<string, unknown>;
+}
+
+/** A sample of how many runners of an app are in each state. */
+export interface RunnerSample {
+  ts: number;
+  owner: string;
+  app: string;
+  pending: number;
+  setup: number;
+  idle: number;
+  running: number;
+  draining: number;
+}
+
+/**
+ * Machine time of one runner within one wall-clock minute. Writing the same (runner, minute) again
+ * replaces the value, so metering is idempotent across restarts.
+ */
+export interface MeterRecord {
+  runnerId: string;
+  minute: number;
+  owner: string;
+  app: string;
+  environment: string;
+  machineType: string;
+  isSurge: boolean;
+  seconds: number;
+}
+
+/** Pricing and labels of one machine type. */
+export interface MachineType {
+  /** Price per machine-second, USD. */
+  unitPrice: number;
+  /** Product label used in Prometheus `machine_type` (e.g. `NVIDIA H100`). */
+  gpuLabel: string;
+  /** Runners of this type beyond this many concurrently are billed at surge price. */
+  reservedRunners: number;
+  surgeMultiplier: number;
+}

@@ -1,0 +1,156 @@
+import type {
+  ApiKeyRecord,
+  App,
+  AppEvent,
+  KeyScope,
+  LogLine,
+  MeterRecord,
+  RequestRecord,
+  Revision,
+  RunnerSample,
+} from './domain.js';
+
+/** Owners and their keys. Secrets are given in clear only to `createKey`'s caller. */
+export interface KeyStore {
+  ensureOwner(owner: string): Promise<void>;
+  listOwners(): Promise<string[]>;
+  /** Stores a key; `secretHash` is the hash of the secret, never the secret. */
+  insertKey(key: ApiKeyRecord, secretHash: string): Promise<void>;
+  /** The key and its secret hash, revoked or not; null when unknown. */
+  findKey(keyId: string): Promise<{ key: ApiKeyRecord; secretHash: string } | null>;
+  listKeys(owner?: string): Promise<ApiKeyRecord[]>;
+  revokeKey(keyId: string, at: number): Promise<boolean>;
+}
+
+/** Apps and their revisions. */
+export interface AppStore {
+  getApp(owner: string, name: string): Promise<App | null>;
+  listApps(owner?: string): Promise<App[]>;
+  /** Records a revision and makes it the app's current one (creating the app if new). */
+  putRevision(rev: Revision): Promise<void>;
+  setRevisionStatus(revisionId: string, status: Revision['status']): Promise<void>;
+  listRevisions(owner: string, app: string): Promise<Revision[]>;
+}
+
+/** A stored queue result: what the app answered. */
+export interface StoredResult {
+  statusCode: number;
+  contentType: string;
+  body: Buffer;
+}
+
+/**
+ * Requests, durable from acceptance: `insert` resolves only once the row is committed, so a request
+ * that was given an id survives a crash. Updates are micro-batched.
+ */
+export interface RequestStore {
+  insert(rec: RequestRecord, rawInput: Buffer): Promise<void>;
+  update(requestId: string, patch: Partial<RequestRecord>): void;
+  /** Records completion and keeps the result until `resultExpiresAt`. */
+  complete(
+    requestId: string,
+    patch: Partial<RequestRecord>,
+    result: StoredResult | null,
+    resultExpiresAt: number,
+  ): void;
+  get(requestId: string): Promise<RequestRecord | null>;
+  getResult(requestId: string): Promise<StoredResult | null>;
+  /** The raw input of a request not yet completed (needed to run or retry it). */
+  getInput(requestId: string): Promise<Buffer | null>;
+  /** Requests accepted but not completed, oldest first: the work to resume after a restart. */
+  listUnfinished(): Promise<RequestRecord[]>;
+  /** Drops stored results (and raw inputs) that expired before `now`. Returns how many. */
+  purgeResults(now: number): Promise<number>;
+}
+
+/** Log lines, appended in batches. */
+export interface LogStore {
+  append(lines: LogLine[]): void;
+}
+
+export interface EventStore {
+  append(event: AppEvent): void;
+}
+
+export interface MeterStore {
+  /** Upserts per (runner, minute): the latest value for that minute wins. */
+  record(rows: MeterRecord[]): void;
+}
+
+export interface RunnerSampleStore {
+  append(samples: RunnerSample[]): void;
+}
+
+/** Runners recorded as alive, so a restarted server can reap orphans and close their metering. */
+export interface RunnerRegistry {
+  upsertRunner(row: RunnerRow): void;
+  listLiveRunners(): Promise<RunnerRow[]>;
+}
+
+export interface RunnerRow {
+  runnerId: string;
+  owner: string;
+  app: string;
+  revisionId: string;
+  machineType: string;
+  pid: number | null;
+  state: string;
+  startedAt: number;
+  endedAt: number | null;
+  /** Last time machine time was metered for this runner. */
+  meteredUntil: number;
+}
+
+/** All stores of one backend, with lifecycle. */
+export interface Stores {
+  keys: KeyStore;
+  apps: AppStore;
+  requests: RequestStore;
+  logs: LogStore;
+  events: EventStore;
+  meter: MeterStore;
+  samples: RunnerSampleStore;
+  runners: RunnerRegistry;
+  /** Commits everything buffered. */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** What a driver needs to start one runner. */
+export interface RunnerSpec {
+  runnerId: string;
+  owner: string;
+  app: string;
+  revisionId: string;
+  /** Working directory (the app directory). */
+  dir: string;
+  command: string[];
+  env: Record<string, string>;
+}
+
+/** Callbacks a driver reports a runner's output and end through. */
+export interface RunnerHooks {
+  onLine(stream: 'stdout' | 'stderr', line: string): void;
+  onExit(code: number | null, signal: string | null): void;
+}
+
+/** A started runner. */
+export interface RunnerHandle {
+  readonly runnerId: string;
+  /** Base URL the runner serves HTTP on, e.g. `http://127.0.0.1:41234`. */
+  readonly url: string;
+  readonly pid: number | null;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves when the runner is gone. */
+  stop(graceMs: number): Promise<void>;
+  /** Immediate SIGKILL. */
+  kill(): void;
+}
+
+/** Where runners run: local processes today, Kubernetes pods later. */
+export interface RunnerDriver {
+  start(spec: RunnerSpec, hooks: RunnerHooks): Promise<RunnerHandle>;
+  /** Kills a runner left behind by a previous server process (by pid), if still alive. */
+  reap(pid: number): Promise<void>;
+}
+
+export type { KeyScope };

@@ -1,0 +1,115 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { type KeyScope, PlatformError, type Principal, toEnvelope } from '@hangar/core';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { Authenticator } from './auth.js';
+
+/** Who may call a route: nobody needs a key, any valid key, or an ADMIN key. */
+export type RouteAuth = 'none' | 'optional' | 'api' | 'admin';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    auth?: RouteAuth;
+  }
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+/** The Fastify instance type every route module registers on. */
+export type HttpApp = FastifyInstance<
+  import('node:http').Server,
+  import('node:http').IncomingMessage,
+  import('node:http').ServerResponse,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+export interface HttpAppOptions {
+  logger: FastifyBaseLogger | false;
+  authenticator: Authenticator;
+  bodyLimit: number;
+  /** When true, every request is answered 503 (set during shutdown). */
+  isDraining?: () => boolean;
+}
+
+/** The principal of an authenticated request (routes with auth 'api' or 'admin' always have one). */
+export function principalOf(request: FastifyRequest): Principal {
+  if (!request.principal) throw new PlatformError('AUTH_MISSING');
+  return request.principal;
+}
+
+/** Throws unless the principal's scope is at least `scope`. */
+export function requireScope(p: Principal, scope: KeyScope): void {
+  if (scope === 'ADMIN' && p.scope !== 'ADMIN') throw new PlatformError('AUTH_ADMIN_REQUIRED');
+}
+
+/** Creates the Fastify app with fal's error envelope, key authentication and body limits. */
+export function createHttpApp(opts: HttpAppOptions): HttpApp {
+  const app = Fastify({
+    loggerInstance: opts.logger || undefined,
+    logger: opts.logger ? undefined : false,
+    bodyLimit: opts.bodyLimit,
+    disableRequestLogging: true,
+    return503OnClosing: true,
+    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>() as unknown as HttpApp;
+
+  app.decorateRequest('principal', null);
+
+  app.addHook('onRequest', async (request) => {
+    if (opts.isDraining?.()) throw new PlatformError('SERVER_SHUTTING_DOWN');
+    const auth = request.routeOptions.config.auth ?? 'api';
+    if (auth === 'none') return;
+    const header = request.headers.authorization;
+    if (auth === 'optional' && !header) return;
+    request.principal = await opts.authenticator.authenticate(header);
+    if (auth === 'admin') requireScope(request.principal, 'ADMIN');
+  });
+
+  app.setErrorHandler((err, request, reply) => {
+    const platform = toPlatformError(err);
+    if (platform.status >= 500 && platform.code === 'SERVER_INTERNAL') {
+      request.log.error({ err, reqId: request.id }, 'unhandled error');
+    }
+    reply.headers(platform.headers).status(platform.status).send(toEnvelope(platform));
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const err = new PlatformError(
+      'ROUTE_NOT_FOUND',
+      `No route for ${request.method} ${request.url.split('?')[0]}`,
+    );
+    reply.status(404).send(toEnvelope(err));
+  });
+
+  return app;
+}
+
+interface FastifyLikeError {
+  statusCode?: number;
+  code?: string;
+  validation?: unknown;
+  message?: string;
+}
+
+/** Maps anything thrown to a PlatformError without leaking internals. */
+export function toPlatformError(err: unknown): PlatformError {
+  if (err instanceof PlatformError) return err;
+  const e = (err ?? {}) as FastifyLikeError;
+  if (e.validation) return new PlatformError('REQUEST_INVALID', e.message);
+  switch (e.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new PlatformError('REQUEST_TOO_LARGE');
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new PlatformError('REQUEST_BAD_JSON');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new PlatformError('REQUEST_INVALID', e.message);
+  }
+  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+    if (e.statusCode === 413) return new PlatformError('REQUEST_TOO_LARGE');
+    return new PlatformError('REQUEST_INVALID', e.message);
+  }
+  return new PlatformError('SERVER_INTERNAL');
+}

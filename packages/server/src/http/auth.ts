@@ -1,0 +1,58 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { type KeyStore, PlatformError, type Principal } from '@hangar/core';
+
+/** Hash under which a key secret is stored. Secrets are 256-bit random, so a fast hash is sufficient. */
+export function hashSecret(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex');
+}
+
+/** Splits `Key <id>:<secret>` (also accepts a bare `<id>:<secret>`); throws AUTH_MALFORMED. */
+export function parseAuthorization(header: string): { keyId: string; secret: string } {
+  const value = header.startsWith('Key ') ? header.slice(4).trim() : header.trim();
+  const colon = value.indexOf(':');
+  if (header.startsWith('Bearer ') || colon <= 0 || colon === value.length - 1) {
+    throw new PlatformError('AUTH_MALFORMED');
+  }
+  return { keyId: value.slice(0, colon), secret: value.slice(colon + 1) };
+}
+
+/** Resolves `Authorization` headers to principals, caching valid keys briefly so revocation lands fast. */
+export interface Authenticator {
+  /** The principal for a header; throws 401 errors for missing, malformed, unknown or revoked keys. */
+  authenticate(header: string | undefined): Promise<Principal>;
+  /** Forgets cached keys (after a revoke). */
+  invalidate(keyId?: string): void;
+}
+
+const CACHE_MS = 5_000;
+
+export function createAuthenticator(keys: KeyStore, now: () => number = Date.now): Authenticator {
+  const cache = new Map<string, { principal: Principal; secretHash: string; until: number }>();
+  return {
+    async authenticate(header) {
+      if (!header) throw new PlatformError('AUTH_MISSING');
+      const { keyId, secret } = parseAuthorization(header);
+      let hit = cache.get(keyId);
+      if (!hit || hit.until < now()) {
+        const found = await keys.findKey(keyId);
+        if (!found || found.key.revokedAt !== null) {
+          cache.delete(keyId);
+          throw new PlatformError('AUTH_INVALID');
+        }
+        const principal = { keyId, owner: found.key.owner, scope: found.key.scope };
+        hit = { principal, secretHash: found.secretHash, until: now() + CACHE_MS };
+        cache.set(keyId, hit);
+      }
+      const given = Buffer.from(hashSecret(secret), 'hex');
+      const stored = Buffer.from(hit.secretHash, 'hex');
+      if (given.length !== stored.length || !timingSafeEqual(given, stored)) {
+        throw new PlatformError('AUTH_INVALID');
+      }
+      return hit.principal;
+    },
+    invalidate(keyId) {
+      if (keyId) cache.delete(keyId);
+      else cache.clear();
+    },
+  };
+}
