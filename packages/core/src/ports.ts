@@ -2,12 +2,14 @@ import type {
   ApiKeyRecord,
   App,
   AppEvent,
+  ErrorClass,
   KeyScope,
   LogLine,
   MeterRecord,
   RequestRecord,
   Revision,
   RunnerSample,
+  RunnerState,
 } from './domain.js';
 
 /** Owners and their keys. Secrets are given in clear only to `createKey`'s caller. */
@@ -154,3 +156,79 @@ export interface RunnerDriver {
 }
 
 export type { KeyScope };
+
+/** One request handed to the runner pool. */
+export interface DispatchRequest {
+  requestId: string;
+  owner: string;
+  app: string;
+  /** Route-level endpoint id, sent to the runner as `x-fal-endpoint`. */
+  endpointId: string;
+  /** Path forwarded to the runner, e.g. `/` or `/turbo` (with query string if any). */
+  path: string;
+  method: string;
+  /** Request headers to forward (hop-by-hop and `authorization` already removed). */
+  headers: Record<string, string>;
+  body: Buffer;
+  /** Lower runs after every normal request queued for the same app. */
+  priority: 'normal' | 'low';
+  /** Execution deadline per attempt, ms. */
+  timeoutMs: number;
+  /** Set by `X-Fal-No-Retry`: a failed attempt is not retried. */
+  noRetry: boolean;
+  /** When the request was accepted (epoch ms); orders the queue and measures prepare time. */
+  sentAt: number;
+  /** Called when an attempt starts on a runner (may be called again on retry). */
+  onStart?: (info: DispatchStart) => void;
+}
+
+export interface DispatchStart {
+  runnerId: string;
+  startedAt: number;
+  coldStart: boolean;
+  coldBootMs: number | null;
+  attempt: number;
+}
+
+/** The outcome of a dispatched request: the app's answer, or an error the platform generated. */
+export interface DispatchResult {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: Buffer;
+  runnerId: string | null;
+  startedAt: number | null;
+  endedAt: number;
+  coldStart: boolean;
+  coldBootMs: number | null;
+  /** From the app's `x-fal-billable-units` header, else null (the recorder falls back to seconds). */
+  billableUnits: number | null;
+  errorClass: ErrorClass | null;
+  attempts: number;
+  /** True when the request was cancelled while queued. */
+  cancelled: boolean;
+}
+
+/** Live figures of one app, for queue size and Prometheus gauges. */
+export interface AppLiveStats {
+  owner: string;
+  app: string;
+  machineType: string;
+  queueSize: number;
+  inFlight: number;
+  runners: Record<RunnerState, number>;
+}
+
+/** The runner pool as the gateway sees it. */
+export interface Dispatcher {
+  /** Queues the request for the app and resolves with its outcome; never rejects for app failures. */
+  dispatch(req: DispatchRequest): Promise<DispatchResult>;
+  /** Removes a still-queued request (resolving it as cancelled); false if it already started or is unknown. */
+  cancelQueued(requestId: string): boolean;
+  /** Signals an in-progress request's runner at `<path>/cancel`; false if not running. */
+  cancelRunning(requestId: string): Promise<boolean>;
+  /** Removes every queued request of the app; returns their ids. */
+  flushQueue(owner: string, app: string): string[];
+  /** Requests ahead of this one in its app's queue (0-based); null when not queued. */
+  queuePosition(requestId: string): number | null;
+  stats(owner?: string): AppLiveStats[];
+}

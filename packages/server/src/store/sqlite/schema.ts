@@ -1,0 +1,158 @@
+/**
+ * The SQLite schema: the contract between the writers (gateway, runners) and the Platform API readers.
+ * Times are epoch milliseconds (INTEGER). Migrations are applied in order and recorded in `user_version`.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE owners (
+    name        TEXT PRIMARY KEY,
+    created_at  INTEGER NOT NULL
+  );
+
+  CREATE TABLE api_keys (
+    key_id       TEXT PRIMARY KEY,
+    owner        TEXT NOT NULL REFERENCES owners(name),
+    scope        TEXT NOT NULL CHECK (scope IN ('API', 'ADMIN')),
+    name         TEXT,
+    secret_hash  TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    revoked_at   INTEGER
+  );
+  CREATE INDEX api_keys_owner ON api_keys(owner);
+
+  CREATE TABLE apps (
+    owner             TEXT NOT NULL,
+    name              TEXT NOT NULL,
+    current_revision  TEXT NOT NULL,
+    created_at        INTEGER NOT NULL,
+    updated_at        INTEGER NOT NULL,
+    PRIMARY KEY (owner, name)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE revisions (
+    revision_id  TEXT PRIMARY KEY,
+    owner        TEXT NOT NULL,
+    app          TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    message      TEXT,
+    annotations  TEXT,              -- JSON object or NULL
+    status       TEXT NOT NULL,     -- deployed | failed | deploying
+    deployed_by  TEXT,
+    manifest     TEXT NOT NULL,     -- JSON AppManifest
+    dir          TEXT NOT NULL
+  );
+  CREATE INDEX revisions_app ON revisions(owner, app, created_at DESC);
+
+  -- One row per request (sync and queued). raw_input is kept until the result expires so a queued
+  -- request can be run or retried after a restart.
+  CREATE TABLE requests (
+    request_id      TEXT PRIMARY KEY,
+    owner           TEXT NOT NULL,
+    app             TEXT NOT NULL,
+    endpoint_id     TEXT NOT NULL,  -- route-level: owner/app or owner/app/route
+    caller_key_id   TEXT,
+    method          TEXT NOT NULL,
+    mode            TEXT NOT NULL,  -- sync | queue
+    status          TEXT NOT NULL,  -- IN_QUEUE | IN_PROGRESS | COMPLETED
+    cancelled       INTEGER NOT NULL DEFAULT 0,
+    priority        TEXT NOT NULL DEFAULT 'normal',
+    sent_at         INTEGER NOT NULL,
+    started_at      INTEGER,
+    ended_at        INTEGER,
+    status_code     INTEGER,
+    prepare_ms      INTEGER,        -- sent_at -> started_at (queue + cold start)
+    duration_ms     INTEGER,        -- started_at -> ended_at (execution)
+    runner_id       TEXT,
+    cold_start      INTEGER NOT NULL DEFAULT 0,
+    cold_boot_ms    INTEGER,
+    billable_units  REAL,
+    error_class     TEXT,           -- startup | connection | timeout | runtime
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    store_io        INTEGER NOT NULL DEFAULT 1,
+    json_input      TEXT,           -- JSON, capped; NULL when store_io = 0
+    json_output     TEXT,
+    timeout_s       REAL,
+    webhook_url     TEXT,
+    raw_input       BLOB,
+    result_status   INTEGER,
+    result_type     TEXT,
+    result_body     BLOB,
+    result_expires  INTEGER
+  );
+  CREATE INDEX requests_endpoint_ended ON requests(endpoint_id, ended_at DESC, request_id);
+  CREATE INDEX requests_endpoint_sent ON requests(endpoint_id, sent_at);
+  CREATE INDEX requests_unfinished ON requests(status) WHERE status <> 'COMPLETED';
+  CREATE INDEX requests_result_expires ON requests(result_expires) WHERE result_expires IS NOT NULL;
+
+  -- Log lines. id is monotonic: the tiebreak of history cursors and the SSE event id.
+  CREATE TABLE logs (
+    id          INTEGER PRIMARY KEY,
+    ts          INTEGER NOT NULL,
+    owner       TEXT NOT NULL,
+    app         TEXT NOT NULL,
+    revision    TEXT NOT NULL,
+    level       TEXT NOT NULL,      -- debug | info | warn | error (lower case), stdout/stderr map to info/error
+    message     TEXT NOT NULL,
+    request_id  TEXT,               -- label fal_request_id
+    job_id      TEXT,               -- label fal_job_id (runner id)
+    endpoint    TEXT,               -- label fal_endpoint
+    source      TEXT,               -- label source: stdout | stderr | gateway | supervisor
+    labels      TEXT NOT NULL       -- JSON object of all labels (including the four above)
+  );
+  CREATE INDEX logs_owner_ts ON logs(owner, ts DESC, id DESC);
+  CREATE INDEX logs_request ON logs(request_id, ts) WHERE request_id IS NOT NULL;
+  CREATE INDEX logs_job ON logs(job_id, ts) WHERE job_id IS NOT NULL;
+
+  CREATE TABLE events (
+    event_id    TEXT PRIMARY KEY,
+    owner       TEXT NOT NULL,
+    app         TEXT NOT NULL,
+    category    TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    payload     TEXT NOT NULL       -- JSON
+  );
+  CREATE INDEX events_app ON events(owner, app, created_at DESC);
+
+  -- Runner state counts sampled every few seconds per app.
+  CREATE TABLE runner_samples (
+    ts        INTEGER NOT NULL,
+    owner     TEXT NOT NULL,
+    app       TEXT NOT NULL,
+    pending   INTEGER NOT NULL,
+    setup     INTEGER NOT NULL,
+    idle      INTEGER NOT NULL,
+    running   INTEGER NOT NULL,
+    draining  INTEGER NOT NULL
+  );
+  CREATE INDEX runner_samples_app ON runner_samples(owner, app, ts);
+
+  -- Machine time per runner per wall-clock minute; rewriting a (runner, minute) replaces it.
+  CREATE TABLE meter (
+    runner_id     TEXT NOT NULL,
+    minute        INTEGER NOT NULL,  -- epoch ms of the minute start (UTC)
+    owner         TEXT NOT NULL,
+    app           TEXT NOT NULL,
+    environment   TEXT NOT NULL,
+    machine_type  TEXT NOT NULL,
+    is_surge      INTEGER NOT NULL,
+    seconds       REAL NOT NULL,
+    PRIMARY KEY (runner_id, minute)
+  ) WITHOUT ROWID;
+  CREATE INDEX meter_owner_minute ON meter(owner, minute);
+
+  -- Runners believed alive, so a restarted server reaps orphans and closes their metering.
+  CREATE TABLE runners (
+    runner_id      TEXT PRIMARY KEY,
+    owner          TEXT NOT NULL,
+    app            TEXT NOT NULL,
+    revision_id    TEXT NOT NULL,
+    machine_type   TEXT NOT NULL,
+    pid            INTEGER,
+    state          TEXT NOT NULL,
+    started_at     INTEGER NOT NULL,
+    ended_at       INTEGER,
+    metered_until  INTEGER NOT NULL
+  );
+  CREATE INDEX runners_live ON runners(ended_at) WHERE ended_at IS NULL;
+  `,
+];
