@@ -68,6 +68,15 @@ export interface RequestStore {
 /** Log lines, appended in batches. */
 export interface LogStore {
   append(lines: LogLine[]): void;
+  /** Committed lines of one request, oldest first, with `id` greater than `afterId`. */
+  listByRequest(requestId: string, afterId?: number): Promise<LogLine[]>;
+}
+
+/** In-process fan-out of new log lines to live subscribers (queue status streams, log tails). */
+export interface LogBus {
+  publish(lines: readonly LogLine[]): void;
+  /** Calls `listener` with every published batch until the returned function is called. */
+  subscribe(listener: (lines: readonly LogLine[]) => void): () => void;
 }
 
 export interface EventStore {
