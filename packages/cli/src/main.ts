@@ -1,2 +1,30 @@
 #!/usr/bin/env node
-export {};
+import { Command, CommanderError } from 'commander';
+import { registerDeploy } from './commands/deploy.js';
+import { registerKeys } from './commands/keys.js';
+import { registerLogin } from './commands/login.js';
+import { registerServe } from './commands/serve.js';
+import { EXIT, reportError } from './output.js';
+
+const program = new Command('hangar')
+  .description('Hangar: self-hosted serverless apps with fal-compatible APIs')
+  .option('--url <url>', 'server URL (HANGAR_URL, default http://127.0.0.1:8080)')
+  .option('--key <key>', 'API key id:secret (HANGAR_KEY or FAL_KEY)')
+  .option('--profile <name>', 'profile from ~/.config/hangar/config.json', undefined)
+  .option('--home <dir>', 'server home for local commands (HANGAR_HOME, default ./.hangar)')
+  .showHelpAfterError()
+  .exitOverride();
+
+registerServe(program);
+registerDeploy(program);
+registerKeys(program);
+registerLogin(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.usage);
+  }
+  process.exit(reportError(err));
+}

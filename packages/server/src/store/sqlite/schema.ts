@@ -155,4 +155,22 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX runners_live ON runners(ended_at) WHERE ended_at IS NULL;
   `,
+  // 2: trigram full-text index over log messages for the logs `search` filter (queried with LIKE '%x%').
+  // External content (no second copy of the text) and detail=none keep it small; triggers keep it in sync.
+  `
+  CREATE VIRTUAL TABLE logs_fts USING fts5(
+    message, content = 'logs', content_rowid = 'id', tokenize = 'trigram', detail = 'none'
+  );
+  INSERT INTO logs_fts(logs_fts) VALUES ('rebuild');
+  CREATE TRIGGER logs_fts_insert AFTER INSERT ON logs BEGIN
+    INSERT INTO logs_fts(rowid, message) VALUES (new.id, new.message);
+  END;
+  CREATE TRIGGER logs_fts_delete AFTER DELETE ON logs BEGIN
+    INSERT INTO logs_fts(logs_fts, rowid, message) VALUES ('delete', old.id, old.message);
+  END;
+  CREATE TRIGGER logs_fts_update AFTER UPDATE OF message ON logs BEGIN
+    INSERT INTO logs_fts(logs_fts, rowid, message) VALUES ('delete', old.id, old.message);
+    INSERT INTO logs_fts(rowid, message) VALUES (new.id, new.message);
+  END;
+  `,
 ];

@@ -1,0 +1,55 @@
+import { ConfigError, loadConfig, startServer } from '@hangar/server';
+import type { Command } from 'commander';
+import { bold, CliError, dim, EXIT } from '../output.js';
+
+interface ServeOptions {
+  port?: string;
+  host?: string;
+  demo?: boolean;
+}
+
+/** `hangar serve`: runs the platform in this process until SIGTERM/SIGINT. */
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('Run the Hangar server (gateway, runners, Platform API, dashboard)')
+    .option('-p, --port <port>', 'port to listen on (HANGAR_PORT, default 8080)')
+    .option('--host <host>', 'address to bind (HANGAR_HOST, default 127.0.0.1)')
+    .option('--demo', 'deploy the demo apps from examples/ at start')
+    .addHelpText('after', '\nExample:\n  $ hangar serve --port 8080 --home ./.hangar --demo\n')
+    .action(async (opts: ServeOptions, cmd: Command) => {
+      const g = cmd.optsWithGlobals() as { home?: string };
+      let config: ReturnType<typeof loadConfig>;
+      try {
+        config = loadConfig({ port: opts.port, host: opts.host, home: g.home }, process.env, process.cwd());
+      } catch (err) {
+        if (err instanceof ConfigError) throw new CliError(err.message, EXIT.usage);
+        throw err;
+      }
+      const server = await startServer(config, { demo: opts.demo ?? false });
+      process.stdout.write(`${bold('Hangar')} listening on ${server.url}\n`);
+      if (server.adminKey) {
+        process.stdout.write(`admin key (owner ${config.owner}, shown once, saved in ${config.adminKeyPath}):\n`);
+        process.stdout.write(`  ${server.adminKey}\n`);
+      } else {
+        process.stdout.write(dim(`admin key: ${config.adminKeyPath}\n`));
+      }
+      for (const app of server.deployed) process.stdout.write(dim(`deployed ${app}\n`));
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        process.stdout.write(dim(`${signal}: draining…\n`));
+        server.shutdown().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            process.stderr.write(`shutdown failed: ${(err as Error).message}\n`);
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', () => stop('SIGINT'));
+      await new Promise(() => {});
+    });
+}

@@ -1,0 +1,245 @@
+import type { MeterRecord, Stores } from '@hangar/core';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { logFixture, requestFixture, revisionFixture, runnerFixture } from './fixtures.js';
+
+/** What a store adapter's test gives the contract suite. */
+export interface StoresHarness {
+  stores: Stores;
+  /** Opens the same backing data again; the suite closes `stores` first. */
+  reopen?: () => Promise<Stores>;
+  /** Reads the committed meter rows (the port has no reader). */
+  meterRows?: () => Promise<MeterRecord[]>;
+}
+
+const KEY = { keyId: 'k1', owner: 'acme', scope: 'API' as const, name: 'ci', createdAt: 10, revokedAt: null };
+
+/** The behaviour every `Stores` adapter must show; a new backend is done when this passes unchanged. */
+export function describeStoresContract(name: string, open: () => Promise<StoresHarness>): void {
+  describe(`Stores contract: ${name}`, () => {
+    let h: StoresHarness;
+    let s: Stores;
+    beforeEach(async () => {
+      h = await open();
+      s = h.stores;
+    });
+    afterEach(async () => {
+      await s.close();
+    });
+
+    it('keeps owners once each, sorted', async () => {
+      await s.keys.ensureOwner('zeta');
+      await s.keys.ensureOwner('acme');
+      await s.keys.ensureOwner('acme');
+      expect(await s.keys.listOwners()).toEqual(['acme', 'zeta']);
+    });
+
+    it('inserts, finds, lists and revokes keys', async () => {
+      await s.keys.insertKey(KEY, 'hash1');
+      await s.keys.insertKey({ ...KEY, keyId: 'k2', owner: 'other', scope: 'ADMIN', createdAt: 20 }, 'hash2');
+      expect(await s.keys.findKey('k1')).toEqual({ key: KEY, secretHash: 'hash1' });
+      expect(await s.keys.findKey('nope')).toBeNull();
+      expect(await s.keys.listOwners()).toEqual(['acme', 'other']);
+      expect((await s.keys.listKeys()).map((k) => k.keyId)).toEqual(['k1', 'k2']);
+      expect((await s.keys.listKeys('other')).map((k) => k.keyId)).toEqual(['k2']);
+      expect(await s.keys.revokeKey('k1', 99)).toBe(true);
+      expect(await s.keys.revokeKey('k1', 100)).toBe(false);
+      expect(await s.keys.revokeKey('nope', 100)).toBe(false);
+      expect((await s.keys.findKey('k1'))?.key.revokedAt).toBe(99);
+    });
+
+    it('replaces every field of a key with the same id', async () => {
+      await s.keys.insertKey(KEY, 'hash1');
+      const admin = { ...KEY, owner: 'root', scope: 'ADMIN' as const, name: null, createdAt: 50 };
+      await s.keys.replaceKey(admin, 'hash2');
+      await s.keys.replaceKey({ ...KEY, keyId: 'k9' }, 'hash9');
+      expect(await s.keys.findKey('k1')).toEqual({ key: admin, secretHash: 'hash2' });
+      expect((await s.keys.listKeys()).map((k) => k.keyId)).toEqual(['k9', 'k1']);
+      expect(await s.keys.listOwners()).toEqual(['acme', 'root']);
+    });
+
+    it('creates an app by revision and moves its current pointer', async () => {
+      const r1 = revisionFixture('rev1', 'acme', 'echo', 100, { annotations: { a: 'b' } });
+      await s.apps.putRevision(r1);
+      expect(await s.apps.getApp('acme', 'echo')).toMatchObject({ currentRevision: 'rev1', createdAt: 100 });
+      const r2 = revisionFixture('rev2', 'acme', 'echo', 200, { status: 'deploying', message: 'second' });
+      r2.manifest.max_concurrency = 7;
+      await s.apps.putRevision(r2);
+      const app = await s.apps.getApp('acme', 'echo');
+      expect(app).toEqual({
+        owner: 'acme',
+        name: 'echo',
+        currentRevision: 'rev2',
+        manifest: r2.manifest,
+        dir: r2.dir,
+        createdAt: 100,
+        updatedAt: 200,
+      });
+      await s.apps.setRevisionStatus('rev2', 'failed');
+      expect(await s.apps.listRevisions('acme', 'echo')).toEqual([{ ...r2, status: 'failed' }, r1]);
+      expect(await s.apps.getApp('acme', 'nope')).toBeNull();
+      await s.apps.putRevision(revisionFixture('rev3', 'beta', 'other', 300));
+      expect((await s.apps.listApps()).map((a) => a.name)).toEqual(['echo', 'other']);
+      expect((await s.apps.listApps('beta')).map((a) => a.name)).toEqual(['other']);
+    });
+
+    it('records a request through insert, update and complete', async () => {
+      const rec = requestFixture('req1');
+      await s.requests.insert(rec, Buffer.from('{"prompt":"hi"}'));
+      expect(await s.requests.get('req1')).toEqual(rec);
+      s.requests.update('req1', { status: 'IN_PROGRESS', startedAt: 1_500, runnerId: 'run1', attempts: 1 });
+      expect(await s.requests.get('req1')).toMatchObject({ status: 'IN_PROGRESS', runnerId: 'run1' });
+      expect((await s.requests.getInput('req1'))?.toString()).toBe('{"prompt":"hi"}');
+      expect(await s.requests.getResult('req1')).toBeNull();
+      const body = Buffer.from('{"ok":true}');
+      const patch = {
+        endedAt: 2_000,
+        statusCode: 200,
+        durationMs: 500,
+        coldStart: true,
+        jsonOutput: { ok: true },
+      };
+      s.requests.complete(
+        'req1',
+        patch,
+        { statusCode: 200, contentType: 'application/json', body },
+        Date.now() + 60_000,
+      );
+      expect(await s.requests.get('req1')).toEqual({
+        ...rec,
+        ...patch,
+        status: 'COMPLETED',
+        startedAt: 1_500,
+        runnerId: 'run1',
+        attempts: 1,
+      });
+      const result = await s.requests.getResult('req1');
+      expect(result).toMatchObject({ statusCode: 200, contentType: 'application/json' });
+      expect(result?.body.equals(body)).toBe(true);
+      expect(await s.requests.get('nope')).toBeNull();
+    });
+
+    it('stores payloads only with storeIo and truncates large ones', async () => {
+      await s.requests.insert(requestFixture('quiet', { storeIo: false }), Buffer.from('x'));
+      s.requests.complete('quiet', { jsonOutput: { secret: 1 } }, null, Date.now() + 60_000);
+      expect(await s.requests.get('quiet')).toMatchObject({ jsonInput: null, jsonOutput: null });
+      const big = { blob: 'x'.repeat(70 * 1024) };
+      await s.requests.insert(requestFixture('big', { jsonInput: big }), Buffer.from('x'));
+      const size = Buffer.byteLength(JSON.stringify(big));
+      expect((await s.requests.get('big'))?.jsonInput).toEqual({ truncated: true, size });
+      expect((await s.requests.getInput('big'))?.toString()).toBe('x');
+    });
+
+    it('lists unfinished requests oldest first', async () => {
+      await s.requests.insert(requestFixture('c', { sentAt: 3 }), Buffer.from('c'));
+      await s.requests.insert(requestFixture('a', { sentAt: 1 }), Buffer.from('a'));
+      await s.requests.insert(requestFixture('b', { sentAt: 2, status: 'IN_PROGRESS' }), Buffer.from('b'));
+      s.requests.complete('a', { statusCode: 200 }, null, Date.now() + 60_000);
+      expect((await s.requests.listUnfinished()).map((r) => r.requestId)).toEqual(['b', 'c']);
+    });
+
+    it('rejects only the failing insert of a batch', async () => {
+      await s.requests.insert(requestFixture('dup'), Buffer.from('1'));
+      const results = await Promise.allSettled([
+        s.requests.insert(requestFixture('ok1'), Buffer.from('1')),
+        s.requests.insert(requestFixture('dup'), Buffer.from('2')),
+        s.requests.insert(requestFixture('ok2'), Buffer.from('3')),
+      ]);
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      expect((await s.requests.getInput('dup'))?.toString()).toBe('1');
+      expect(await s.requests.get('ok2')).not.toBeNull();
+    });
+
+    it('purges expired results and inputs', async () => {
+      const now = Date.now();
+      for (const [id, expires] of [
+        ['old', now + 1_000],
+        ['new', now + 3_600_000],
+      ] as const) {
+        await s.requests.insert(requestFixture(id), Buffer.from(id));
+        const result = { statusCode: 200, contentType: 'text/plain', body: Buffer.from(id) };
+        s.requests.complete(id, { statusCode: 200 }, result, expires);
+      }
+      expect(await s.requests.purgeResults(now + 2_000)).toBe(1);
+      expect(await s.requests.getResult('old')).toBeNull();
+      expect(await s.requests.getInput('old')).toBeNull();
+      expect((await s.requests.getResult('new'))?.body.toString()).toBe('new');
+      expect(await s.requests.purgeResults(now + 2_000)).toBe(0);
+    });
+
+    it('assigns monotonic log ids on append and lists a request after a cursor', async () => {
+      const first = [logFixture('req1', 'a'), logFixture('req2', 'b'), logFixture('req1', 'c')];
+      s.logs.append(first);
+      const ids = first.map((l) => l.id!);
+      expect(ids[0]).toBeGreaterThan(0);
+      expect(ids).toEqual([ids[0], ids[0]! + 1, ids[0]! + 2]);
+      const second = [logFixture('req1', 'd')];
+      s.logs.append(second);
+      expect(second[0]!.id).toBeGreaterThan(ids[2]!);
+      const all = await s.logs.listByRequest('req1');
+      expect(all.map((l) => l.message)).toEqual(['a', 'c', 'd']);
+      expect(all[0]).toEqual(first[0]);
+      const after = await s.logs.listByRequest('req1', ids[2]);
+      expect(after.map((l) => l.message)).toEqual(['d']);
+    });
+
+    it('lists live runners with their latest state', async () => {
+      s.runners.upsertRunner(runnerFixture('r1'));
+      s.runners.upsertRunner(runnerFixture('r2', { startedAt: 500 }));
+      s.runners.upsertRunner(runnerFixture('r3'));
+      s.runners.upsertRunner(runnerFixture('r1', { state: 'running', meteredUntil: 2_000 }));
+      s.runners.upsertRunner(runnerFixture('r3', { state: 'terminated', endedAt: 3_000 }));
+      expect(await s.runners.listLiveRunners()).toEqual([
+        runnerFixture('r2', { startedAt: 500 }),
+        runnerFixture('r1', { state: 'running', meteredUntil: 2_000 }),
+      ]);
+    });
+
+    it('meters each (runner, minute) once, the latest value winning', async (ctx) => {
+      if (!h.meterRows) return ctx.skip();
+      const row: MeterRecord = {
+        runnerId: 'r1',
+        minute: 60_000,
+        owner: 'acme',
+        app: 'echo',
+        environment: 'main',
+        machineType: 'GPU-H100',
+        isSurge: false,
+        seconds: 12,
+      };
+      s.meter.record([row, { ...row, minute: 120_000, seconds: 3 }]);
+      s.meter.record([{ ...row, seconds: 60 }]);
+      s.events.append({
+        eventId: 'e1',
+        owner: 'acme',
+        app: 'echo',
+        category: 'runner_started',
+        createdAt: 1,
+        payload: {},
+      });
+      s.samples.append([
+        { ts: 1, owner: 'acme', app: 'echo', pending: 0, setup: 0, idle: 1, running: 0, draining: 0 },
+      ]);
+      await s.flush();
+      const rows = (await h.meterRows()).sort((a, b) => a.minute - b.minute);
+      expect(rows).toEqual([
+        { ...row, seconds: 60 },
+        { ...row, minute: 120_000, seconds: 3 },
+      ]);
+    });
+
+    it('keeps every resolved insert across close and reopen', async (ctx) => {
+      if (!h.reopen) return ctx.skip();
+      await s.requests.insert(requestFixture('durable'), Buffer.from('in'));
+      s.requests.update('durable', { status: 'IN_PROGRESS' });
+      const lines = [logFixture('durable', 'before')];
+      s.logs.append(lines);
+      await s.close();
+      s = await h.reopen();
+      expect(await s.requests.get('durable')).toMatchObject({ status: 'IN_PROGRESS' });
+      expect((await s.requests.listUnfinished()).map((r) => r.requestId)).toEqual(['durable']);
+      const next = [logFixture('durable', 'after')];
+      s.logs.append(next);
+      expect(next[0]!.id).toBeGreaterThan(lines[0]!.id!);
+    });
+  });
+}

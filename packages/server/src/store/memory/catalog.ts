@@ -1,0 +1,128 @@
+import {
+  type ApiKeyRecord,
+  type App,
+  type AppStore,
+  type Clock,
+  type KeyStore,
+  PlatformError,
+  type Revision,
+} from '@hangar/core';
+
+/** Owners and keys in process memory. */
+export class MemoryKeyStore implements KeyStore {
+  private readonly owners = new Map<string, number>();
+  private readonly keys = new Map<string, { key: ApiKeyRecord; secretHash: string }>();
+
+  constructor(private readonly clock: Clock) {}
+
+  async ensureOwner(owner: string): Promise<void> {
+    if (!this.owners.has(owner)) this.owners.set(owner, this.clock());
+  }
+
+  async listOwners(): Promise<string[]> {
+    return [...this.owners.keys()].sort();
+  }
+
+  /** Creates the key's owner too when it is new, as the SQLite adapter does. */
+  async insertKey(key: ApiKeyRecord, secretHash: string): Promise<void> {
+    if (this.keys.has(key.keyId)) throw new PlatformError('STORE_WRITE_FAILED');
+    await this.ensureOwner(key.owner);
+    this.keys.set(key.keyId, { key: { ...key }, secretHash });
+  }
+
+  async replaceKey(key: ApiKeyRecord, secretHash: string): Promise<void> {
+    await this.ensureOwner(key.owner);
+    this.keys.set(key.keyId, { key: { ...key }, secretHash });
+  }
+
+  async findKey(keyId: string): Promise<{ key: ApiKeyRecord; secretHash: string } | null> {
+    const found = this.keys.get(keyId);
+    return found ? { key: { ...found.key }, secretHash: found.secretHash } : null;
+  }
+
+  async listKeys(owner?: string): Promise<ApiKeyRecord[]> {
+    return [...this.keys.values()]
+      .map((k) => ({ ...k.key }))
+      .filter((k) => owner === undefined || k.owner === owner)
+      .sort((a, b) => a.createdAt - b.createdAt || (a.keyId < b.keyId ? -1 : 1));
+  }
+
+  async revokeKey(keyId: string, at: number): Promise<boolean> {
+    const found = this.keys.get(keyId);
+    if (!found || found.key.revokedAt !== null) return false;
+    found.key.revokedAt = at;
+    return true;
+  }
+}
+
+interface AppEntry {
+  owner: string;
+  name: string;
+  currentRevision: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** Apps and revisions in process memory. */
+export class MemoryAppStore implements AppStore {
+  private readonly apps = new Map<string, AppEntry>();
+  /** Insertion order breaks ties between revisions created in the same millisecond. */
+  private readonly revisions = new Map<string, { rev: Revision; seq: number }>();
+  private seq = 0;
+
+  async getApp(owner: string, name: string): Promise<App | null> {
+    const a = this.apps.get(`${owner}/${name}`);
+    return a ? this.toApp(a) : null;
+  }
+
+  async listApps(owner?: string): Promise<App[]> {
+    return [...this.apps.values()]
+      .filter((a) => owner === undefined || a.owner === owner)
+      .sort((a, b) => cmp(a.owner, b.owner) || cmp(a.name, b.name))
+      .map((a) => this.toApp(a));
+  }
+
+  async putRevision(rev: Revision): Promise<void> {
+    if (this.revisions.has(rev.revisionId)) throw new PlatformError('STORE_WRITE_FAILED');
+    this.revisions.set(rev.revisionId, { rev: structuredClone(rev), seq: this.seq++ });
+    const key = `${rev.owner}/${rev.app}`;
+    const existing = this.apps.get(key);
+    if (existing) {
+      existing.currentRevision = rev.revisionId;
+      existing.updatedAt = rev.createdAt;
+    } else {
+      const entry = { owner: rev.owner, name: rev.app, currentRevision: rev.revisionId };
+      this.apps.set(key, { ...entry, createdAt: rev.createdAt, updatedAt: rev.createdAt });
+    }
+  }
+
+  async setRevisionStatus(revisionId: string, status: Revision['status']): Promise<void> {
+    const found = this.revisions.get(revisionId);
+    if (found) found.rev.status = status;
+  }
+
+  async listRevisions(owner: string, app: string): Promise<Revision[]> {
+    return [...this.revisions.values()]
+      .filter((r) => r.rev.owner === owner && r.rev.app === app)
+      .sort((a, b) => b.rev.createdAt - a.rev.createdAt || b.seq - a.seq)
+      .map((r) => structuredClone(r.rev));
+  }
+
+  private toApp(a: AppEntry): App {
+    const rev = this.revisions.get(a.currentRevision)!.rev;
+    const { owner, name, currentRevision, createdAt, updatedAt } = a;
+    return {
+      owner,
+      name,
+      currentRevision,
+      createdAt,
+      updatedAt,
+      manifest: structuredClone(rev.manifest),
+      dir: rev.dir,
+    };
+  }
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,84 @@
+import type { App, AppStore, Revision } from '@hangar/core';
+import type Database from 'better-sqlite3';
+import { APP_COLUMNS, rowToApp, rowToRevision } from './rows.js';
+import type { Runnable, SqliteWriter } from './writer.js';
+
+const APP_FROM = 'FROM apps a JOIN revisions r ON r.revision_id = a.current_revision';
+
+/** Apps and revisions on SQLite; writes go through the writer and resolve once committed. */
+export class SqliteAppStore implements AppStore {
+  private readonly getStmt: Database.Statement;
+  private readonly statusStmt: Database.Statement;
+  private readonly revisionsStmt: Database.Statement;
+  /** Inserts the revision and moves the app's pointer atomically (a savepoint inside the batch). */
+  private readonly putRevisionRun: Runnable;
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly writer: SqliteWriter,
+  ) {
+    this.getStmt = db.prepare(`SELECT ${APP_COLUMNS} ${APP_FROM} WHERE a.owner = ? AND a.name = ?`);
+    this.statusStmt = db.prepare('UPDATE revisions SET status = ? WHERE revision_id = ?');
+    this.revisionsStmt = db.prepare(
+      'SELECT * FROM revisions WHERE owner = ? AND app = ? ORDER BY created_at DESC, rowid DESC',
+    );
+    const insertRev = db.prepare(
+      `INSERT INTO revisions (revision_id, owner, app, created_at, message, annotations, status,
+        deployed_by, manifest, dir) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    const upsertApp = db.prepare(
+      `INSERT INTO apps (owner, name, current_revision, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (owner, name) DO UPDATE SET current_revision = excluded.current_revision,
+         updated_at = excluded.updated_at`,
+    );
+    const tx = db.transaction((p: unknown[]) => {
+      insertRev.run(p);
+      upsertApp.run(p[1], p[2], p[0], p[3], p[3]);
+    });
+    this.putRevisionRun = {
+      run: (p) => {
+        tx(p);
+        return { changes: 1 };
+      },
+    };
+  }
+
+  async getApp(owner: string, name: string): Promise<App | null> {
+    this.writer.commit();
+    const row = this.getStmt.get(owner, name) as Record<string, unknown> | undefined;
+    return row ? rowToApp(row) : null;
+  }
+
+  async listApps(owner?: string): Promise<App[]> {
+    this.writer.commit();
+    const where = owner === undefined ? '' : 'WHERE a.owner = ?';
+    const stmt = this.db.prepare(`SELECT ${APP_COLUMNS} ${APP_FROM} ${where} ORDER BY a.owner, a.name`);
+    const rows = (owner === undefined ? stmt.all() : stmt.all(owner)) as Record<string, unknown>[];
+    return rows.map(rowToApp);
+  }
+
+  async putRevision(rev: Revision): Promise<void> {
+    const params = [
+      rev.revisionId,
+      rev.owner,
+      rev.app,
+      rev.createdAt,
+      rev.message,
+      rev.annotations === null ? null : JSON.stringify(rev.annotations),
+      rev.status,
+      rev.deployedBy,
+      JSON.stringify(rev.manifest),
+      rev.dir,
+    ];
+    await this.writer.enqueueAwait(this.putRevisionRun, params);
+  }
+
+  async setRevisionStatus(revisionId: string, status: Revision['status']): Promise<void> {
+    await this.writer.enqueueAwait(this.statusStmt, [status, revisionId]);
+  }
+
+  async listRevisions(owner: string, app: string): Promise<Revision[]> {
+    this.writer.commit();
+    return (this.revisionsStmt.all(owner, app) as Record<string, unknown>[]).map(rowToRevision);
+  }
+}

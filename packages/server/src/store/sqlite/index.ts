@@ -1,0 +1,56 @@
+import { type Clock, type Stores, systemClock } from '@hangar/core';
+import { DEFAULT_JSON_CAP } from '../payload.js';
+import { SqliteAppStore } from './apps.js';
+import { SqliteKeyStore } from './keys.js';
+import { openDatabase } from './open.js';
+import { SqliteRequestStore } from './requests.js';
+import {
+  SqliteEventStore,
+  SqliteLogStore,
+  SqliteMeterStore,
+  SqliteRunnerRegistry,
+  SqliteRunnerSampleStore,
+} from './telemetry.js';
+import { SqliteWriter, type WriteErrorLogger } from './writer.js';
+
+export { migrate, openDatabase, openReadOnly } from './open.js';
+export * from './rows.js';
+export { type Runnable, SqliteWriter, type WriteErrorLogger, type WriterOptions } from './writer.js';
+
+/** Options of the SQLite stores. */
+export interface SqliteStoresOptions {
+  /** Database file; created and migrated when missing. */
+  path: string;
+  clock?: Clock;
+  /** 0 (default) commits once per event-loop turn; more batches writes for up to that many ms. */
+  flushIntervalMs?: number;
+  /** Byte cap of stored `json_input`/`json_output` (default 64 KiB). */
+  jsonCap?: number;
+  /** Where rows that fail to commit are reported (default: console). */
+  logger?: WriteErrorLogger;
+}
+
+/** Opens every store on one SQLite file, with a single batched writer for all writes. */
+export function createSqliteStores(opts: SqliteStoresOptions): Stores {
+  const db = openDatabase(opts.path);
+  const clock = opts.clock ?? systemClock;
+  const writer = new SqliteWriter(db, { flushIntervalMs: opts.flushIntervalMs ?? 0, logger: opts.logger });
+  let closed = false;
+  return {
+    keys: new SqliteKeyStore(db, writer, clock),
+    apps: new SqliteAppStore(db, writer),
+    requests: new SqliteRequestStore(db, writer, clock, opts.jsonCap ?? DEFAULT_JSON_CAP),
+    logs: new SqliteLogStore(db, writer),
+    events: new SqliteEventStore(db, writer),
+    meter: new SqliteMeterStore(db, writer),
+    samples: new SqliteRunnerSampleStore(db, writer),
+    runners: new SqliteRunnerRegistry(db, writer),
+    flush: () => writer.flush(),
+    async close() {
+      if (closed) return;
+      closed = true;
+      writer.close();
+      db.close();
+    },
+  };
+}

@@ -1,0 +1,207 @@
+import type { Clock, RequestRecord, RequestStore, StoredResult } from '@hangar/core';
+import type Database from 'better-sqlite3';
+import { encodePayload } from '../payload.js';
+import { REQUEST_COLUMNS, type RequestRow, rowToRequestRecord } from './rows.js';
+import type { SqliteWriter } from './writer.js';
+
+/** How a patch field maps to SQL: 0 plain value, 1 boolean as 0/1, 2 payload JSON (kept only with store_io). */
+type Kind = 0 | 1 | 2;
+
+const PATCH_COLUMNS: Record<string, readonly [string, Kind]> = {
+  owner: ['owner', 0],
+  app: ['app', 0],
+  endpointId: ['endpoint_id', 0],
+  callerKeyId: ['caller_key_id', 0],
+  method: ['method', 0],
+  mode: ['mode', 0],
+  status: ['status', 0],
+  cancelled: ['cancelled', 1],
+  priority: ['priority', 0],
+  sentAt: ['sent_at', 0],
+  startedAt: ['started_at', 0],
+  endedAt: ['ended_at', 0],
+  statusCode: ['status_code', 0],
+  prepareMs: ['prepare_ms', 0],
+  durationMs: ['duration_ms', 0],
+  runnerId: ['runner_id', 0],
+  coldStart: ['cold_start', 1],
+  coldBootMs: ['cold_boot_ms', 0],
+  billableUnits: ['billable_units', 0],
+  errorClass: ['error_class', 0],
+  attempts: ['attempts', 0],
+  storeIo: ['store_io', 1],
+  jsonInput: ['json_input', 2],
+  jsonOutput: ['json_output', 2],
+  timeoutS: ['timeout_s', 0],
+  webhookUrl: ['webhook_url', 0],
+};
+
+const INSERT_SQL = `INSERT INTO requests (${REQUEST_COLUMNS}, raw_input)
+  VALUES (${new Array(28).fill('?').join(', ')})`;
+
+const COMPLETE_SUFFIX =
+  "status = 'COMPLETED', result_status = ?, result_type = ?, result_body = ?, result_expires = ?";
+
+/**
+ * Requests on SQLite. Writes go through the batched writer; reads commit what is pending first, so a
+ * read always observes every write queued before it (one cheap commit instead of overlaying the queue).
+ */
+export class SqliteRequestStore implements RequestStore {
+  private readonly insertStmt: Database.Statement;
+  private readonly getStmt: Database.Statement;
+  private readonly resultStmt: Database.Statement;
+  private readonly inputStmt: Database.Statement;
+  private readonly unfinishedStmt: Database.Statement;
+  private readonly purgeStmt: Database.Statement;
+  private readonly patchStmts = new Map<string, Database.Statement>();
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly writer: SqliteWriter,
+    private readonly clock: Clock,
+    private readonly jsonCap: number,
+  ) {
+    this.insertStmt = db.prepare(INSERT_SQL);
+    this.getStmt = db.prepare(`SELECT ${REQUEST_COLUMNS} FROM requests WHERE request_id = ?`);
+    this.resultStmt = db.prepare(
+      'SELECT result_status, result_type, result_body, result_expires FROM requests WHERE request_id = ?',
+    );
+    this.inputStmt = db.prepare('SELECT raw_input FROM requests WHERE request_id = ?');
+    this.unfinishedStmt = db.prepare(
+      `SELECT ${REQUEST_COLUMNS} FROM requests WHERE status <> 'COMPLETED' ORDER BY sent_at, rowid`,
+    );
+    this.purgeStmt = db.prepare(
+      'UPDATE requests SET result_body = NULL, raw_input = NULL WHERE result_expires < ? AND (result_body IS NOT NULL OR raw_input IS NOT NULL)',
+    );
+  }
+
+  insert(rec: RequestRecord, rawInput: Buffer): Promise<void> {
+    const cap = this.jsonCap;
+    const params = [
+      rec.requestId,
+      rec.owner,
+      rec.app,
+      rec.endpointId,
+      rec.callerKeyId,
+      rec.method,
+      rec.mode,
+      rec.status,
+      rec.cancelled ? 1 : 0,
+      rec.priority,
+      rec.sentAt,
+      rec.startedAt,
+      rec.endedAt,
+      rec.statusCode,
+      rec.prepareMs,
+      rec.durationMs,
+      rec.runnerId,
+      rec.coldStart ? 1 : 0,
+      rec.coldBootMs,
+      rec.billableUnits,
+      rec.errorClass,
+      rec.attempts,
+      rec.storeIo ? 1 : 0,
+      encodePayload(rec.jsonInput, rec.storeIo, cap),
+      encodePayload(rec.jsonOutput, rec.storeIo, cap),
+      rec.timeoutS,
+      rec.webhookUrl,
+      rawInput,
+    ];
+    return this.writer.enqueueAwait(this.insertStmt, params).then(noop);
+  }
+
+  update(requestId: string, patch: Partial<RequestRecord>): void {
+    const params: unknown[] = [];
+    const stmt = this.patchStatement(patch, params, false);
+    if (!stmt) return;
+    params.push(requestId);
+    this.writer.enqueue(stmt, params);
+  }
+
+  complete(
+    requestId: string,
+    patch: Partial<RequestRecord>,
+    result: StoredResult | null,
+    resultExpiresAt: number,
+  ): void {
+    const params: unknown[] = [];
+    const stmt = this.patchStatement(patch, params, true)!;
+    params.push(result?.statusCode ?? null, result?.contentType ?? null, result?.body ?? null);
+    params.push(resultExpiresAt, requestId);
+    this.writer.enqueue(stmt, params);
+  }
+
+  async get(requestId: string): Promise<RequestRecord | null> {
+    this.writer.commit();
+    const row = this.getStmt.get(requestId) as RequestRow | undefined;
+    return row ? rowToRequestRecord(row) : null;
+  }
+
+  async getResult(requestId: string): Promise<StoredResult | null> {
+    this.writer.commit();
+    const row = this.resultStmt.get(requestId) as
+      | {
+          result_status: number | null;
+          result_type: string | null;
+          result_body: Buffer | null;
+          result_expires: number | null;
+        }
+      | undefined;
+    if (!row || row.result_status === null || row.result_body === null) return null;
+    if (row.result_expires !== null && row.result_expires < this.clock()) return null;
+    return { statusCode: row.result_status, contentType: row.result_type ?? '', body: row.result_body };
+  }
+
+  async getInput(requestId: string): Promise<Buffer | null> {
+    this.writer.commit();
+    const row = this.inputStmt.get(requestId) as { raw_input: Buffer | null } | undefined;
+    return row?.raw_input ?? null;
+  }
+
+  async listUnfinished(): Promise<RequestRecord[]> {
+    this.writer.commit();
+    return (this.unfinishedStmt.all() as RequestRow[]).map(rowToRequestRecord);
+  }
+
+  async purgeResults(now: number): Promise<number> {
+    this.writer.commit();
+    return this.purgeStmt.run(now).changes;
+  }
+
+  /** Builds (and caches by field list) the UPDATE for a patch, pushing its values onto `params`. */
+  private patchStatement(
+    patch: Partial<RequestRecord>,
+    params: unknown[],
+    complete: boolean,
+  ): Database.Statement | null {
+    let sig = complete ? 'c' : 'u';
+    for (const key in patch) {
+      const value = (patch as Record<string, unknown>)[key];
+      const col = PATCH_COLUMNS[key];
+      if (value === undefined || !col || (complete && key === 'status')) continue;
+      sig += `,${key}`;
+      params.push(
+        col[1] === 1 ? (value ? 1 : 0) : col[1] === 2 ? encodePayload(value, true, this.jsonCap) : value,
+      );
+    }
+    if (!complete && params.length === 0) return null;
+    let stmt = this.patchStmts.get(sig);
+    if (!stmt) {
+      stmt = this.db.prepare(patchSql(sig));
+      this.patchStmts.set(sig, stmt);
+    }
+    return stmt;
+  }
+}
+
+function patchSql(sig: string): string {
+  const [mode, ...keys] = sig.split(',');
+  const sets = keys.map((key) => {
+    const [col, kind] = PATCH_COLUMNS[key]!;
+    return kind === 2 ? `${col} = CASE WHEN store_io = 1 THEN ? ELSE NULL END` : `${col} = ?`;
+  });
+  if (mode === 'c') sets.push(COMPLETE_SUFFIX);
+  return `UPDATE requests SET ${sets.join(', ')} WHERE request_id = ?`;
+}
+
+function noop(): void {}
