@@ -18,6 +18,8 @@ export interface KeyStore {
   listOwners(): Promise<string[]>;
   /** Stores a key; `secretHash` is the hash of the secret, never the secret. */
   insertKey(key: ApiKeyRecord, secretHash: string): Promise<void>;
+  /** Inserts the key, or overwrites every field of the stored key with the same id (a configured admin key). */
+  replaceKey(key: ApiKeyRecord, secretHash: string): Promise<void>;
   /** The key and its secret hash, revoked or not; null when unknown. */
   findKey(keyId: string): Promise<{ key: ApiKeyRecord; secretHash: string } | null>;
   listKeys(owner?: string): Promise<ApiKeyRecord[]>;

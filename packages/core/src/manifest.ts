@@ -1,0 +1,151 @@
+import { type Static, type TSchema, Type } from 'typebox';
+import { Value } from 'typebox/value';
+import type { AppManifest } from './domain.js';
+import { PlatformError } from './errors.js';
+
+/** Pattern of app names (and environments): lowercase, digits and dashes, as they appear in URLs. */
+export const APP_NAME_PATTERN = '^[a-z0-9][a-z0-9-]{0,62}$';
+
+/** Pattern of owner names: like app names, plus `_` (fal user ids look like `user_123`). */
+export const OWNER_NAME_PATTERN = '^[a-z0-9][a-z0-9_-]{0,62}$';
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Environment variables the runner contract sets; a manifest may not override them. */
+const RESERVED_ENV = new Set(['PORT', 'DATA_DIR', 'HANGAR_APP', 'HANGAR_RUNNER_ID']);
+
+const seconds = (options: { exclusiveMinimum?: number; minimum?: number }) =>
+  Type.Optional(Type.Number(options));
+const count = (minimum: number) => Type.Optional(Type.Integer({ minimum }));
+
+/** TypeBox schema of `hangar.json` as written by users (defaults not yet applied). */
+export const AppManifestSchema = Type.Object(
+  {
+    name: Type.String({ pattern: APP_NAME_PATTERN }),
+    command: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
+    machine_type: Type.String({ minLength: 1 }),
+    environment: Type.Optional(Type.String({ pattern: APP_NAME_PATTERN })),
+    auth_mode: Type.Optional(Type.Enum(['private', 'public', 'shared'])),
+    keep_alive: seconds({ minimum: 0 }),
+    min_concurrency: count(0),
+    max_concurrency: count(1),
+    max_multiplexing: count(1),
+    request_timeout: seconds({ exclusiveMinimum: 0 }),
+    startup_timeout: seconds({ exclusiveMinimum: 0 }),
+    health_path: Type.Optional(Type.String({ pattern: '^/' })),
+    routes: Type.Optional(Type.Array(Type.String({ pattern: '^/' }), { minItems: 1 })),
+    env: Type.Optional(Type.Record(Type.String(), Type.String())),
+  },
+  { additionalProperties: false },
+);
+
+/** A manifest as written, before defaults. */
+export type AppManifestInput = Static<typeof AppManifestSchema>;
+
+/** Defaults applied to every optional manifest field. */
+export const MANIFEST_DEFAULTS = {
+  environment: 'main',
+  auth_mode: 'private',
+  keep_alive: 300,
+  min_concurrency: 0,
+  max_concurrency: 2,
+  max_multiplexing: 1,
+  request_timeout: 3600,
+  startup_timeout: 300,
+  health_path: '/health',
+  routes: ['/'],
+  env: {},
+} as const;
+
+/**
+ * Validates a `hangar.json` document and applies defaults. Throws MANIFEST_INVALID naming the field,
+ * or MACHINE_TYPE_UNKNOWN when `machine_type` is not one of `machineTypes`.
+ */
+export function parseManifest(json: unknown, machineTypes: readonly string[]): AppManifest {
+  const problem = describeSchemaError(AppManifestSchema, json);
+  if (problem) throw invalid(problem);
+  const input = json as AppManifestInput;
+  const manifest: AppManifest = {
+    ...MANIFEST_DEFAULTS,
+    ...structuredClone(input),
+    routes: [...(input.routes ?? MANIFEST_DEFAULTS.routes)],
+    env: { ...(input.env ?? {}) },
+  } as AppManifest;
+  checkRules(manifest);
+  if (!machineTypes.includes(manifest.machine_type)) {
+    throw new PlatformError(
+      'MACHINE_TYPE_UNKNOWN',
+      `unknown machine_type "${manifest.machine_type}"; known: ${machineTypes.join(', ')}`,
+    );
+  }
+  return manifest;
+}
+
+function invalid(problem: string): PlatformError {
+  return new PlatformError('MANIFEST_INVALID', `hangar.json: ${problem}`);
+}
+
+/** Cross-field rules a JSON schema cannot express clearly. */
+function checkRules(m: AppManifest): void {
+  if (m.max_concurrency < m.min_concurrency) {
+    throw invalid(`max_concurrency (${m.max_concurrency}) must be >= min_concurrency (${m.min_concurrency})`);
+  }
+  m.routes.forEach((route, i) => {
+    const field = `routes[${i}]`;
+    if (route.split('/').includes('..')) throw invalid(`${field} must not contain ".."`);
+    if (/[?#\s]/.test(route)) throw invalid(`${field} must be a plain path (no query, fragment or spaces)`);
+    if (route === '/requests' || route.startsWith('/requests/')) {
+      throw invalid(`${field} must not be under "/requests" (reserved by queue URLs)`);
+    }
+    if (m.routes.indexOf(route) !== i) throw invalid(`${field} duplicates "${route}"`);
+  });
+  if (m.health_path.split('/').includes('..')) throw invalid('health_path must not contain ".."');
+  for (const key of Object.keys(m.env)) {
+    if (!ENV_NAME.test(key)) throw invalid(`env.${key} is not a valid environment variable name`);
+    if (RESERVED_ENV.has(key)) throw invalid(`env.${key} is set by the platform and cannot be overridden`);
+  }
+}
+
+/**
+ * The first problem found validating `value` against `schema`, as `<field> <what is wrong>` with the
+ * field as a JSON path (`limits.body_limit`, `command[0]`); null when valid.
+ */
+export function describeSchemaError(schema: TSchema, value: unknown): string | null {
+  for (const e of Value.Errors(schema, value)) {
+    const path = renderPath(e.instancePath);
+    const params = e.params as Record<string, unknown>;
+    switch (e.keyword) {
+      case 'boolean':
+        continue;
+      case 'additionalProperties': {
+        const names = (params['additionalProperties'] as string[] | undefined) ?? [];
+        return `${joinPath(path, names[0] ?? '?')} is an unknown field`;
+      }
+      case 'required': {
+        const names = (params['requiredProperties'] as string[] | undefined) ?? [];
+        return `${joinPath(path, names[0] ?? '?')} is required`;
+      }
+      case 'enum': {
+        const allowed = (params['allowedValues'] as unknown[] | undefined) ?? [];
+        return `${path || 'value'} must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}`;
+      }
+      default:
+        return `${path || 'value'} ${e.message}`;
+    }
+  }
+  return null;
+}
+
+function joinPath(base: string, key: string): string {
+  if (/^\d+$/.test(key)) return `${base}[${key}]`;
+  return base ? `${base}.${key}` : key;
+}
+
+function renderPath(pointer: string): string {
+  if (!pointer) return '';
+  return pointer
+    .split('/')
+    .slice(1)
+    .map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~'))
+    .reduce(joinPath, '');
+}

@@ -1,0 +1,330 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { describeSchemaError, type MachineType, OWNER_NAME_PATTERN } from '@hangar/core';
+import { type Static, Type } from 'typebox';
+
+/** Thrown for any invalid option; the CLI prints its message and exits 2. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** The options a command line may set (already parsed, or parsed from argv by `parseFlags`). */
+export interface ConfigFlags {
+  port?: number | string;
+  host?: string;
+  home?: string;
+}
+
+/** Environment variables read by `loadConfig` (the only place the server reads the environment). */
+export const CONFIG_ENV = [
+  'HANGAR_PORT',
+  'HANGAR_HOST',
+  'HANGAR_HOME',
+  'HANGAR_OWNER',
+  'HANGAR_ADMIN_KEY',
+  'HANGAR_PUBLIC_URL',
+  'HANGAR_LOG_LEVEL',
+] as const;
+
+/** Command-line flags read by `loadConfig`. */
+export const CONFIG_FLAGS = ['--port', '--host', '--home'] as const;
+
+/** Name of the optional config file inside HANGAR_HOME. */
+export const CONFIG_FILE = 'hangar.config.json';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/**
+ * Shipped machine types. A100 and H100 follow fal's published hourly rates ($0.99/h, $1.89/h); B200
+ * ($2.99/h) and CPU ($0.108/h, a 2-vCPU instance) are estimates in the same range as public cloud prices.
+ */
+export const DEFAULT_MACHINE_TYPES: Readonly<Record<string, MachineType>> = {
+  CPU: { unitPrice: 0.00003, gpuLabel: 'CPU', reservedRunners: 100, surgeMultiplier: 1 },
+  'GPU-A100': { unitPrice: 0.000275, gpuLabel: 'NVIDIA A100', reservedRunners: 4, surgeMultiplier: 1.5 },
+  'GPU-H100': { unitPrice: 0.000525, gpuLabel: 'NVIDIA H100', reservedRunners: 4, surgeMultiplier: 1.5 },
+  'GPU-B200': { unitPrice: 0.00083, gpuLabel: 'NVIDIA B200', reservedRunners: 4, surgeMultiplier: 1.5 },
+};
+
+const int = (minimum: number) => Type.Optional(Type.Integer({ minimum }));
+const strict = { additionalProperties: false } as const;
+
+/** TypeBox schema of `hangar.config.json`; every field is optional and unknown keys are rejected. */
+export const ConfigFileSchema = Type.Object(
+  {
+    machine_types: Type.Optional(
+      Type.Record(
+        Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$' }),
+        Type.Object(
+          {
+            unit_price: Type.Optional(Type.Number({ minimum: 0 })),
+            gpu_label: Type.Optional(Type.String({ minLength: 1 })),
+            reserved_runners: int(0),
+            surge_multiplier: Type.Optional(Type.Number({ minimum: 1 })),
+          },
+          strict,
+        ),
+        strict,
+      ),
+    ),
+    discounts: Type.Optional(
+      Type.Record(
+        Type.String({ pattern: OWNER_NAME_PATTERN }),
+        Type.Number({ minimum: 0, maximum: 100 }),
+        strict,
+      ),
+    ),
+    limits: Type.Optional(
+      Type.Object(
+        {
+          body_limit: int(1),
+          json_payload_cap: int(0),
+          result_ttl_s: int(1),
+          rate_limit: Type.Optional(
+            Type.Object(
+              { requests_per_second: Type.Optional(Type.Number({ minimum: 0 })), burst: int(1) },
+              strict,
+            ),
+          ),
+          max_sse_streams_per_key: int(1),
+          max_upload_bytes: int(1),
+          max_range_days: int(1),
+        },
+        strict,
+      ),
+    ),
+    retries: Type.Optional(Type.Object({ max_attempts: int(1) }, strict)),
+    shutdown_deadline_ms: int(0),
+    webhooks: Type.Optional(
+      Type.Object(
+        { allow_private: Type.Optional(Type.Boolean()), allowlist: Type.Optional(Type.Array(Type.String())) },
+        strict,
+      ),
+    ),
+    files: Type.Optional(Type.Object({ url_allowlist: Type.Optional(Type.Array(Type.String())) }, strict)),
+    metrics: Type.Optional(Type.Object({ cache_ttl_s: int(0) }, strict)),
+    runners: Type.Optional(Type.Object({ sample_interval_ms: int(1), meter_interval_ms: int(1) }, strict)),
+  },
+  strict,
+);
+
+type ConfigFile = Static<typeof ConfigFileSchema>;
+
+/** Everything the server is configured with; deep-frozen. */
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  /** Absolute HANGAR_HOME. */
+  readonly home: string;
+  /** Owner created on first start with the admin key. */
+  readonly owner: string;
+  /** `id:secret` from HANGAR_ADMIN_KEY, else null (a key is generated). */
+  readonly adminKey: string | null;
+  /** Base URL put in queue status/response/cancel URLs. */
+  readonly publicUrl: string;
+  readonly logLevel: (typeof LOG_LEVELS)[number];
+  readonly machineTypes: Readonly<Record<string, Readonly<MachineType>>>;
+  /** Owner → percent discount (0–100). */
+  readonly discounts: Readonly<Record<string, number>>;
+  readonly limits: {
+    readonly bodyLimit: number;
+    readonly jsonPayloadCap: number;
+    readonly resultTtlS: number;
+    readonly rateLimit: { readonly requestsPerSecond: number; readonly burst: number };
+    readonly maxSseStreamsPerKey: number;
+    readonly maxUploadBytes: number;
+    readonly maxRangeDays: number;
+  };
+  readonly retries: { readonly maxAttempts: number };
+  readonly shutdownDeadlineMs: number;
+  readonly webhooks: { readonly allowPrivate: boolean; readonly allowlist: readonly string[] };
+  readonly files: { readonly urlAllowlist: readonly string[] };
+  readonly metrics: { readonly cacheTtlS: number };
+  readonly runners: { readonly sampleIntervalMs: number; readonly meterIntervalMs: number };
+  /** SQLite database file. */
+  readonly dbPath: string;
+  /** Where the generated admin key is written. */
+  readonly adminKeyPath: string;
+  /** An owner's file storage root (the runners' DATA_DIR and what the Files API serves). */
+  dataRoot(owner: string): string;
+}
+
+/** Parses `--port 9000` / `--port=9000`, `--host`, `--home` out of argv; other arguments are ignored. */
+export function parseFlags(argv: readonly string[]): ConfigFlags {
+  const flags: Record<string, string> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    const [name, inline] = arg.includes('=')
+      ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
+      : [arg];
+    if (!(CONFIG_FLAGS as readonly string[]).includes(name ?? '')) continue;
+    const value = inline ?? argv[++i];
+    if (value === undefined || value === '') throw new ConfigError(`${name} needs a value`);
+    flags[(name ?? '').slice(2)] = value;
+  }
+  return flags;
+}
+
+/**
+ * Builds the configuration from flags (argv or already parsed), the environment and
+ * `HANGAR_HOME/hangar.config.json`; flags win over env, env over defaults. Throws ConfigError.
+ */
+export function loadConfig(
+  flags: readonly string[] | ConfigFlags,
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+): Config {
+  const f = Array.isArray(flags) ? parseFlags(flags) : (flags as ConfigFlags);
+  const pick = (flag: string | number | undefined, name: (typeof CONFIG_ENV)[number]) => {
+    if (flag !== undefined && flag !== '')
+      return { value: String(flag), source: `--${name.slice(7).toLowerCase()}` };
+    const value = env[name];
+    return value === undefined || value === '' ? null : { value, source: name };
+  };
+  const port = parsePort(pick(f.port, 'HANGAR_PORT'));
+  const host = pick(f.host, 'HANGAR_HOST')?.value ?? '127.0.0.1';
+  const home = resolve(cwd, pick(f.home, 'HANGAR_HOME')?.value ?? '.hangar');
+  const file = readConfigFile(join(home, CONFIG_FILE));
+  const config: Config = {
+    port,
+    host,
+    home,
+    owner: parseOwner(env['HANGAR_OWNER']),
+    adminKey: parseAdminKey(env['HANGAR_ADMIN_KEY']),
+    publicUrl: parsePublicUrl(env['HANGAR_PUBLIC_URL'], host, port),
+    logLevel: parseLogLevel(env['HANGAR_LOG_LEVEL']),
+    machineTypes: mergeMachineTypes(file.machine_types ?? {}),
+    discounts: { ...file.discounts },
+    ...fileSections(file),
+    dbPath: join(home, 'hangar.db'),
+    adminKeyPath: join(home, 'admin.key'),
+    dataRoot: (owner: string) => join(home, 'data', owner),
+  };
+  return deepFreeze(config);
+}
+
+function fileSections(file: ConfigFile) {
+  const l = file.limits ?? {};
+  return {
+    limits: {
+      bodyLimit: l.body_limit ?? 10 * 1024 * 1024,
+      jsonPayloadCap: l.json_payload_cap ?? 64 * 1024,
+      resultTtlS: l.result_ttl_s ?? 3600,
+      rateLimit: {
+        requestsPerSecond: l.rate_limit?.requests_per_second ?? 10_000,
+        burst: l.rate_limit?.burst ?? 20_000,
+      },
+      maxSseStreamsPerKey: l.max_sse_streams_per_key ?? 10,
+      maxUploadBytes: l.max_upload_bytes ?? 1024 * 1024 * 1024,
+      maxRangeDays: l.max_range_days ?? 90,
+    },
+    retries: { maxAttempts: file.retries?.max_attempts ?? 3 },
+    shutdownDeadlineMs: file.shutdown_deadline_ms ?? 10_000,
+    webhooks: {
+      allowPrivate: file.webhooks?.allow_private ?? false,
+      allowlist: [...(file.webhooks?.allowlist ?? [])],
+    },
+    files: { urlAllowlist: [...(file.files?.url_allowlist ?? [])] },
+    metrics: { cacheTtlS: file.metrics?.cache_ttl_s ?? 10 },
+    runners: {
+      sampleIntervalMs: file.runners?.sample_interval_ms ?? 5000,
+      meterIntervalMs: file.runners?.meter_interval_ms ?? 5000,
+    },
+  };
+}
+
+function readConfigFile(path: string): ConfigFile {
+  if (!existsSync(path)) return {};
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`${path}: not valid JSON (${(err as Error).message})`);
+  }
+  const problem = describeSchemaError(ConfigFileSchema, json);
+  if (problem) throw new ConfigError(`${path}: ${problem}`);
+  return json as ConfigFile;
+}
+
+function mergeMachineTypes(entries: NonNullable<ConfigFile['machine_types']>): Record<string, MachineType> {
+  const merged: Record<string, MachineType> = { ...DEFAULT_MACHINE_TYPES };
+  for (const [name, e] of Object.entries(entries)) {
+    const known = DEFAULT_MACHINE_TYPES[name];
+    if (!known) {
+      for (const field of ['unit_price', 'gpu_label', 'reserved_runners', 'surge_multiplier'] as const) {
+        if (e[field] === undefined) {
+          throw new ConfigError(
+            `${CONFIG_FILE}: machine_types.${name}.${field} is required for a new machine type`,
+          );
+        }
+      }
+    }
+    merged[name] = {
+      unitPrice: e.unit_price ?? known!.unitPrice,
+      gpuLabel: e.gpu_label ?? known!.gpuLabel,
+      reservedRunners: e.reserved_runners ?? known!.reservedRunners,
+      surgeMultiplier: e.surge_multiplier ?? known!.surgeMultiplier,
+    };
+  }
+  return merged;
+}
+
+function parsePort(picked: { value: string; source: string } | null): number {
+  if (!picked) return 8080;
+  const port = Number(picked.value);
+  if (!/^\d+$/.test(picked.value) || port > 65535) {
+    throw new ConfigError(`${picked.source} must be an integer from 0 to 65535 (got "${picked.value}")`);
+  }
+  return port;
+}
+
+function parseOwner(value: string | undefined): string {
+  if (value === undefined || value === '') return 'demo';
+  if (!new RegExp(OWNER_NAME_PATTERN).test(value)) {
+    throw new ConfigError(`HANGAR_OWNER must match ${OWNER_NAME_PATTERN} (got "${value}")`);
+  }
+  return value;
+}
+
+function parseAdminKey(value: string | undefined): string | null {
+  if (value === undefined || value === '') return null;
+  const colon = value.indexOf(':');
+  if (colon <= 0 || colon === value.length - 1 || /\s/.test(value)) {
+    throw new ConfigError('HANGAR_ADMIN_KEY must look like <key_id>:<secret>');
+  }
+  return value;
+}
+
+function parsePublicUrl(value: string | undefined, host: string, port: number): string {
+  if (value === undefined || value === '') {
+    const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+    return `http://${shown}:${port}`;
+  }
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`HANGAR_PUBLIC_URL is not a URL (got "${value}")`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError('HANGAR_PUBLIC_URL must be an http or https URL');
+  }
+  return value.replace(/\/+$/, '');
+}
+
+function parseLogLevel(value: string | undefined): Config['logLevel'] {
+  if (value === undefined || value === '') return 'info';
+  const level = LOG_LEVELS.find((l) => l === value);
+  if (!level) throw new ConfigError(`HANGAR_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
+  return level;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
