@@ -114,6 +114,16 @@ export const ERRORS = {
     status: 413,
     message: 'The fetched content exceeds the size limit',
   },
+  LOGS_STREAM_LIMIT: {
+    type: 'rate_limited',
+    status: 429,
+    message: 'Too many concurrent log streams for this key',
+  },
+  LOGS_STREAM_SLOW: {
+    type: 'server_error',
+    status: 503,
+    message: 'Log stream dropped: the client is not reading fast enough',
+  },
   SERVER_SHUTTING_DOWN: { type: 'server_error', status: 503, message: 'Server is shutting down' },
   SERVER_INTERNAL: { type: 'server_error', status: 500, message: 'An unexpected error occurred' },
   NOT_IMPLEMENTED: { type: 'not_implemented', status: 501, message: 'Not implemented' },

@@ -1,0 +1,1 @@
+export { type FileDeps, registerFileRoutes } from './routes.js';

@@ -1,0 +1,169 @@
+import multipart from '@fastify/multipart';
+import { type Clock, PlatformError } from '@hangar/core';
+import type { FastifyRequest } from 'fastify';
+import { type HttpApp, principalOf } from '../../http/app.js';
+import { createGuardedFetch } from '../../net/address-policy.js';
+import { sendFile } from './download.js';
+import { listDirectory } from './listing.js';
+import { deletePath, movePath } from './mutations.js';
+import { openRoot, parseFilePath, parseRawFilePath, resolveEntryInRoot, resolveInRoot } from './safe-path.js';
+import {
+  FileListSchema,
+  MoveBody,
+  OkSchema,
+  UploadFromUrlBody,
+  UploadLocalQuery,
+  WildcardParams,
+} from './schemas.js';
+import type { ZipLimits } from './unzip.js';
+import { uploadArchive, uploadFile, uploadFromUrl } from './uploads.js';
+
+/** What the Files API needs: where each owner's tree lives and the safety limits. */
+export interface FileDeps {
+  /** The folder holding one owner's files (the tree its runners see as DATA_DIR). */
+  dataRoot: (owner: string) => string;
+  maxUploadBytes: number;
+  urlFetch: {
+    /** Hosts, IPs or CIDRs an operator allows even though they are not public. */
+    allowlist: string[];
+    timeoutMs: number;
+    maxBytes: number;
+    /** Host name resolver; the system resolver when absent. */
+    resolve?: (hostname: string) => Promise<string[]>;
+  };
+  zip: ZipLimits;
+  clock: Clock;
+}
+
+const BASE = '/v1/serverless/files';
+const TAGS = ['Serverless', 'Files'];
+
+/** The still-encoded text the route's `*` matched, taken from the raw URL so `%2F` stays visible. */
+function rawWildcard(request: FastifyRequest): string {
+  const url = request.url;
+  const query = url.indexOf('?');
+  const path = query === -1 ? url : url.slice(0, query);
+  const pattern = request.routeOptions.url ?? '';
+  if (!pattern.endsWith('*')) return '';
+  const prefix = pattern.slice(0, -1);
+  if (!path.startsWith(prefix)) throw new PlatformError('FILES_PATH_INVALID', 'Invalid file path');
+  return path.slice(prefix.length);
+}
+
+async function rootOf(deps: FileDeps, request: FastifyRequest): Promise<string> {
+  return openRoot(deps.dataRoot(principalOf(request).owner));
+}
+
+/** Registers the five fal Files operations plus delete and move, each confined to the caller's tree. */
+export function registerFileRoutes(app: HttpApp, deps: FileDeps): void {
+  const fetch = createGuardedFetch({
+    allowlist: deps.urlFetch.allowlist,
+    timeoutMs: deps.urlFetch.timeoutMs,
+    maxBytes: deps.urlFetch.maxBytes,
+    resolve: deps.urlFetch.resolve,
+  });
+  const zipLimits = { ...deps.zip, maxUploadBytes: deps.maxUploadBytes };
+
+  app.register(async (scoped) => {
+    const files = scoped as unknown as HttpApp;
+    await files.register(multipart, { limits: { fileSize: deps.maxUploadBytes, files: 1 } });
+
+    const list = async (request: FastifyRequest) => {
+      const segments = parseRawFilePath(rawWildcard(request));
+      const root = await rootOf(deps, request);
+      return listDirectory(root, await resolveInRoot(root, segments));
+    };
+    const listSchema = { tags: TAGS, response: { 200: FileListSchema } };
+    files.get(`${BASE}/list`, { schema: { ...listSchema, operationId: 'serverlessListRoot' } }, list);
+    files.get(
+      `${BASE}/list/*`,
+      { schema: { ...listSchema, operationId: 'serverlessListDirectory', params: WildcardParams } },
+      list,
+    );
+
+    files.get(
+      `${BASE}/file/*`,
+      { schema: { tags: TAGS, operationId: 'serverlessDownloadFile', params: WildcardParams } },
+      async (request, reply) => {
+        const segments = parseRawFilePath(rawWildcard(request));
+        const root = await rootOf(deps, request);
+        return sendFile(request, reply, await resolveInRoot(root, segments));
+      },
+    );
+
+    files.post(
+      `${BASE}/file/url/*`,
+      {
+        schema: {
+          tags: TAGS,
+          operationId: 'serverlessUploadFromUrl',
+          params: WildcardParams,
+          body: UploadFromUrlBody,
+          response: { 200: OkSchema },
+        },
+      },
+      async (request) => {
+        const segments = parseRawFilePath(rawWildcard(request));
+        await uploadFromUrl(await rootOf(deps, request), segments, request.body.url, fetch);
+        return true;
+      },
+    );
+
+    files.post(
+      `${BASE}/file/local/*`,
+      {
+        schema: {
+          tags: TAGS,
+          operationId: 'serverlessUploadLocalFile',
+          params: WildcardParams,
+          querystring: UploadLocalQuery,
+          response: { 200: OkSchema },
+        },
+      },
+      async (request) => {
+        const segments = parseRawFilePath(rawWildcard(request));
+        const root = await rootOf(deps, request);
+        if (!request.isMultipart()) throw new PlatformError('FILES_UPLOAD_INVALID');
+        const part = await request.file({ limits: { fileSize: deps.maxUploadBytes, files: 1 } });
+        if (part?.fieldname !== 'file_upload') {
+          part?.file.resume();
+          throw new PlatformError('FILES_UPLOAD_INVALID');
+        }
+        if (request.query.unzip) await uploadArchive(root, segments, part.file, zipLimits);
+        else await uploadFile(root, segments, part.file, deps.maxUploadBytes);
+        return true;
+      },
+    );
+
+    files.delete(
+      `${BASE}/file/*`,
+      { schema: { tags: TAGS, operationId: 'hangarDeleteFile', params: WildcardParams } },
+      async (request, reply) => {
+        const segments = parseRawFilePath(rawWildcard(request));
+        const root = await rootOf(deps, request);
+        await deletePath(await resolveEntryInRoot(root, segments));
+        return reply.status(204).send();
+      },
+    );
+
+    files.post(
+      `${BASE}/move/*`,
+      {
+        schema: {
+          tags: TAGS,
+          operationId: 'hangarMoveFile',
+          params: WildcardParams,
+          body: MoveBody,
+          response: { 200: OkSchema },
+        },
+      },
+      async (request) => {
+        const from = parseRawFilePath(rawWildcard(request));
+        const to = parseFilePath(request.body.destination);
+        const root = await rootOf(deps, request);
+        await movePath(await resolveEntryInRoot(root, from), await resolveEntryInRoot(root, to));
+        return true;
+      },
+    );
+  });
+}

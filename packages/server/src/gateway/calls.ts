@@ -1,0 +1,57 @@
+import { PlatformError } from '@hangar/core';
+import type { FastifyReply } from 'fastify';
+import type { GatewayContext } from './context.js';
+import type { Invocation } from './invocation.js';
+import { NetGuardError } from './net-guard.js';
+import { queueUrls } from './status-body.js';
+
+/** App response headers never copied to the caller (framing is the gateway's own). */
+const SKIPPED_RESPONSE_HEADERS = new Set([
+  'connection',
+  'content-length',
+  'content-type',
+  'date',
+  'keep-alive',
+  'transfer-encoding',
+  'upgrade',
+  'x-fal-billable-units',
+]);
+
+/** `/run/…`: dispatches and answers with the app's status, headers and body. */
+export async function runSync(ctx: GatewayContext, inv: Invocation, reply: FastifyReply): Promise<void> {
+  const { requestId, result, response } = await ctx.exec.runSync(inv);
+  if (!result.cancelled) {
+    const headers = result.headers;
+    for (const name in headers) {
+      if (!SKIPPED_RESPONSE_HEADERS.has(name)) reply.header(name, headers[name]);
+    }
+  }
+  reply
+    .code(response.statusCode)
+    .header('content-type', response.contentType)
+    .header('x-fal-request-id', requestId)
+    .send(response.body);
+}
+
+/** `POST /queue/…`: answers once the request is durably recorded and queued. */
+export async function submitQueued(ctx: GatewayContext, inv: Invocation, reply: FastifyReply): Promise<void> {
+  if (inv.webhookUrl) {
+    try {
+      ctx.guard.precheck(inv.webhookUrl);
+    } catch (err) {
+      if (err instanceof NetGuardError)
+        throw new PlatformError('REQUEST_INVALID', `fal_webhook: ${err.message}`);
+      throw err;
+    }
+  }
+  const entry = await ctx.exec.submit(inv);
+  const rec = entry.rec;
+  const urls = queueUrls(ctx.deps.publicUrl(), rec.owner, rec.app, rec.requestId);
+  const body: Record<string, unknown> = {
+    ...urls,
+    status: 'IN_QUEUE',
+    queue_position: ctx.deps.dispatcher.queuePosition(rec.requestId) ?? 0,
+  };
+  if (inv.webhookUrl) body['gateway_request_id'] = rec.requestId;
+  reply.code(200).header('x-fal-request-id', rec.requestId).send(body);
+}

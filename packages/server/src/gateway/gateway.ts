@@ -1,0 +1,96 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { HttpApp } from '../http/app.js';
+import { cachedAppLookup } from './app-cache.js';
+import type { GatewayContext } from './context.js';
+import type { GatewayDeps } from './deps.js';
+import { Execution } from './execution.js';
+import { LiveRequests } from './live.js';
+import { createNetGuard } from './net-guard.js';
+import { handleProxy } from './proxy.js';
+import { recoverRequests } from './recovery.js';
+import { handleGateway } from './router.js';
+import { WebhookSender } from './webhook.js';
+import { createWebhookSigner } from './webhook-signer.js';
+
+const DEFAULT_PURGE_MS = 60_000;
+const DEFAULT_GRACE_MS = 10_000;
+const DEFAULT_APP_CACHE_MS = 1_000;
+const SWEEP_MS = 1_000;
+
+/** The fal-compatible gateway: `/run`, `/queue`, `/fal/proxy` and the webhook key set. */
+export interface Gateway {
+  readonly context: GatewayContext;
+  /** Resumes requests accepted before a restart (call once, before serving). */
+  recover(): Promise<void>;
+  /** Stops timers and webhook retries and waits for requests already running on a runner. */
+  close(): Promise<void>;
+}
+
+/** Creates the gateway and starts its purge and sweep timers. */
+export function createGateway(deps: GatewayDeps): Gateway {
+  const live = new LiveRequests(deps.completedGraceMs ?? DEFAULT_GRACE_MS);
+  const guard = createNetGuard(deps.webhook);
+  const signer = createWebhookSigner(deps.webhook.privateKeyPem);
+  const webhooks = new WebhookSender(deps.webhook, signer, guard, deps.clock, deps.logger);
+  const apps = cachedAppLookup(deps.apps, deps.clock, deps.appCacheMs ?? DEFAULT_APP_CACHE_MS);
+  const exec = new Execution(deps, live, (entry, response) => webhooks.deliver(entry, response));
+  const context: GatewayContext = { deps: { ...deps, apps }, exec, live, guard, signer, streams: new Set() };
+
+  const unsubscribe = deps.logBus.subscribe((lines) => live.attachLogs(lines));
+  const sweep = setInterval(() => live.sweep(deps.clock()), SWEEP_MS);
+  const purge = setInterval(() => {
+    deps.requests.purgeResults(deps.clock()).catch((err: unknown) => {
+      deps.logger.warn({ err }, 'purging expired results failed');
+    });
+  }, deps.purgeIntervalMs ?? DEFAULT_PURGE_MS);
+  sweep.unref();
+  purge.unref();
+
+  return {
+    context,
+    async recover() {
+      await recoverRequests(context);
+    },
+    async close() {
+      clearInterval(sweep);
+      clearInterval(purge);
+      webhooks.close();
+      await exec.close();
+      unsubscribe();
+      for (const end of [...context.streams]) end();
+    },
+  };
+}
+
+/**
+ * Registers the gateway's routes on `app` and returns the gateway. Pass a gateway from `createGateway`
+ * to share it with the composition root (for `recover`/`close`), or deps to create one here.
+ */
+export function registerGatewayRoutes(app: HttpApp, deps: GatewayDeps | Gateway): Gateway {
+  const gateway = 'context' in deps ? deps : createGateway(deps);
+  const ctx = gateway.context;
+  app.register(async (scope) => {
+    // Bodies are forwarded untouched: parse nothing here, JSON is checked only where it is recorded.
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+    const methods = ['GET', 'POST', 'PUT'];
+    const config = { auth: 'optional' as const };
+    const target = (kind: 'run' | 'queue') => (request: FastifyRequest, reply: FastifyReply) => {
+      const url = request.url;
+      const q = url.indexOf('?');
+      const path = (request.params as { '*': string })['*'];
+      const search = q === -1 ? '' : url.slice(q + 1);
+      return handleGateway(ctx, { kind, method: request.method, path, search }, request, reply);
+    };
+    scope.route({ method: methods, url: '/run/*', config, handler: target('run') });
+    scope.route({ method: methods, url: '/queue/*', config, handler: target('queue') });
+    scope.route({
+      method: methods,
+      url: '/fal/proxy',
+      config,
+      handler: (request, reply) => handleProxy(ctx, app, request, reply),
+    });
+    scope.get('/.well-known/jwks.json', { config: { auth: 'none' } }, async () => ctx.signer.jwks());
+  });
+  return gateway;
+}

@@ -1,0 +1,164 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { type App, PlatformError, type Principal } from '@hangar/core';
+import type { AppLookup } from './deps.js';
+
+/** A request to an app, resolved, authorised and ready to dispatch or enqueue. */
+export interface Invocation {
+  app: App;
+  /** Route path as the manifest names it (`/` or e.g. `/turbo`). */
+  route: string;
+  endpointId: string;
+  method: string;
+  /** Path sent to the runner: the route plus the query string (without `fal_webhook`). */
+  forwardPath: string;
+  headers: Record<string, string>;
+  body: Buffer;
+  principal: Principal | null;
+  priority: 'normal' | 'low';
+  noRetry: boolean;
+  storeIo: boolean;
+  timeoutS: number;
+  jsonInput: unknown;
+  webhookUrl: string | null;
+}
+
+/** The parts of an HTTP request an invocation is built from (the proxy supplies them from its target URL). */
+export interface InvocationSource {
+  owner: string;
+  appName: string;
+  /** Path after `owner/app`, without leading slash or query (`''` for the root route). */
+  rest: string;
+  /** Raw query string without `?`. */
+  search: string;
+  method: string;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+  principal: Principal | null;
+}
+
+const DROPPED_HEADERS = new Set([
+  'authorization',
+  'connection',
+  'content-length',
+  'host',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'x-fal-target-url',
+]);
+
+const TRUE_VALUES = new Set(['1', 'true', 'yes']);
+
+/** Enforces the app's `auth_mode`: private → the owner's keys only, shared → any key, public → anyone. */
+export function authorizeApp(app: App, principal: Principal | null): void {
+  const mode = app.manifest.auth_mode;
+  if (mode === 'public') return;
+  if (!principal) throw new PlatformError('AUTH_MISSING');
+  if (mode === 'private' && principal.owner !== app.owner) throw new PlatformError('AUTH_FORBIDDEN');
+}
+
+/** Resolves app and route, checks access and reads the fal request headers. */
+export async function buildInvocation(
+  src: InvocationSource,
+  apps: AppLookup,
+  jsonCap: number,
+): Promise<Invocation> {
+  const app = await apps.getApp(src.owner, src.appName);
+  if (!app) throw new PlatformError('APP_NOT_FOUND', `App ${src.owner}/${src.appName} not found`);
+  authorizeApp(app, src.principal);
+  const route = routeOf(app, src.rest);
+  const { forwardQuery, webhookUrl } = splitQuery(src.search);
+  const h = src.headers;
+  const storeIo = !isFalse(h['x-fal-store-io']);
+  return {
+    app,
+    route,
+    endpointId: route === '/' ? `${app.owner}/${app.name}` : `${app.owner}/${app.name}${route}`,
+    method: src.method,
+    forwardPath: forwardQuery ? `${route}?${forwardQuery}` : route,
+    headers: forwardHeaders(h),
+    body: src.body,
+    principal: src.principal,
+    priority: h['x-fal-queue-priority'] === 'low' ? 'low' : 'normal',
+    noRetry: TRUE_VALUES.has(String(h['x-fal-no-retry'] ?? '').toLowerCase()),
+    storeIo,
+    timeoutS: timeoutOf(h['x-fal-request-timeout'], app.manifest.request_timeout),
+    jsonInput: storeIo ? jsonInputOf(h['content-type'], src.body, jsonCap) : null,
+    webhookUrl,
+  };
+}
+
+function routeOf(app: App, rest: string): string {
+  const trimmed = rest.endsWith('/') ? rest.slice(0, -1) : rest;
+  const route = trimmed === '' ? '/' : `/${trimmed}`;
+  const routes = app.manifest.routes.length > 0 ? app.manifest.routes : ['/'];
+  if (!routes.includes(route)) {
+    throw new PlatformError('ROUTE_NOT_FOUND', `App ${app.owner}/${app.name} has no route ${route}`);
+  }
+  return route;
+}
+
+function splitQuery(search: string): { forwardQuery: string; webhookUrl: string | null } {
+  if (search === '' || !search.includes('fal_webhook=')) return { forwardQuery: search, webhookUrl: null };
+  const params = new URLSearchParams(search);
+  const webhookUrl = params.get('fal_webhook');
+  params.delete('fal_webhook');
+  if (webhookUrl !== null) checkWebhookUrl(webhookUrl);
+  return { forwardQuery: params.toString(), webhookUrl };
+}
+
+function checkWebhookUrl(value: string): void {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new PlatformError('REQUEST_INVALID', 'fal_webhook must be an absolute http(s) URL');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new PlatformError('REQUEST_INVALID', 'fal_webhook must be an absolute http(s) URL');
+  }
+}
+
+function forwardHeaders(h: IncomingHttpHeaders): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name in h) {
+    if (DROPPED_HEADERS.has(name)) continue;
+    const v = h[name];
+    if (v !== undefined) out[name] = Array.isArray(v) ? v.join(', ') : v;
+  }
+  return out;
+}
+
+function isFalse(v: string | string[] | undefined): boolean {
+  return v === '0' || v === 'false' || v === 'no';
+}
+
+/** The effective timeout: the caller's `x-fal-request-timeout`, bounded by the manifest's. */
+function timeoutOf(header: string | string[] | undefined, manifestS: number): number {
+  if (header === undefined) return manifestS;
+  const value = Number(Array.isArray(header) ? header[0] : header);
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new PlatformError('REQUEST_INVALID', 'x-fal-request-timeout must be a positive number of seconds');
+  }
+  return Math.min(value, manifestS);
+}
+
+/** Parses a JSON body for recording; larger than `cap` bytes it becomes a size marker, unparsed. */
+export function jsonInputOf(contentType: string | undefined, body: Buffer, cap: number): unknown {
+  if (body.length === 0 || !isJsonType(contentType)) return null;
+  if (body.length > cap) return { truncated: true, size: body.length };
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new PlatformError('REQUEST_BAD_JSON');
+  }
+}
+
+/** True for `application/json` and `+json` media types. */
+export function isJsonType(contentType: string | undefined): boolean {
+  return contentType?.includes('json') === true;
+}

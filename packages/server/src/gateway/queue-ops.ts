@@ -1,0 +1,109 @@
+import { PlatformError, type Principal, type RequestRecord, type StoredResult } from '@hangar/core';
+import type { FastifyReply } from 'fastify';
+import type { GatewayContext } from './context.js';
+import type { LiveRequest } from './live.js';
+import { queueUrls, type RequestLog, statusBody, toRequestLog } from './status-body.js';
+
+/** A queued request found for a read or a cancel. */
+export interface FoundRequest {
+  rec: RequestRecord;
+  entry: LiveRequest | undefined;
+}
+
+/**
+ * Finds a queued request of `owner/app` the principal may see: keys of the app's owner and the key
+ * that submitted it (anyone holding the id when it was submitted without a key). Others get 404.
+ */
+export async function findRequest(
+  ctx: GatewayContext,
+  owner: string,
+  app: string,
+  requestId: string,
+  principal: Principal | null,
+): Promise<FoundRequest> {
+  const entry = ctx.live.get(requestId);
+  const rec = entry?.rec ?? (await ctx.deps.requests.get(requestId));
+  if (rec?.mode !== 'queue' || rec.owner !== owner || rec.app !== app) throw notFound(requestId);
+  if (rec.callerKeyId === null) return { rec, entry };
+  if (!principal) throw new PlatformError('AUTH_MISSING');
+  if (principal.owner !== rec.owner && principal.keyId !== rec.callerKeyId) throw notFound(requestId);
+  return { rec, entry };
+}
+
+function notFound(requestId: string): PlatformError {
+  return new PlatformError('QUEUE_REQUEST_NOT_FOUND', `Request ${requestId} not found`);
+}
+
+/** True when a `logs` query value asks for logs (fal's JS client sends 0/1, Python true/false). */
+export function wantsLogs(search: string): boolean {
+  if (!search.includes('logs=')) return false;
+  const value = new URLSearchParams(search).get('logs');
+  return value === '1' || value === 'true';
+}
+
+/** All log lines of a request in fal's shape: from memory while live, else from the store. */
+export async function requestLogs(ctx: GatewayContext, found: FoundRequest): Promise<RequestLog[]> {
+  const lines = found.entry ? found.entry.logs : await ctx.deps.logs.listByRequest(found.rec.requestId);
+  return lines.map(toRequestLog);
+}
+
+/** The current status body of a request. */
+export function currentStatus(
+  ctx: GatewayContext,
+  rec: RequestRecord,
+  logs: RequestLog[] | null,
+): Record<string, unknown> {
+  const urls = queueUrls(ctx.deps.publicUrl(), rec.owner, rec.app, rec.requestId);
+  const position = rec.status === 'IN_QUEUE' ? (ctx.deps.dispatcher.queuePosition(rec.requestId) ?? 0) : 0;
+  return statusBody(rec, urls, position, logs);
+}
+
+/** `GET …/requests/:id/status`: 202 while queued or running, 200 once completed. */
+export async function sendStatus(
+  ctx: GatewayContext,
+  found: FoundRequest,
+  search: string,
+  reply: FastifyReply,
+): Promise<void> {
+  const logs = wantsLogs(search) ? await requestLogs(ctx, found) : null;
+  const body = currentStatus(ctx, found.rec, logs);
+  reply
+    .code(found.rec.status === 'COMPLETED' ? 200 : 202)
+    .header('x-fal-request-id', found.rec.requestId)
+    .send(body);
+}
+
+/** `GET …/requests/:id`: the app's answer with its status; 400 before completion, 404 once expired. */
+export async function sendResult(
+  ctx: GatewayContext,
+  found: FoundRequest,
+  reply: FastifyReply,
+): Promise<void> {
+  const { rec, entry } = found;
+  if (rec.status !== 'COMPLETED') throw new PlatformError('QUEUE_NOT_COMPLETED');
+  const result: StoredResult | null = entry?.result ?? (await ctx.deps.requests.getResult(rec.requestId));
+  if (!result) throw notFound(rec.requestId);
+  reply
+    .code(result.statusCode)
+    .header('content-type', result.contentType)
+    .header('x-fal-request-id', rec.requestId)
+    .send(result.body);
+}
+
+/** `PUT …/requests/:id/cancel`: queued requests are removed, running ones are signalled. */
+export async function sendCancel(
+  ctx: GatewayContext,
+  found: FoundRequest,
+  reply: FastifyReply,
+): Promise<void> {
+  const { rec } = found;
+  if (rec.status === 'COMPLETED') {
+    reply.code(400).send({ status: 'ALREADY_COMPLETED' });
+    return;
+  }
+  const { dispatcher } = ctx.deps;
+  if (!(rec.status === 'IN_QUEUE' && dispatcher.cancelQueued(rec.requestId))) {
+    await dispatcher.cancelRunning(rec.requestId);
+  }
+  reply.code(202).send({ status: 'CANCELLATION_REQUESTED' });
+}

@@ -1,0 +1,76 @@
+import { PlatformError, type RequestRecord } from '@hangar/core';
+import type { GatewayContext } from './context.js';
+
+/** Status recorded for a sync call cut off by a server crash: its caller's connection is gone. */
+const ABANDONED_SYNC_STATUS = 502;
+
+/**
+ * Resumes every request accepted before a restart: queued and in-progress ones run again (their
+ * attempt count carried on), re-read with `getInput`. Sync calls cannot be answered any more and are
+ * closed as connection errors. Records are updated by request id, so nothing is recorded twice.
+ */
+export async function recoverRequests(ctx: GatewayContext): Promise<number> {
+  const { requests } = ctx.deps;
+  const unfinished = await requests.listUnfinished();
+  let resumed = 0;
+  for (const rec of unfinished) {
+    if (ctx.live.get(rec.requestId)) continue;
+    if (rec.mode === 'sync') {
+      closeAbandonedSync(ctx, rec);
+      continue;
+    }
+    await resumeQueued(ctx, rec);
+    resumed++;
+  }
+  return resumed;
+}
+
+async function resumeQueued(ctx: GatewayContext, stored: RequestRecord): Promise<void> {
+  const { requests, apps } = ctx.deps;
+  const rec: RequestRecord = { ...stored, status: 'IN_QUEUE' };
+  const entry = ctx.live.add(rec, rec.owner);
+  const [input, app] = await Promise.all([requests.getInput(rec.requestId), apps.getApp(rec.owner, rec.app)]);
+  if (!app) {
+    ctx.exec.fail(
+      entry,
+      new PlatformError('APP_NOT_FOUND', `App ${rec.owner}/${rec.app} not found`),
+      rec.attempts,
+    );
+    return;
+  }
+  if (!input) {
+    ctx.exec.fail(entry, new PlatformError('SERVER_INTERNAL', 'The request input was lost'), rec.attempts);
+    return;
+  }
+  const prefix = `${rec.owner}/${rec.app}`;
+  const route = rec.endpointId.length > prefix.length ? rec.endpointId.slice(prefix.length) : '/';
+  ctx.exec.start(
+    entry,
+    {
+      path: route,
+      method: rec.method,
+      // Only the body survives a restart; fal's clients always send JSON.
+      headers: input.length > 0 ? { 'content-type': 'application/json' } : {},
+      body: input,
+      timeoutMs: (rec.timeoutS ?? app.manifest.request_timeout) * 1000,
+      noRetry: false,
+    },
+    rec.attempts,
+  );
+}
+
+function closeAbandonedSync(ctx: GatewayContext, rec: RequestRecord): void {
+  const now = ctx.deps.clock();
+  ctx.deps.requests.complete(
+    rec.requestId,
+    {
+      status: 'COMPLETED',
+      endedAt: now,
+      statusCode: ABANDONED_SYNC_STATUS,
+      billableUnits: rec.billableUnits ?? 0,
+      errorClass: 'connection',
+    },
+    null,
+    now,
+  );
+}

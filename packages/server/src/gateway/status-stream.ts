@@ -1,0 +1,70 @@
+import type { FastifyReply } from 'fastify';
+import type { GatewayContext } from './context.js';
+import { currentStatus, type FoundRequest, requestLogs, wantsLogs } from './queue-ops.js';
+import { toRequestLog } from './status-body.js';
+
+const PING_MS = 10_000;
+/** Queue positions are not pushed by the dispatcher, so queued requests are re-checked this often. */
+const POSITION_POLL_MS = 500;
+
+const SSE_HEADERS = {
+  'content-type': 'text/event-stream',
+  'cache-control': 'no-cache',
+  connection: 'keep-alive',
+  'x-accel-buffering': 'no',
+};
+
+/**
+ * `GET …/requests/:id/status/stream`: one `data:` event per change (with `logs=1`, only the lines new
+ * since the previous event), `: ping` keep-alives, and the stream closed after the COMPLETED event.
+ */
+export async function streamStatus(
+  ctx: GatewayContext,
+  found: FoundRequest,
+  search: string,
+  reply: FastifyReply,
+): Promise<void> {
+  const withLogs = wantsLogs(search);
+  const { rec, entry } = found;
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(200, { ...SSE_HEADERS, 'x-fal-request-id': rec.requestId });
+
+  if (!entry || entry.finishedAt !== null) {
+    const logs = withLogs ? await requestLogs(ctx, found) : null;
+    res.end(`data: ${JSON.stringify(currentStatus(ctx, rec, logs))}\n\n`);
+    return;
+  }
+
+  let sentLogs = 0;
+  let lastState = '';
+  const send = () => {
+    const hasNewLogs = withLogs && entry.logs.length > sentLogs;
+    const body = currentStatus(ctx, rec, null);
+    const state = `${body['status']}:${body['queue_position'] ?? ''}`;
+    if (state === lastState && !hasNewLogs) return;
+    lastState = state;
+    if (withLogs && 'logs' in body) {
+      body['logs'] = entry.logs.slice(sentLogs).map(toRequestLog);
+      sentLogs = entry.logs.length;
+    }
+    res.write(`data: ${JSON.stringify(body)}\n\n`);
+    if (rec.status === 'COMPLETED') stop(true);
+  };
+  const ping = setInterval(() => res.write(': ping\n\n'), PING_MS);
+  const poll = setInterval(() => {
+    if (rec.status === 'IN_QUEUE') send();
+  }, POSITION_POLL_MS);
+  const stop = (end: boolean) => {
+    clearInterval(ping);
+    clearInterval(poll);
+    entry.listeners.delete(send);
+    ctx.streams.delete(endStream);
+    if (end) res.end();
+  };
+  const endStream = () => stop(true);
+  ctx.streams.add(endStream);
+  entry.listeners.add(send);
+  res.on('close', () => stop(false));
+  send();
+}

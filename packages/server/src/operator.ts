@@ -1,0 +1,58 @@
+import { systemClock } from '@hangar/core';
+import { loadConfig } from './config.js';
+import { createKeyService } from './services/keys.js';
+import { createSqliteStores } from './store/sqlite/index.js';
+
+/** A key as the operator commands print it. */
+export interface OperatorKey {
+  key_id: string;
+  owner: string;
+  scope: 'API' | 'ADMIN';
+  name: string | null;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+/** Local operator actions against a server home (the CLI's `keys` commands). */
+export interface Operator {
+  createKey(owner: string, scope: 'API' | 'ADMIN', name?: string): Promise<OperatorKey & { key: string }>;
+  listKeys(owner?: string): Promise<OperatorKey[]>;
+  revokeKey(keyId: string): Promise<void>;
+}
+
+const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+
+/**
+ * Opens the stores of a server home (a running server may hold the same file: SQLite WAL allows it),
+ * runs `fn`, and closes them.
+ */
+export async function openOperator<T>(home: string | undefined, fn: (op: Operator) => Promise<T>): Promise<T> {
+  const config = loadConfig(home ? { home } : {}, process.env, process.cwd());
+  const stores = createSqliteStores({ path: config.dbPath });
+  const keys = createKeyService({ keys: stores.keys, clock: systemClock });
+  const op: Operator = {
+    async createKey(owner, scope, name) {
+      const created = await keys.createKey(owner, scope, name ?? null);
+      const r = created.record;
+      return { key_id: r.keyId, owner, scope, name: r.name, created_at: iso(r.createdAt)!, revoked_at: null, key: created.key };
+    },
+    async listKeys(owner) {
+      return (await keys.listKeys(owner)).map((k) => ({
+        key_id: k.keyId,
+        owner: k.owner,
+        scope: k.scope,
+        name: k.name,
+        created_at: iso(k.createdAt)!,
+        revoked_at: iso(k.revokedAt),
+      }));
+    },
+    async revokeKey(keyId) {
+      await keys.revokeKey(null, keyId);
+    },
+  };
+  try {
+    return await fn(op);
+  } finally {
+    await stores.close();
+  }
+}

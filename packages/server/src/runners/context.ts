@@ -1,0 +1,63 @@
+import type {
+  AppEvent,
+  Clock,
+  EventCategory,
+  IdSource,
+  LogBus,
+  MachineType,
+  RunnerDriver,
+  Stores,
+} from '@hangar/core';
+import type { Job } from './dispatch/job.js';
+import type { LogSink } from './log-sink.js';
+
+/** The logger calls the supervisor makes (pino's shape). */
+export interface SupervisorLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+/** What the supervisor is built from. */
+export interface SupervisorDeps {
+  driver: RunnerDriver;
+  stores: Pick<Stores, 'logs' | 'events' | 'meter' | 'samples' | 'runners'>;
+  logBus: LogBus;
+  machineTypes: Record<string, MachineType>;
+  /** The owner's file storage root, given to runners as `DATA_DIR`. */
+  dataRoot: (owner: string) => string;
+  clock: Clock;
+  ids: IdSource;
+  logger: SupervisorLogger;
+  /** Attempts per request, the first included (default 3). */
+  maxAttempts?: number;
+  /** How often runner state counts are sampled (default 5000 ms). */
+  sampleIntervalMs?: number;
+  /** How often machine time is written (default 5000 ms). */
+  meterIntervalMs?: number;
+  /** Period of the housekeeping tick: health polls, timeouts, scaling, log batches (default 100 ms). */
+  healthIntervalMs?: number;
+  /** Time a stopping runner gets between SIGTERM and SIGKILL (default 5000 ms). */
+  stopGraceMs?: number;
+  /** First startup-failure backoff; doubles per consecutive failure (default 1000 ms, capped at 60 s). */
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+}
+
+/** Shared state and services of one supervisor, handed to its pools and runners. */
+export interface SupervisorContext {
+  readonly deps: SupervisorDeps;
+  readonly maxAttempts: number;
+  readonly stopGraceMs: number;
+  readonly backoffBaseMs: number;
+  readonly backoffMaxMs: number;
+  readonly logs: LogSink;
+  /** Requests known to the supervisor (queued or running), by id. */
+  readonly jobs: Map<string, Job>;
+  /** Set once `close()` began: no new attempts start and failures are not retried. */
+  closing: boolean;
+  /** Live runners of a machine type across all apps (for surge). */
+  liveOfType(machineType: string): number;
+  /** Records an app event with fal's payload shape. */
+  event(owner: string, app: string, category: EventCategory, payload: AppEvent['payload']): void;
+}

@@ -1,0 +1,100 @@
+import {
+  type DispatchResult,
+  type ErrorClass,
+  type ErrorCode,
+  PlatformError,
+  toEnvelope,
+} from '@hangar/core';
+import type { Job } from './job.js';
+
+/** Response headers the platform does not pass on: they describe the runner connection, not the answer. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'proxy-connection', 'upgrade']);
+
+const EMPTY = Buffer.alloc(0);
+const JSON_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'content-type': 'application/json' });
+
+/** Flattens undici's raw header list; repeated names are joined with `, `. */
+export function headersFromRaw(raw: Buffer[] | null): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (raw === null) return out;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!.toString('latin1').toLowerCase();
+    if (HOP_BY_HOP.has(name)) continue;
+    const value = raw[i + 1]!.toString('latin1');
+    const prev = out[name];
+    out[name] = prev === undefined ? value : `${prev}, ${value}`;
+  }
+  return out;
+}
+
+function bodyOf(chunks: Buffer[]): Buffer {
+  if (chunks.length === 0) return EMPTY;
+  if (chunks.length === 1) return chunks[0]!;
+  return Buffer.concat(chunks);
+}
+
+/** `x-fal-billable-units` as a non-negative number, else null. */
+export function billableUnitsOf(headers: Record<string, string>): number | null {
+  const raw = headers['x-fal-billable-units'];
+  if (raw === undefined || raw.trim() === '') return null;
+  const n = Number(raw);
+  return Number.isFinite(n) && n >= 0 ? n : null;
+}
+
+/** The app's own answer to the job's current attempt. */
+export function responseResult(job: Job, endedAt: number, errorClass: ErrorClass | null): DispatchResult {
+  const headers = headersFromRaw(job.rawHeaders);
+  return {
+    statusCode: job.statusCode,
+    headers,
+    body: bodyOf(job.chunks),
+    runnerId: job.runner?.id ?? null,
+    startedAt: job.startedAt,
+    endedAt,
+    coldStart: job.coldStart,
+    coldBootMs: job.coldBootMs,
+    billableUnits: billableUnitsOf(headers),
+    errorClass,
+    attempts: job.attempts,
+    cancelled: false,
+  };
+}
+
+/** What a platform-generated result reports about a request's attempts. */
+export type AttemptSummary = Pick<Job, 'req' | 'startedAt' | 'coldStart' | 'coldBootMs' | 'attempts'>;
+
+/** A platform-generated failure, with fal's error envelope as body. */
+export function errorResult(
+  job: AttemptSummary,
+  code: ErrorCode,
+  endedAt: number,
+  errorClass: ErrorClass | null,
+  runnerId: string | null,
+  message?: string,
+): DispatchResult {
+  const err = new PlatformError(code, message);
+  return {
+    statusCode: err.status,
+    headers: { ...JSON_HEADERS },
+    body: Buffer.from(JSON.stringify(toEnvelope(err, job.req.requestId))),
+    runnerId,
+    startedAt: job.startedAt,
+    endedAt,
+    coldStart: job.coldStart,
+    coldBootMs: job.coldBootMs,
+    billableUnits: null,
+    errorClass,
+    attempts: job.attempts,
+    cancelled: false,
+  };
+}
+
+/**
+ * A request cancelled while queued. fal has no status for it; it answers 400 with a
+ * `REQUEST_CANCELLED` envelope, the same status fal's queue uses for a request that cannot be served.
+ */
+export function cancelledResult(job: Job, endedAt: number): DispatchResult {
+  const result = errorResult(job, 'REQUEST_CANCELLED', endedAt, null, null);
+  result.cancelled = true;
+  return result;
+}

@@ -1,0 +1,59 @@
+import type { LogBus, LogLine, LogStore } from '@hangar/core';
+import type { Job } from './dispatch/job.js';
+import { parseLogLine } from './log-parse.js';
+import type { Runner } from './runner.js';
+
+/** Lines buffered before a flush is forced between ticks. */
+const MAX_BATCH = 2000;
+
+/**
+ * Collects runner output as log lines and writes them in batches: to the store first (which assigns
+ * ids), then to the live bus, so subscribers see lines that already have their cursor id.
+ */
+export class LogSink {
+  private batch: LogLine[] = [];
+
+  constructor(
+    private readonly store: LogStore,
+    private readonly bus: LogBus,
+    private readonly clock: () => number,
+    private readonly jobs: Map<string, Job>,
+  ) {}
+
+  /** Turns one output line of a runner into a log line labelled with the runner and, when known, the request. */
+  push(runner: Runner, stream: 'stdout' | 'stderr', raw: string): void {
+    const parsed = parseLogLine(stream, raw);
+    const labels: Record<string, string> = parsed.labels ? { ...parsed.labels } : {};
+    labels.fal_job_id = runner.id;
+    labels.source = stream;
+    const job = this.requestOf(runner, parsed.requestId);
+    const requestId = parsed.requestId ?? job?.req.requestId;
+    if (requestId) labels.fal_request_id = requestId;
+    if (job) labels.fal_endpoint = job.req.endpointId;
+    this.batch.push({
+      ts: this.clock(),
+      owner: runner.owner,
+      app: runner.app,
+      revision: runner.revisionId,
+      level: parsed.level,
+      message: parsed.message,
+      labels,
+    });
+    if (this.batch.length >= MAX_BATCH) this.flush();
+  }
+
+  flush(): void {
+    if (this.batch.length === 0) return;
+    const lines = this.batch;
+    this.batch = [];
+    this.store.append(lines);
+    this.bus.publish(lines);
+  }
+
+  /** The request a line belongs to: the one it names, else the runner's only in-flight request. */
+  private requestOf(runner: Runner, requestId: string | null): Job | undefined {
+    if (requestId !== null) return this.jobs.get(requestId);
+    if (runner.jobs.size !== 1) return undefined;
+    return runner.jobs.values().next().value;
+  }
+}

@@ -1,0 +1,132 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import type { RunnerDriver, RunnerHandle, RunnerHooks, RunnerSpec } from '@hangar/core';
+import { LineSplitter } from './line-splitter.js';
+
+/** Variables a runner inherits from the server's environment; everything else comes from its spec. */
+const BASE_ENV_KEYS = ['PATH', 'HOME', 'USER', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'SYSTEMROOT'];
+
+/** How long to wait for stdout/stderr to close after the process exited before giving up on them. */
+const STREAM_CLOSE_WAIT_MS = 500;
+
+export interface ProcessDriverOptions {
+  /** Environment every runner starts from; defaults to a few variables of this process. */
+  baseEnv?: Record<string, string>;
+}
+
+/** A runner driver that starts each runner as a local process group listening on a free 127.0.0.1 port. */
+export function createProcessRunnerDriver(options: ProcessDriverOptions = {}): RunnerDriver {
+  const baseEnv = options.baseEnv ?? pickBaseEnv(process.env);
+  return {
+    async start(spec, hooks) {
+      const port = await freePort();
+      const env = { ...baseEnv, ...spec.env, PORT: String(port) };
+      const child = await spawnRunner(spec, env);
+      watchChild(child, hooks);
+      return processHandle(spec.runnerId, `http://127.0.0.1:${port}`, child);
+    },
+    async reap(pid) {
+      signalGroup(pid, 'SIGKILL');
+    },
+  };
+}
+
+function pickBaseEnv(source: NodeJS.ProcessEnv): Record<string, string> {
+  // Unbuffered Python output makes runner logs appear as they are written, not at exit.
+  const env: Record<string, string> = { PYTHONUNBUFFERED: '1' };
+  for (const key of BASE_ENV_KEYS) {
+    const value = source[key];
+    if (value !== undefined) env[key] = value;
+  }
+  return env;
+}
+
+/** Asks the OS for a free port. Another process could take it before the runner binds; that shows as a startup failure. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function spawnRunner(spec: RunnerSpec, env: Record<string, string>): Promise<ChildProcess> {
+  const [file, ...args] = spec.command;
+  if (!file) return Promise.reject(new Error('empty command'));
+  return new Promise((resolve, reject) => {
+    // Own process group (detached) so stop/kill reach every process the app forks.
+    const child = spawn(file, args, {
+      cwd: spec.dir,
+      env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.once('error', reject);
+    child.once('spawn', () => {
+      child.off('error', reject);
+      child.on('error', () => {});
+      resolve(child);
+    });
+  });
+}
+
+function watchChild(child: ChildProcess, hooks: RunnerHooks): void {
+  const out = new LineSplitter((line) => hooks.onLine('stdout', line));
+  const err = new LineSplitter((line) => hooks.onLine('stderr', line));
+  child.stdout?.on('data', (chunk: Buffer) => out.push(chunk));
+  child.stderr?.on('data', (chunk: Buffer) => err.push(chunk));
+  let done = false;
+  const finish = () => {
+    if (done) return;
+    done = true;
+    out.end();
+    err.end();
+    hooks.onExit(child.exitCode, child.signalCode);
+  };
+  child.once('close', finish);
+  child.once('exit', () => {
+    // Leftover children of the group would keep the port and the pipes.
+    if (child.pid) signalGroup(child.pid, 'SIGKILL');
+    setTimeout(() => {
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+      finish();
+    }, STREAM_CLOSE_WAIT_MS).unref();
+  });
+}
+
+function processHandle(runnerId: string, url: string, child: ChildProcess): RunnerHandle {
+  const pid = child.pid ?? null;
+  const exited = new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.once('exit', () => resolve());
+  });
+  return {
+    runnerId,
+    url,
+    pid,
+    stop(graceMs) {
+      if (pid === null || child.exitCode !== null || child.signalCode !== null) return exited;
+      signalGroup(pid, 'SIGTERM');
+      const timer = setTimeout(() => signalGroup(pid, 'SIGKILL'), graceMs);
+      return exited.then(() => clearTimeout(timer));
+    },
+    kill() {
+      if (pid !== null) signalGroup(pid, 'SIGKILL');
+    },
+  };
+}
+
+/** Signals a whole process group; a group that is already gone is not an error. */
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+  }
+}

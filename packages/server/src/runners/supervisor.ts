@@ -1,0 +1,175 @@
+import {
+  type App,
+  type Dispatcher,
+  type DispatchRequest,
+  type DispatchResult,
+  PlatformError,
+  type Revision,
+} from '@hangar/core';
+import { AppPool } from './app-pool.js';
+import type { SupervisorContext, SupervisorDeps } from './context.js';
+import { sendCancel } from './dispatch/forward.js';
+import { Job } from './dispatch/job.js';
+import { cancelledResult, errorResult } from './dispatch/results.js';
+import { LogSink } from './log-sink.js';
+import { recoverOrphans } from './recover.js';
+import { startTimers } from './timers.js';
+
+/** The runner pool: dispatches requests to app runners and manages their lifecycle. */
+export interface Supervisor extends Dispatcher {
+  /** Starts the app, or rolls it over to `rev`; resolves once the change is under way (not when runners are ready). */
+  deploy(app: App, rev: Revision): Promise<void>;
+  /** Fails the app's queued requests (404), drains its runners and forgets it once they stopped. */
+  remove(owner: string, app: string): Promise<void>;
+  /** Reaps runners a previous server process left behind and closes their records. */
+  recover(): Promise<void>;
+  /**
+   * Stops taking work: queued requests are rejected with `SERVER_SHUTTING_DOWN` (left unfinished for the
+   * next process), in-flight ones may finish for `deadlineMs`, then every runner is stopped and
+   * metering, samples and logs are flushed.
+   */
+  close(deadlineMs: number): Promise<void>;
+}
+
+/** How long killed runners get to report their exit after the shutdown deadline. */
+const KILL_WAIT_MS = 2000;
+
+/** Creates the runner supervisor over a driver and the telemetry stores. */
+export function createSupervisor(deps: SupervisorDeps): Supervisor {
+  const pools = new Map<string, AppPool>();
+  const jobs = new Map<string, Job>();
+  const ctx: SupervisorContext = {
+    deps,
+    maxAttempts: deps.maxAttempts ?? 3,
+    stopGraceMs: deps.stopGraceMs ?? 5000,
+    backoffBaseMs: deps.backoffBaseMs ?? 1000,
+    backoffMaxMs: deps.backoffMaxMs ?? 60_000,
+    logs: new LogSink(deps.stores.logs, deps.logBus, deps.clock, jobs),
+    jobs,
+    closing: false,
+    liveOfType(machineType) {
+      let n = 0;
+      for (const pool of pools.values())
+        for (const r of pool.runners) if (r.machineType === machineType && r.state !== 'terminated') n++;
+      return n;
+    },
+    event(owner, app, category, payload) {
+      deps.stores.events.append({
+        eventId: deps.ids(),
+        owner,
+        app,
+        category,
+        createdAt: deps.clock(),
+        payload,
+      });
+    },
+  };
+  const timers = startTimers(ctx, pools);
+  let closed: Promise<void> | null = null;
+
+  function dispatch(req: DispatchRequest): Promise<DispatchResult> {
+    if (ctx.closing) return Promise.reject(new PlatformError('SERVER_SHUTTING_DOWN'));
+    const pool = pools.get(`${req.owner}/${req.app}`);
+    if (pool === undefined || pool.removed) return Promise.resolve(unknownApp(req));
+    const job = new Job(req, deps.clock(), pool, jobs);
+    const promise = job.promise();
+    jobs.set(req.requestId, job);
+    pool.submit(job);
+    return promise;
+  }
+
+  function unknownApp(req: DispatchRequest): DispatchResult {
+    const summary = { req, startedAt: null, coldStart: false, coldBootMs: null, attempts: 0 };
+    return errorResult(summary, 'APP_NOT_FOUND', deps.clock(), null, null);
+  }
+
+  async function remove(owner: string, app: string): Promise<void> {
+    const key = `${owner}/${app}`;
+    const pool = pools.get(key);
+    if (!pool) return;
+    pool.removed = true;
+    const now = deps.clock();
+    for (const job of pool.queue.drainAll()) job.settle(errorResult(job, 'APP_NOT_FOUND', now, null, null));
+    await pool.drainAll('app removed');
+    if (pools.get(key) === pool) pools.delete(key);
+  }
+
+  async function close(deadlineMs: number): Promise<void> {
+    ctx.closing = true;
+    for (const pool of pools.values()) pool.abandonQueued();
+    const drained = Promise.all([...pools.values()].map((p) => p.drainAll('server shutting down')));
+    if (!(await settlesWithin(drained, deadlineMs))) {
+      for (const pool of pools.values()) for (const r of pool.runners) r.kill('shutdown deadline passed');
+      if (!(await settlesWithin(drained, KILL_WAIT_MS)))
+        deps.logger.warn({}, 'runners did not exit after SIGKILL');
+    }
+    timers.stop();
+    timers.flushAll();
+  }
+
+  return {
+    dispatch,
+    cancelQueued(requestId) {
+      const job = jobs.get(requestId);
+      if (job === undefined || job.state !== 'queued') return false;
+      job.pool.queue.remove(job);
+      job.settle(cancelledResult(job, deps.clock()));
+      return true;
+    },
+    async cancelRunning(requestId) {
+      const job = jobs.get(requestId);
+      const runner = job?.runner;
+      if (job === undefined || job.state !== 'running' || !runner) return false;
+      await sendCancel(runner, job);
+      return true;
+    },
+    flushQueue(owner, app) {
+      const pool = pools.get(`${owner}/${app}`);
+      if (!pool) return [];
+      return pool.flush(deps.clock()).map((job) => job.req.requestId);
+    },
+    queuePosition(requestId) {
+      const job = jobs.get(requestId);
+      if (job === undefined || job.state !== 'queued') return null;
+      const i = job.pool.queue.position(job);
+      return i === -1 ? null : i;
+    },
+    stats(owner) {
+      const out = [];
+      for (const pool of pools.values()) {
+        if (owner !== undefined && pool.owner !== owner) continue;
+        const type = pool.rev.manifest.machine_type;
+        out.push(pool.stats(deps.machineTypes[type]?.gpuLabel ?? type));
+      }
+      return out;
+    },
+    async deploy(app, rev) {
+      if (ctx.closing) throw new PlatformError('SERVER_SHUTTING_DOWN');
+      const key = `${app.owner}/${app.name}`;
+      const existing = pools.get(key);
+      if (existing && !existing.removed) {
+        existing.deploy(rev);
+        return;
+      }
+      const pool = new AppPool(ctx, rev);
+      pools.set(key, pool);
+      pool.scale(deps.clock());
+    },
+    remove,
+    recover: () => recoverOrphans(ctx, pools),
+    close(deadlineMs) {
+      closed ??= close(deadlineMs);
+      return closed;
+    },
+  };
+}
+
+function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    promise.then(() => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
