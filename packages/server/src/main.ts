@@ -14,6 +14,7 @@ import { createSupervisor } from './runners/supervisor.js';
 import { createDeployService } from './services/deploy.js';
 import { createKeyService } from './services/keys.js';
 import { createSqliteStores } from './store/sqlite/index.js';
+import { loadOrCreateWebhookKey } from './webhook-key.js';
 
 /** Options of `startServer` beyond the configuration. */
 export interface StartOptions {
@@ -97,6 +98,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       allowPrivate: config.webhooks.allowPrivate,
       allowlist: [...config.webhooks.allowlist],
       maxAttempts: 10,
+      privateKeyPem: loadOrCreateWebhookKey(join(config.home, 'webhook-key.pem')),
     },
     logger,
   });

@@ -1,6 +1,12 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { type KeyScope, PlatformError, type Principal, toEnvelope } from '@hangar/core';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import type { Authenticator } from './auth.js';
 
 /** Who may call a route: nobody needs a key, any valid key, or an ADMIN key. */
@@ -52,6 +58,14 @@ export function createHttpApp(opts: HttpAppOptions): HttpApp {
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
+    // Malformed URLs (e.g. bad percent-encoding) are rejected before routing; keep fal's envelope.
+    frameworkErrors: (err, _request, reply) => {
+      const platform =
+        err.code === 'FST_ERR_BAD_URL'
+          ? new PlatformError('REQUEST_INVALID', err.message)
+          : toPlatformError(err);
+      (reply as unknown as FastifyReply).status(platform.status).send(toEnvelope(platform));
+    },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as HttpApp;
 
   app.decorateRequest('principal', null);
