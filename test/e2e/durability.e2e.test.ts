@@ -34,7 +34,7 @@ async function deployEcho(s: ServerProcess, overrides: Record<string, unknown>) 
   expect(res.status).toBe(201);
 }
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
+async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, ms = 90_000): Promise<T> {
   const until = Date.now() + ms;
   for (;;) {
     const value = await fn();
@@ -89,7 +89,7 @@ describe('server durability (real processes)', () => {
       expect(r.status_code).toBe(200);
       expect(r.billable_units).not.toBeNull();
     }
-  }, 120_000);
+  }, 240_000);
 
   it('drains an in-flight request on SIGTERM, then exits 0', async () => {
     const home = mkdtempSync(join(tmpdir(), 'hangar-term-'));

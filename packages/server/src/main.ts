@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import { registerPlatformApi } from './api/index.js';
 import type { Config } from './config.js';
 import { createGateway, registerGatewayRoutes } from './gateway/index.js';
+import { createRequestWindow } from './api/metrics/request-window.js';
 import { createHttpApp } from './http/app.js';
 import { createAuthenticator } from './http/auth.js';
 import { createLogBus } from './runners/log-bus.js';
@@ -14,6 +15,7 @@ import { createSupervisor } from './runners/supervisor.js';
 import { createDeployService } from './services/deploy.js';
 import { createKeyService } from './services/keys.js';
 import { createSqliteStores } from './store/sqlite/index.js';
+import { observeRequests } from './telemetry/observed-requests.js';
 import { loadOrCreateWebhookKey } from './webhook-key.js';
 
 /** Options of `startServer` beyond the configuration. */
@@ -83,9 +85,13 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     bodyLimit: config.limits.bodyLimit,
     isDraining: () => draining,
   });
+  const window = createRequestWindow(clock);
+  const requests = observeRequests(stores.requests, [
+    { received: (rec) => window.observe(rec), completed: (rec) => window.observe(rec) },
+  ]);
   const gateway = createGateway({
     dispatcher: supervisor,
-    requests: stores.requests,
+    requests,
     logs: stores.logs,
     logBus,
     apps: stores.apps,
@@ -103,7 +109,18 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     logger,
   });
   registerGatewayRoutes(http, gateway);
-  const api = await registerPlatformApi(http, { config, stores, supervisor, keys, deployer, logBus, clock, gateway });
+  const api = registerPlatformApi(http, {
+    config,
+    stores,
+    supervisor,
+    keys,
+    deployer,
+    logBus,
+    clock,
+    gateway,
+    window,
+    queryWorkers: 2,
+  });
 
   await supervisor.recover();
   for (const app of await stores.apps.listApps()) {

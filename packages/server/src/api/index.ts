@@ -2,12 +2,21 @@ import type { Clock, LogBus, Stores } from '@hangar/core';
 import type { Config } from '../config.js';
 import type { Gateway } from '../gateway/index.js';
 import type { HttpApp } from '../http/app.js';
+import { createQueryPool, type QueryPool } from '../query/pool.js';
 import type { Supervisor } from '../runners/supervisor.js';
 import type { DeployService } from '../services/deploy.js';
 import type { KeyService } from '../services/keys.js';
+import { createRateLimitHook } from '../telemetry/rate-limit.js';
+import { registerAnalyticsRoutes } from './analytics/routes.js';
 import { registerDeployRoutes } from './apps-deploy-routes.js';
+import { registerAppsRoutes } from './apps/routes.js';
 import { registerFileRoutes } from './files/index.js';
 import { registerKeyRoutes } from './keys-routes.js';
+import { registerLogsRoutes } from './logs/routes.js';
+import type { RequestWindow } from './metrics/request-window.js';
+import { registerMetricsRoutes } from './metrics/routes.js';
+import { registerRequestsRoutes } from './requests/routes.js';
+import { registerUsageRoutes } from './usage/routes.js';
 
 /** What the Platform API modules are built from. */
 export interface PlatformApiDeps {
@@ -19,16 +28,44 @@ export interface PlatformApiDeps {
   deployer: DeployService;
   logBus: LogBus;
   clock: Clock;
+  /** Last-minute request counts for the metrics export. */
+  window: RequestWindow;
+  /** Query worker threads (0 runs queries inline). */
+  queryWorkers: number;
 }
 
-/** The Platform API's resources that hold something to release at shutdown (worker threads, timers). */
+/** The Platform API's resources that hold something to release at shutdown (worker threads). */
 export interface PlatformApi {
+  pool: QueryPool;
   close(): Promise<void>;
 }
 
+// Compiled, this module is .js; under the test runner it is TypeScript source.
+const EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+const QUERY_MODULES = ['../query/registry', './logs/queries', './apps/queries'].map(
+  (m) => new URL(`${m}${EXT}`, import.meta.url).href,
+);
+
 /** Registers every `/v1` resource on the HTTP app. */
-export async function registerPlatformApi(app: HttpApp, deps: PlatformApiDeps): Promise<PlatformApi> {
-  const { config } = deps;
+export function registerPlatformApi(app: HttpApp, deps: PlatformApiDeps): PlatformApi {
+  const { config, clock } = deps;
+  const pool = createQueryPool({ dbPath: config.dbPath, size: deps.queryWorkers, modules: QUERY_MODULES });
+  const runQuery = (name: string, params: unknown) => pool.run(name, params);
+  const maxRangeDays = config.limits.maxRangeDays;
+  const appLookup = (owner: string, name: string) => deps.stores.apps.getApp(owner, name);
+  const rate = config.limits.rateLimit;
+  if (rate.requestsPerSecond > 0) {
+    app.addHook(
+      'onRequest',
+      createRateLimitHook({
+        requestsPerSecond: rate.requestsPerSecond,
+        burst: rate.burst,
+        clock,
+        applies: (request) => request.url.startsWith('/v1/'),
+      }),
+    );
+  }
+
   registerKeyRoutes(app, { keyService: deps.keys });
   registerDeployRoutes(app, { deployService: deps.deployer });
   registerFileRoutes(app, {
@@ -36,7 +73,35 @@ export async function registerPlatformApi(app: HttpApp, deps: PlatformApiDeps): 
     maxUploadBytes: config.limits.maxUploadBytes,
     urlFetch: { allowlist: [...config.files.urlAllowlist], timeoutMs: 60_000, maxBytes: config.limits.maxUploadBytes },
     zip: { maxEntries: 10_000, maxTotalBytes: config.limits.maxUploadBytes * 4 },
-    clock: deps.clock,
+    clock,
   });
-  return { close: async () => {} };
+  registerRequestsRoutes(app, { pool, apps: appLookup, clock, maxRangeDays });
+  registerUsageRoutes(app, {
+    pool,
+    clock,
+    maxRangeDays,
+    machineTypes: config.machineTypes,
+    discounts: config.discounts,
+  });
+  registerAnalyticsRoutes(app, { pool, apps: appLookup, clock, maxRangeDays });
+  registerLogsRoutes(app, {
+    runQuery,
+    bus: deps.logBus,
+    flushLogs: () => deps.stores.flush(),
+    maxStreamsPerKey: config.limits.maxSseStreamsPerKey,
+    clock,
+  });
+  registerMetricsRoutes(app, {
+    dispatcher: deps.supervisor,
+    window: deps.window,
+    cacheTtlMs: config.metrics.cacheTtlS * 1000,
+    machineLabel: (m) => config.machineTypes[m]?.gpuLabel ?? m,
+    clock,
+  });
+  registerAppsRoutes(app, {
+    runQuery,
+    dispatcher: deps.supervisor,
+    clock,
+  });
+  return { pool, close: () => pool.close() };
 }

@@ -173,4 +173,73 @@ export const MIGRATIONS: readonly string[] = [
     INSERT INTO logs_fts(rowid, message) VALUES (new.id, new.message);
   END;
   `,
+  // 3: analytics and usage rollups, and indexes for the requests listing. request_rollups holds
+  // per-endpoint counts and latency sketches per UTC minute, quarter hour and hour (span 60000, 900000,
+  // 3600000), written by telemetry/request-rollup.ts (merging, never overwriting). meter_rollups sums machine
+  // time per quarter hour and hour; triggers keep it equal to the meter table.
+  `
+  CREATE TABLE request_rollups (
+    endpoint_id             TEXT NOT NULL,
+    span                    INTEGER NOT NULL,
+    start                   INTEGER NOT NULL,  -- epoch ms, a multiple of span
+    request_count           INTEGER NOT NULL,
+    success_count           INTEGER NOT NULL,
+    user_error_count        INTEGER NOT NULL,
+    error_count             INTEGER NOT NULL,
+    startup_error_count     INTEGER NOT NULL,
+    connection_error_count  INTEGER NOT NULL,
+    timeout_error_count     INTEGER NOT NULL,
+    runtime_error_count     INTEGER NOT NULL,
+    cold_boot_count         INTEGER NOT NULL,
+    duration_sum_ms         REAL NOT NULL,
+    prepare_sketch          BLOB,              -- core QuantileSketch encodings, ms
+    duration_sketch         BLOB,
+    cold_boot_sketch        BLOB,
+    PRIMARY KEY (endpoint_id, span, start)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE meter_rollups (
+    owner         TEXT NOT NULL,
+    span          INTEGER NOT NULL,            -- 900000 | 3600000
+    start         INTEGER NOT NULL,
+    app           TEXT NOT NULL,
+    environment   TEXT NOT NULL,
+    machine_type  TEXT NOT NULL,
+    is_surge      INTEGER NOT NULL,
+    seconds       REAL NOT NULL,
+    PRIMARY KEY (owner, span, start, app, environment, machine_type, is_surge)
+  ) WITHOUT ROWID;
+  INSERT INTO meter_rollups
+    SELECT owner, s.span, minute - minute % s.span, app, environment, machine_type, is_surge, SUM(seconds)
+    FROM meter, (SELECT 900000 AS span UNION ALL SELECT 3600000) AS s GROUP BY 1, 2, 3, 4, 5, 6, 7;
+  CREATE TRIGGER meter_rollups_insert AFTER INSERT ON meter BEGIN
+    INSERT INTO meter_rollups
+      SELECT new.owner, s.span, new.minute - new.minute % s.span, new.app, new.environment, new.machine_type,
+        new.is_surge, new.seconds
+      FROM (SELECT 900000 AS span UNION ALL SELECT 3600000) AS s WHERE true
+    ON CONFLICT DO UPDATE SET seconds = seconds + excluded.seconds;
+  END;
+  CREATE TRIGGER meter_rollups_update AFTER UPDATE ON meter BEGIN
+    UPDATE meter_rollups SET seconds = seconds - old.seconds
+      WHERE owner = old.owner AND span IN (900000, 3600000) AND start = old.minute - old.minute % span
+        AND app = old.app AND environment = old.environment AND machine_type = old.machine_type
+        AND is_surge = old.is_surge;
+    INSERT INTO meter_rollups
+      SELECT new.owner, s.span, new.minute - new.minute % s.span, new.app, new.environment, new.machine_type,
+        new.is_surge, new.seconds
+      FROM (SELECT 900000 AS span UNION ALL SELECT 3600000) AS s WHERE true
+    ON CONFLICT DO UPDATE SET seconds = seconds + excluded.seconds;
+  END;
+  CREATE TRIGGER meter_rollups_delete AFTER DELETE ON meter BEGIN
+    UPDATE meter_rollups SET seconds = seconds - old.seconds
+      WHERE owner = old.owner AND span IN (900000, 3600000) AND start = old.minute - old.minute % span
+        AND app = old.app AND environment = old.environment AND machine_type = old.machine_type
+        AND is_surge = old.is_surge;
+  END;
+
+  -- The requests listing filtered by status class (2xx/4xx/5xx) and sorted by duration.
+  CREATE INDEX requests_endpoint_class_ended ON requests(endpoint_id, status_code / 100, ended_at DESC, request_id);
+  CREATE INDEX requests_endpoint_duration
+    ON requests(endpoint_id, COALESCE(duration_ms, -1) DESC, request_id, ended_at) WHERE ended_at IS NOT NULL;
+  `,
 ];

@@ -1,0 +1,118 @@
+import { type Clock, EVENT_CATEGORIES, PlatformError, resolveTimeWindow, TIMEFRAMES } from '@hangar/core';
+import { Type } from 'typebox';
+import { type HttpApp, principalOf } from '../../http/app.js';
+import { AppParams, requireOwnedApp } from './access.js';
+import { afterCursor, pageOf } from './paging.js';
+import type { EventRow, RevisionRow, SampleBucketRow } from './queries.js';
+import type { RunQuery } from './run-query.js';
+import { baseWidth, foldRunnerHistory, historyBuckets } from './runner-history.js';
+import { resolveWindow } from './time-window.js';
+import {
+  AppEventsResponse,
+  AppRevisionsResponse,
+  RunnerHistoryResponse,
+  toWireEvent,
+  toWireRevision,
+} from './wire.js';
+
+const Range = { start: Type.Optional(Type.String()), end: Type.Optional(Type.String()) };
+
+const HistoryQuery = Type.Object({
+  ...Range,
+  timeframe: Type.Optional(Type.Enum(TIMEFRAMES)),
+  aggregation: Type.Enum(['max', 'avg'], { default: 'max' }),
+});
+const EventsQuery = Type.Object({
+  ...Range,
+  category: Type.Optional(Type.Array(Type.String())),
+  limit: Type.Integer({ minimum: 1, maximum: 1000, default: 50 }),
+  cursor: Type.Optional(Type.String({ maxLength: 500 })),
+});
+const RevisionsQuery = Type.Object({
+  limit: Type.Integer({ minimum: 1, maximum: 100, default: 50 }),
+  cursor: Type.Optional(Type.String({ maxLength: 500 })),
+});
+
+const CATEGORIES: ReadonlySet<string> = new Set(EVENT_CATEGORIES);
+
+/** Splits repeated and comma-separated categories, validating each. */
+function categoriesOf(values: string[] | undefined): string[] | null {
+  if (values === undefined) return null;
+  const cats = values.flatMap((v) => v.split(',')).map((v) => v.trim());
+  const bad = cats.find((c) => !CATEGORIES.has(c));
+  if (bad !== undefined) throw new PlatformError('REQUEST_INVALID', `unknown category "${bad}"`);
+  return [...new Set(cats)];
+}
+
+/** Registers runner history, events and revisions of one app. */
+export function registerAppHistoryRoutes(app: HttpApp, runQuery: RunQuery, clock: Clock): void {
+  app.get(
+    '/v1/serverless/apps/:owner/:name/runners/history',
+    { schema: { params: AppParams, querystring: HistoryQuery, response: { 200: RunnerHistoryResponse } } },
+    async (request) => {
+      const { owner, name } = request.params;
+      await requireOwnedApp(runQuery, principalOf(request), owner, name);
+      const q = request.query;
+      const win = resolveTimeWindow({ ...q, timezone: 'UTC' }, { now: clock(), maxRangeDays: 90 });
+      const buckets = historyBuckets(win);
+      const range = { start: win.startMs, end: win.endMs, origin: win.startMs, width: baseWidth(win) };
+      const rows = (await runQuery('apps.runnerBuckets', {
+        owner,
+        app: name,
+        ...range,
+      })) as SampleBucketRow[];
+      const history = foldRunnerHistory(rows, win, buckets, q.aggregation);
+      return {
+        endpoint_id: `${owner}/${name}`,
+        timeframe: win.timeframe,
+        aggregation: q.aggregation,
+        history,
+      };
+    },
+  );
+
+  app.get(
+    '/v1/serverless/apps/:owner/:name/events',
+    { schema: { params: AppParams, querystring: EventsQuery, response: { 200: AppEventsResponse } } },
+    async (request) => {
+      const { owner, name } = request.params;
+      await requireOwnedApp(runQuery, principalOf(request), owner, name);
+      const q = request.query;
+      const w = resolveWindow(q, clock());
+      const before = afterCursor(q.cursor, 'app-events');
+      const params = { owner, app: name, ...w, categories: categoriesOf(q.category), before, limit: q.limit };
+      const rows = (await runQuery('apps.events', params)) as EventRow[];
+      const page = pageOf(rows, q.limit, 'app-events', (r) => [r.created_at, r.event_id]);
+      return {
+        endpoint_id: `${owner}/${name}`,
+        events: page.items.map(toWireEvent),
+        next_cursor: page.next_cursor,
+        has_more: page.has_more,
+      };
+    },
+  );
+
+  app.get(
+    '/v1/serverless/apps/:owner/:name/revisions',
+    { schema: { params: AppParams, querystring: RevisionsQuery, response: { 200: AppRevisionsResponse } } },
+    async (request) => {
+      const { owner, name } = request.params;
+      await requireOwnedApp(runQuery, principalOf(request), owner, name);
+      const q = request.query;
+      const before = afterCursor(q.cursor, 'app-revisions');
+      const rows = (await runQuery('apps.revisions', {
+        owner,
+        app: name,
+        before,
+        limit: q.limit,
+      })) as RevisionRow[];
+      const page = pageOf(rows, q.limit, 'app-revisions', (r) => [r.created_at, r.revision_id]);
+      return {
+        endpoint_id: `${owner}/${name}`,
+        revisions: page.items.map(toWireRevision),
+        next_cursor: page.next_cursor,
+        has_more: page.has_more,
+      };
+    },
+  );
+}

@@ -1,0 +1,134 @@
+import type { EventCategory, RevisionStatus } from '@hangar/core';
+import type Database from 'better-sqlite3';
+import { prepared } from '../../query/statements.js';
+
+/** An app with its current manifest (JSON), as `apps.list` returns it. */
+export interface AppListRow {
+  owner: string;
+  name: string;
+  updated_at: number;
+  manifest: string;
+}
+
+/** The owner's apps in one environment, optionally whose name contains `search` (case-insensitive). */
+export function appsList(
+  db: Database.Database,
+  p: { owner: string; environment: string; search: string | null },
+): AppListRow[] {
+  const search = p.search === null ? '' : 'AND instr(lower(a.name), lower(?)) > 0';
+  const sql = `SELECT a.owner, a.name, a.updated_at, r.manifest
+    FROM apps a JOIN revisions r ON r.revision_id = a.current_revision
+    WHERE a.owner = ? AND json_extract(r.manifest, '$.environment') = ? ${search}
+    ORDER BY a.name`;
+  const params = p.search === null ? [p.owner, p.environment] : [p.owner, p.environment, p.search];
+  return prepared(db, sql).all(...params) as AppListRow[];
+}
+
+/** Whether the app exists. */
+export function appExists(db: Database.Database, p: { owner: string; app: string }): boolean {
+  return prepared(db, 'SELECT 1 FROM apps WHERE owner = ? AND name = ?').get(p.owner, p.app) !== undefined;
+}
+
+/** A keyset position in a newest-first listing. */
+export type Before = { t: number; k: string } | null;
+
+/** A `revisions` row with whether it is current. */
+export interface RevisionRow {
+  revision_id: string;
+  created_at: number;
+  message: string | null;
+  annotations: string | null;
+  status: RevisionStatus | null;
+  deployed_by: string | null;
+  is_current: number;
+}
+
+/** Revisions newest first, strictly after `before`, one extra row when more exist. */
+export function appRevisions(
+  db: Database.Database,
+  p: { owner: string; app: string; before: Before; limit: number },
+): RevisionRow[] {
+  const page = p.before ? 'AND (r.created_at < ? OR (r.created_at = ? AND r.revision_id < ?))' : '';
+  const sql = `SELECT r.revision_id, r.created_at, r.message, r.annotations, r.status, r.deployed_by,
+      (r.revision_id = a.current_revision) AS is_current
+    FROM revisions r JOIN apps a ON a.owner = r.owner AND a.name = r.app
+    WHERE r.owner = ? AND r.app = ? ${page}
+    ORDER BY r.created_at DESC, r.revision_id DESC LIMIT ?`;
+  const keys = p.before ? [p.before.t, p.before.t, p.before.k] : [];
+  return prepared(db, sql).all(p.owner, p.app, ...keys, p.limit + 1) as RevisionRow[];
+}
+
+/** An `events` row. */
+export interface EventRow {
+  event_id: string;
+  category: EventCategory;
+  created_at: number;
+  payload: string;
+}
+
+/** Events in [start, end), newest first, of the given categories, one extra row when more exist. */
+export function appEvents(
+  db: Database.Database,
+  p: {
+    owner: string;
+    app: string;
+    start: number;
+    end: number;
+    categories: string[] | null;
+    before: Before;
+    limit: number;
+  },
+): EventRow[] {
+  const cats = p.categories ? `AND category IN (${p.categories.map(() => '?').join(', ')})` : '';
+  const page = p.before ? 'AND (created_at < ? OR (created_at = ? AND event_id < ?))' : '';
+  const sql = `SELECT event_id, category, created_at, payload FROM events
+    WHERE owner = ? AND app = ? AND created_at >= ? AND created_at < ? ${cats} ${page}
+    ORDER BY created_at DESC, event_id DESC LIMIT ?`;
+  const keys = p.before ? [p.before.t, p.before.t, p.before.k] : [];
+  return prepared(db, sql).all(
+    p.owner,
+    p.app,
+    p.start,
+    p.end,
+    ...(p.categories ?? []),
+    ...keys,
+    p.limit + 1,
+  ) as EventRow[];
+}
+
+/** Runner samples aggregated per fixed-width bucket: maxima, sums and the sample count. */
+export interface SampleBucketRow {
+  b: number;
+  n: number;
+  max_running: number;
+  max_idle: number;
+  max_pending: number;
+  max_draining: number;
+  sum_running: number;
+  sum_idle: number;
+  sum_pending: number;
+  sum_draining: number;
+}
+
+/** Aggregates samples in [start, end) into buckets of `width` ms counted from `origin` (`pending` + `setup`). */
+export function runnerSampleBuckets(
+  db: Database.Database,
+  p: { owner: string; app: string; start: number; end: number; origin: number; width: number },
+): SampleBucketRow[] {
+  const sql = `SELECT (ts - ?) / ? AS b, count(*) AS n,
+      max(running) AS max_running, max(idle) AS max_idle, max(pending + setup) AS max_pending,
+      max(draining) AS max_draining, sum(running) AS sum_running, sum(idle) AS sum_idle,
+      sum(pending + setup) AS sum_pending, sum(draining) AS sum_draining
+    FROM runner_samples WHERE owner = ? AND app = ? AND ts >= ? AND ts < ?
+    GROUP BY b ORDER BY b`;
+  return prepared(db, sql).all(p.origin, p.width, p.owner, p.app, p.start, p.end) as SampleBucketRow[];
+}
+
+/** The apps queries, by registry name (a query-pool module: its `queries` export is merged). */
+export const queries = {
+  'apps.list': appsList,
+  'apps.exists': appExists,
+  'apps.revisions': appRevisions,
+  'apps.events': appEvents,
+  'apps.runnerBuckets': runnerSampleBuckets,
+} as const;

@@ -1,0 +1,161 @@
+import {
+  type Clock,
+  decodeCursor,
+  encodeCursor,
+  type LogBus,
+  PlatformError,
+  pageInfo,
+  parseInstant,
+  systemClock,
+} from '@hangar/core';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import { type HttpApp, principalOf } from '../../http/app.js';
+import type { RunQuery } from '../apps/run-query.js';
+import { LogsHistoryResponse, rowToEntry, sseError } from './entry.js';
+import {
+  type LabelFilterInput,
+  LabelFiltersBody,
+  type LogQuery,
+  LogQuerySchema,
+  resolveLogFilter,
+} from './filter.js';
+import type { LogRow } from './queries.js';
+import { LogStream } from './stream.js';
+import { createLogStreamHub } from './stream-hub.js';
+
+/** What the logs routes need. */
+export interface LogsRoutesDeps {
+  runQuery: RunQuery;
+  bus: LogBus;
+  /** Commits appended log lines (the stores' `flush`). */
+  flushLogs: () => Promise<void>;
+  /** Concurrent streams per key (config `limits.max_sse_streams_per_key`). */
+  maxStreamsPerKey: number;
+  clock?: Clock;
+  /** Keep-alive period, default 15 s. */
+  pingMs?: number;
+  /** Unsent bytes a stream's socket may hold before the client is dropped, default 1 MiB. */
+  maxBufferedBytes?: number;
+}
+
+const HistoryQuery = Type.Object({
+  ...LogQuerySchema,
+  limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+  cursor: Type.Optional(Type.String({ maxLength: 200 })),
+});
+const StreamQuery = Type.Object(LogQuerySchema);
+const Body = Type.Union([LabelFiltersBody, Type.Null()]);
+const TIMESTAMP_CURSOR = /^\d{4}-\d{2}-\d{2}T/;
+
+/** The (ts, id) a history page continues below; fal's plain timestamp cursors are accepted too. */
+function historyPosition(cursor: string | undefined): { ts: number; id: number } | null {
+  if (cursor === undefined) return null;
+  if (TIMESTAMP_CURSOR.test(cursor)) return { ts: parseInstant(cursor, 'cursor'), id: 0 };
+  const [ts, id] = decodeCursor(cursor, 'logs', 2);
+  if (typeof ts !== 'number' || typeof id !== 'number')
+    throw new PlatformError('REQUEST_INVALID', 'bad cursor');
+  return { ts, id };
+}
+
+/** Registers `POST /v1/serverless/logs/history` and `POST /v1/serverless/logs/stream`. */
+export function registerLogsRoutes(app: HttpApp, deps: LogsRoutesDeps): void {
+  const now = deps.clock ?? systemClock;
+  const hub = createLogStreamHub({ bus: deps.bus, maxPerKey: deps.maxStreamsPerKey, pingMs: deps.pingMs });
+  const open = new Set<LogStream>();
+  const streamDeps = {
+    hub,
+    runQuery: deps.runQuery,
+    flushLogs: deps.flushLogs,
+    now,
+    maxBufferedBytes: deps.maxBufferedBytes ?? 1 << 20,
+    maxPendingLines: 50_000,
+    pageSize: 500,
+    endGraceMs: 1_000,
+  };
+
+  app.register(async (scope: HttpApp) => {
+    // An empty body with a JSON content type means "no label filters", not a parse error.
+    scope.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, text, done) => {
+      if ((text as string).trim() === '') return done(null, undefined);
+      try {
+        done(null, JSON.parse(text as string));
+      } catch {
+        done(new PlatformError('REQUEST_BAD_JSON'), undefined);
+      }
+    });
+
+    scope.post(
+      '/v1/serverless/logs/history',
+      { schema: { querystring: HistoryQuery, body: Body, response: { 200: LogsHistoryResponse } } },
+      async (request) => {
+        const q = request.query;
+        const filter = resolveLogFilter(q, request.body, principalOf(request).owner, now());
+        const before = historyPosition(q.cursor);
+        const rows = (await deps.runQuery('logs.history', { filter, before, limit: q.limit })) as LogRow[];
+        const items = rows.length > q.limit ? rows.slice(0, q.limit) : rows;
+        const last = items[items.length - 1];
+        const next = rows.length > q.limit && last ? encodeCursor('logs', [last.ts, last.id]) : null;
+        return { items: items.map(rowToEntry), ...pageInfo(next) };
+      },
+    );
+
+    scope.post(
+      '/v1/serverless/logs/stream',
+      { schema: { querystring: StreamQuery, body: Body } },
+      (request, reply) =>
+        openStream(
+          request as FastifyRequest<{ Querystring: LogQuery; Body: LabelFilterInput[] | null }>,
+          reply,
+        ),
+    );
+  });
+
+  const openStream = (
+    request: FastifyRequest<{ Querystring: LogQuery; Body: LabelFilterInput[] | null }>,
+    reply: FastifyReply,
+  ) => {
+    const principal = principalOf(request);
+    const filter = resolveLogFilter(request.query, request.body, principal.owner, now(), true);
+    const resumeAfter = lastEventId(request.headers['last-event-id']);
+    reply.hijack();
+    const raw = reply.raw;
+    raw.writeHead(200, {
+      'Content-Type': 'text/event-stream',
+      'Cache-Control': 'no-cache, no-transform',
+      Connection: 'keep-alive',
+      'X-Accel-Buffering': 'no',
+    });
+    const release = hub.acquire(principal.keyId);
+    if (!release) {
+      const msg = `Too many concurrent log streams for this key (at most ${deps.maxStreamsPerKey})`;
+      raw.end(sseError('LOGS_STREAM_LIMIT', msg));
+      return;
+    }
+    raw.write(': connected\n\n');
+    const stream = new LogStream(raw, filter, streamDeps);
+    open.add(stream);
+    stream.onClose(() => {
+      release();
+      open.delete(stream);
+    });
+    stream.run(resumeAfter).catch((err) => {
+      request.log.error({ err, reqId: request.id }, 'log stream failed');
+      stream.fail('SERVER_INTERNAL');
+    });
+  };
+
+  app.addHook('preClose', async () => {
+    for (const s of open) s.fail('SERVER_SHUTTING_DOWN');
+    hub.close();
+  });
+}
+
+/** Parses `Last-Event-ID` (a log id this server sent); 400 for anything else. */
+function lastEventId(header: string | string[] | undefined): number | null {
+  if (header === undefined || header === '') return null;
+  const n = Number(Array.isArray(header) ? header[0] : header);
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new PlatformError('REQUEST_INVALID', 'Last-Event-ID must be a log id');
+  return n;
+}

@@ -1,0 +1,227 @@
+import type { LogLine, Stores } from '@hangar/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { HttpApp } from '../../http/app.js';
+import { createLogBus } from '../../runners/log-bus.js';
+import { createSqliteStores } from '../../store/sqlite/index.js';
+import { falViolations } from '../apps/testing/fal-oracle.test-helper.js';
+import {
+  addKey,
+  fullLine,
+  openTestDb,
+  type TestDb,
+  testApp,
+  testQueryPool,
+} from '../apps/testing/harness.test-helper.js';
+import { logEvents, openSse, type SseConnection } from '../apps/testing/sse-client.test-helper.js';
+import { registerLogsRoutes } from './routes.js';
+
+// Real sockets, the real SQLite log store and the real log bus: lines are appended (ids assigned,
+// committed on the next tick) and published exactly as the runner supervisor does.
+
+let t: TestDb;
+let stores: Stores;
+let pool: ReturnType<typeof testQueryPool>;
+let app: HttpApp;
+let base: string;
+let alice: { auth: string };
+let bob: { auth: string };
+const bus = createLogBus();
+const T0 = Date.now() - 60_000;
+let seq = 0;
+
+function emit(lines: Partial<LogLine>[]): LogLine[] {
+  const full = lines.map((l) => fullLine({ ts: Date.now(), message: `line ${seq++}`, ...l }));
+  stores.logs.append(full);
+  bus.publish(full);
+  return full;
+}
+
+beforeAll(async () => {
+  t = openTestDb();
+  stores = createSqliteStores({ path: t.path });
+  alice = addKey(t.db, 'alice');
+  bob = addKey(t.db, 'bob');
+  app = testApp(t.db);
+  // Worker threads with read-only connections, as in production: catch-up must see committed lines.
+  pool = testQueryPool(t.path, 1);
+  await pool.runQuery('logs.firstIdFrom', { owner: 'nobody', start: 0 }); // wait for the worker to start
+  registerLogsRoutes(app, {
+    runQuery: pool.runQuery,
+    bus,
+    flushLogs: () => stores.flush(),
+    maxStreamsPerKey: 3,
+    pingMs: 50,
+    maxBufferedBytes: 64 * 1024,
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const addr = app.server.address();
+  base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/v1/serverless/logs/stream`;
+});
+afterAll(async () => {
+  await app.close();
+  await pool.close();
+  await stores.close();
+  t.close();
+});
+
+const open = (query: string, auth: string, extra: Record<string, string> = {}, body?: unknown) =>
+  openSse(`${base}?${query}`, { authorization: auth, ...extra }, body);
+
+describe('POST /v1/serverless/logs/stream', () => {
+  it('backfills from start, then follows live, in SSE framing', async () => {
+    const old = emit([
+      { ts: T0, message: 'before' },
+      { ts: T0 + 1, message: 'also before' },
+    ]);
+    await stores.flush();
+    const s = await open(`start=${new Date(T0).toISOString()}`, alice.auth);
+    expect(s.status).toBe(200);
+    expect(s.headers['content-type']).toBe('text/event-stream');
+    expect(s.headers['x-accel-buffering']).toBe('no');
+    expect(falViolations('serverlessLogsStream', { statusCode: 200, headers: s.headers, body: '' })).toEqual(
+      [],
+    );
+    await s.until((ev) => logEvents(ev).length >= 2);
+    const live = emit([{ message: 'live one' }]);
+    await s.until((ev) => logEvents(ev).some((e) => e.message === 'live one'));
+    const got = logEvents(s.events);
+    expect(got.map((e) => e.message)).toEqual(['before', 'also before', 'live one']);
+    expect(got.map((e) => e.id)).toEqual([old[0]!.id, old[1]!.id, live[0]!.id]);
+    await s.until((ev) => ev.some((e) => e.comment === 'ping'));
+    s.close();
+  });
+
+  it('applies every filter to live lines and never shows another owner', async () => {
+    const s = await open('level=warn&app_id=alice/echo', alice.auth, {}, [{ key: 'zone', value: 'eu' }]);
+    const b = await open('', bob.auth);
+    await s.until((ev) => ev.some((e) => e.comment === 'connected'));
+    await b.until((ev) => ev.some((e) => e.comment === 'connected'));
+    emit([
+      { level: 'info', labels: { zone: 'eu' }, message: 'too low' },
+      { level: 'error', app: 'other', labels: { zone: 'eu' }, message: 'other app' },
+      { level: 'error', labels: { zone: 'us' }, message: 'wrong zone' },
+      { level: 'warn', labels: { zone: 'eu' }, message: 'match' },
+      { owner: 'bob', level: 'error', labels: { zone: 'eu' }, message: 'bob only' },
+    ]);
+    await s.until((ev) => logEvents(ev).length >= 1);
+    await b.until((ev) => logEvents(ev).length >= 1);
+    expect(logEvents(s.events).map((e) => e.message)).toEqual(['match']);
+    expect(logEvents(b.events).map((e) => e.message)).toEqual(['bob only']);
+    s.close();
+    b.close();
+    const denied = await app.inject({
+      method: 'POST',
+      url: '/v1/serverless/logs/stream?app_id=alice/echo',
+      headers: { authorization: bob.auth },
+    });
+    expect(denied.statusCode).toBe(403);
+  });
+
+  it('resumes after Last-Event-ID without gaps or repeats', async () => {
+    const first = await open('', alice.auth);
+    await first.until((ev) => ev.some((e) => e.comment === 'connected'));
+    emit([{ message: 'r1' }, { message: 'r2' }]);
+    await first.until((ev) => logEvents(ev).length >= 2);
+    const lastId = logEvents(first.events).at(-1)!.id;
+    first.close();
+    emit([{ message: 'r3' }, { message: 'r4' }]);
+    const again = await open('', alice.auth, { 'last-event-id': String(lastId) });
+    await again.until((ev) => logEvents(ev).length >= 2);
+    emit([{ message: 'r5' }]);
+    await again.until((ev) => logEvents(ev).some((e) => e.message === 'r5'));
+    expect(logEvents(again.events).map((e) => e.message)).toEqual(['r3', 'r4', 'r5']);
+    again.close();
+  });
+
+  it('loses nothing when a client joins while lines are being written', async () => {
+    const start = new Date(Date.now() - 1).toISOString();
+    const written: LogLine[] = [];
+    let writing = true;
+    const writer = (async () => {
+      while (writing) {
+        const labels = { source: 'stdout', batch: 'w' };
+        written.push(
+          ...emit([
+            { message: 'w', labels },
+            { message: 'w', labels },
+          ]),
+        );
+        await new Promise((r) => setImmediate(r));
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 30));
+    const clients: SseConnection[] = [];
+    for (let i = 0; i < 3; i++) {
+      clients.push(await open(`start=${start}`, alice.auth, {}, [{ key: 'batch', value: 'w' }]));
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await new Promise((r) => setTimeout(r, 30));
+    writing = false;
+    await writer;
+    const ids = written.map((l) => l.id);
+    for (const c of clients) {
+      await c
+        .until((ev) => logEvents(ev).at(-1)?.id === ids.at(-1))
+        .catch((e) => {
+          throw new Error(
+            `${e.message}: ${JSON.stringify(c.events.filter((x) => x.data === undefined || x.event))}`,
+          );
+        });
+      expect(logEvents(c.events).map((e) => e.id)).toEqual(ids);
+      c.close();
+    }
+  });
+
+  it('caps concurrent streams per key with an error event', async () => {
+    const held = [await open('', bob.auth), await open('', bob.auth), await open('', bob.auth)];
+    await Promise.all(held.map((h) => h.until((ev) => ev.some((e) => e.comment === 'connected'))));
+    const over = await open('', bob.auth);
+    await over.ended;
+    const err = over.events.find((e) => e.event === 'error');
+    expect(JSON.parse(err!.data!).error).toMatchObject({ type: 'rate_limited', code: 'LOGS_STREAM_LIMIT' });
+    held[0]!.close();
+    await held[0]!.ended;
+    // The slot frees once the server sees the disconnect.
+    let next: SseConnection | null = null;
+    for (let i = 0; i < 50 && !next?.events.some((e) => e.comment === 'connected'); i++) {
+      next?.close();
+      next = await open('', bob.auth);
+      await next.until((ev) => ev.length > 0).catch(() => {});
+    }
+    expect(next!.events.some((e) => e.comment === 'connected')).toBe(true);
+    for (const h of [...held, next!]) h.close();
+  });
+
+  it('closes at end after sending what lies before it', async () => {
+    const end = new Date(Date.now() + 200).toISOString();
+    const s = await open(`end=${end}&start=${new Date(T0).toISOString()}&search=before`, alice.auth);
+    await s.ended;
+    expect(logEvents(s.events).map((e) => e.message)).toEqual(['before', 'also before']);
+    const past = await open(
+      `end=${new Date(T0 + 1).toISOString()}&start=${new Date(T0).toISOString()}`,
+      alice.auth,
+    );
+    await past.ended;
+    expect(logEvents(past.events).map((e) => e.message)).toEqual(['before']);
+  });
+
+  it('drops a client that stops reading, with bounded buffering', async () => {
+    const s = await open('', alice.auth);
+    await s.until((ev) => ev.some((e) => e.comment === 'connected'));
+    s.pause();
+    const big = 'x'.repeat(4000);
+    let sent = 0;
+    for (let i = 0; i < 2000; i++) {
+      // Published only (not stored): this is about the live path, and 80 MB of inserts would be slow.
+      const lines = Array.from({ length: 10 }, () =>
+        fullLine({ ts: Date.now(), message: big, id: 1e9 + sent++ }),
+      );
+      bus.publish(lines);
+      if (i % 50 === 0) await new Promise((r) => setTimeout(r, 1));
+    }
+    s.resume();
+    await s.ended;
+    // The server stopped writing long before the end: far fewer lines arrived than were published.
+    expect(logEvents(s.events).length).toBeLessThan(sent / 2);
+  });
+});

@@ -1,0 +1,189 @@
+import type { ServerResponse } from 'node:http';
+import type { ErrorCode, LogLine } from '@hangar/core';
+import type { RunQuery } from '../apps/run-query.js';
+import { lineToEntry, rowToEntry, sseError, sseFrame } from './entry.js';
+import { type LogFilter, OPEN_END, OPEN_START } from './filter.js';
+import { compileLogMatcher } from './match.js';
+import type { LogRow } from './queries.js';
+import type { LiveSubscriber, LogStreamHub } from './stream-hub.js';
+
+/** Limits and collaborators of one log stream. */
+export interface LogStreamDeps {
+  hub: LogStreamHub;
+  runQuery: RunQuery;
+  /** Commits log lines already appended, so a catch-up query sees every line published before it. */
+  flushLogs: () => Promise<void>;
+  now: () => number;
+  /** A client whose socket holds more unsent bytes than this is dropped. */
+  maxBufferedBytes: number;
+  /** Live lines held while the catch-up query runs; more drops the stream. */
+  maxPendingLines: number;
+  /** Rows per backfill query. */
+  pageSize: number;
+  /** After `end`, how long lines stamped before it may still arrive before the stream closes. */
+  endGraceMs: number;
+}
+
+type Phase = 'backfill' | 'catchup' | 'live' | 'closed';
+
+/** One SSE connection: backfill from the store, then live lines from the hub, deduplicated by id. */
+export class LogStream implements LiveSubscriber {
+  readonly owner: string;
+  private phase: Phase = 'backfill';
+  private lastId = 0;
+  private pending: LogLine[] = [];
+  private readonly match: (line: LogLine) => boolean;
+  private cleanups: (() => void)[] = [];
+
+  constructor(
+    private readonly raw: ServerResponse,
+    private readonly filter: LogFilter,
+    private readonly deps: LogStreamDeps,
+  ) {
+    this.owner = filter.owner;
+    this.match = compileLogMatcher(filter);
+    raw.on('close', () => this.teardown());
+  }
+
+  /** Registers cleanup run once when the stream ends for any reason. */
+  onClose(fn: () => void): void {
+    if (this.phase === 'closed') fn();
+    else this.cleanups.push(fn);
+  }
+
+  get closed(): boolean {
+    return this.phase === 'closed';
+  }
+
+  onLines(lines: readonly LogLine[], frameOf: (line: LogLine) => string): void {
+    if (this.phase === 'catchup') {
+      for (const l of lines) if (this.match(l)) this.pending.push(l);
+      if (this.pending.length > this.deps.maxPendingLines) this.drop();
+      return;
+    }
+    if (this.phase !== 'live') return;
+    let out = '';
+    for (const l of lines) {
+      if (l.id !== undefined && l.id <= this.lastId) continue;
+      if (!this.match(l)) continue;
+      out += frameOf(l);
+      if (l.id !== undefined) this.lastId = l.id;
+    }
+    if (out) this.send(out);
+  }
+
+  ping(): void {
+    if (this.phase !== 'closed' && this.raw.writableLength === 0) this.raw.write(': ping\n\n');
+  }
+
+  /** Runs the stream: backfill after `resumeAfter` or from `start`, then live until `end` or disconnect. */
+  async run(resumeAfter: number | null): Promise<void> {
+    const { filter, deps } = this;
+    const finite = filter.end !== OPEN_END;
+    if (resumeAfter === null && filter.start === OPEN_START) {
+      this.goLive();
+    } else {
+      this.lastId =
+        resumeAfter ??
+        ((await deps.runQuery('logs.firstIdFrom', { owner: filter.owner, start: filter.start })) as number);
+      await this.pump();
+      if (this.closed) return;
+      if (!finite || filter.end > deps.now()) this.phase = 'catchup';
+      const detach = this.phase === 'catchup' ? deps.hub.attach(this) : null;
+      if (detach) this.onClose(detach);
+      await deps.flushLogs();
+      await this.pump();
+      if (this.closed) return;
+      if (detach) this.goLive();
+    }
+    if (finite) this.scheduleEnd();
+  }
+
+  /** Ends the stream with an `error` event that says why. */
+  fail(code: ErrorCode, message?: string): void {
+    if (this.closed) return;
+    this.raw.write(sseError(code, message));
+    this.finish();
+  }
+
+  private goLive(): void {
+    if (this.phase === 'backfill') this.onClose(this.deps.hub.attach(this));
+    this.phase = 'live';
+    const held = this.pending;
+    this.pending = [];
+    let out = '';
+    for (const l of held) {
+      if (l.id !== undefined && l.id <= this.lastId) continue;
+      out += sseFrame(l.id, lineToEntry(l));
+      if (l.id !== undefined) this.lastId = l.id;
+    }
+    if (out) this.send(out);
+  }
+
+  private async pump(): Promise<void> {
+    const { deps, filter } = this;
+    for (;;) {
+      const rows = (await deps.runQuery('logs.after', {
+        filter,
+        afterId: this.lastId,
+        limit: deps.pageSize,
+      })) as LogRow[];
+      if (this.closed) return;
+      let out = '';
+      for (const r of rows) {
+        if (r.id <= this.lastId) continue;
+        out += sseFrame(r.id, rowToEntry(r));
+        this.lastId = r.id;
+      }
+      if (out && !this.raw.write(out)) await this.drained();
+      if (rows.length < deps.pageSize || this.closed) return;
+    }
+  }
+
+  private drained(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        this.raw.off('drain', done);
+        this.raw.off('close', done);
+        resolve();
+      };
+      this.raw.on('drain', done);
+      this.raw.on('close', done);
+    });
+  }
+
+  private scheduleEnd(): void {
+    const wait = this.filter.end - this.deps.now();
+    if (wait <= 0 && this.phase !== 'live') {
+      this.finish();
+      return;
+    }
+    const timer = setTimeout(() => this.finish(), Math.max(0, wait) + this.deps.endGraceMs);
+    this.onClose(() => clearTimeout(timer));
+  }
+
+  private send(chunk: string): void {
+    if (this.raw.writableLength > this.deps.maxBufferedBytes) this.drop();
+    else this.raw.write(chunk);
+  }
+
+  private drop(): void {
+    this.fail('LOGS_STREAM_SLOW');
+    // The client is not reading, so the error event may never flush: do not wait for it.
+    const timer = setTimeout(() => this.raw.destroy(), 1000);
+    timer.unref();
+  }
+
+  private finish(): void {
+    if (this.closed) return;
+    this.raw.end();
+    this.teardown();
+  }
+
+  private teardown(): void {
+    if (this.phase === 'closed') return;
+    this.phase = 'closed';
+    this.pending = [];
+    for (const fn of this.cleanups.splice(0)) fn();
+  }
+}

@@ -1,0 +1,16 @@
+import { threadId } from 'node:worker_threads';
+import { PlatformError } from '@hangar/core';
+import type Database from 'better-sqlite3';
+import type { QueryRegistry } from './statements.js';
+
+// Extra queries the pool test loads next to the real registry.
+
+export const queries = {
+  echo: (_db: Database.Database, params: { value: unknown }) => ({ value: params.value, threadId }),
+  refuse: () => {
+    throw new PlatformError('REQUEST_INVALID', 'refused by the query');
+  },
+  crash: () => process.exit(3),
+  write: (db: Database.Database) =>
+    db.prepare("INSERT INTO owners (name, created_at) VALUES ('mallory', 0)").run(),
+} satisfies QueryRegistry;

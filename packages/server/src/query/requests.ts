@@ -1,0 +1,189 @@
+import type Database from 'better-sqlite3';
+import { decodePayload } from '../store/payload.js';
+import { distinctEndpoints, prepared } from './statements.js';
+
+/** A requested endpoint: `bare` ids (`owner/app`) also cover the app's route-level endpoints. */
+export interface EndpointSelector {
+  id: string;
+  bare: boolean;
+}
+
+/** Where a listing page starts: after the item with this sort key and id, in phase `d` (done) or `o` (open). */
+export interface RequestPosition {
+  phase: 'd' | 'o';
+  key: number;
+  id: string;
+}
+
+/** Parameters of `listRequests` (already validated by the route). */
+export interface ListRequestsParams {
+  endpoints: EndpointSelector[];
+  startMs: number;
+  endMs: number;
+  status: 'success' | 'error' | 'user_error' | null;
+  requestId: string | null;
+  sortBy: 'ended_at' | 'duration';
+  limit: number;
+  after: RequestPosition | null;
+  payloads: boolean;
+  billing: boolean;
+}
+
+/** One item in fal's `ServerlessRequestItem` shape. */
+export interface RequestItem {
+  request_id: string;
+  endpoint_id: string;
+  started_at: string;
+  sent_at: string;
+  ended_at: string | null;
+  status_code: number | null;
+  duration: number | null;
+  runner_id: string | null;
+  json_input?: unknown;
+  json_output?: unknown;
+  billable_units?: number | null;
+}
+
+/** A page of items and the position after its last item when more follow. */
+export interface ListRequestsResult {
+  items: RequestItem[];
+  next: RequestPosition | null;
+}
+
+interface Row {
+  request_id: string;
+  endpoint_id: string;
+  sent_at: number;
+  started_at: number | null;
+  ended_at: number | null;
+  status_code: number | null;
+  duration_ms: number | null;
+  runner_id: string | null;
+  billable_units: number | null;
+  json_input?: string | null;
+  json_output?: string | null;
+  k: number;
+}
+
+const STATUS_CLASS = { success: 2, user_error: 4, error: 5 } as const;
+const BASE_COLUMNS =
+  'request_id, endpoint_id, sent_at, started_at, ended_at, status_code, duration_ms, runner_id, billable_units';
+
+/** Concrete (route-level) endpoint ids the selectors cover: bare ids expand to every recorded route. */
+export function expandEndpoints(
+  db: Database.Database,
+  table: 'requests' | 'request_rollups',
+  sel: EndpointSelector[],
+): string[] {
+  const out = new Set<string>();
+  for (const s of sel) {
+    out.add(s.id);
+    if (s.bare) for (const id of distinctEndpoints(db, table, s.id)) out.add(id);
+  }
+  return [...out];
+}
+
+/** Windows longer than this walk the duration index rather than sorting the window's rows. */
+const SORT_IN_MEMORY_MAX_MS = 24 * 60 * 60 * 1000;
+
+/** The index a completed-requests page walks, so the plan never depends on table statistics. */
+function indexFor(p: ListRequestsParams): string {
+  if (p.sortBy === 'duration') {
+    return p.endMs - p.startMs > SORT_IN_MEMORY_MAX_MS
+      ? 'requests_endpoint_duration'
+      : 'requests_endpoint_ended';
+  }
+  return p.status ? 'requests_endpoint_class_ended' : 'requests_endpoint_ended';
+}
+
+function sql(phase: 'd' | 'o', p: ListRequestsParams, withCursor: boolean): string {
+  const cols = p.payloads ? `${BASE_COLUMNS}, json_input, json_output` : BASE_COLUMNS;
+  // Completed requests sort by ended_at (or duration, nulls as -1) descending; in-flight ones follow, newest
+  // sent first. Ties break on request_id ascending, the order of every index used here.
+  const key = phase === 'o' ? 'sent_at' : p.sortBy === 'duration' ? 'COALESCE(duration_ms, -1)' : 'ended_at';
+  const where = ['endpoint_id = ?'];
+  if (phase === 'd') where.push('ended_at >= ? AND ended_at < ?');
+  // In-flight rows are few: the partial index of unfinished requests finds them without a window scan.
+  else where.push("status <> 'COMPLETED' AND ended_at IS NULL AND sent_at >= ? AND sent_at < ?");
+  if (p.status) where.push('status_code / 100 = ?');
+  if (withCursor) where.push(`${key} <= ? AND (${key} < ? OR request_id > ?)`);
+  const from = `requests INDEXED BY ${phase === 'd' ? indexFor(p) : 'requests_unfinished'}`;
+  return `SELECT ${cols}, ${key} AS k FROM ${from} WHERE ${where.join(' AND ')} ORDER BY k DESC, request_id LIMIT ?`;
+}
+
+function fetchPhase(
+  db: Database.Database,
+  ids: string[],
+  phase: 'd' | 'o',
+  p: ListRequestsParams,
+  want: number,
+): Row[] {
+  const after = p.after?.phase === phase ? p.after : null;
+  const stmt = prepared(db, sql(phase, p, after !== null));
+  const rows: Row[] = [];
+  for (const id of ids) {
+    const args: unknown[] = [id, p.startMs, p.endMs];
+    if (p.status) args.push(STATUS_CLASS[p.status]);
+    if (after) args.push(after.key, after.key, after.id);
+    args.push(want);
+    rows.push(...(stmt.all(...args) as Row[]));
+  }
+  rows.sort((a, b) => b.k - a.k || (a.request_id < b.request_id ? -1 : a.request_id > b.request_id ? 1 : 0));
+  return rows.slice(0, want);
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+function toItem(r: Row, p: ListRequestsParams): RequestItem {
+  const item: RequestItem = {
+    request_id: r.request_id,
+    endpoint_id: r.endpoint_id,
+    // fal requires started_at; a request that never reached a runner reports when it was sent.
+    started_at: iso(r.started_at ?? r.sent_at),
+    sent_at: iso(r.sent_at),
+    ended_at: r.ended_at === null ? null : iso(r.ended_at),
+    status_code: r.status_code,
+    duration: r.duration_ms === null ? null : r.duration_ms / 1000,
+    runner_id: r.runner_id,
+  };
+  if (p.payloads) {
+    item.json_input = decodePayload(r.json_input);
+    item.json_output = decodePayload(r.json_output);
+  }
+  if (p.billing) item.billable_units = r.billable_units;
+  return item;
+}
+
+function byRequestId(db: Database.Database, ids: string[], p: ListRequestsParams): Row[] {
+  const cols = p.payloads ? `${BASE_COLUMNS}, json_input, json_output` : BASE_COLUMNS;
+  const r = prepared(db, `SELECT ${cols}, 0 AS k FROM requests WHERE request_id = ?`).get(p.requestId) as
+    | Row
+    | undefined;
+  if (!r || !ids.includes(r.endpoint_id) || p.after) return [];
+  const t = r.ended_at ?? r.sent_at;
+  if (t < p.startMs || t >= p.endMs) return [];
+  if (p.status && (r.status_code === null || Math.floor(r.status_code / 100) !== STATUS_CLASS[p.status]))
+    return [];
+  return [r];
+}
+
+/** One page of requests to the selected endpoints, newest (or longest) first, then in-flight ones. */
+export function listRequests(db: Database.Database, p: ListRequestsParams): ListRequestsResult {
+  const ids = expandEndpoints(db, 'requests', p.endpoints);
+  if (p.requestId !== null) return { items: byRequestId(db, ids, p).map((r) => toItem(r, p)), next: null };
+  const want = p.limit + 1;
+  const rows: { row: Row; phase: 'd' | 'o' }[] = [];
+  if (p.after?.phase !== 'o')
+    rows.push(...fetchPhase(db, ids, 'd', p, want).map((row) => ({ row, phase: 'd' as const })));
+  // In-flight requests have no status code, so a status filter leaves them out.
+  if (rows.length < want && p.status === null) {
+    rows.push(
+      ...fetchPhase(db, ids, 'o', p, want - rows.length).map((row) => ({ row, phase: 'o' as const })),
+    );
+  }
+  const page = rows.slice(0, p.limit);
+  const last = page.at(-1);
+  const next =
+    rows.length > p.limit && last ? { phase: last.phase, key: last.row.k, id: last.row.request_id } : null;
+  return { items: page.map(({ row }) => toItem(row, p)), next };
+}
