@@ -4,9 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { systemClock, uuidIds } from '@hangar/core';
 import { pino } from 'pino';
 import { registerPlatformApi } from './api/index.js';
+import { createRequestWindow } from './api/metrics/request-window.js';
 import type { Config } from './config.js';
 import { createGateway, registerGatewayRoutes } from './gateway/index.js';
-import { createRequestWindow } from './api/metrics/request-window.js';
 import { createHttpApp } from './http/app.js';
 import { createAuthenticator } from './http/auth.js';
 import { createLogBus } from './runners/log-bus.js';
@@ -16,6 +16,7 @@ import { createDeployService } from './services/deploy.js';
 import { createKeyService } from './services/keys.js';
 import { createSqliteStores } from './store/sqlite/index.js';
 import { observeRequests } from './telemetry/observed-requests.js';
+import { RequestRollup } from './telemetry/request-rollup.js';
 import { loadOrCreateWebhookKey } from './webhook-key.js';
 
 /** Options of `startServer` beyond the configuration. */
@@ -36,6 +37,11 @@ export interface RunningServer {
   shutdown(): Promise<void>;
 }
 
+/** How often analytics rollups are written; queries see new requests within this delay. */
+const ROLLUP_DRAIN_MS = 1000;
+/** At start, rollups of requests that ended this long before the last recorded end are recomputed. */
+const ROLLUP_REBUILD_MS = 10 * 60_000;
+
 const REPO_EXAMPLES = fileURLToPath(new URL('../../../examples', import.meta.url));
 
 /** The composition root: config → logger → stores → bus → runners → gateway + API → listen. */
@@ -44,7 +50,12 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const ids = uuidIds;
   const logger = pino({ level: config.logLevel, base: undefined });
   mkdirSync(config.home, { recursive: true, mode: 0o700 });
-  const stores = createSqliteStores({ path: config.dbPath, clock, jsonCap: config.limits.jsonPayloadCap, logger });
+  const stores = createSqliteStores({
+    path: config.dbPath,
+    clock,
+    jsonCap: config.limits.jsonPayloadCap,
+    logger,
+  });
   const logBus = createLogBus();
   const driver = createProcessRunnerDriver();
   const supervisor = createSupervisor({
@@ -86,8 +97,12 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     isDraining: () => draining,
   });
   const window = createRequestWindow(clock);
+  const rollup = new RequestRollup();
+  await stores.rollups.rebuildRecent(ROLLUP_REBUILD_MS);
+  const rollupTimer = setInterval(() => stores.rollups.record(rollup.drain()), ROLLUP_DRAIN_MS);
   const requests = observeRequests(stores.requests, [
     { received: (rec) => window.observe(rec), completed: (rec) => window.observe(rec) },
+    { received: () => {}, completed: (rec) => rollup.observe(rec) },
   ]);
   const gateway = createGateway({
     dispatcher: supervisor,
@@ -124,15 +139,25 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
 
   await supervisor.recover();
   for (const app of await stores.apps.listApps()) {
-    const rev = (await stores.apps.listRevisions(app.owner, app.name)).find((r) => r.revisionId === app.currentRevision);
-    if (rev) await supervisor.deploy(app, rev).catch((err) => logger.error({ err, app: app.name }, 'redeploy failed'));
+    const rev = (await stores.apps.listRevisions(app.owner, app.name)).find(
+      (r) => r.revisionId === app.currentRevision,
+    );
+    if (rev)
+      await supervisor
+        .deploy(app, rev)
+        .catch((err) => logger.error({ err, app: app.name }, 'redeploy failed'));
   }
   await gateway.recover();
 
   const deployed: string[] = [];
   if (opts.demo) {
     for (const dir of demoDirs(opts.examplesDir ?? REPO_EXAMPLES)) {
-      const rev = await deployer.deploy({ owner: config.owner, dir, deployedBy: config.owner, message: 'demo app' });
+      const rev = await deployer.deploy({
+        owner: config.owner,
+        dir,
+        deployedBy: config.owner,
+        message: 'demo app',
+      });
       deployed.push(`${config.owner}/${rev.app}`);
     }
   }
@@ -152,6 +177,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       await gateway.close();
       await http.close();
       await api.close();
+      clearInterval(rollupTimer);
+      stores.rollups.record(rollup.drain());
       await stores.flush();
       await stores.close();
     })();

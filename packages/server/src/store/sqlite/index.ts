@@ -1,4 +1,5 @@
 import { type Clock, type Stores, systemClock } from '@hangar/core';
+import { type RollupRow, rebuildRollups, upsertRollupRows } from '../../telemetry/request-rollup.js';
 import { DEFAULT_JSON_CAP } from '../payload.js';
 import { SqliteAppStore } from './apps.js';
 import { SqliteKeyStore } from './keys.js';
@@ -30,12 +31,34 @@ export interface SqliteStoresOptions {
   logger?: WriteErrorLogger;
 }
 
+/** Analytics rollups written through the same batched writer as everything else. */
+export interface RollupSink {
+  /** Merges drained per-minute rows into the stored rollups (in the writer's next batch). */
+  record(rows: RollupRow[]): void;
+  /**
+   * Recomputes rollups from the request rows for requests that ended in the last `windowMs` before the
+   * latest recorded end: what a crash may have left undrained.
+   */
+  rebuildRecent(windowMs: number): Promise<number>;
+}
+
+/** The SQLite stores plus the analytics rollup sink. */
+export interface SqliteStores extends Stores {
+  rollups: RollupSink;
+}
+
 /** Opens every store on one SQLite file, with a single batched writer for all writes. */
-export function createSqliteStores(opts: SqliteStoresOptions): Stores {
+export function createSqliteStores(opts: SqliteStoresOptions): SqliteStores {
   const db = openDatabase(opts.path);
   const clock = opts.clock ?? systemClock;
   const writer = new SqliteWriter(db, { flushIntervalMs: opts.flushIntervalMs ?? 0, logger: opts.logger });
   let closed = false;
+  const upsertRollup = {
+    run: (params: unknown[]) => {
+      upsertRollupRows(db, params[0] as RollupRow[]);
+      return { changes: (params[0] as RollupRow[]).length };
+    },
+  };
   return {
     keys: new SqliteKeyStore(db, writer, clock),
     apps: new SqliteAppStore(db, writer),
@@ -45,6 +68,16 @@ export function createSqliteStores(opts: SqliteStoresOptions): Stores {
     meter: new SqliteMeterStore(db, writer),
     samples: new SqliteRunnerSampleStore(db, writer),
     runners: new SqliteRunnerRegistry(db, writer),
+    rollups: {
+      record(rows) {
+        if (rows.length > 0) writer.enqueue(upsertRollup, [rows]);
+      },
+      async rebuildRecent(windowMs) {
+        await writer.flush();
+        const last = (db.prepare('SELECT MAX(ended_at) AS t FROM requests').get() as { t: number | null }).t;
+        return last === null ? 0 : rebuildRollups(db, last - windowMs, last + 1);
+      },
+    },
     flush: () => writer.flush(),
     async close() {
       if (closed) return;
