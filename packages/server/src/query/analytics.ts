@@ -167,7 +167,8 @@ function readRows(
   ).raw(true);
   const rows: RawRow[] = [];
   for (const id of ids) {
-    for (const [from, to] of ranges) for (const row of stmt.all(id, span, from, to) as RawRow[]) rows.push(row);
+    for (const [from, to] of ranges)
+      for (const row of stmt.all(id, span, from, to) as RawRow[]) rows.push(row);
   }
   return rows;
 }
@@ -218,7 +219,12 @@ export function queryAnalytics(db: Database.Database, p: AnalyticsParams): Analy
     if (out.nextBucket === null && buckets[0]?.start === p.window.startMs) whole = mergeCells(cells);
   }
   if (p.summary) {
-    whole ??= accumulate(db, ids, [{ start: p.window.startMs, end: p.window.endMs, label: '' }], sketches)[0]!;
+    whole ??= accumulate(
+      db,
+      ids,
+      [{ start: p.window.startMs, end: p.window.endMs, label: '' }],
+      sketches,
+    )[0]!;
     out.summary = ids.map((id) => toRecord(id, whole!.get(id) ?? new Acc(), plan));
   }
   return out;
