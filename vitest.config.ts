@@ -6,6 +6,7 @@ const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.
 export default defineConfig({
   resolve: {
     alias: {
+      '@hangar/client/node': fileURLToPath(new URL('./packages/client/src/node.ts', import.meta.url)),
       '@hangar/core': src('core'),
       '@hangar/client': src('client'),
       '@hangar/server': src('server'),

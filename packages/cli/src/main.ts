@@ -1,9 +1,18 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
+import { registerAnalytics } from './commands/analytics.js';
+import { registerApps } from './commands/apps.js';
 import { registerDeploy } from './commands/deploy.js';
+import { registerFiles } from './commands/files.js';
 import { registerKeys } from './commands/keys.js';
 import { registerLogin } from './commands/login.js';
+import { registerLogs } from './commands/logs.js';
+import { registerMetrics } from './commands/metrics.js';
+import { registerQueue } from './commands/queue.js';
+import { registerRequests } from './commands/requests.js';
+import { registerRun } from './commands/run.js';
 import { registerServe } from './commands/serve.js';
+import { registerUsage } from './commands/usage.js';
 import { EXIT, reportError } from './output.js';
 
 const program = new Command('hangar')
@@ -17,6 +26,15 @@ const program = new Command('hangar')
 
 registerServe(program);
 registerDeploy(program);
+registerApps(program);
+registerRun(program);
+registerFiles(program);
+registerRequests(program);
+registerUsage(program);
+registerLogs(program);
+registerAnalytics(program);
+registerMetrics(program);
+registerQueue(program);
 registerKeys(program);
 registerLogin(program);
 

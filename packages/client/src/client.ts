@@ -1,4 +1,9 @@
 import { type ClientOptions, HttpTransport } from './http.js';
+import { createApps } from './resources/apps.js';
+import { createFiles } from './resources/files.js';
+import { createLogs } from './resources/logs.js';
+import { createQueue } from './resources/queue.js';
+import { createReports } from './resources/reports.js';
 
 /** A key as the keys API lists it. */
 export interface KeyInfo {
@@ -9,23 +14,10 @@ export interface KeyInfo {
   revoked_at: string | null;
 }
 
-export interface DeployInput {
-  path: string;
-  message?: string;
-  annotations?: Record<string, string>;
-  [field: string]: unknown;
-}
-
-export interface DeployResult {
-  endpoint_id: string;
-  revision_id: string;
-  created_at: string;
-  status: string;
-}
-
-/** Typed client of a Hangar server: the gateway and the Platform API. */
+/** Typed client of a Hangar server: the gateway (queue and sync runs) and the Platform API. */
 export function createHangarClient(opts: ClientOptions) {
   const http = new HttpTransport(opts);
+  const reports = createReports(http);
   return {
     http,
     keys: {
@@ -34,10 +26,16 @@ export function createHangarClient(opts: ClientOptions) {
         http.json<KeyInfo & { key: string }>('POST', '/v1/keys', { body: { scope, name } }),
       revoke: (keyId: string) => http.json<void>('DELETE', `/v1/keys/${encodeURIComponent(keyId)}`),
     },
-    apps: {
-      deploy: (input: DeployInput) => http.json<DeployResult>('POST', '/v1/serverless/apps', { body: input }),
-    },
+    apps: createApps(http),
+    files: createFiles(http),
+    logs: createLogs(http),
+    queue: createQueue(http),
+    requests: reports.requests,
+    usage: reports.usage,
+    analytics: reports.analytics,
+    metrics: reports.metrics,
   };
 }
 
+/** The client `createHangarClient` returns. */
 export type HangarClient = ReturnType<typeof createHangarClient>;

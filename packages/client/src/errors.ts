@@ -23,7 +23,12 @@ export function errorFromResponse(status: number, text: string): HangarApiError 
   try {
     const body = JSON.parse(text) as Envelope;
     if (body.error?.message) {
-      return new HangarApiError(status, body.error.type ?? 'server_error', body.error.message, body.error.code);
+      return new HangarApiError(
+        status,
+        body.error.type ?? 'server_error',
+        body.error.message,
+        body.error.code,
+      );
     }
     if (body.detail !== undefined) {
       const detail = typeof body.detail === 'string' ? body.detail : JSON.stringify(body.detail);

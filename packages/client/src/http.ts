@@ -13,7 +13,26 @@ export interface RequestOptions {
   query?: Query;
   body?: unknown;
   headers?: Record<string, string>;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
+  /** Non-2xx statuses returned to the caller instead of thrown. */
+  allowStatus?: readonly number[];
+}
+
+function isRawBody(body: unknown): boolean {
+  return (
+    typeof body === 'string' ||
+    body instanceof FormData ||
+    body instanceof ReadableStream ||
+    body instanceof Blob ||
+    body instanceof URLSearchParams ||
+    ArrayBuffer.isView(body)
+  );
+}
+
+/** The most telling message of a fetch failure (undici hides the socket error in `cause`). */
+function causeOf(err: unknown): string {
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  return cause?.code ?? cause?.message ?? (err as Error).message;
 }
 
 /** Low-level JSON transport shared by every resource of the client. */
@@ -50,7 +69,7 @@ export class HttpTransport {
     const headers = this.headers(opts.headers);
     let body: RequestInit['body'];
     if (opts.body !== undefined) {
-      if (opts.body instanceof FormData || opts.body instanceof ReadableStream || typeof opts.body === 'string') {
+      if (isRawBody(opts.body)) {
         body = opts.body as RequestInit['body'];
       } else {
         headers['content-type'] = 'application/json';
@@ -67,9 +86,11 @@ export class HttpTransport {
         duplex: body instanceof ReadableStream ? 'half' : undefined,
       } as RequestInit);
     } catch (err) {
-      throw new HangarApiError(0, 'connection_error', `Cannot reach ${this.baseUrl}: ${(err as Error).message}`);
+      if (opts.signal?.aborted) throw err;
+      throw new HangarApiError(0, 'connection_error', `Cannot reach ${this.baseUrl}: ${causeOf(err)}`);
     }
-    if (!res.ok) throw errorFromResponse(res.status, await res.text());
+    if (!res.ok && !opts.allowStatus?.includes(res.status))
+      throw errorFromResponse(res.status, await res.text());
     return res;
   }
 

@@ -28,9 +28,17 @@ export function registerDeploy(program: Command): void {
     .description('Deploy an app directory (with a hangar.json manifest) as a new revision')
     .argument('<dir>', 'app directory on the server machine')
     .option('-m, --message <text>', 'revision message')
-    .option('-a, --annotation <key=value>', 'revision annotation (repeatable)', (v, acc: string[]) => [...acc, v], [])
+    .option(
+      '-a, --annotation <key=value>',
+      'revision annotation (repeatable)',
+      (v, acc: string[]) => [...acc, v],
+      [],
+    )
     .option('--json', 'print the result as JSON')
-    .addHelpText('after', '\nExample:\n  $ hangar deploy examples/echo-node --message "first deploy" -a team=ml\n')
+    .addHelpText(
+      'after',
+      '\nExample:\n  $ hangar deploy examples/echo-node --message "first deploy" -a team=ml\n',
+    )
     .action(async (dir: string, opts: DeployOptions, cmd: Command) => {
       const g: GlobalOptions = globals(cmd);
       const client = connect(g);

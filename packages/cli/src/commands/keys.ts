@@ -1,4 +1,4 @@
-import { openOperator } from '@hangar/server';
+import type { Operator } from '@hangar/server';
 import type { Command } from 'commander';
 import { connect } from '../connection.js';
 import { CliError, EXIT, green, printJson, printTable } from '../output.js';
@@ -12,9 +12,16 @@ interface KeyOptions {
   json?: boolean;
 }
 
+/** Opens the local operator on demand (the server's dependencies are heavy). */
+async function openOperator<T>(home: string | undefined, fn: (op: Operator) => Promise<T>): Promise<T> {
+  const server = await import('@hangar/server');
+  return server.openOperator(home, fn);
+}
+
 function scopeOf(value: string | undefined): 'API' | 'ADMIN' {
   const s = (value ?? 'API').toUpperCase();
-  if (s !== 'API' && s !== 'ADMIN') throw new CliError(`--scope must be API or ADMIN, got "${value}"`, EXIT.usage);
+  if (s !== 'API' && s !== 'ADMIN')
+    throw new CliError(`--scope must be API or ADMIN, got "${value}"`, EXIT.usage);
   return s;
 }
 
@@ -53,6 +60,7 @@ export function registerKeys(program: Command): void {
     .option('--owner <name>', 'only this owner (local mode)')
     .option('--remote', 'list over HTTP (your own owner)')
     .option('--json', 'print JSON')
+    .addHelpText('after', '\nExample:\n  $ hangar keys list --owner alice\n')
     .action(async (opts: KeyOptions, cmd: Command) => {
       const g = globals(cmd);
       const rows = opts.remote
@@ -61,7 +69,14 @@ export function registerKeys(program: Command): void {
       if (opts.json) return printJson(rows);
       printTable(
         ['KEY ID', 'OWNER', 'SCOPE', 'NAME', 'CREATED', 'REVOKED'],
-        rows.map((k) => [k.key_id, 'owner' in k ? String(k.owner) : '', k.scope, k.name, k.created_at, k.revoked_at]),
+        rows.map((k) => [
+          k.key_id,
+          'owner' in k ? String(k.owner) : '',
+          k.scope,
+          k.name,
+          k.created_at,
+          k.revoked_at,
+        ]),
       );
     });
   keys
@@ -69,6 +84,7 @@ export function registerKeys(program: Command): void {
     .description('Revoke a key')
     .argument('<key_id>')
     .option('--remote', 'revoke over HTTP (your own owner)')
+    .addHelpText('after', '\nExample:\n  $ hangar keys revoke 3f2a9c1e --remote\n')
     .action(async (keyId: string, opts: KeyOptions, cmd: Command) => {
       const g = globals(cmd);
       if (opts.remote) await connect(g).keys.revoke(keyId);

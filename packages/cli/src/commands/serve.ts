@@ -1,4 +1,3 @@
-import { ConfigError, loadConfig, startServer } from '@hangar/server';
 import type { Command } from 'commander';
 import { bold, CliError, dim, EXIT } from '../output.js';
 
@@ -19,6 +18,8 @@ export function registerServe(program: Command): void {
     .addHelpText('after', '\nExample:\n  $ hangar serve --port 8080 --home ./.hangar --demo\n')
     .action(async (opts: ServeOptions, cmd: Command) => {
       const g = cmd.optsWithGlobals() as { home?: string };
+      // Loaded on demand: the server's dependencies are heavy, and only `serve` and local `keys` need them.
+      const { ConfigError, loadConfig, startServer } = await import('@hangar/server');
       let config: ReturnType<typeof loadConfig>;
       try {
         config = loadConfig({ port: opts.port, host: opts.host, home: g.home }, process.env, process.cwd());
@@ -29,7 +30,9 @@ export function registerServe(program: Command): void {
       const server = await startServer(config, { demo: opts.demo ?? false });
       process.stdout.write(`${bold('Hangar')} listening on ${server.url}\n`);
       if (server.adminKey) {
-        process.stdout.write(`admin key (owner ${config.owner}, shown once, saved in ${config.adminKeyPath}):\n`);
+        process.stdout.write(
+          `admin key (owner ${config.owner}, shown once, saved in ${config.adminKeyPath}):\n`,
+        );
         process.stdout.write(`  ${server.adminKey}\n`);
       } else {
         process.stdout.write(dim(`admin key: ${config.adminKeyPath}\n`));
