@@ -26,7 +26,10 @@ const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString()
  * Opens the stores of a server home (a running server may hold the same file: SQLite WAL allows it),
  * runs `fn`, and closes them.
  */
-export async function openOperator<T>(home: string | undefined, fn: (op: Operator) => Promise<T>): Promise<T> {
+export async function openOperator<T>(
+  home: string | undefined,
+  fn: (op: Operator) => Promise<T>,
+): Promise<T> {
   const config = loadConfig(home ? { home } : {}, process.env, process.cwd());
   const stores = createSqliteStores({ path: config.dbPath });
   const keys = createKeyService({ keys: stores.keys, clock: systemClock });
@@ -34,7 +37,15 @@ export async function openOperator<T>(home: string | undefined, fn: (op: Operato
     async createKey(owner, scope, name) {
       const created = await keys.createKey(owner, scope, name ?? null);
       const r = created.record;
-      return { key_id: r.keyId, owner, scope, name: r.name, created_at: iso(r.createdAt)!, revoked_at: null, key: created.key };
+      return {
+        key_id: r.keyId,
+        owner,
+        scope,
+        name: r.name,
+        created_at: iso(r.createdAt)!,
+        revoked_at: null,
+        key: created.key,
+      };
     },
     async listKeys(owner) {
       return (await keys.listKeys(owner)).map((k) => ({

@@ -8,8 +8,8 @@ import type { DeployService } from '../services/deploy.js';
 import type { KeyService } from '../services/keys.js';
 import { createRateLimitHook } from '../telemetry/rate-limit.js';
 import { registerAnalyticsRoutes } from './analytics/routes.js';
-import { registerDeployRoutes } from './apps-deploy-routes.js';
 import { registerAppsRoutes } from './apps/routes.js';
+import { registerDeployRoutes } from './apps-deploy-routes.js';
 import { registerFileRoutes } from './files/index.js';
 import { registerKeyRoutes } from './keys-routes.js';
 import { registerLogsRoutes } from './logs/routes.js';
@@ -71,7 +71,11 @@ export function registerPlatformApi(app: HttpApp, deps: PlatformApiDeps): Platfo
   registerFileRoutes(app, {
     dataRoot: config.dataRoot,
     maxUploadBytes: config.limits.maxUploadBytes,
-    urlFetch: { allowlist: [...config.files.urlAllowlist], timeoutMs: 60_000, maxBytes: config.limits.maxUploadBytes },
+    urlFetch: {
+      allowlist: [...config.files.urlAllowlist],
+      timeoutMs: 60_000,
+      maxBytes: config.limits.maxUploadBytes,
+    },
     zip: { maxEntries: 10_000, maxTotalBytes: config.limits.maxUploadBytes * 4 },
     clock,
   });
