@@ -44,7 +44,8 @@ export class HttpTransport {
   constructor(opts: ClientOptions) {
     this.baseUrl = opts.url.replace(/\/+$/, '');
     this.key = opts.key;
-    this.fetchImpl = opts.fetch ?? fetch;
+    // Bound: a browser's fetch throws "Illegal invocation" when called as a method of another object.
+    this.fetchImpl = opts.fetch ?? ((input, init) => fetch(input, init));
   }
 
   /** Builds an absolute URL with query parameters (arrays repeated). */
