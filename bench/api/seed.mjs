@@ -110,8 +110,8 @@ const sink = {
   },
 };
 
-// `--fts bulk` drops the log FTS insert trigger while seeding, rebuilds the index once, and restores the
-// trigger exactly as the migration wrote it; the default keeps the trigger (what live ingestion pays).
+// The log store fills the search index per write batch (no trigger since schema 4): the seeder rebuilds it
+// once at the end. On an older schema, `--fts bulk` drops the insert trigger while seeding and restores it.
 const ftsTrigger = db
   .prepare("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'logs_fts_insert'")
   .pluck()
@@ -155,10 +155,10 @@ for (let d = 0; d < days; d++) {
 }
 progress(days, true);
 let ftsRebuildMs = null;
-if (opt.fts === 'bulk' && ftsTrigger) {
+if (!ftsTrigger || opt.fts === 'bulk') {
   const f0 = performance.now();
   db.exec("INSERT INTO logs_fts(logs_fts) VALUES ('rebuild')");
-  db.exec(ftsTrigger);
+  if (ftsTrigger) db.exec(ftsTrigger);
   ftsRebuildMs = Math.round(performance.now() - f0);
   console.error(`FTS rebuild: ${(ftsRebuildMs / 1000).toFixed(1)} s`);
 }

@@ -194,6 +194,8 @@ export function startOfLocalDate(y: number, mo: number, d: number, timezone: str
   return bucketStart(t, 'day', timezone);
 }
 
+/** Later instants, aligned up to a bucket end or shifted into a zone, would need a five-digit year. */
+const MAX_YEAR = 9998;
 const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DATE_TIME =
   /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|([+-])(\d{2}):(\d{2}))$/;
@@ -216,13 +218,13 @@ export function parseInstant(value: string, param: string, timezone = 'UTC'): nu
   const date = DATE_ONLY.exec(value);
   if (date) {
     const [y, mo, d] = [+date[1]!, +date[2]!, +date[3]!];
-    if (y < 1970 || !validDate(y, mo, d)) throw bad();
+    if (y < 1970 || y > MAX_YEAR || !validDate(y, mo, d)) throw bad();
     return startOfLocalDate(y, mo, d, timezone);
   }
   const m = DATE_TIME.exec(value);
   if (!m) throw bad();
   const [y, mo, d, h, mi, s] = [+m[1]!, +m[2]!, +m[3]!, +m[4]!, +m[5]!, +m[6]!];
-  if (y < 1970 || !validDate(y, mo, d) || h > 23 || mi > 59 || s > 59) throw bad();
+  if (y < 1970 || y > MAX_YEAR || !validDate(y, mo, d) || h > 23 || mi > 59 || s > 59) throw bad();
   const frac = m[7] ? Math.floor(Number(`0${m[7]}`) * 1000) : 0;
   let offset = 0;
   if (m[9]) {

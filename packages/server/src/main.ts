@@ -6,9 +6,11 @@ import { pino } from 'pino';
 import { registerPlatformApi } from './api/index.js';
 import { createRequestWindow } from './api/metrics/request-window.js';
 import type { Config } from './config.js';
-import { createGateway, registerGatewayRoutes } from './gateway/index.js';
+import { createGateway, createTimeOrderedIds, registerGatewayRoutes } from './gateway/index.js';
 import { createHttpApp } from './http/app.js';
 import { createAuthenticator } from './http/auth.js';
+import { registerDashboard } from './http/dashboard-static.js';
+import { registerOpenApi } from './http/openapi.js';
 import { createLogBus } from './runners/log-bus.js';
 import { createProcessRunnerDriver } from './runners/process-driver.js';
 import { createSupervisor } from './runners/supervisor.js';
@@ -37,11 +39,17 @@ export interface RunningServer {
   shutdown(): Promise<void>;
 }
 
+/**
+ * Group commit: the store writer gathers rows this long before one transaction. Queue submits wait for
+ * it (many share one commit); sync answers never do.
+ */
+const STORE_GROUP_COMMIT_MS = 4;
 /** How often analytics rollups are written; queries see new requests within this delay. */
 const ROLLUP_DRAIN_MS = 1000;
 /** At start, rollups of requests that ended this long before the last recorded end are recomputed. */
 const ROLLUP_REBUILD_MS = 10 * 60_000;
 
+const DASHBOARD_DIST = fileURLToPath(new URL('../../dashboard/dist', import.meta.url));
 const REPO_EXAMPLES = fileURLToPath(new URL('../../../examples', import.meta.url));
 
 /** The composition root: config → logger → stores → bus → runners → gateway + API → listen. */
@@ -55,6 +63,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     clock,
     jsonCap: config.limits.jsonPayloadCap,
     logger,
+    flushIntervalMs: STORE_GROUP_COMMIT_MS,
   });
   const logBus = createLogBus();
   const driver = createProcessRunnerDriver();
@@ -96,12 +105,13 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     bodyLimit: config.limits.bodyLimit,
     isDraining: () => draining,
   });
+  await registerOpenApi(http);
   const window = createRequestWindow(clock);
   const rollup = new RequestRollup();
   await stores.rollups.rebuildRecent(ROLLUP_REBUILD_MS);
   const rollupTimer = setInterval(() => stores.rollups.record(rollup.drain()), ROLLUP_DRAIN_MS);
   const requests = observeRequests(stores.requests, [
-    { received: (rec) => window.observe(rec), completed: (rec) => window.observe(rec) },
+    { received: (rec) => window.received(rec), completed: (rec) => window.observe(rec) },
     { received: () => {}, completed: (rec) => rollup.observe(rec) },
   ]);
   const gateway = createGateway({
@@ -111,7 +121,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     logBus,
     apps: stores.apps,
     clock,
-    ids,
+    ids: createTimeOrderedIds(clock),
     publicUrl: () => publicUrl,
     resultTtlMs: config.limits.resultTtlS * 1000,
     jsonCap: config.limits.jsonPayloadCap,
@@ -136,6 +146,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     window,
     queryWorkers: 2,
   });
+
+  registerDashboard(http, DASHBOARD_DIST);
 
   await supervisor.recover();
   for (const app of await stores.apps.listApps()) {

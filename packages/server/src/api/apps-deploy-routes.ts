@@ -37,7 +37,12 @@ export function registerDeployRoutes(app: HttpApp, deps: DeployRoutesDeps): void
     '/v1/serverless/apps',
     {
       config: { auth: 'admin' },
-      schema: { tags: ['Apps'], body: DeployBody, response: { 201: DeployResult } },
+      schema: {
+        operationId: 'hangarDeployApp',
+        tags: ['Apps'],
+        body: DeployBody,
+        response: { 201: DeployResult },
+      },
     },
     async (request, reply) => {
       const { owner } = principalOf(request);

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import type { Clock, LogBus, Stores } from '@hangar/core';
 import type { Config } from '../config.js';
 import type { Gateway } from '../gateway/index.js';
@@ -46,10 +47,19 @@ const QUERY_MODULES = ['../query/registry', './logs/queries', './apps/queries'].
   (m) => new URL(`${m}${EXT}`, import.meta.url).href,
 );
 
+/** Query workers: at most the configured count, and never every core, so the gateway thread keeps one. */
+function poolSize(configured: number): number {
+  return Math.max(1, Math.min(configured, availableParallelism() - 1));
+}
+
 /** Registers every `/v1` resource on the HTTP app. */
 export function registerPlatformApi(app: HttpApp, deps: PlatformApiDeps): PlatformApi {
   const { config, clock } = deps;
-  const pool = createQueryPool({ dbPath: config.dbPath, size: deps.queryWorkers, modules: QUERY_MODULES });
+  const pool = createQueryPool({
+    dbPath: config.dbPath,
+    size: poolSize(deps.queryWorkers),
+    modules: QUERY_MODULES,
+  });
   const runQuery = (name: string, params: unknown) => pool.run(name, params);
   const maxRangeDays = config.limits.maxRangeDays;
   const appLookup = (owner: string, name: string) => deps.stores.apps.getApp(owner, name);

@@ -52,7 +52,12 @@ export function registerKeyRoutes(app: HttpApp, deps: KeyRoutesDeps): void {
     '/v1/keys',
     {
       config: { auth: 'admin' },
-      schema: { tags: ['Keys'], body: CreateKeyBody, response: { 201: CreatedKey } },
+      schema: {
+        operationId: 'hangarCreateKey',
+        tags: ['Keys'],
+        body: CreateKeyBody,
+        response: { 201: CreatedKey },
+      },
     },
     async (request, reply) => {
       const { owner } = principalOf(request);
@@ -66,7 +71,11 @@ export function registerKeyRoutes(app: HttpApp, deps: KeyRoutesDeps): void {
     '/v1/keys',
     {
       config: { auth: 'admin' },
-      schema: { tags: ['Keys'], response: { 200: Type.Object({ keys: Type.Array(KeyInfo) }) } },
+      schema: {
+        operationId: 'hangarListKeys',
+        tags: ['Keys'],
+        response: { 200: Type.Object({ keys: Type.Array(KeyInfo) }) },
+      },
     },
     async (request) => {
       const keys = await deps.keyService.listKeys(principalOf(request).owner);
@@ -78,7 +87,11 @@ export function registerKeyRoutes(app: HttpApp, deps: KeyRoutesDeps): void {
     '/v1/keys/:key_id',
     {
       config: { auth: 'admin' },
-      schema: { tags: ['Keys'], params: Type.Object({ key_id: Type.String({ minLength: 1 }) }) },
+      schema: {
+        operationId: 'hangarRevokeKey',
+        tags: ['Keys'],
+        params: Type.Object({ key_id: Type.String({ minLength: 1 }) }),
+      },
     },
     async (request, reply) => {
       await deps.keyService.revokeKey(principalOf(request).owner, request.params.key_id);

@@ -3,9 +3,9 @@ import type { RequestRecord, RequestStore } from '@hangar/core';
 const EMPTY = Buffer.alloc(0);
 
 /**
- * Records one sync call with as few store commits as possible: a call that finishes within `delayMs`
- * is inserted together with its completion (one batch, since stores apply writes in call order);
- * a longer one is inserted when the delay passes, so calls in flight are visible.
+ * Records one sync call with as few row writes as possible: a call that finishes within `delayMs` is
+ * inserted once, already completed; a longer one is inserted when the delay passes (so calls in flight
+ * are visible), then updated at start and completion.
  */
 export class SyncRecord {
   private inserted: Promise<boolean> | null = null;
@@ -18,7 +18,7 @@ export class SyncRecord {
     private readonly onError: (err: unknown) => false,
     delayMs: number,
   ) {
-    this.timer = setTimeout(() => this.insert(), delayMs);
+    this.timer = setTimeout(() => this.insertPending(), delayMs);
     this.timer.unref();
   }
 
@@ -36,11 +36,15 @@ export class SyncRecord {
       this.inserted.then((ok) => ok && this.requests.complete(id, patch, null, now));
       return;
     }
-    this.insert();
-    this.requests.complete(id, patch, null, now);
+    // Not written yet: the record is ours alone, so it is completed in place and inserted in one row.
+    const rec = this.rec;
+    if (this.started) Object.assign(rec, this.started);
+    Object.assign(rec, patch);
+    rec.status = 'COMPLETED';
+    this.inserted = this.requests.insert(rec, EMPTY).then(() => true, this.onError);
   }
 
-  private insert(): void {
+  private insertPending(): void {
     // Sync calls are not resumable (the caller holds the connection), so the raw input is not kept.
     const rec = this.started ? { ...this.rec, ...this.started } : this.rec;
     this.inserted ??= this.requests.insert(rec, EMPTY).then(() => true, this.onError);

@@ -59,11 +59,14 @@ export function createHttpApp(opts: HttpAppOptions): HttpApp {
     return503OnClosing: true,
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
     // Malformed URLs (e.g. bad percent-encoding) are rejected before routing; keep fal's envelope.
+    // A path segment longer than the router accepts names nothing that exists: 404, not 414.
     frameworkErrors: (err, _request, reply) => {
       const platform =
         err.code === 'FST_ERR_BAD_URL'
           ? new PlatformError('REQUEST_INVALID', err.message)
-          : toPlatformError(err);
+          : err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+            ? new PlatformError('ROUTE_NOT_FOUND', 'No resource has a path segment this long')
+            : toPlatformError(err);
       (reply as unknown as FastifyReply).status(platform.status).send(toEnvelope(platform));
     },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as HttpApp;
@@ -78,6 +81,18 @@ export function createHttpApp(opts: HttpAppOptions): HttpApp {
     if (auth === 'optional' && !header) return;
     request.principal = await opts.authenticator.authenticate(header);
     if (auth === 'admin') requireScope(request.principal, 'ADMIN');
+  });
+
+  // Ajv coerces "1e309" to Infinity and then skips every numeric bound of the parameter.
+  app.addHook('preHandler', async (request) => {
+    if (!request.routeOptions.schema?.querystring) return;
+    const query = request.query as Record<string, unknown> | null | undefined;
+    if (!query || typeof query !== 'object') return;
+    for (const [name, value] of Object.entries(query)) {
+      if (typeof value === 'number' && !Number.isFinite(value)) {
+        throw new PlatformError('REQUEST_INVALID', `querystring/${name} must be a finite number`);
+      }
+    }
   });
 
   app.setErrorHandler((err, request, reply) => {

@@ -26,28 +26,41 @@ export interface Authenticator {
 
 const CACHE_MS = 5_000;
 
+interface CachedKey {
+  principal: Principal;
+  secretHash: string;
+  until: number;
+  /** The secret last seen to match `secretHash`: a repeat is checked by comparison instead of a hash. */
+  verified: Buffer | null;
+}
+
+/** Creates the authenticator over a key store; `invalidate` must be called when a key is revoked. */
 export function createAuthenticator(keys: KeyStore, now: () => number = Date.now): Authenticator {
-  const cache = new Map<string, { principal: Principal; secretHash: string; until: number }>();
+  const cache = new Map<string, CachedKey>();
+  const lookup = async (keyId: string): Promise<CachedKey> => {
+    const found = await keys.findKey(keyId);
+    if (!found || found.key.revokedAt !== null) {
+      cache.delete(keyId);
+      throw new PlatformError('AUTH_INVALID');
+    }
+    const principal = { keyId, owner: found.key.owner, scope: found.key.scope };
+    const hit = { principal, secretHash: found.secretHash, until: now() + CACHE_MS, verified: null };
+    cache.set(keyId, hit);
+    return hit;
+  };
   return {
     async authenticate(header) {
       if (!header) throw new PlatformError('AUTH_MISSING');
       const { keyId, secret } = parseAuthorization(header);
       let hit = cache.get(keyId);
-      if (!hit || hit.until < now()) {
-        const found = await keys.findKey(keyId);
-        if (!found || found.key.revokedAt !== null) {
-          cache.delete(keyId);
-          throw new PlatformError('AUTH_INVALID');
-        }
-        const principal = { keyId, owner: found.key.owner, scope: found.key.scope };
-        hit = { principal, secretHash: found.secretHash, until: now() + CACHE_MS };
-        cache.set(keyId, hit);
+      if (!hit || hit.until < now()) hit = await lookup(keyId);
+      const given = Buffer.from(secret);
+      const seen = hit.verified;
+      if (seen !== null && seen.length === given.length && timingSafeEqual(seen, given)) {
+        return hit.principal;
       }
-      const given = Buffer.from(hashSecret(secret), 'hex');
-      const stored = Buffer.from(hit.secretHash, 'hex');
-      if (given.length !== stored.length || !timingSafeEqual(given, stored)) {
-        throw new PlatformError('AUTH_INVALID');
-      }
+      if (!matchesHash(secret, hit.secretHash)) throw new PlatformError('AUTH_INVALID');
+      hit.verified = given;
       return hit.principal;
     },
     invalidate(keyId) {
@@ -55,4 +68,10 @@ export function createAuthenticator(keys: KeyStore, now: () => number = Date.now
       else cache.clear();
     },
   };
+}
+
+function matchesHash(secret: string, secretHash: string): boolean {
+  const given = Buffer.from(hashSecret(secret), 'hex');
+  const stored = Buffer.from(secretHash, 'hex');
+  return given.length === stored.length && timingSafeEqual(given, stored);
 }

@@ -41,8 +41,9 @@ export interface UsageResult {
   nextBucket: number | null;
 }
 
-interface MeterRow {
-  t: number;
+/** Machine-seconds of one (bucket, app, environment, machine type, surge) group. */
+interface GroupRow {
+  i: number;
   app: string;
   environment: string;
   machine_type: string;
@@ -50,43 +51,76 @@ interface MeterRow {
   seconds: number;
 }
 
-type Groups = Map<string, MeterRow>;
+type Groups = Map<string, GroupRow>;
 
+// Each interval [s, e) lies inside bucket i, so grouping by i and the dimensions in SQL yields the
+// bucket's totals; the interval list is small (tier ranges cut at bucket edges).
+const INTERVALS = `WITH iv(i, s, e) AS (SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(@intervals))`;
 const FILTERS =
   `AND (@apps IS NULL OR app IN (SELECT value FROM json_each(@apps))) ` +
   `AND (@search IS NULL OR instr(lower(app), lower(@search)) > 0)`;
-const ROLLUP_SQL = `SELECT start AS t, app, environment, machine_type, is_surge, seconds FROM meter_rollups
-  WHERE owner = @owner AND span = @span AND start >= @from AND start < @to AND seconds > 1e-9 ${FILTERS}`;
-const MINUTE_SQL = `SELECT minute AS t, app, environment, machine_type, is_surge, SUM(seconds) AS seconds FROM meter
-  WHERE owner = @owner AND minute >= @from AND minute < @to ${FILTERS}
-  GROUP BY minute, app, environment, machine_type, is_surge`;
+const GROUP = 'GROUP BY iv.i, app, environment, machine_type, is_surge';
+const ROLLUP_SQL = `${INTERVALS} SELECT iv.i AS i, app, environment, machine_type, is_surge, SUM(seconds) AS seconds
+  FROM iv CROSS JOIN meter_rollups m ON m.owner = @owner AND m.span = @span AND m.start >= iv.s AND m.start < iv.e
+  WHERE m.seconds > 1e-9 ${FILTERS} ${GROUP}`;
+const MINUTE_SQL = `${INTERVALS} SELECT iv.i AS i, app, environment, machine_type, is_surge, SUM(seconds) AS seconds
+  FROM iv CROSS JOIN meter m ON m.owner = @owner AND m.minute >= iv.s AND m.minute < iv.e
+  WHERE 1 ${FILTERS} ${GROUP}`;
 
-function readMeter(db: Database.Database, p: UsageParams, span: number, ranges: Range[]): MeterRow[] {
-  const minutes = span === MINUTE_MS;
-  const stmt = prepared(db, minutes ? MINUTE_SQL : ROLLUP_SQL);
-  const apps = p.apps === null ? null : JSON.stringify(p.apps);
-  const rows: MeterRow[] = [];
+/** The tier ranges cut at bucket edges, each tagged with its bucket's index. */
+function intervals(buckets: Bucket[], ranges: Range[]): [number, number, number][] {
+  const out: [number, number, number][] = [];
   for (const [from, to] of ranges) {
-    const args = { apps, search: p.search, owner: p.owner, from, to, ...(minutes ? {} : { span }) };
-    rows.push(...(stmt.all(args) as MeterRow[]));
+    for (let i = Math.max(0, findBucket(buckets, from)); i < buckets.length; i++) {
+      const b = buckets[i]!;
+      if (b.start >= to) break;
+      const s = Math.max(from, b.start);
+      const e = Math.min(to, b.end);
+      if (s < e) out.push([i, s, e]);
+    }
   }
-  return rows;
+  return out;
 }
 
-/** Sums machine-seconds per (bucket, app, environment, machine type, surge). */
+function readGroups(
+  db: Database.Database,
+  p: UsageParams,
+  span: number,
+  iv: [number, number, number][],
+): GroupRow[] {
+  if (iv.length === 0) return [];
+  const minutes = span === MINUTE_MS;
+  const args = {
+    apps: p.apps === null ? null : JSON.stringify(p.apps),
+    search: p.search,
+    owner: p.owner,
+    intervals: JSON.stringify(iv),
+    ...(minutes ? {} : { span }),
+  };
+  return prepared(db, minutes ? MINUTE_SQL : ROLLUP_SQL).all(args) as GroupRow[];
+}
+
+/** Sums machine-seconds per (bucket, app, environment, machine type, surge), grouped in SQL per tier. */
 function accumulate(db: Database.Database, p: UsageParams, buckets: Bucket[]): Groups[] {
   const groups = buckets.map((): Groups => new Map());
-  const plan = planTiers(buckets);
-  const rows = [...plan].flatMap(([span, ranges]) => readMeter(db, p, span, ranges));
-  for (const r of rows) {
-    const i = findBucket(buckets, r.t);
-    if (i < 0) continue;
-    const key = `${r.app}\u0000${r.environment}\u0000${r.machine_type}\u0000${r.is_surge}`;
-    const g = groups[i]!.get(key);
-    if (g) g.seconds += r.seconds;
-    else groups[i]!.set(key, { ...r });
+  for (const [span, ranges] of planTiers(buckets)) {
+    for (const r of readGroups(db, p, span, intervals(buckets, ranges))) add(groups[r.i]!, r);
   }
   return groups;
+}
+
+function add(groups: Groups, r: GroupRow): void {
+  const key = `${r.app}\u0000${r.environment}\u0000${r.machine_type}\u0000${r.is_surge}`;
+  const g = groups.get(key);
+  if (g) g.seconds += r.seconds;
+  else groups.set(key, { ...r });
+}
+
+/** The summary from the time-series groups, when those cover the whole window. */
+function merge(all: Groups[]): Groups {
+  const whole: Groups = new Map();
+  for (const groups of all) for (const g of groups.values()) add(whole, g);
+  return whole;
 }
 
 function price(p: UsageParams, groups: Groups): UsageRow[] {
@@ -112,16 +146,21 @@ function price(p: UsageParams, groups: Groups): UsageRow[] {
 /** Machine-time usage of one owner's apps, priced per machine type, bucketed and/or summarised. */
 export function queryUsage(db: Database.Database, p: UsageParams): UsageResult {
   const out: UsageResult = { nextBucket: null };
+  let covered: Groups[] | null = null;
   if (p.timeSeries) {
     const page = listBuckets(p.window, p.limit + 1, p.fromMs ?? p.window.startMs);
     const buckets = page.slice(0, p.limit);
     out.nextBucket = page.length > p.limit ? page[p.limit]!.start : null;
     const groups = accumulate(db, p, buckets);
     out.time_series = buckets.map((b, i) => ({ bucket: b.label, results: price(p, groups[i]!) }));
+    const whole = buckets[0]?.start === p.window.startMs && buckets.at(-1)?.end === p.window.endMs;
+    if (whole && out.nextBucket === null) covered = groups;
   }
   if (p.summary) {
-    const [whole] = accumulate(db, p, [{ start: p.window.startMs, end: p.window.endMs, label: '' }]);
-    out.summary = price(p, whole!);
+    const whole = covered
+      ? merge(covered)
+      : accumulate(db, p, [{ start: p.window.startMs, end: p.window.endMs, label: '' }])[0]!;
+    out.summary = price(p, whole);
   }
   return out;
 }

@@ -3,7 +3,7 @@ import type { Job } from './dispatch/job.js';
 import { parseLogLine } from './log-parse.js';
 import type { Runner } from './runner.js';
 
-/** Lines buffered before a flush is forced between ticks. */
+/** Lines buffered before a flush is forced within the current event-loop turn. */
 const MAX_BATCH = 2000;
 
 /**
@@ -12,6 +12,9 @@ const MAX_BATCH = 2000;
  */
 export class LogSink {
   private batch: LogLine[] = [];
+  private scheduled: NodeJS.Immediate | null = null;
+  /** Reports a failed flush that ran on its own (set by the supervisor's timers); such lines are dropped. */
+  onFlushError: (err: unknown) => void = () => {};
 
   constructor(
     private readonly store: LogStore,
@@ -40,14 +43,33 @@ export class LogSink {
       labels,
     });
     if (this.batch.length >= MAX_BATCH) this.flush();
+    else if (this.scheduled === null) this.scheduled = setImmediate(() => this.flushScheduled());
   }
 
+  /** Writes the buffered lines to the store and hands them to the bus. */
   flush(): void {
+    if (this.scheduled !== null) {
+      clearImmediate(this.scheduled);
+      this.scheduled = null;
+    }
     if (this.batch.length === 0) return;
     const lines = this.batch;
     this.batch = [];
     this.store.append(lines);
     this.bus.publish(lines);
+  }
+
+  /**
+   * Flushes one event-loop turn after a batch's first line: lines arriving together share one commit,
+   * and live subscribers see them within milliseconds rather than on the next supervisor tick.
+   */
+  private flushScheduled(): void {
+    this.scheduled = null;
+    try {
+      this.flush();
+    } catch (err) {
+      this.onFlushError(err);
+    }
   }
 
   /** The request a line belongs to: the one it names, else the runner's only in-flight request. */

@@ -22,6 +22,7 @@ export function startTimers(ctx: SupervisorContext, pools: Map<string, AppPool>)
       deps.logger.error({ err }, `runner supervisor ${name} failed`);
     }
   };
+  ctx.logs.onFlushError = (err) => deps.logger.error({ err }, 'runner supervisor log flush failed');
   const tick = guard('tick', () => {
     const now = deps.clock();
     for (const pool of pools.values()) pool.tick(now);

@@ -2,6 +2,7 @@ import type { RequestRecord, RequestStore } from '@hangar/core';
 
 /** Who hears about requests as they are recorded (metrics window, analytics rollups). */
 export interface RequestListener {
+  /** A request was accepted; `rec.status` may already be COMPLETED when it is recorded once finished. */
   received(rec: RequestRecord): void;
   completed(rec: RequestRecord): void;
 }
@@ -17,8 +18,13 @@ export function observeRequests(store: RequestStore, listeners: readonly Request
   };
   return {
     async insert(rec, rawInput) {
-      live.set(rec.requestId, { ...rec });
       for (const l of listeners) l.received(rec);
+      if (rec.status === 'COMPLETED') {
+        // Recorded in one row once finished (a quick sync call): nothing to follow.
+        emitCompleted(rec);
+        return store.insert(rec, rawInput);
+      }
+      live.set(rec.requestId, { ...rec });
       try {
         await store.insert(rec, rawInput);
       } catch (err) {

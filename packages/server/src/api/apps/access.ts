@@ -2,10 +2,13 @@ import { PlatformError, type Principal } from '@hangar/core';
 import { Type } from 'typebox';
 import type { RunQuery } from './run-query.js';
 
-/** Path parameters of the per-app operations. */
+/**
+ * Path parameters of the per-app operations. Any text is accepted: fal lists no 400 for the queue
+ * size, so a name that cannot exist is answered by the access rule (403 or 404).
+ */
 export const AppParams = Type.Object({
-  owner: Type.String({ minLength: 1 }),
-  name: Type.String({ minLength: 1 }),
+  owner: Type.String(),
+  name: Type.String(),
 });
 
 /** Throws 403 unless the caller owns the app, then 404 unless it exists (so others learn nothing). */

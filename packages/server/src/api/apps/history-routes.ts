@@ -48,7 +48,14 @@ function categoriesOf(values: string[] | undefined): string[] | null {
 export function registerAppHistoryRoutes(app: HttpApp, runQuery: RunQuery, clock: Clock): void {
   app.get(
     '/v1/serverless/apps/:owner/:name/runners/history',
-    { schema: { params: AppParams, querystring: HistoryQuery, response: { 200: RunnerHistoryResponse } } },
+    {
+      schema: {
+        operationId: 'serverlessGetRunnerHistory',
+        params: AppParams,
+        querystring: HistoryQuery,
+        response: { 200: RunnerHistoryResponse },
+      },
+    },
     async (request) => {
       const { owner, name } = request.params;
       await requireOwnedApp(runQuery, principalOf(request), owner, name);
@@ -73,7 +80,14 @@ export function registerAppHistoryRoutes(app: HttpApp, runQuery: RunQuery, clock
 
   app.get(
     '/v1/serverless/apps/:owner/:name/events',
-    { schema: { params: AppParams, querystring: EventsQuery, response: { 200: AppEventsResponse } } },
+    {
+      schema: {
+        operationId: 'serverlessListAppEvents',
+        params: AppParams,
+        querystring: EventsQuery,
+        response: { 200: AppEventsResponse },
+      },
+    },
     async (request) => {
       const { owner, name } = request.params;
       await requireOwnedApp(runQuery, principalOf(request), owner, name);
@@ -94,7 +108,14 @@ export function registerAppHistoryRoutes(app: HttpApp, runQuery: RunQuery, clock
 
   app.get(
     '/v1/serverless/apps/:owner/:name/revisions',
-    { schema: { params: AppParams, querystring: RevisionsQuery, response: { 200: AppRevisionsResponse } } },
+    {
+      schema: {
+        operationId: 'serverlessListAppRevisions',
+        params: AppParams,
+        querystring: RevisionsQuery,
+        response: { 200: AppRevisionsResponse },
+      },
+    },
     async (request) => {
       const { owner, name } = request.params;
       await requireOwnedApp(runQuery, principalOf(request), owner, name);

@@ -42,7 +42,13 @@ export function registerAppsRoutes(app: HttpApp, deps: AppsRoutesDeps): void {
 
   app.get(
     '/v1/serverless/apps',
-    { schema: { querystring: ListQuery, response: { 200: ListAppsResponse } } },
+    {
+      schema: {
+        operationId: 'serverlessListApps',
+        querystring: ListQuery,
+        response: { 200: ListAppsResponse },
+      },
+    },
     async (request) => {
       const { owner } = principalOf(request);
       const q = request.query;
@@ -58,7 +64,13 @@ export function registerAppsRoutes(app: HttpApp, deps: AppsRoutesDeps): void {
 
   app.get(
     '/v1/serverless/apps/:owner/:name/queue',
-    { schema: { params: AppParams, response: { 200: QueueSizeResponse } } },
+    {
+      schema: {
+        operationId: 'serverlessGetAppQueueInfo',
+        params: AppParams,
+        response: { 200: QueueSizeResponse },
+      },
+    },
     async (request) => {
       const { owner, name } = request.params;
       await requireOwnedApp(deps.runQuery, principalOf(request), owner, name);
@@ -71,6 +83,7 @@ export function registerAppsRoutes(app: HttpApp, deps: AppsRoutesDeps): void {
     '/v1/serverless/apps/:owner/:name/queue',
     {
       schema: {
+        operationId: 'serverlessFlushAppQueue',
         params: AppParams,
         headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ maxLength: 255 })) }),
       },

@@ -50,6 +50,13 @@ function rawWildcard(request: FastifyRequest): string {
   return path.slice(prefix.length);
 }
 
+/** A multipart parser failure is the client's malformed body (400); the parser's own 4xx are kept. */
+function malformedUpload(err: unknown): unknown {
+  const status = (err as { statusCode?: unknown } | null)?.statusCode;
+  if (err instanceof PlatformError || (typeof status === 'number' && status < 500)) return err;
+  return new PlatformError('FILES_UPLOAD_INVALID', 'Malformed multipart/form-data body');
+}
+
 async function rootOf(deps: FileDeps, request: FastifyRequest): Promise<string> {
   return openRoot(deps.dataRoot(principalOf(request).owner));
 }
@@ -124,13 +131,22 @@ export function registerFileRoutes(app: HttpApp, deps: FileDeps): void {
         const segments = parseRawFilePath(rawWildcard(request));
         const root = await rootOf(deps, request);
         if (!request.isMultipart()) throw new PlatformError('FILES_UPLOAD_INVALID');
-        const part = await request.file({ limits: { fileSize: deps.maxUploadBytes, files: 1 } });
+        const part = await request
+          .file({ limits: { fileSize: deps.maxUploadBytes, files: 1 } })
+          .catch((err: unknown) => Promise.reject(malformedUpload(err)));
         if (part?.fieldname !== 'file_upload') {
           part?.file.resume();
           throw new PlatformError('FILES_UPLOAD_INVALID');
         }
-        if (request.query.unzip) await uploadArchive(root, segments, part.file, zipLimits);
-        else await uploadFile(root, segments, part.file, deps.maxUploadBytes);
+        try {
+          if (request.query.unzip) await uploadArchive(root, segments, part.file, zipLimits);
+          else await uploadFile(root, segments, part.file, deps.maxUploadBytes);
+        } catch (err) {
+          // Unread, the rest of the body would stall this keep-alive connection for good.
+          part.file.resume();
+          // The part's own stream failing means the body broke off mid-part, whatever the write saw.
+          throw part.file.errored ? malformedUpload(err) : err;
+        }
         return true;
       },
     );

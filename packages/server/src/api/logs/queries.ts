@@ -35,8 +35,15 @@ function labelSql(c: LabelCondition, params: unknown[]): string {
   }
 }
 
-/** The WHERE clause (without the keyword) of a filter, and its parameters. */
+/** The WHERE clause (without the keyword) of a filter, and its parameters; `search` goes through FTS. */
 export function logWhere(f: LogFilter): { sql: string; params: unknown[] } {
+  const w = baseWhere(f);
+  if (f.search !== null) searchSql(f.search, w.where, w.params);
+  return { sql: w.where.join(' AND '), params: w.params };
+}
+
+/** Every condition of a filter except `search`. */
+function baseWhere(f: LogFilter): { where: string[]; params: unknown[] } {
   const where = ['owner = ?', 'ts >= ?', 'ts < ?'];
   const params: unknown[] = [f.owner, f.start, f.end];
   const inList = (col: string, values: string[]) => {
@@ -63,8 +70,7 @@ export function logWhere(f: LogFilter): { sql: string; params: unknown[] } {
     params.push(f.runSource);
   }
   for (const c of f.labels) where.push(labelSql(c, params));
-  if (f.search !== null) searchSql(f.search, where, params);
-  return { sql: where.join(' AND '), params };
+  return { where, params };
 }
 
 /**
@@ -88,17 +94,80 @@ export interface LogsHistoryParams {
   limit: number;
 }
 
+/** Lines of the owner's time index a search page reads directly before it turns to the FTS index. */
+export const SEARCH_SCAN_BUDGET = 10_000;
+
+type Key = { ts: number; id: number };
+
 /** A page of history, newest first, with one extra row when more exist. */
-export function logsHistory(db: Database.Database, p: LogsHistoryParams): LogRow[] {
-  const w = logWhere(p.filter);
+export function logsHistory(
+  db: Database.Database,
+  p: LogsHistoryParams,
+  budget = SEARCH_SCAN_BUDGET,
+): LogRow[] {
+  if (p.filter.search === null) return historyPage(db, logWhere(p.filter), p.before, null, p.limit + 1);
+  return searchPage(db, p, budget);
+}
+
+/**
+ * A search page: common needles fill it from the newest `budget` lines of the owner's (ts, id) index
+ * checked with `instr`; the FTS index only covers what lies past those lines, so rare needles stay cheap too.
+ */
+function searchPage(db: Database.Database, p: LogsHistoryParams, budget: number): LogRow[] {
+  const f = p.filter;
+  const want = p.limit + 1;
+  const edge = budgetEdge(db, f.owner, f.start, f.end, p.before, budget);
+  const base = baseWhere(f);
+  const scan = {
+    sql: [...base.where, 'instr(lower(message), lower(?)) > 0'].join(' AND '),
+    params: [...base.params, f.search],
+  };
+  if (edge === null) return historyPage(db, scan, p.before, null, want);
+  const head = historyPage(db, scan, p.before, edge, want);
+  if (head.length >= want) return head;
+  const tail = historyPage(db, logWhere(f), { ts: edge.ts, id: edge.id + 1 }, null, want - head.length);
+  return [...head, ...tail];
+}
+
+/** The first (ts, id) key past the owner's newest `budget` lines in the window, or null when the window is smaller. */
+function budgetEdge(
+  db: Database.Database,
+  owner: string,
+  start: number,
+  end: number,
+  before: Key | null,
+  budget: number,
+): Key | null {
+  let sql = 'SELECT ts, id FROM logs WHERE owner = ? AND ts >= ? AND ts < ?';
+  const params: unknown[] = [owner, start, end];
+  if (before) {
+    sql += ' AND (ts < ? OR (ts = ? AND id < ?))';
+    params.push(before.ts, before.ts, before.id);
+  }
+  sql += ' ORDER BY ts DESC, id DESC LIMIT 1 OFFSET ?';
+  return (prepared(db, sql).get(...params, budget) as Key | undefined) ?? null;
+}
+
+/** Rows matching `w`, newest first, strictly before `before` and strictly after `after` (ts, id). */
+function historyPage(
+  db: Database.Database,
+  w: { sql: string; params: unknown[] },
+  before: Key | null,
+  after: Key | null,
+  limit: number,
+): LogRow[] {
   let sql = `SELECT ${COLUMNS} FROM logs WHERE ${w.sql}`;
   const params = [...w.params];
-  if (p.before) {
+  if (before) {
     sql += ' AND (ts < ? OR (ts = ? AND id < ?))';
-    params.push(p.before.ts, p.before.ts, p.before.id);
+    params.push(before.ts, before.ts, before.id);
+  }
+  if (after) {
+    sql += ' AND (ts > ? OR (ts = ? AND id > ?))';
+    params.push(after.ts, after.ts, after.id);
   }
   sql += ' ORDER BY ts DESC, id DESC LIMIT ?';
-  params.push(p.limit + 1);
+  params.push(limit);
   return prepared(db, sql).all(...params) as LogRow[];
 }
 

@@ -87,7 +87,14 @@ export function registerLogsRoutes(app: HttpApp, deps: LogsRoutesDeps): void {
 
     scope.post(
       '/v1/serverless/logs/history',
-      { schema: { querystring: HistoryQuery, body: Body, response: { 200: LogsHistoryResponse } } },
+      {
+        schema: {
+          operationId: 'serverlessLogsHistory',
+          querystring: HistoryQuery,
+          body: Body,
+          response: { 200: LogsHistoryResponse },
+        },
+      },
       async (request) => {
         const q = request.query;
         const filter = resolveLogFilter(q, request.body, principalOf(request).owner, now());
@@ -102,7 +109,7 @@ export function registerLogsRoutes(app: HttpApp, deps: LogsRoutesDeps): void {
 
     scope.post(
       '/v1/serverless/logs/stream',
-      { schema: { querystring: StreamQuery, body: Body } },
+      { schema: { operationId: 'serverlessLogsStream', querystring: StreamQuery, body: Body } },
       (request, reply) =>
         openStream(
           request as FastifyRequest<{ Querystring: LogQuery; Body: LabelFilterInput[] | null }>,

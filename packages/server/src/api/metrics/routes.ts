@@ -40,11 +40,15 @@ export function createMetricsRenderer(deps: MetricsRoutesDeps): (owner: string) 
 /** Registers `GET /v1/serverless/metrics` (Prometheus text, the caller's apps only). */
 export function registerMetricsRoutes(app: HttpApp, deps: MetricsRoutesDeps): void {
   const render = createMetricsRenderer(deps);
-  app.get('/v1/serverless/metrics', async (request, reply) => {
-    const text = render(principalOf(request).owner);
-    return reply
-      .header('content-type', PROMETHEUS_CONTENT_TYPE)
-      .header('cache-control', 'no-store')
-      .send(text);
-  });
+  app.get(
+    '/v1/serverless/metrics',
+    { schema: { operationId: 'serverlessGetMetrics' } },
+    async (request, reply) => {
+      const text = render(principalOf(request).owner);
+      return reply
+        .header('content-type', PROMETHEUS_CONTENT_TYPE)
+        .header('cache-control', 'no-store')
+        .send(text);
+    },
+  );
 }

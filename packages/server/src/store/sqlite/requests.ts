@@ -43,8 +43,8 @@ const COMPLETE_SUFFIX =
   "status = 'COMPLETED', result_status = ?, result_type = ?, result_body = ?, result_expires = ?";
 
 /**
- * Requests on SQLite. Writes go through the batched writer; reads commit what is pending first, so a
- * read always observes every write queued before it (one cheap commit instead of overlaying the queue).
+ * Requests on SQLite. Writes go through the batched writer; a read waits for the batch holding the
+ * writes queued before it, so it observes them without forcing a commit of its own.
  */
 export class SqliteRequestStore implements RequestStore {
   private readonly insertStmt: Database.Statement;
@@ -132,13 +132,13 @@ export class SqliteRequestStore implements RequestStore {
   }
 
   async get(requestId: string): Promise<RequestRecord | null> {
-    this.writer.commit();
+    await this.writer.settled();
     const row = this.getStmt.get(requestId) as RequestRow | undefined;
     return row ? rowToRequestRecord(row) : null;
   }
 
   async getResult(requestId: string): Promise<StoredResult | null> {
-    this.writer.commit();
+    await this.writer.settled();
     const row = this.resultStmt.get(requestId) as
       | {
           result_status: number | null;
@@ -153,7 +153,7 @@ export class SqliteRequestStore implements RequestStore {
   }
 
   async getInput(requestId: string): Promise<Buffer | null> {
-    this.writer.commit();
+    await this.writer.settled();
     const row = this.inputStmt.get(requestId) as { raw_input: Buffer | null } | undefined;
     return row?.raw_input ?? null;
   }

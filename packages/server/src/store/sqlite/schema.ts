@@ -242,4 +242,9 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX requests_endpoint_duration
     ON requests(endpoint_id, COALESCE(duration_ms, -1) DESC, request_id, ended_at) WHERE ended_at IS NOT NULL;
   `,
+  // 4: the log store fills logs_fts with one INSERT ... SELECT per writer batch: the per-row insert
+  // trigger opened a savepoint per line, at which FTS5 flushed its pending terms (slow commits).
+  `
+  DROP TRIGGER IF EXISTS logs_fts_insert;
+  `,
 ];

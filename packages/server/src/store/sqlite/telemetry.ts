@@ -21,6 +21,7 @@ import type { SqliteWriter } from './writer.js';
 export class SqliteLogStore implements LogStore {
   private nextId: number;
   private readonly insertStmt: Database.Statement;
+  private readonly ftsStmt: Database.Statement;
   private readonly byRequestStmt: Database.Statement;
 
   constructor(
@@ -33,10 +34,16 @@ export class SqliteLogStore implements LogStore {
       `INSERT INTO logs (id, ts, owner, app, revision, level, message, request_id, job_id, endpoint, source, labels)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
+    // Runs in the same writer batch as the rows (the writer keeps enqueue order), so search stays complete.
+    this.ftsStmt = db.prepare(
+      'INSERT INTO logs_fts(rowid, message) SELECT id, message FROM logs WHERE id BETWEEN ? AND ?',
+    );
     this.byRequestStmt = db.prepare('SELECT * FROM logs WHERE request_id = ? AND id > ? ORDER BY id');
   }
 
   append(lines: LogLine[]): void {
+    if (lines.length === 0) return;
+    const first = this.nextId;
     for (const line of lines) {
       const id = this.nextId++;
       line.id = id;
@@ -56,6 +63,7 @@ export class SqliteLogStore implements LogStore {
         JSON.stringify(l),
       ]);
     }
+    this.writer.enqueue(this.ftsStmt, [first, this.nextId - 1]);
   }
 
   async listByRequest(requestId: string, afterId = 0): Promise<LogLine[]> {

@@ -29,8 +29,9 @@ interface Waiter {
 const consoleLogger: WriteErrorLogger = { error: (obj, msg) => console.error(msg, obj) };
 
 /**
- * The single writer of a SQLite database: queued rows are committed in one transaction per tick with
- * reused prepared statements, in queue order. Awaited rows resolve after the commit that holds them.
+ * The single writer of a SQLite database: queued rows are committed in one transaction per tick (or per
+ * `flushIntervalMs`, a group commit) with reused prepared statements, in queue order. Awaited rows
+ * resolve after the commit that holds them.
  */
 export class SqliteWriter {
   private runs: Runnable[] = [];
@@ -38,6 +39,9 @@ export class SqliteWriter {
   private waiters: Waiter[] = [];
   private scheduled = false;
   private closed = false;
+  /** Resolves when the batch now being gathered is committed (created on the first `settled` call). */
+  private batchDone: Promise<void> | null = null;
+  private resolveBatch: (() => void) | null = null;
   private readonly intervalMs: number;
   private readonly maxPending: number;
   private readonly logger: WriteErrorLogger;
@@ -87,23 +91,40 @@ export class SqliteWriter {
     });
   }
 
+  /**
+   * Resolves once every row queued so far is committed, without forcing a commit: reads that must see
+   * earlier writes wait for the next scheduled batch instead of each committing a tiny one.
+   */
+  settled(): Promise<void> {
+    if (this.runs.length === 0) return Promise.resolve();
+    this.batchDone ??= new Promise<void>((resolve) => {
+      this.resolveBatch = resolve;
+    });
+    return this.batchDone;
+  }
+
   /** Commits everything queued, synchronously. */
   commit(): void {
     if (this.runs.length === 0) return;
     const runs = this.runs;
     const params = this.params;
     const waiters = this.waiters;
+    const resolveBatch = this.resolveBatch;
     this.runs = [];
     this.params = [];
     this.waiters = [];
+    this.batchDone = null;
+    this.resolveBatch = null;
     try {
       this.commitBatch(runs, params, waiters);
     } catch (err) {
       this.logger.error({ err, rows: runs.length }, 'store batch failed; retrying row by row');
       this.commitEach(runs, params, waiters);
+      resolveBatch?.();
       return;
     }
     for (const w of waiters) w.resolve(w.changes);
+    resolveBatch?.();
   }
 
   /** Commits everything queued. */

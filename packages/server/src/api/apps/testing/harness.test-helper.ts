@@ -109,8 +109,11 @@ export function insertLogs(db: Database.Database, lines: Partial<LogLine>[]): Lo
   const max = (db.prepare('SELECT coalesce(max(id), 0) m FROM logs').get() as { m: number }).m;
   nextLogId = Math.max(nextLogId, max + 1);
   const out = lines.map((p) => fullLine(p, nextLogId++));
+  // The log store fills the search index itself (there is no insert trigger); do the same here.
+  const fts = db.prepare('INSERT INTO logs_fts(rowid, message) VALUES (?, ?)');
   db.transaction(() => {
     for (const l of out) {
+      fts.run(l.id, l.message);
       const b = l.labels;
       stmt.run(
         l.id,
