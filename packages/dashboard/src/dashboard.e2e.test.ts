@@ -180,9 +180,10 @@ describe.skipIf(!hasChromium)('dashboard in Chromium against a real server', () 
     expect(await points('Cost (USD)')).toBeGreaterThan(0);
     await expect(page.locator('table[aria-label=Cost]').textContent()).resolves.toContain('echo');
     await page.selectOption('select[name=by]', 'machine_type');
-    await expect(
-      page.locator('figure.chart[aria-label="Machine time"] .u-legend').textContent(),
-    ).resolves.toContain('CPU');
+    // The chart re-renders after the select changes: wait for the machine-type legend rather than racing it.
+    await page
+      .locator('figure.chart[aria-label="Machine time"] .u-legend', { hasText: 'CPU' })
+      .waitFor({ timeout: 10_000 });
     await screenshot(page, 'usage');
     expect(browser.errors).toEqual([]);
   }, 60_000);
