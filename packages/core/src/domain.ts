@@ -100,6 +100,7 @@ export interface RequestRecord {
   errorClass: ErrorClass | null;
   attempts: number;
   storeIo: boolean;
+  /** The parsed payload, or a `JsonText` holding it still as text. */
   jsonInput: unknown;
   jsonOutput: unknown;
   timeoutS: number | null;
@@ -187,4 +188,16 @@ export interface MachineType {
   /** Runners of this type beyond this many concurrently are billed at surge price. */
   reservedRunners: number;
   surgeMultiplier: number;
+}
+
+/**
+ * A JSON payload kept as the text it arrived in (already checked by parsing it once), so a store can
+ * record it without serialising it again. Anything else serialises it to its parsed value.
+ */
+export class JsonText {
+  constructor(readonly text: string) {}
+
+  toJSON(): unknown {
+    return JSON.parse(this.text);
+  }
 }

@@ -40,10 +40,12 @@ export interface RunningServer {
 }
 
 /**
- * Group commit: the store writer gathers rows this long before one transaction. Queue submits wait for
- * it (many share one commit); sync answers never do.
+ * Group commit: under load the store writer commits at most this often (a write after a quiet spell
+ * commits on the next tick). Queue submits wait for it (many share one commit); sync answers never do.
  */
-const STORE_GROUP_COMMIT_MS = 4;
+const STORE_GROUP_COMMIT_MS = 10;
+/** WAL checkpoints run on a worker thread this often, never inside the gateway's commits. */
+const STORE_CHECKPOINT_MS = 500;
 /** How often analytics rollups are written; queries see new requests within this delay. */
 const ROLLUP_DRAIN_MS = 1000;
 /** At start, rollups of requests that ended this long before the last recorded end are recomputed. */
@@ -64,6 +66,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     jsonCap: config.limits.jsonPayloadCap,
     logger,
     flushIntervalMs: STORE_GROUP_COMMIT_MS,
+    checkpointIntervalMs: STORE_CHECKPOINT_MS,
   });
   const logBus = createLogBus();
   const driver = createProcessRunnerDriver();

@@ -1,12 +1,16 @@
 import {
+  type DispatchRequest,
   type DispatchResult,
+  type DispatchStart,
   PlatformError,
   type RequestRecord,
+  type RequestStore,
   type StoredResult,
   toEnvelope,
 } from '@hangar/core';
 import type { GatewayDeps } from './deps.js';
 import type { Invocation } from './invocation.js';
+import { type LateWrite, LateWrites } from './late-writes.js';
 import type { LiveRequest, LiveRequests } from './live.js';
 import { completionPatch, newRecord, responseOf, startPatch } from './recording.js';
 import { SyncRecord } from './sync-record.js';
@@ -33,37 +37,42 @@ type ExecutionDeps = Pick<
   'dispatcher' | 'requests' | 'clock' | 'ids' | 'resultTtlMs' | 'jsonCap' | 'logger'
 >;
 
-/** Sync calls finishing sooner are recorded in one store batch at completion. */
-const SYNC_RECORD_DELAY_MS = 250;
+/**
+ * Sync calls finishing sooner are recorded in one row at completion; a queued request's start is
+ * written only if it is still running this long after starting (its completion carries the same fields).
+ */
+const LATE_WRITE_DELAY_MS = 250;
 
 /** Runs sync and queued requests through the dispatcher and records each step. */
 export class Execution {
   private closed = false;
   private readonly running = new Map<string, Promise<void>>();
+  private readonly late: LateWrites;
 
   constructor(
     private readonly deps: ExecutionDeps,
     readonly live: LiveRequests,
     private readonly onFinished: (entry: LiveRequest, response: StoredResult) => void,
-  ) {}
+  ) {
+    this.late = new LateWrites(LATE_WRITE_DELAY_MS, deps.clock);
+  }
 
   /** Dispatches a sync call; the record is written alongside, never delaying the answer. */
   async runSync(inv: Invocation): Promise<SyncOutcome> {
     const { dispatcher, requests, ids, clock, jsonCap } = this.deps;
     const requestId = ids();
     const rec = newRecord(inv, requestId, 'sync', clock());
-    const record = new SyncRecord(requests, rec, (err) => this.failed(err, requestId), SYNC_RECORD_DELAY_MS);
-    const result = await dispatcher
-      .dispatch({
-        ...dispatchFields(rec, jobOf(inv)),
-        onStart: (info) => record.start(startPatch(info, rec.sentAt, 0)),
-      })
-      .catch((err: unknown) => {
-        const statusCode = err instanceof PlatformError ? err.status : 500;
-        const now = clock();
-        record.finish({ status: 'COMPLETED', endedAt: now, statusCode, billableUnits: 0 }, now);
-        throw err;
-      });
+    const onError = (err: unknown) => this.failed(err, requestId);
+    const record = new SyncRecord(requests, rec, onError, this.late);
+    let result: DispatchResult;
+    try {
+      result = await dispatcher.dispatch(dispatchRequest(rec, inv, record.onStart));
+    } catch (err) {
+      const statusCode = err instanceof PlatformError ? err.status : 500;
+      const now = clock();
+      record.finish({ status: 'COMPLETED', endedAt: now, statusCode, billableUnits: 0 }, now);
+      throw err;
+    }
     const response = responseOf(result);
     record.finish(completionPatch(rec, result, response, jsonCap, 0), clock());
     return { requestId, result, response };
@@ -80,21 +89,23 @@ export class Execution {
 
   /** Hands a recorded request to the dispatcher; `baseAttempts` counts attempts made before a restart. */
   start(entry: LiveRequest, job: Job, baseAttempts: number): void {
-    const { dispatcher, requests } = this.deps;
     const rec = entry.rec;
-    const done = dispatcher
-      .dispatch({
-        ...dispatchFields(rec, job),
-        onStart: (info) => {
-          if (this.closed) return;
-          const patch = startPatch(info, rec.sentAt, baseAttempts);
-          Object.assign(rec, patch);
-          requests.update(rec.requestId, patch);
-          this.live.notify(entry);
-        },
-      })
+    let lateStart: QueuedStart | null = null;
+    const onStart = (info: DispatchStart) => {
+      if (this.closed) return;
+      const patch = startPatch(info, rec.sentAt, baseAttempts);
+      Object.assign(rec, patch);
+      if (lateStart) this.late.drop(lateStart);
+      lateStart = new QueuedStart(rec.requestId, patch, this.deps.requests, this.late.dueFromNow());
+      this.late.add(lateStart);
+      this.live.notify(entry);
+    };
+    const done = this.deps.dispatcher
+      .dispatch(jobRequest(rec, job, onStart))
       .catch((err: unknown) => this.failureResult(err, rec.requestId))
       .then((result) => {
+        // The completion carries every start field: a start not written yet never needs to be.
+        if (lateStart) this.late.drop(lateStart);
         // A dispatcher shutting down leaves the request unfinished: the next process resumes it.
         if (result) this.finish(entry, result, baseAttempts);
       })
@@ -141,6 +152,7 @@ export class Execution {
     }
     await Promise.allSettled(inProgress);
     this.closed = true;
+    this.late.stop();
   }
 }
 
@@ -155,7 +167,30 @@ function jobOf(inv: Invocation): Job {
   };
 }
 
-function dispatchFields(rec: RequestRecord, job: Job) {
+/** The dispatch of a sync call, built in one literal (the hot path allocates no intermediate job). */
+function dispatchRequest(
+  rec: RequestRecord,
+  inv: Invocation,
+  onStart: (info: DispatchStart) => void,
+): DispatchRequest {
+  return {
+    requestId: rec.requestId,
+    owner: rec.owner,
+    app: rec.app,
+    endpointId: rec.endpointId,
+    path: inv.forwardPath,
+    method: inv.method,
+    headers: inv.headers,
+    body: inv.body,
+    priority: rec.priority,
+    timeoutMs: inv.timeoutS * 1000,
+    noRetry: inv.noRetry,
+    sentAt: rec.sentAt,
+    onStart,
+  };
+}
+
+function jobRequest(rec: RequestRecord, job: Job, onStart: (info: DispatchStart) => void): DispatchRequest {
   return {
     requestId: rec.requestId,
     owner: rec.owner,
@@ -169,7 +204,22 @@ function dispatchFields(rec: RequestRecord, job: Job) {
     timeoutMs: job.timeoutMs,
     noRetry: job.noRetry,
     sentAt: rec.sentAt,
+    onStart,
   };
+}
+
+/** A queued request's start, written only if it is still running when due. */
+class QueuedStart implements LateWrite {
+  constructor(
+    private readonly requestId: string,
+    private readonly patch: Partial<RequestRecord>,
+    private readonly requests: RequestStore,
+    readonly dueAt: number,
+  ) {}
+
+  fire(): void {
+    this.requests.update(this.requestId, this.patch);
+  }
 }
 
 function platformResult(statusCode: number, body: Buffer, now: number): DispatchResult {

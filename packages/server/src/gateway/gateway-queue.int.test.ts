@@ -97,6 +97,23 @@ describe('queue', () => {
     expect(rec.prepareMs).not.toBeNull();
   });
 
+  it('records the start of a request still running after a while, and its completion with every field', async () => {
+    const sub = await submit({ sleep_ms: 700 });
+    const id = String(sub['request_id']);
+    // The start is written late (a quick request records it only with its completion), but it is written.
+    await expect
+      .poll(async () => (await stores.requests.get(id))?.status, { timeout: 5000 })
+      .toBe('IN_PROGRESS');
+    expect(await stores.requests.get(id)).toMatchObject({ attempts: 1, startedAt: expect.any(Number) });
+    await waitCompleted(`${server.url}/queue/alice/echo/requests/${id}/status`);
+    await expect.poll(async () => (await stores.requests.get(id))?.status).toBe('COMPLETED');
+    const rec = (await stores.requests.get(id))!;
+    expect(rec).toMatchObject({ statusCode: 200, attempts: 1, jsonOutput: { echo: { sleep_ms: 700 } } });
+    expect(rec.startedAt).not.toBeNull();
+    expect(rec.runnerId).not.toBeNull();
+    expect(rec.durationMs).toBeGreaterThanOrEqual(600);
+  });
+
   it('shows IN_QUEUE with queue positions, then IN_PROGRESS with a logs key, and 400 before completion', async () => {
     dispatcher.pause();
     const a = await submit({ sleep_ms: 300 });

@@ -67,6 +67,39 @@ describe('sync /run', () => {
     expect(rec.jsonOutput).toMatchObject({ echo: { prompt: 'hi' } });
   });
 
+  it('records a quick call once completed, and a slow one while it is still running', async () => {
+    const quick = await fetch(`${server.url}/run/alice/echo`, {
+      method: 'POST',
+      headers: { ...auth(aliceKey), 'content-type': 'application/json' },
+      body: '{"n":1}',
+    });
+    const quickId = quick.headers.get('x-fal-request-id')!;
+    const slow = fetch(`${server.url}/run/alice/echo`, {
+      method: 'POST',
+      headers: { ...auth(aliceKey), 'content-type': 'application/json' },
+      body: '{"sleep_ms":900}',
+    });
+    const inFlight = await expect
+      .poll(async () => (await stores.requests.listUnfinished()).filter((r) => r.mode === 'sync'), {
+        timeout: 5000,
+      })
+      .toHaveLength(1)
+      .then(async () => (await stores.requests.listUnfinished()).find((r) => r.mode === 'sync')!);
+    expect(inFlight).toMatchObject({ status: 'IN_PROGRESS', attempts: 1 });
+    const res = await slow;
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-fal-request-id')).toBe(inFlight.requestId);
+    await expect.poll(async () => (await stores.requests.get(inFlight.requestId))?.status).toBe('COMPLETED');
+    expect(await stores.requests.get(inFlight.requestId)).toMatchObject({ statusCode: 200, attempts: 1 });
+    expect(await stores.requests.get(quickId)).toMatchObject({
+      status: 'COMPLETED',
+      statusCode: 200,
+      attempts: 1,
+      jsonInput: { n: 1 },
+      jsonOutput: expect.objectContaining({ echo: { n: 1 } }),
+    });
+  });
+
   it('serves declared routes, passes query strings and records the route-level endpoint', async () => {
     const res = await server.app.inject({
       method: 'POST',

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { type App, PlatformError, type Principal } from '@hangar/core';
+import { type App, JsonText, PlatformError, type Principal } from '@hangar/core';
 import type { AppLookup } from './deps.js';
 
 /** A request to an app, resolved, authorised and ready to dispatch or enqueue. */
@@ -147,15 +147,17 @@ function timeoutOf(header: string | string[] | undefined, manifestS: number): nu
   return Math.min(value, manifestS);
 }
 
-/** Parses a JSON body for recording; larger than `cap` bytes it becomes a size marker, unparsed. */
+/** Checks a JSON body and keeps its text for recording; larger than `cap` bytes it becomes a size marker, unparsed. */
 export function jsonInputOf(contentType: string | undefined, body: Buffer, cap: number): unknown {
   if (body.length === 0 || !isJsonType(contentType)) return null;
   if (body.length > cap) return { truncated: true, size: body.length };
+  const text = body.toString('utf8');
   try {
-    return JSON.parse(body.toString('utf8'));
+    JSON.parse(text);
   } catch {
     throw new PlatformError('REQUEST_BAD_JSON');
   }
+  return new JsonText(text);
 }
 
 /** True for `application/json` and `+json` media types. */

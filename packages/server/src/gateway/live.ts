@@ -12,6 +12,9 @@ export interface LiveRequest {
   logs: LogLine[];
   listeners: Set<() => void>;
   finishedAt: number | null;
+  /** The serialised status body (without logs) last sent, and the status it was made for. */
+  statusJson: string | null;
+  statusJsonOf: RequestRecord['status'] | null;
 }
 
 /**
@@ -33,6 +36,8 @@ export class LiveRequests {
       logs: [],
       listeners: new Set(),
       finishedAt: null,
+      statusJson: null,
+      statusJsonOf: null,
     };
     this.map.set(rec.requestId, entry);
     return entry;

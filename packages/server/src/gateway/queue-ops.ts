@@ -65,13 +65,25 @@ export async function sendStatus(
   search: string,
   reply: FastifyReply,
 ): Promise<void> {
-  const logs = wantsLogs(search) ? await requestLogs(ctx, found) : null;
-  const body = currentStatus(ctx, found.rec, logs);
-  reply
-    .code(found.rec.status === 'COMPLETED' ? 200 : 202)
-    .header('x-fal-request-id', found.rec.requestId)
-    .send(body);
+  const { rec, entry } = found;
+  reply.code(rec.status === 'COMPLETED' ? 200 : 202).header('x-fal-request-id', rec.requestId);
+  if (wantsLogs(search)) {
+    reply.send(currentStatus(ctx, rec, await requestLogs(ctx, found)));
+    return;
+  }
+  // Polling is the common case: once running or finished, the body only changes with the status.
+  if (entry === undefined || rec.status === 'IN_QUEUE') {
+    reply.send(currentStatus(ctx, rec, null));
+    return;
+  }
+  if (entry.statusJsonOf !== rec.status) {
+    entry.statusJson = JSON.stringify(currentStatus(ctx, rec, null));
+    entry.statusJsonOf = rec.status;
+  }
+  reply.header('content-type', JSON_TYPE).send(entry.statusJson);
 }
+
+const JSON_TYPE = 'application/json; charset=utf-8';
 
 /** `GET …/requests/:id`: the app's answer with its status; 400 before completion, 404 once expired. */
 export async function sendResult(

@@ -1,4 +1,4 @@
-import type { DispatchResult, RequestRecord } from '@hangar/core';
+import { type DispatchResult, JsonText, type RequestRecord } from '@hangar/core';
 import { describe, expect, it } from 'vitest';
 import { LiveRequests } from './live.js';
 import { mapProxyTarget } from './proxy.js';
@@ -53,7 +53,7 @@ const result = (over: Partial<DispatchResult> = {}): DispatchResult => ({
 });
 
 describe('completion recording', () => {
-  it('falls back to execution seconds for billable units and parses JSON output', () => {
+  it('falls back to execution seconds for billable units and keeps valid JSON output as its text', () => {
     const r = result();
     const patch = completionPatch(rec(), r, responseOf(r), 1024, 0);
     expect(patch).toMatchObject({
@@ -62,8 +62,14 @@ describe('completion recording', () => {
       billableUnits: 2.5,
       statusCode: 200,
     });
-    expect(patch.jsonOutput).toEqual({ ok: true });
+    expect(patch.jsonOutput).toEqual(new JsonText('{"ok":true}'));
+    expect(JSON.parse(JSON.stringify(patch.jsonOutput))).toEqual({ ok: true });
     expect(patch.errorClass).toBeNull();
+  });
+
+  it('records no JSON output for a body that does not parse', () => {
+    const r = result({ body: Buffer.from('{"ok":') });
+    expect(completionPatch(rec(), r, responseOf(r), 1024, 0).jsonOutput).toBeNull();
   });
 
   it('keeps the app header, caps large output and classifies 5xx as runtime errors', () => {

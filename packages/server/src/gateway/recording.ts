@@ -2,6 +2,7 @@ import {
   type DispatchResult,
   type DispatchStart,
   type ErrorClass,
+  JsonText,
   PlatformError,
   type RequestRecord,
   type StoredResult,
@@ -129,9 +130,11 @@ export function completionPatch(
 function jsonOutputOf(response: StoredResult, cap: number): unknown {
   if (response.body.length === 0 || !isJsonType(response.contentType)) return null;
   if (response.body.length > cap) return { truncated: true, size: response.body.length };
+  const text = response.body.toString('utf8');
   try {
-    return JSON.parse(response.body.toString('utf8'));
+    JSON.parse(text);
   } catch {
     return null;
   }
+  return new JsonText(text);
 }

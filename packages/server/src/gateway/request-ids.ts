@@ -14,6 +14,8 @@ const RANDOM_BYTES = 10;
 export function createTimeOrderedIds(now: () => number = Date.now): IdSource {
   const pool = Buffer.allocUnsafe(POOL_SIZE);
   let at = POOL_SIZE;
+  let prefixMs = -1;
+  let prefix = '';
   return () => {
     if (at + RANDOM_BYTES > POOL_SIZE) {
       randomFillSync(pool);
@@ -22,13 +24,15 @@ export function createTimeOrderedIds(now: () => number = Date.now): IdSource {
     const r = at;
     at += RANDOM_BYTES;
     const ms = now();
-    const lo = hex6(ms % 0x1000000);
-    return (
-      `${hex6(Math.floor(ms / 0x1000000) % 0x1000000)}${lo.slice(0, 2)}-${lo.slice(2)}-7` +
-      `${HEX[pool[r]! & 0x0f]!.slice(1)}${HEX[pool[r + 1]!]}-${HEX[(pool[r + 2]! & 0x3f) | 0x80]}` +
-      `${HEX[pool[r + 3]!]}-${HEX[pool[r + 4]!]}${HEX[pool[r + 5]!]}${HEX[pool[r + 6]!]}` +
-      `${HEX[pool[r + 7]!]}${HEX[pool[r + 8]!]}${HEX[pool[r + 9]!]}`
-    );
+    if (ms !== prefixMs) {
+      const lo = hex6(ms % 0x1000000);
+      prefix = `${hex6(Math.floor(ms / 0x1000000) % 0x1000000)}${lo.slice(0, 2)}-${lo.slice(2)}-7`;
+      prefixMs = ms;
+    }
+    pool[r] = pool[r]! & 0x0f;
+    pool[r + 2] = (pool[r + 2]! & 0x3f) | 0x80;
+    const hex = pool.toString('hex', r, r + RANDOM_BYTES);
+    return `${prefix}${hex.slice(1, 4)}-${hex.slice(4, 8)}-${hex.slice(8)}`;
   };
 }
 

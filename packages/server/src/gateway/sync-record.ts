@@ -1,36 +1,42 @@
-import type { RequestRecord, RequestStore } from '@hangar/core';
+import type { DispatchStart, RequestRecord, RequestStore } from '@hangar/core';
+import type { LateWrite, LateWrites } from './late-writes.js';
+import { startPatch } from './recording.js';
 
 const EMPTY = Buffer.alloc(0);
 
 /**
- * Records one sync call with as few row writes as possible: a call that finishes within `delayMs` is
- * inserted once, already completed; a longer one is inserted when the delay passes (so calls in flight
- * are visible), then updated at start and completion.
+ * Records one sync call with as few row writes as possible: a call that finishes before it falls due is
+ * inserted once, already completed; a longer one is inserted when it falls due (so calls in flight are
+ * visible), then updated at start and completion.
  */
-export class SyncRecord {
+export class SyncRecord implements LateWrite {
   private inserted: Promise<boolean> | null = null;
   private started: Partial<RequestRecord> | null = null;
-  private readonly timer: NodeJS.Timeout;
+  private finished = false;
+
+  readonly dueAt: number;
 
   constructor(
     private readonly requests: RequestStore,
     private readonly rec: RequestRecord,
     private readonly onError: (err: unknown) => false,
-    delayMs: number,
+    private readonly late: LateWrites,
   ) {
-    this.timer = setTimeout(() => this.insertPending(), delayMs);
-    this.timer.unref();
+    this.dueAt = late.dueFromNow();
+    late.add(this);
   }
 
-  /** Records the start of the attempt. */
-  start(patch: Partial<RequestRecord>): void {
+  /** Records the start of an attempt (the dispatcher's `onStart`). */
+  readonly onStart = (info: DispatchStart): void => {
+    const patch = startPatch(info, this.rec.sentAt, 0);
     this.started = patch;
     this.inserted?.then((ok) => ok && this.requests.update(this.rec.requestId, patch));
-  }
+  };
 
   /** Records completion; `now` is the completion time. */
   finish(patch: Partial<RequestRecord>, now: number): void {
-    clearTimeout(this.timer);
+    this.finished = true;
+    this.late.drop(this);
     const id = this.rec.requestId;
     if (this.inserted) {
       this.inserted.then((ok) => ok && this.requests.complete(id, patch, null, now));
@@ -44,9 +50,11 @@ export class SyncRecord {
     this.inserted = this.requests.insert(rec, EMPTY).then(() => true, this.onError);
   }
 
-  private insertPending(): void {
+  /** Still running when due: inserted now so the call in flight is visible. */
+  fire(): void {
+    if (this.finished || this.inserted) return;
     // Sync calls are not resumable (the caller holds the connection), so the raw input is not kept.
     const rec = this.started ? { ...this.rec, ...this.started } : this.rec;
-    this.inserted ??= this.requests.insert(rec, EMPTY).then(() => true, this.onError);
+    this.inserted = this.requests.insert(rec, EMPTY).then(() => true, this.onError);
   }
 }

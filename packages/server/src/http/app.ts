@@ -49,6 +49,13 @@ export function requireScope(p: Principal, scope: KeyScope): void {
   if (scope === 'ADMIN' && p.scope !== 'ADMIN') throw new PlatformError('AUTH_ADMIN_REQUIRED');
 }
 
+/** Sets the request's principal; returns the error when the route needs a scope the key lacks. */
+function admitted(request: FastifyRequest, principal: Principal, auth: RouteAuth): Error | undefined {
+  request.principal = principal;
+  if (auth === 'admin' && principal.scope !== 'ADMIN') return new PlatformError('AUTH_ADMIN_REQUIRED');
+  return undefined;
+}
+
 /** Creates the Fastify app with fal's error envelope, key authentication and body limits. */
 export function createHttpApp(opts: HttpAppOptions): HttpApp {
   const app = Fastify({
@@ -73,14 +80,19 @@ export function createHttpApp(opts: HttpAppOptions): HttpApp {
 
   app.decorateRequest('principal', null);
 
-  app.addHook('onRequest', async (request) => {
-    if (opts.isDraining?.()) throw new PlatformError('SERVER_SHUTTING_DOWN');
+  // A callback hook, not an async one: a key already verified is checked without a promise per request.
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (opts.isDraining?.()) return done(new PlatformError('SERVER_SHUTTING_DOWN'));
     const auth = request.routeOptions.config.auth ?? 'api';
-    if (auth === 'none') return;
+    if (auth === 'none') return done();
     const header = request.headers.authorization;
-    if (auth === 'optional' && !header) return;
-    request.principal = await opts.authenticator.authenticate(header);
-    if (auth === 'admin') requireScope(request.principal, 'ADMIN');
+    if (auth === 'optional' && !header) return done();
+    const principal = header ? opts.authenticator.cached(header) : null;
+    if (principal) return done(admitted(request, principal, auth));
+    opts.authenticator.authenticate(header).then(
+      (p) => done(admitted(request, p, auth)),
+      (err: Error) => done(err),
+    );
   });
 
   // Ajv coerces "1e309" to Infinity and then skips every numeric bound of the parameter.

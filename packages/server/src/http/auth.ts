@@ -20,6 +20,11 @@ export function parseAuthorization(header: string): { keyId: string; secret: str
 export interface Authenticator {
   /** The principal for a header; throws 401 errors for missing, malformed, unknown or revoked keys. */
   authenticate(header: string | undefined): Promise<Principal>;
+  /**
+   * The principal when the header's key is cached and its secret was already verified, without
+   * awaiting anything; null means "call `authenticate`" (it is never a rejection).
+   */
+  cached(header: string): Principal | null;
   /** Forgets cached keys (after a revoke). */
   invalidate(keyId?: string): void;
 }
@@ -32,6 +37,8 @@ interface CachedKey {
   until: number;
   /** The secret last seen to match `secretHash`: a repeat is checked by comparison instead of a hash. */
   verified: Buffer | null;
+  /** Scratch space the size of an ASCII `verified`, so checking a repeat allocates nothing. */
+  scratch: Buffer | null;
 }
 
 /** Creates the authenticator over a key store; `invalidate` must be called when a key is revoked. */
@@ -44,7 +51,13 @@ export function createAuthenticator(keys: KeyStore, now: () => number = Date.now
       throw new PlatformError('AUTH_INVALID');
     }
     const principal = { keyId, owner: found.key.owner, scope: found.key.scope };
-    const hit = { principal, secretHash: found.secretHash, until: now() + CACHE_MS, verified: null };
+    const hit: CachedKey = {
+      principal,
+      secretHash: found.secretHash,
+      until: now() + CACHE_MS,
+      verified: null,
+      scratch: null,
+    };
     cache.set(keyId, hit);
     return hit;
   };
@@ -61,7 +74,21 @@ export function createAuthenticator(keys: KeyStore, now: () => number = Date.now
       }
       if (!matchesHash(secret, hit.secretHash)) throw new PlatformError('AUTH_INVALID');
       hit.verified = given;
+      // Only an ASCII secret (as many bytes as characters) gets the allocation-free check in `cached`.
+      hit.scratch = given.length === secret.length ? Buffer.alloc(given.length) : null;
       return hit.principal;
+    },
+    cached(header) {
+      const colon = header.indexOf(':');
+      if (colon < 0 || !header.startsWith('Key ')) return null;
+      const hit = cache.get(header.slice(4, colon));
+      if (!hit || hit.verified === null || hit.scratch === null || hit.until < now()) return null;
+      const seen = hit.verified;
+      if (header.length - colon - 1 !== seen.length) return null;
+      // Whole characters only are written, and a non-ASCII one takes several bytes, all above 0x7f, which
+      // the ASCII secret in `seen` never holds: so an equal buffer means the very same secret.
+      const written = hit.scratch.write(header.slice(colon + 1), 'utf8');
+      return written === seen.length && timingSafeEqual(hit.scratch, seen) ? hit.principal : null;
     },
     invalidate(keyId) {
       if (keyId) cache.delete(keyId);

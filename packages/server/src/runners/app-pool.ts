@@ -1,5 +1,6 @@
 import {
   type AppLiveStats,
+  type DispatchResult,
   PlatformError,
   type Revision,
   type RunnerSample,
@@ -24,6 +25,14 @@ export class AppPool implements RunnerOwner {
   nextStartAt = 0;
   removed = false;
   private readonly ended: Array<() => void> = [];
+  /** Jobs answered this turn, settled together on the next one (after their log lines are flushed). */
+  private answered: Job[] = [];
+  private readonly settleAnswered = () => {
+    const jobs = this.answered;
+    this.answered = [];
+    this.ctx.logs.flush();
+    for (const job of jobs) job.settle(job.answer!);
+  };
 
   constructor(
     private readonly ctx: SupervisorContext,
@@ -113,6 +122,12 @@ export class AppPool implements RunnerOwner {
     }
     settleAttempt(this.ctx, this, job, runner, now);
     this.pump();
+  }
+
+  /** Settles the job with `result` on the next tick, once output read this turn is captured. */
+  settleNextTick(job: Job, result: DispatchResult): void {
+    job.answer = result;
+    if (this.answered.push(job) === 1) setImmediate(this.settleAnswered);
   }
 
   /** Puts a job whose attempt failed back in line for another runner. */

@@ -100,9 +100,9 @@ describe('process runner driver', () => {
   it('stop() escalates to SIGKILL after the grace period and reaches the whole process group', async () => {
     const script = `
       const { spawn } = require('node:child_process');
+      process.on('SIGTERM', () => {});
       const c = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
       console.log('child ' + c.pid);
-      process.on('SIGTERM', () => {});
       setInterval(() => {}, 1000);`;
     const r = await run(script);
     const childPid = await new Promise<number>((resolve) => {

@@ -1,3 +1,5 @@
+import { JsonText } from '@hangar/core';
+
 /** Default cap on stored `json_input`/`json_output` text, in UTF-8 bytes. */
 export const DEFAULT_JSON_CAP = 64 * 1024;
 
@@ -7,7 +9,7 @@ export const DEFAULT_JSON_CAP = 64 * 1024;
  */
 export function encodePayload(value: unknown, storeIo: boolean, cap: number): string | null {
   if (!storeIo || value === undefined || value === null) return null;
-  const text = JSON.stringify(value);
+  const text = value instanceof JsonText ? value.text : JSON.stringify(value);
   if (text === undefined) return null;
   // A JS string never takes more than 3 UTF-8 bytes per UTF-16 unit: skip the byte count when it cannot exceed.
   if (text.length * 3 <= cap) return text;

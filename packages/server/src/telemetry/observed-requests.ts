@@ -17,7 +17,7 @@ export function observeRequests(store: RequestStore, listeners: readonly Request
     for (const l of listeners) l.completed(rec);
   };
   return {
-    async insert(rec, rawInput) {
+    insert(rec, rawInput) {
       for (const l of listeners) l.received(rec);
       if (rec.status === 'COMPLETED') {
         // Recorded in one row once finished (a quick sync call): nothing to follow.
@@ -25,12 +25,10 @@ export function observeRequests(store: RequestStore, listeners: readonly Request
         return store.insert(rec, rawInput);
       }
       live.set(rec.requestId, { ...rec });
-      try {
-        await store.insert(rec, rawInput);
-      } catch (err) {
+      return store.insert(rec, rawInput).catch((err: unknown) => {
         live.delete(rec.requestId);
         throw err;
-      }
+      });
     },
     update(requestId, patch) {
       store.update(requestId, patch);

@@ -20,6 +20,8 @@ export class Job {
   rawHeaders: Buffer[] | null = null;
   chunks: Buffer[] = [];
   error: Error | null = null;
+  /** The app's answer, held for one tick before it settles the job (see `AppPool.settleNextTick`). */
+  answer: DispatchResult | null = null;
   private forwardHeaders: string[] | null = null;
   private resolve: ((result: DispatchResult) => void) | null = null;
   private reject: ((err: Error) => void) | null = null;

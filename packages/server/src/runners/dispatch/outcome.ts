@@ -20,14 +20,10 @@ export function settleAttempt(
 ): void {
   const err = job.error;
   if (err === null && job.statusCode !== 503) {
-    const result = responseResult(job, now, job.statusCode >= 500 ? 'runtime' : null);
     // A runner prints its last lines just before answering, but stdout and the socket are separate pipes:
     // give output already read this turn one tick to be captured, so the request's logs are complete
     // when it shows COMPLETED.
-    setImmediate(() => {
-      ctx.logs.flush();
-      job.settle(result);
-    });
+    pool.settleNextTick(job, responseResult(job, now, job.statusCode >= 500 ? 'runtime' : null));
     return;
   }
   if (err !== null && isTimeoutError(err)) {

@@ -2,6 +2,7 @@ import { type Clock, type Stores, systemClock } from '@hangar/core';
 import { type RollupRow, rebuildRollups, upsertRollupRows } from '../../telemetry/request-rollup.js';
 import { DEFAULT_JSON_CAP } from '../payload.js';
 import { SqliteAppStore } from './apps.js';
+import { startCheckpointer } from './checkpointer.js';
 import { SqliteKeyStore } from './keys.js';
 import { openDatabase } from './open.js';
 import { SqliteRequestStore } from './requests.js';
@@ -23,12 +24,17 @@ export interface SqliteStoresOptions {
   /** Database file; created and migrated when missing. */
   path: string;
   clock?: Clock;
-  /** 0 (default) commits once per event-loop turn; more batches writes for up to that many ms. */
+  /** 0 (default) commits once per event-loop turn; more gathers writes for that many ms (group commit). */
   flushIntervalMs?: number;
   /** Byte cap of stored `json_input`/`json_output` (default 64 KiB). */
   jsonCap?: number;
   /** Where rows that fail to commit are reported (default: console). */
   logger?: WriteErrorLogger;
+  /**
+   * When set, WAL checkpoints run on a worker thread this often instead of inside the writer's commits
+   * (default: SQLite's automatic checkpoints, on the writer's thread).
+   */
+  checkpointIntervalMs?: number;
 }
 
 /** Analytics rollups written through the same batched writer as everything else. */
@@ -52,6 +58,9 @@ export function createSqliteStores(opts: SqliteStoresOptions): SqliteStores {
   const db = openDatabase(opts.path);
   const clock = opts.clock ?? systemClock;
   const writer = new SqliteWriter(db, { flushIntervalMs: opts.flushIntervalMs ?? 0, logger: opts.logger });
+  const checkpointer = opts.checkpointIntervalMs
+    ? startCheckpointer(db, opts.path, opts.checkpointIntervalMs, opts.logger ?? console)
+    : null;
   let closed = false;
   const upsertRollup = {
     run: (params: unknown[]) => {
@@ -83,6 +92,7 @@ export function createSqliteStores(opts: SqliteStoresOptions): SqliteStores {
       if (closed) return;
       closed = true;
       writer.close();
+      await checkpointer?.close();
       db.close();
     },
   };

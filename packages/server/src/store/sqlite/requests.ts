@@ -107,7 +107,8 @@ export class SqliteRequestStore implements RequestStore {
       rec.webhookUrl,
       rawInput,
     ];
-    return this.writer.enqueueAwait(this.insertStmt, params).then(noop);
+    // Resolves with the changed-row count, which callers of a Promise<void> ignore: no extra promise.
+    return this.writer.enqueueAwait(this.insertStmt, params) as Promise<unknown> as Promise<void>;
   }
 
   update(requestId: string, patch: Partial<RequestRecord>): void {
@@ -203,5 +204,3 @@ function patchSql(sig: string): string {
   if (mode === 'c') sets.push(COMPLETE_SUFFIX);
   return `UPDATE requests SET ${sets.join(', ')} WHERE request_id = ?`;
 }
-
-function noop(): void {}

@@ -41,6 +41,22 @@ describe('SqliteWriter', () => {
     expect(rows()).toHaveLength(4);
   });
 
+  it('lets a read wait for the pending batch instead of committing it early', async () => {
+    const w = new SqliteWriter(db, { logger, flushIntervalMs: 30 });
+    const insert = db.prepare('INSERT INTO t (id, v) VALUES (?, ?)');
+    await w.settled();
+    w.enqueue(insert, [1, 'a']);
+    const settled = w.settled();
+    w.enqueue(insert, [2, 'b']);
+    expect(rows()).toHaveLength(0);
+    await settled;
+    expect(rows()).toHaveLength(2);
+    w.enqueue(insert, [3, 'c']);
+    w.commit();
+    await w.settled();
+    expect(rows()).toHaveLength(3);
+  });
+
   it('retries a failed batch row by row, logging the bad row and keeping the others', async () => {
     const w = new SqliteWriter(db, { logger });
     const insert = db.prepare('INSERT INTO t (id, v) VALUES (?, ?)');

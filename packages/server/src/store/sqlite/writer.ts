@@ -12,7 +12,10 @@ export interface WriteErrorLogger {
 }
 
 export interface WriterOptions {
-  /** 0 commits on the next `setImmediate`; more waits up to that many ms to grow the batch. */
+  /**
+   * 0 commits on the next `setImmediate`; more commits at most once per that many ms (a group commit),
+   * though a write after a quiet spell still commits on the next turn.
+   */
   flushIntervalMs?: number;
   /** Commit synchronously once this many rows are queued, bounding memory and batch latency. */
   maxPending?: number;
@@ -39,6 +42,7 @@ export class SqliteWriter {
   private waiters: Waiter[] = [];
   private scheduled = false;
   private closed = false;
+  private lastCommitAt = 0;
   /** Resolves when the batch now being gathered is committed (created on the first `settled` call). */
   private batchDone: Promise<void> | null = null;
   private resolveBatch: (() => void) | null = null;
@@ -115,6 +119,7 @@ export class SqliteWriter {
     this.waiters = [];
     this.batchDone = null;
     this.resolveBatch = null;
+    this.lastCommitAt = Date.now();
     try {
       this.commitBatch(runs, params, waiters);
     } catch (err) {
@@ -146,7 +151,10 @@ export class SqliteWriter {
     }
     if (this.scheduled) return;
     this.scheduled = true;
-    if (this.intervalMs > 0) setTimeout(this.tick, this.intervalMs);
+    // Group commit: at most one commit per interval under load, but a write after a quiet spell is
+    // committed on the next turn instead of waiting out a whole interval.
+    const wait = this.intervalMs > 0 ? this.lastCommitAt + this.intervalMs - Date.now() : 0;
+    if (wait > 0) setTimeout(this.tick, wait);
     else setImmediate(this.tick);
   }
 
