@@ -78,8 +78,9 @@ const rows = [
   ['(b) Hangar `/run/<owner>/echo`', parseWrk('b')],
   ['(c) nginx `proxy_pass`', parseWrk('c')],
   ['(d) Hangar queue submit → status → result', parseQueue()],
+  ['(e) bare Node proxy (node:http + undici, nothing recorded)', parseWrk('e')],
 ];
-const [a, b, c, d] = rows.map((r) => r[1]);
+const [a, b, c, d, e] = rows.map((r) => r[1]);
 const single = [
   ['(a) direct, 1 connection', parseWrk('a1')],
   ['(b) Hangar `/run`, 1 connection', parseWrk('b1')],
@@ -101,6 +102,13 @@ const checks = [
   ],
   ['(b) − (a) median latency, 1 connection (context)', added1 === null ? '—' : `${f2(added1)} ms`, '—', ''],
   ['(d) completed requests/s', d ? f0(d.rps) : '—', '≥ 2,000', verdict(d ? d.rps >= 2000 : null)],
+  [
+    '(e) / (c): the most a Node proxy reaches here (context)',
+    e && c ? `${f2(e.rps / c.rps)}×` : '—',
+    '—',
+    '',
+  ],
+  ['(b) / (e): Hangar as a share of that floor (context)', b && e ? `${f2(b.rps / e.rps)}×` : '—', '—', ''],
 ];
 
 /** A Markdown table padded the way the repository's formatter lays tables out. */

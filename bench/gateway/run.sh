@@ -2,11 +2,12 @@
 # Gateway benchmark (npm run bench:gateway). Scenarios, all against the examples/echo-node runner:
 #   (a) wrk straight to a standalone runner      (c) wrk through nginx proxy_pass to that runner
 #   (b) wrk through Hangar's /run/<owner>/echo   (d) queue submit → status polls → result (queue-e2e.mjs)
+#   (e) wrk through a bare Node proxy to that runner (node-floor.mjs: node:http + undici, nothing else)
 # Writes bench/gateway/RESULTS.md (full runs only). Knobs:
 #   BENCH_DURATION (s, 15), BENCH_CONNECTIONS (64), BENCH_THREADS (2), BENCH_LATENCY_DURATION (s of the
 #   1-connection runs, 5), BENCH_QUEUE_CONCURRENCY (64), BENCH_POLL_MS (status poll interval, 10),
 #   BENCH_PROFILE=1 (CPU profile of the server, summarised over the measured (b) run),
-#   BENCH_SCENARIOS (subset of "a c a1 c1 b b1 d"), BENCH_SKIP_HANGAR=1 (only the runner and nginx),
+#   BENCH_SCENARIOS (subset of "a c e a1 c1 b b1 d"), BENCH_SKIP_HANGAR=1 (only the runner and nginx),
 #   KEEP_TMP=1 (keep the temp dir with wrk outputs and the server log).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -19,7 +20,7 @@ QCONC=${BENCH_QUEUE_CONCURRENCY:-64}
 POLL_MS=${BENCH_POLL_MS:-10}
 LAT_DURATION=${BENCH_LATENCY_DURATION:-5}
 WARMUP=3
-SCENARIOS=" ${BENCH_SCENARIOS:-a c a1 c1 b b1 d} "
+SCENARIOS=" ${BENCH_SCENARIOS:-a c e a1 c1 b b1 d} "
 
 missing=()
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
@@ -116,10 +117,19 @@ nginx -p "$TMP/nginx" -e "$TMP/nginx/error.log" -c "$TMP/nginx/nginx.conf" &
 PIDS+=($!)
 wait_http "http://127.0.0.1:$NPORT/health"
 
+# --- bare Node proxy for (e) ---
+FPORT=$(free_port)
+record "node $HERE/node-floor.mjs --target http://127.0.0.1:$RPORT --port $FPORT"
+node "$HERE/node-floor.mjs" --target "http://127.0.0.1:$RPORT" --port "$FPORT" &
+PIDS+=($!)
+FLOOR_PID=$!
+wait_http "http://127.0.0.1:$FPORT/health"
+
 RUNNER_PIDS=$(descendants "${PIDS[0]}")
 NGINX_PIDS=$(descendants "${PIDS[1]}")
 PROXY_PIDS="" run_wrk a "http://127.0.0.1:$RPORT/"
 PROXY_PIDS=$NGINX_PIDS run_wrk c "http://127.0.0.1:$NPORT/"
+PROXY_PIDS=$FLOOR_PID run_wrk e "http://127.0.0.1:$FPORT/"
 # One connection: latency added per request without queueing behind 63 others.
 PROXY_PIDS="" run_wrk a1 "http://127.0.0.1:$RPORT/" 1 1 "$LAT_DURATION"
 PROXY_PIDS=$NGINX_PIDS run_wrk c1 "http://127.0.0.1:$NPORT/" 1 1 "$LAT_DURATION"

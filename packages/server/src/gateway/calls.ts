@@ -1,6 +1,5 @@
 import { PlatformError } from '@hangar/core';
-import type { FastifyReply } from 'fastify';
-import type { GatewayContext } from './context.js';
+import type { GatewayContext, GatewayReply } from './context.js';
 import type { Invocation } from './invocation.js';
 import { NetGuardError } from './net-guard.js';
 import { queueUrls } from './status-body.js';
@@ -18,12 +17,12 @@ const SKIPPED_RESPONSE_HEADERS = new Set([
 ]);
 
 /** `/run/…`: dispatches and answers with the app's status, headers and body. */
-export async function runSync(ctx: GatewayContext, inv: Invocation, reply: FastifyReply): Promise<void> {
+export async function runSync(ctx: GatewayContext, inv: Invocation, reply: GatewayReply): Promise<void> {
   const { requestId, result, response } = await ctx.exec.runSync(inv);
   if (!result.cancelled) {
     const headers = result.headers;
     for (const name in headers) {
-      if (!SKIPPED_RESPONSE_HEADERS.has(name)) reply.header(name, headers[name]);
+      if (!SKIPPED_RESPONSE_HEADERS.has(name)) reply.header(name, headers[name]!);
     }
   }
   reply
@@ -34,7 +33,7 @@ export async function runSync(ctx: GatewayContext, inv: Invocation, reply: Fasti
 }
 
 /** `POST /queue/…`: answers once the request is durably recorded and queued. */
-export async function submitQueued(ctx: GatewayContext, inv: Invocation, reply: FastifyReply): Promise<void> {
+export async function submitQueued(ctx: GatewayContext, inv: Invocation, reply: GatewayReply): Promise<void> {
   if (inv.webhookUrl) {
     try {
       ctx.guard.precheck(inv.webhookUrl);

@@ -1,3 +1,6 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Principal } from '@hangar/core';
+import type { LaneReplyLike } from '../http/fast-lane.js';
 import type { GatewayDeps } from './deps.js';
 import type { Execution } from './execution.js';
 import type { LiveRequests } from './live.js';
@@ -24,3 +27,13 @@ export interface GatewayTarget {
   /** Raw query string without `?`. */
   search: string;
 }
+
+/** What gateway handlers read from a request: a Fastify request, or the fast lane's. */
+export interface GatewayRequest {
+  headers: IncomingHttpHeaders;
+  body?: unknown;
+  principal: Principal | null;
+}
+
+/** The reply methods gateway handlers use: Fastify's reply, or the fast lane's over node:http. */
+export type GatewayReply = LaneReplyLike;

@@ -1,6 +1,5 @@
 import { PlatformError, type Principal, type RequestRecord, type StoredResult } from '@hangar/core';
-import type { FastifyReply } from 'fastify';
-import type { GatewayContext } from './context.js';
+import type { GatewayContext, GatewayReply } from './context.js';
 import type { LiveRequest } from './live.js';
 import { queueUrls, type RequestLog, statusBody, toRequestLog } from './status-body.js';
 
@@ -63,7 +62,7 @@ export async function sendStatus(
   ctx: GatewayContext,
   found: FoundRequest,
   search: string,
-  reply: FastifyReply,
+  reply: GatewayReply,
 ): Promise<void> {
   const { rec, entry } = found;
   reply.code(rec.status === 'COMPLETED' ? 200 : 202).header('x-fal-request-id', rec.requestId);
@@ -89,7 +88,7 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 export async function sendResult(
   ctx: GatewayContext,
   found: FoundRequest,
-  reply: FastifyReply,
+  reply: GatewayReply,
 ): Promise<void> {
   const { rec, entry } = found;
   if (rec.status !== 'COMPLETED') throw new PlatformError('QUEUE_NOT_COMPLETED');
@@ -106,7 +105,7 @@ export async function sendResult(
 export async function sendCancel(
   ctx: GatewayContext,
   found: FoundRequest,
-  reply: FastifyReply,
+  reply: GatewayReply,
 ): Promise<void> {
   const { rec } = found;
   if (rec.status === 'COMPLETED') {

@@ -1,7 +1,6 @@
 import { PlatformError } from '@hangar/core';
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import { runSync, submitQueued } from './calls.js';
-import type { GatewayContext, GatewayTarget } from './context.js';
+import type { GatewayContext, GatewayReply, GatewayRequest, GatewayTarget } from './context.js';
 import { buildInvocation } from './invocation.js';
 import { findRequest, sendCancel, sendResult, sendStatus } from './queue-ops.js';
 import { streamStatus } from './status-stream.js';
@@ -25,8 +24,8 @@ function splitPath(path: string): { owner: string; appName: string; rest: string
 export async function handleGateway(
   ctx: GatewayContext,
   target: GatewayTarget,
-  request: FastifyRequest,
-  reply: FastifyReply,
+  request: GatewayRequest,
+  reply: GatewayReply,
 ): Promise<void> {
   const { owner, appName, rest } = splitPath(target.path);
   const isRead = target.method === 'GET' || target.method === 'PUT';
@@ -57,8 +56,8 @@ async function queueOperation(
   owner: string,
   appName: string,
   rest: string,
-  request: FastifyRequest,
-  reply: FastifyReply,
+  request: GatewayRequest,
+  reply: GatewayReply,
 ): Promise<void> {
   const [, requestId = '', op = '', sub, extra] = rest.split('/');
   const kind = `${target.method} ${op}${sub === undefined ? '' : `/${sub}`}`;

@@ -1,5 +1,4 @@
-import type { FastifyReply } from 'fastify';
-import type { GatewayContext } from './context.js';
+import type { GatewayContext, GatewayReply } from './context.js';
 import { currentStatus, type FoundRequest, requestLogs, wantsLogs } from './queue-ops.js';
 import { toRequestLog } from './status-body.js';
 
@@ -22,7 +21,7 @@ export async function streamStatus(
   ctx: GatewayContext,
   found: FoundRequest,
   search: string,
-  reply: FastifyReply,
+  reply: GatewayReply,
 ): Promise<void> {
   const withLogs = wantsLogs(search);
   const { rec, entry } = found;

@@ -1,3 +1,4 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { type KeyScope, PlatformError, type Principal, toEnvelope } from '@hangar/core';
 import Fastify, {
@@ -8,6 +9,7 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import type { Authenticator } from './auth.js';
+import { type FastLane, type LaneEnv, type LaneReply, serveFastLane } from './fast-lane.js';
 
 /** Who may call a route: nobody needs a key, any valid key, or an ADMIN key. */
 export type RouteAuth = 'none' | 'optional' | 'api' | 'admin';
@@ -56,9 +58,37 @@ function admitted(request: FastifyRequest, principal: Principal, auth: RouteAuth
   return undefined;
 }
 
+/** Fastify's own defaults for a server it creates, applied to the one the fast lane wraps. */
+const KEEP_ALIVE_TIMEOUT_MS = 72_000;
+
+/** The fast lanes of each app (see fast-lane.ts), filled by `addFastLane`. */
+const appLanes = new WeakMap<HttpApp, FastLane[]>();
+
+/** Serves requests `lane` accepts straight from node:http, ahead of Fastify's routing (real sockets only; `inject` always takes the routes). */
+export function addFastLane(app: HttpApp, lane: FastLane): void {
+  appLanes.get(app)?.push(lane);
+}
+
 /** Creates the Fastify app with fal's error envelope, key authentication and body limits. */
 export function createHttpApp(opts: HttpAppOptions): HttpApp {
+  const lanes: FastLane[] = [];
+  let open = true;
+  const env: LaneEnv = {
+    cachedPrincipal: (header) => opts.authenticator.cached(header),
+    bodyLimit: opts.bodyLimit,
+    isOpen: () => open && !opts.isDraining?.(),
+    errorReply: (err, reply) => sendError(err, reply, (e) => app.log.error({ err: e }, 'unhandled error')),
+  };
   const app = Fastify({
+    serverFactory: (handler) => {
+      const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+        if (!serveFastLane(lanes, env, req, res)) handler(req, res);
+      });
+      server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+      server.requestTimeout = 0;
+      server.setTimeout(0);
+      return server;
+    },
     loggerInstance: opts.logger || undefined,
     logger: opts.logger ? undefined : false,
     bodyLimit: opts.bodyLimit,
@@ -79,6 +109,11 @@ export function createHttpApp(opts: HttpAppOptions): HttpApp {
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as HttpApp;
 
   app.decorateRequest('principal', null);
+  appLanes.set(app, lanes);
+  app.addHook('preClose', (done) => {
+    open = false;
+    done();
+  });
 
   // A callback hook, not an async one: a key already verified is checked without a promise per request.
   app.addHook('onRequest', (request, _reply, done) => {
@@ -108,11 +143,7 @@ export function createHttpApp(opts: HttpAppOptions): HttpApp {
   });
 
   app.setErrorHandler((err, request, reply) => {
-    const platform = toPlatformError(err);
-    if (platform.status >= 500 && platform.code === 'SERVER_INTERNAL') {
-      request.log.error({ err, reqId: request.id }, 'unhandled error');
-    }
-    reply.headers(platform.headers).status(platform.status).send(toEnvelope(platform));
+    sendError(err, reply, (e) => request.log.error({ err: e, reqId: request.id }, 'unhandled error'));
   });
 
   app.setNotFoundHandler((request, reply) => {
@@ -124,6 +155,14 @@ export function createHttpApp(opts: HttpAppOptions): HttpApp {
   });
 
   return app;
+}
+
+/** fal's envelope for anything thrown, with the error's headers (e.g. `Retry-After`); internals are logged, never sent. */
+function sendError(err: unknown, reply: FastifyReply | LaneReply, logInternal: (err: unknown) => void): void {
+  const platform = toPlatformError(err);
+  if (platform.status >= 500 && platform.code === 'SERVER_INTERNAL') logInternal(err);
+  for (const [name, value] of Object.entries(platform.headers)) reply.header(name, value);
+  reply.code(platform.status).send(toEnvelope(platform));
 }
 
 interface FastifyLikeError {

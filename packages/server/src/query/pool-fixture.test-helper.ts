@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { threadId } from 'node:worker_threads';
 import { PlatformError } from '@hangar/core';
 import type Database from 'better-sqlite3';
@@ -11,6 +12,8 @@ export const queries = {
     throw new PlatformError('REQUEST_INVALID', 'refused by the query');
   },
   crash: () => process.exit(3),
+  /** The calling thread's nice value as the kernel reports it (field 19 of /proc/thread-self/stat). */
+  nice: () => Number(readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1]!.split(' ')[16]),
   write: (db: Database.Database) =>
     db.prepare("INSERT INTO owners (name, created_at) VALUES ('mallory', 0)").run(),
 } satisfies QueryRegistry;

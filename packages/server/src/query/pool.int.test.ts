@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { threadId } from 'node:worker_threads';
@@ -85,5 +85,20 @@ describe('query pool (workers)', () => {
       Array.from({ length: 4 }, () => pool!.run<{ value: number }>('echo', { value: 7 })),
     );
     expect(after.map((a) => a.value)).toEqual([7, 7, 7, 7]);
+  });
+});
+
+describe.runIf(existsSync('/proc/thread-self/stat'))('query pool thread priority', () => {
+  it('runs its worker threads at the requested nice value and leaves the caller at its own', async () => {
+    pool = createQueryPool({ dbPath, size: 2, modules: MODULES, nice: 7 });
+    const inline = createQueryPool({ dbPath, size: 0, modules: MODULES });
+    try {
+      const own = await inline.run<number>('nice', {});
+      const workers = await Promise.all(Array.from({ length: 6 }, () => pool!.run<number>('nice', {})));
+      expect(workers).toEqual(Array(6).fill(Math.max(own, 7)));
+      expect(own).toBeLessThan(7);
+    } finally {
+      await inline.close();
+    }
   });
 });

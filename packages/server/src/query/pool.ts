@@ -14,6 +14,11 @@ export interface QueryPoolOptions {
   size: number;
   /** Module URLs whose `queries` export is merged into the registry (default: this folder's registry). */
   modules?: readonly (string | URL)[];
+  /**
+   * Nice value (0–19) each worker thread gives itself, so queries yield the CPU to the gateway's thread
+   * when both want it (Linux schedules threads individually; elsewhere it is ignored). Default 0.
+   */
+  nice?: number;
 }
 
 /** Runs named read queries on read-only connections, off the gateway's thread. */
@@ -33,7 +38,7 @@ const DEFAULT_MODULES = [new URL(`./registry${EXT}`, import.meta.url).href];
 const TS_BOOTSTRAP = `const { workerData } = require('node:worker_threads');
 import(workerData.tsxApi).then((tsx) => { tsx.register(); return import(workerData.entry); });`;
 
-function startWorker(workerData: { dbPath: string; modules: string[] }): Worker {
+function startWorker(workerData: { dbPath: string; modules: string[]; nice: number }): Worker {
   if (EXT === '.js') return new Worker(WORKER_URL, { workerData });
   const tsxApi = createRequire(import.meta.url)
     .resolve('tsx/esm/api')
@@ -55,7 +60,9 @@ interface Slot {
 /** Creates the pool; `size: 0` opens one read-only connection on this thread instead of workers. */
 export function createQueryPool(opts: QueryPoolOptions): QueryPool {
   const modules = (opts.modules ?? DEFAULT_MODULES).map((m) => String(m));
-  return opts.size > 0 ? workerPool(opts.dbPath, opts.size, modules) : inlinePool(opts.dbPath, modules);
+  return opts.size > 0
+    ? workerPool(opts.dbPath, opts.size, modules, opts.nice ?? 0)
+    : inlinePool(opts.dbPath, modules);
 }
 
 function inlinePool(dbPath: string, modules: string[]): QueryPool {
@@ -79,13 +86,13 @@ function inlinePool(dbPath: string, modules: string[]): QueryPool {
   };
 }
 
-function workerPool(dbPath: string, size: number, modules: string[]): QueryPool {
+function workerPool(dbPath: string, size: number, modules: string[], nice: number): QueryPool {
   const slots: Slot[] = [];
   let nextId = 0;
   let closed = false;
 
   const spawn = (index: number): void => {
-    const worker = startWorker({ dbPath, modules });
+    const worker = startWorker({ dbPath, modules, nice });
     const slot: Slot = { worker, pending: new Map() };
     worker.on('message', (reply: WorkerReply) => {
       const p = slot.pending.get(reply.id);

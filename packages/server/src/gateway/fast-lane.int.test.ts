@@ -1,0 +1,269 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Stores, systemClock, uuidIds } from '@hangar/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHttpApp, type HttpApp } from '../http/app.js';
+import { createAuthenticator } from '../http/auth.js';
+import { createLogBus } from '../runners/log-bus.js';
+import { createSqliteStores } from '../store/sqlite/index.js';
+import { createGateway, type Gateway, registerGatewayRoutes } from './gateway.js';
+import { type EchoApp, InlineDispatcher, startEchoApp } from './test-kit.js';
+import { createTestKey, putTestApp } from './test-server.js';
+
+// The fast lane serves /run and /queue from node:http; `inject` always goes through the Fastify routes.
+// Each case is sent both ways and must get the same answer, and the lane must really have served it.
+
+let dir: string;
+let stores: Stores;
+let echo: EchoApp;
+let dispatcher: InlineDispatcher;
+let app: HttpApp;
+let gateway: Gateway;
+let url: string;
+let aliceKey: string;
+let bobKey: string;
+/** The `x-fal-request-id` of the last socket answer (answers themselves carry `<id>` instead). */
+let lastRequestId: string | undefined;
+/** Answers sent by Fastify (the lane's never go through it). */
+let routed = 0;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'hangar-lane-'));
+  stores = createSqliteStores({ path: join(dir, 'hangar.db') });
+  echo = await startEchoApp();
+  const logBus = createLogBus();
+  dispatcher = new InlineDispatcher(echo.url, { concurrency: 4, logBus, logs: stores.logs });
+  app = createHttpApp({ logger: false, authenticator: createAuthenticator(stores.keys), bodyLimit: 4096 });
+  // onSend runs for every routed answer, errors included, before it is written.
+  app.addHook('onSend', (_req, _reply, payload, done) => {
+    routed++;
+    done(null, payload);
+  });
+  gateway = createGateway({
+    dispatcher,
+    requests: stores.requests,
+    logs: stores.logs,
+    logBus,
+    apps: stores.apps,
+    clock: systemClock,
+    ids: uuidIds,
+    publicUrl: () => url,
+    resultTtlMs: 3_600_000,
+    jsonCap: 64 * 1024,
+    webhook: { allowPrivate: false, allowlist: [], maxAttempts: 1, retryBaseMs: 20 },
+    logger: { warn: () => undefined, error: () => undefined },
+  });
+  registerGatewayRoutes(app, gateway);
+  url = await app.listen({ host: '127.0.0.1', port: 0 });
+  aliceKey = await createTestKey(stores.keys, 'alice');
+  bobKey = await createTestKey(stores.keys, 'bob');
+  await putTestApp(stores.apps, 'alice', 'echo');
+  await putTestApp(stores.apps, 'alice', 'open', { auth_mode: 'public' });
+  // A key's first use is verified by the routes; afterwards the lane may take its requests.
+  for (const key of [aliceKey, bobKey])
+    await send({ method: 'POST', path: '/run/alice/open', key, body: '{}' });
+});
+
+afterAll(async () => {
+  await gateway.close();
+  await app.close();
+  await dispatcher.close();
+  await echo.close();
+  await stores.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface Call {
+  method: 'GET' | 'POST' | 'PUT';
+  path: string;
+  key?: string;
+  body?: string;
+  contentType?: string;
+  chunked?: boolean;
+}
+
+interface Answer {
+  status: number;
+  type: string | undefined;
+  requestId: boolean;
+  appHeader: string | undefined;
+  body: unknown;
+}
+
+/** The answer with ids replaced, so two calls of the same case compare equal. */
+function normalize(status: number, headers: Record<string, unknown>, text: string): Answer {
+  const id = headers['x-fal-request-id'] as string | undefined;
+  const anonymous = id ? text.split(id).join('<id>') : text;
+  let body: unknown = anonymous;
+  try {
+    body = JSON.parse(anonymous);
+  } catch {
+    // not JSON: compared as text
+  }
+  return {
+    status,
+    type: headers['content-type'] as string | undefined,
+    requestId: id !== undefined,
+    appHeader: headers['x-app-header'] as string | undefined,
+    body,
+  };
+}
+
+function headersOf(c: Call): Record<string, string> {
+  const h: Record<string, string> = {};
+  if (c.key) h['authorization'] = `Key ${c.key}`;
+  if (c.body !== undefined) h['content-type'] = c.contentType ?? 'application/json';
+  return h;
+}
+
+/** Over a real socket (node:http, so framing is under the test's control). */
+function send(c: Call): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const headers = headersOf(c);
+    if (c.body !== undefined && !c.chunked) headers['content-length'] = String(Buffer.byteLength(c.body));
+    const req = httpRequest(`${url}${c.path}`, { method: c.method, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        lastRequestId = res.headers['x-fal-request-id'] as string | undefined;
+        resolve(normalize(res.statusCode ?? 0, res.headers, Buffer.concat(chunks).toString('utf8')));
+      });
+    });
+    req.on('error', reject);
+    if (c.chunked && c.body !== undefined) req.write(c.body);
+    req.end(c.chunked ? undefined : c.body);
+  });
+}
+
+/** Through Fastify's routes, in process. */
+async function injected(c: Call): Promise<Answer> {
+  const res = await app.inject({
+    method: c.method,
+    url: c.path,
+    headers: headersOf(c),
+    ...(c.body !== undefined ? { payload: c.body } : {}),
+  });
+  return normalize(res.statusCode, res.headers, res.body);
+}
+
+/** Sends `c` over the socket and by inject; returns both answers and whether the socket call was routed. */
+async function both(c: Call): Promise<{ lane: Answer; routes: Answer; routedBySocket: boolean }> {
+  const before = routed;
+  const lane = await send(c);
+  const routedBySocket = routed !== before;
+  const routes = await injected(c);
+  return { lane, routes, routedBySocket };
+}
+
+describe('fast lane', () => {
+  const laneCases: [string, () => Call][] = [
+    [
+      'a sync call',
+      () => ({ method: 'POST', path: '/run/alice/echo', key: aliceKey, body: '{"prompt":"hi"}' }),
+    ],
+    [
+      'a route with a query string',
+      () => ({ method: 'POST', path: '/run/alice/echo/turbo?steps=2&x=y', key: aliceKey, body: '{"a":1}' }),
+    ],
+    ['a public app without a key', () => ({ method: 'POST', path: '/run/alice/open', body: '{}' })],
+    ['a GET call', () => ({ method: 'GET', path: '/run/alice/echo?q=1', key: aliceKey })],
+    ['an unknown app', () => ({ method: 'POST', path: '/run/alice/nope', key: aliceKey, body: '{}' })],
+    ['an unknown route', () => ({ method: 'POST', path: '/run/alice/echo/zzz', key: aliceKey, body: '{}' })],
+    ['a path without an app', () => ({ method: 'POST', path: '/run/alice', key: aliceKey, body: '{}' })],
+    ['malformed JSON', () => ({ method: 'POST', path: '/run/alice/echo', key: aliceKey, body: '{"a":' })],
+    [
+      'another owner on a private app',
+      () => ({ method: 'POST', path: '/run/alice/echo', key: bobKey, body: '{}' }),
+    ],
+    ['no key on a private app', () => ({ method: 'POST', path: '/run/alice/echo', body: '{}' })],
+    [
+      'a non-JSON body',
+      () => ({
+        method: 'POST',
+        path: '/run/alice/echo',
+        key: aliceKey,
+        body: 'plain',
+        contentType: 'text/plain',
+      }),
+    ],
+    [
+      'an unknown queued request',
+      () => ({ method: 'GET', path: '/queue/alice/echo/requests/0000/status', key: aliceKey }),
+    ],
+    [
+      'an unknown queue operation',
+      () => ({ method: 'GET', path: '/queue/alice/echo/requests/1/x', key: aliceKey }),
+    ],
+  ];
+
+  it.each(laneCases)('serves %s exactly as the routes do', async (_name, call) => {
+    const { lane, routes, routedBySocket } = await both(call());
+    expect(routedBySocket).toBe(false);
+    expect(lane).toEqual(routes);
+  });
+
+  it('serves queue submit, status and result as the routes do', async () => {
+    const submit = await send({ method: 'POST', path: '/queue/alice/echo', key: aliceKey, body: '{"n":1}' });
+    expect(submit.status).toBe(200);
+    expect(submit.body).toMatchObject({ request_id: '<id>', status: 'IN_QUEUE' });
+    const id = lastRequestId;
+    const statusPath = `/queue/alice/echo/requests/${id}/status`;
+    await expect
+      .poll(async () => {
+        const st = await send({ method: 'GET', path: statusPath, key: aliceKey });
+        return `${st.status} ${JSON.stringify(st.body)}`;
+      })
+      .toMatch(/^200 /);
+    for (const path of [statusPath, `${statusPath}?logs=1`, `/queue/alice/echo/requests/${id}`]) {
+      const { lane, routes, routedBySocket } = await both({ method: 'GET', path, key: aliceKey });
+      expect(routedBySocket).toBe(false);
+      expect(lane.status).toBe(200);
+      expect(lane).toEqual(routes);
+    }
+    const cancel = await both({
+      method: 'PUT',
+      path: `/queue/alice/echo/requests/${id}/cancel`,
+      key: aliceKey,
+      body: '',
+    });
+    expect(cancel.lane).toMatchObject({ status: 400, body: { status: 'ALREADY_COMPLETED' } });
+    expect(cancel.lane).toEqual(cancel.routes);
+  });
+
+  const routedCases: [string, () => Call, number][] = [
+    [
+      'a key seen for the first time',
+      () => ({ method: 'POST', path: '/run/alice/open', key: 'k:s', body: '{}' }),
+      401,
+    ],
+    [
+      'a body over the limit',
+      () => ({ method: 'POST', path: '/run/alice/echo', key: aliceKey, body: `"${'x'.repeat(5000)}"` }),
+      413,
+    ],
+    [
+      'a chunked body',
+      () => ({ method: 'POST', path: '/run/alice/echo', key: aliceKey, body: '{}', chunked: true }),
+      200,
+    ],
+    [
+      'a percent-encoded path',
+      () => ({ method: 'POST', path: '/run/alice/ec%68o', key: aliceKey, body: '{}' }),
+      200,
+    ],
+    [
+      'a matrix parameter',
+      () => ({ method: 'POST', path: '/run/alice/echo;v=1', key: aliceKey, body: '{}' }),
+      404,
+    ],
+  ];
+
+  it.each(routedCases)('leaves %s to the routes', async (_name, call, status) => {
+    const { lane, routes, routedBySocket } = await both(call());
+    expect(routedBySocket).toBe(true);
+    expect(lane.status).toBe(status);
+    expect(lane).toEqual(routes);
+  });
+});
