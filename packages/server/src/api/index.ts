@@ -47,13 +47,13 @@ const QUERY_MODULES = ['../query/registry', './logs/queries', './apps/queries'].
   (m) => new URL(`${m}${EXT}`, import.meta.url).href,
 );
 
-/** Query workers: at most the configured count, and never every core, so the gateway thread keeps one. */
 /**
  * Query threads run at this nice value: a heavy analytics or search query then takes only the CPU the
  * gateway leaves idle instead of half of it, so /run latency barely moves while queries run.
  */
 const QUERY_THREAD_NICE = 10;
 
+/** Query workers: at most the configured count, and never every core, so the gateway thread keeps one. */
 function poolSize(configured: number): number {
   return Math.max(1, Math.min(configured, availableParallelism() - 1));
 }
