@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { prepared } from '../../query/statements.js';
 import type { LabelCondition, LogFilter } from './filter.js';
+import { candidateQuery, needleTrigrams, newestCandidates, trigramDensities } from './search-index.js';
 
 /** A `logs` row as the queries return it (labels still JSON, parsed on the main thread). */
 export interface LogRow {
@@ -105,41 +106,87 @@ export function logsHistory(
   p: LogsHistoryParams,
   budget = SEARCH_SCAN_BUDGET,
 ): LogRow[] {
-  if (p.filter.search === null) return historyPage(db, logWhere(p.filter), p.before, null, p.limit + 1);
-  return searchPage(db, p, budget);
+  if (p.filter.search === null) return historyPage(db, p.filter, null, p.before, null, p.limit + 1);
+  return searchPage(db, p, p.filter.search, budget);
+}
+
+/** Lines a search scans before it probes the trigram index: enough for a common needle's page. */
+const QUICK_SCAN = 1_000;
+
+/**
+ * A search page. The owner's newest lines are scanned with `instr` first (`QUICK_SCAN` of them, up to
+ * `budget` when the needle's rarest trigram is common enough to fill the page within that many lines);
+ * the rest of the window comes from the trigram index (see search-index.ts).
+ */
+function searchPage(db: Database.Database, p: LogsHistoryParams, search: string, budget: number): LogRow[] {
+  const f = p.filter;
+  const want = p.limit + 1;
+  const needle: Condition = { sql: 'instr(lower(message), lower(?)) > 0', params: [search] };
+  const trigrams = needleTrigrams(search);
+  if (trigrams.length === 0) return historyPage(db, f, needle, p.before, null, want);
+  const quick = Math.min(budget, QUICK_SCAN);
+  const head = scanHead(db, f, needle, p.before, quick, want);
+  if (head.done) return head.rows;
+  const densities = trigramDensities(db, trigrams);
+  const rarest = densities[0]?.density ?? 0;
+  if (rarest === 0) return head.rows; // a trigram of the needle is in no line, so nothing matches
+  let rows = head.rows;
+  let before = head.next;
+  if (rarest * budget >= want && budget > quick) {
+    const more = scanHead(db, f, needle, before, budget - quick, want - rows.length);
+    rows = [...rows, ...more.rows];
+    if (more.done) return rows;
+    before = more.next;
+  }
+  return [...rows, ...indexedPage(db, f, needle, before, want - rows.length, candidateQuery(densities))];
 }
 
 /**
- * A search page: common needles fill it from the newest `budget` lines of the owner's (ts, id) index
- * checked with `instr`; the FTS index only covers what lies past those lines, so rare needles stay cheap too.
+ * Matches among the owner's newest `lines` lines strictly before `before`. `done` when that fills the
+ * page or covers the window; otherwise `next` is the cursor that continues past the scanned lines.
  */
-function searchPage(db: Database.Database, p: LogsHistoryParams, budget: number): LogRow[] {
-  const f = p.filter;
-  const want = p.limit + 1;
-  const edge = budgetEdge(db, f.owner, f.start, f.end, p.before, budget);
-  const base = baseWhere(f);
-  const scan = {
-    sql: [...base.where, 'instr(lower(message), lower(?)) > 0'].join(' AND '),
-    params: [...base.params, f.search],
-  };
-  if (edge === null) return historyPage(db, scan, p.before, null, want);
-  const head = historyPage(db, scan, p.before, edge, want);
-  if (head.length >= want) return head;
-  const tail = historyPage(db, logWhere(f), { ts: edge.ts, id: edge.id + 1 }, null, want - head.length);
-  return [...head, ...tail];
+function scanHead(
+  db: Database.Database,
+  f: LogFilter,
+  needle: Condition,
+  before: Key | null,
+  lines: number,
+  want: number,
+): { rows: LogRow[]; done: boolean; next: Key | null } {
+  const edge = budgetEdge(db, f, before, lines);
+  if (edge === null) return { rows: historyPage(db, f, needle, before, null, want), done: true, next: null };
+  const rows = historyPage(db, f, needle, before, edge, want);
+  return { rows, done: rows.length >= want, next: { ts: edge.ts, id: edge.id + 1 } };
+}
+
+/**
+ * Rows matching the filter and `needle` strictly before `before`, newest first, checked among the FTS
+ * candidates of `query` in the id range that holds the window's lines.
+ */
+function indexedPage(
+  db: Database.Database,
+  f: LogFilter,
+  needle: Condition,
+  before: Key | null,
+  want: number,
+  query: string,
+): LogRow[] {
+  const g = narrowed(f, before, null);
+  if (g.end <= g.start) return [];
+  const lo = ownerIdBelow(db, f.owner, g.start) ?? 0;
+  const hi = ownerIdAbove(db, f.owner, g.end) ?? Number.MAX_SAFE_INTEGER;
+  const w = pageWhere(g, needle, before, null);
+  const sql = `SELECT ${COLUMNS} FROM logs NOT INDEXED WHERE id IN (SELECT value FROM json_each(?)) AND ${w.sql}`;
+  const verify = prepared(db, sql);
+  const check = (ids: number[]) => verify.all(JSON.stringify(ids), ...w.params) as LogRow[];
+  return newestCandidates(db, { query, lo, hi, want, skewMs: BACKFILL_SKEW_MS }, check);
 }
 
 /** The first (ts, id) key past the owner's newest `budget` lines in the window, or null when the window is smaller. */
-function budgetEdge(
-  db: Database.Database,
-  owner: string,
-  start: number,
-  end: number,
-  before: Key | null,
-  budget: number,
-): Key | null {
+function budgetEdge(db: Database.Database, f: LogFilter, before: Key | null, budget: number): Key | null {
+  const g = narrowed(f, before, null);
   let sql = 'SELECT ts, id FROM logs WHERE owner = ? AND ts >= ? AND ts < ?';
-  const params: unknown[] = [owner, start, end];
+  const params: unknown[] = [g.owner, g.start, g.end];
   if (before) {
     sql += ' AND (ts < ? OR (ts = ? AND id < ?))';
     params.push(before.ts, before.ts, before.id);
@@ -148,27 +195,49 @@ function budgetEdge(
   return (prepared(db, sql).get(...params, budget) as Key | undefined) ?? null;
 }
 
-/** Rows matching `w`, newest first, strictly before `before` and strictly after `after` (ts, id). */
+/** An extra SQL condition and its parameters. */
+type Condition = { sql: string; params: unknown[] };
+
+/**
+ * The filter's window narrowed to the cursors, so the (owner, ts) index range stops at them (the planner
+ * does not derive a range from the `ts < ? OR (ts = ? AND id < ?)` terms).
+ */
+function narrowed(f: LogFilter, before: Key | null, after: Key | null): LogFilter {
+  const start = after ? Math.max(f.start, after.ts) : f.start;
+  const end = before ? Math.min(f.end, before.ts + 1) : f.end;
+  return start === f.start && end === f.end ? f : { ...f, start, end };
+}
+
+/** The WHERE clause of a page: the filter (without `search`), `extra`, and the (ts, id) cursors. */
+function pageWhere(f: LogFilter, extra: Condition | null, before: Key | null, after: Key | null): Condition {
+  const w = baseWhere(f);
+  if (extra) {
+    w.where.push(extra.sql);
+    w.params.push(...extra.params);
+  }
+  if (before) {
+    w.where.push('(ts < ? OR (ts = ? AND id < ?))');
+    w.params.push(before.ts, before.ts, before.id);
+  }
+  if (after) {
+    w.where.push('(ts > ? OR (ts = ? AND id > ?))');
+    w.params.push(after.ts, after.ts, after.id);
+  }
+  return { sql: w.where.join(' AND '), params: w.params };
+}
+
+/** Rows matching the filter and `extra`, newest first, strictly before `before` and strictly after `after` (ts, id). */
 function historyPage(
   db: Database.Database,
-  w: { sql: string; params: unknown[] },
+  f: LogFilter,
+  extra: Condition | null,
   before: Key | null,
   after: Key | null,
   limit: number,
 ): LogRow[] {
-  let sql = `SELECT ${COLUMNS} FROM logs WHERE ${w.sql}`;
-  const params = [...w.params];
-  if (before) {
-    sql += ' AND (ts < ? OR (ts = ? AND id < ?))';
-    params.push(before.ts, before.ts, before.id);
-  }
-  if (after) {
-    sql += ' AND (ts > ? OR (ts = ? AND id > ?))';
-    params.push(after.ts, after.ts, after.id);
-  }
-  sql += ' ORDER BY ts DESC, id DESC LIMIT ?';
-  params.push(limit);
-  return prepared(db, sql).all(...params) as LogRow[];
+  const w = pageWhere(narrowed(f, before, after), extra, before, after);
+  const sql = `SELECT ${COLUMNS} FROM logs WHERE ${w.sql} ORDER BY ts DESC, id DESC LIMIT ?`;
+  return prepared(db, sql).all(...w.params, limit) as LogRow[];
 }
 
 /** Params of `logsAfter`: lines with id greater than `afterId`, oldest id first. */
@@ -188,18 +257,43 @@ export function logsAfter(db: Database.Database, p: LogsAfterParams): LogRow[] {
   return prepared(db, sql).all(p.afterId, ...w.params, p.limit) as LogRow[];
 }
 
-/** How far (ms) a line's timestamp may trail lines appended before it; bounds backfill's starting id. */
+/**
+ * How far (ms) a line's timestamp may trail lines appended before it (the server stamps lines as it
+ * receives them). It bounds the ids of a time window: see `ownerIdBelow` and `ownerIdAbove`.
+ */
 export const BACKFILL_SKEW_MS = 60_000;
+
+/** The id of `owner`'s newest line stamped before `t − SKEW`: every line of `owner` stamped at or after `t` has a larger id. */
+function ownerIdBelow(db: Database.Database, owner: string, t: number): number | null {
+  const sql = 'SELECT id FROM logs WHERE owner = ? AND ts < ? ORDER BY ts DESC, id DESC LIMIT 1';
+  const row = prepared(db, sql).get(owner, t - BACKFILL_SKEW_MS) as { id: number } | undefined;
+  return row?.id ?? null;
+}
+
+/** The id of `owner`'s oldest line stamped at or after `t + SKEW`: every line of `owner` stamped before `t` has a smaller id. */
+function ownerIdAbove(db: Database.Database, owner: string, t: number): number | null {
+  const sql = 'SELECT id FROM logs WHERE owner = ? AND ts >= ? ORDER BY ts, id LIMIT 1';
+  const row = prepared(db, sql).get(owner, t + BACKFILL_SKEW_MS) as { id: number } | undefined;
+  return row?.id ?? null;
+}
 
 /** An id below every line of `owner` stamped at or after `start` (allowing for `BACKFILL_SKEW_MS`). */
 export function logsFirstIdFrom(db: Database.Database, p: { owner: string; start: number }): number {
-  const row = prepared(db, 'SELECT id FROM logs WHERE owner = ? AND ts >= ? ORDER BY ts, id LIMIT 1').get(
+  const first = prepared(db, 'SELECT id FROM logs WHERE owner = ? AND ts >= ? ORDER BY ts, id LIMIT 1').get(
     p.owner,
     p.start - BACKFILL_SKEW_MS,
-  ) as { id: number } | undefined;
-  return row
-    ? row.id - 1
-    : (prepared(db, 'SELECT coalesce(max(id), 0) AS m FROM logs').get() as { m: number }).m;
+  );
+  // No line of the owner is stamped that late: any later one gets a larger id than every line so far.
+  if (first === undefined) {
+    return (prepared(db, 'SELECT coalesce(max(id), 0) AS m FROM logs').get() as { m: number }).m;
+  }
+  const below = ownerIdBelow(db, p.owner, p.start);
+  if (below !== null) return below;
+  // Every line of the owner is that recent: start below its smallest id, which belongs to a line stamped
+  // within the skew of its oldest line (a line with a smaller id than the oldest is stamped at most that much later).
+  const sql = `SELECT min(id) AS m FROM logs
+    WHERE owner = ? AND ts <= (SELECT ts FROM logs WHERE owner = ? ORDER BY ts, id LIMIT 1) + ?`;
+  return (prepared(db, sql).get(p.owner, p.owner, BACKFILL_SKEW_MS) as { m: number }).m - 1;
 }
 
 /** The logs queries, by registry name (a query-pool module: its `queries` export is merged). */
