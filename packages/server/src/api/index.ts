@@ -53,9 +53,13 @@ const QUERY_MODULES = ['../query/registry', './logs/queries', './apps/queries'].
  */
 const QUERY_THREAD_NICE = 10;
 
-/** Query workers: at most the configured count, and never every core, so the gateway thread keeps one. */
+/**
+ * Query workers: at most the configured count. On Linux the workers run niced, so they may have as many
+ * threads as cores (they only take what the gateway leaves); elsewhere one core stays the gateway's.
+ */
 function poolSize(configured: number): number {
-  return Math.max(1, Math.min(configured, availableParallelism() - 1));
+  const cores = availableParallelism();
+  return Math.max(1, Math.min(configured, process.platform === 'linux' ? cores : cores - 1));
 }
 
 /** Registers every `/v1` resource on the HTTP app. */
