@@ -123,7 +123,7 @@ if (errored.length) lines.push('');
 
 lines.push('### Log stream (SSE)', '');
 lines.push(
-  'The `bench-logs` runner (bench/api/log-app) prints JSON lines on stdout, stamping each with the wall-clock ms at write time; lines travel the real path (runner stdout → log sink → store + bus → SSE). Latency = client receive time − stamp, over every (line, client) pair. Clients tail `app_id=bench-logs`; with 20 label values client *i* sends the label filter `stream = i mod 20` (each line reaches 10 clients: 20,000 deliveries/s), otherwise every client receives every line (200 clients: 400,000 deliveries/s, about 140 MB/s of SSE on the same 2 cores as the clients).',
+  'The `bench-logs` runner (bench/api/log-app) prints JSON lines on stdout, stamping each with the wall-clock ms at write time; lines travel the real path (runner stdout → log sink → store + bus → SSE). Latency = client receive time − stamp for every (line, client) pair, as an upper bound: each line counts with the delay of the oldest line in the same socket read (clients parse only the first and last line of a read, and check from their sequence numbers that no line is missing). The clients run in 2 processes. Clients tail `app_id=bench-logs`; with 20 label values client *i* sends the label filter `stream = i mod 20` (each line reaches 10 clients: 20,000 deliveries/s), otherwise every client receives every line (200 clients: 400,000 deliveries/s, about 110 MB/s of SSE on the same 2 cores as the clients).',
   '',
 );
 const sseRows = ['filtered', 'all', 'all-small']

@@ -130,7 +130,7 @@ sse() { # name, clients, streams
   echo "== SSE $1: $2 clients, $SSE_RATE lines/s, streams=$3" >&2
   record "node $HERE/sse.mjs --url $URL --keys \$TMP/stream-keys.json --run-key \$KEY --clients $2 --rate $SSE_RATE --seconds $SSE_SECONDS --streams $3"
   node $HERE/sse.mjs --url "$URL" --keys "$TMP/stream-keys.json" --run-key "$BENCH_KEY" --clients "$2" \
-    --rate "$SSE_RATE" --seconds "$SSE_SECONDS" --streams "$3" --out "$OUT/sse-$1.json" || true
+    --rate "$SSE_RATE" --seconds "$SSE_SECONDS" --streams "$3" --server-pid "$SERVER_PID" --out "$OUT/sse-$1.json" || true
   sleep 2
 }
 sse filtered "$SSE_CLIENTS" 20

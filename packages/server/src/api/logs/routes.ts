@@ -37,6 +37,8 @@ export interface LogsRoutesDeps {
   pingMs?: number;
   /** Unsent bytes a stream's socket may hold before the client is dropped, default 1 MiB. */
   maxBufferedBytes?: number;
+  /** How long a dropped client may take to read its `error` event before the socket is destroyed, default 1 s. */
+  dropGraceMs?: number;
 }
 
 const HistoryQuery = Type.Object({
@@ -69,6 +71,7 @@ export function registerLogsRoutes(app: HttpApp, deps: LogsRoutesDeps): void {
     flushLogs: deps.flushLogs,
     now,
     maxBufferedBytes: deps.maxBufferedBytes ?? 1 << 20,
+    dropGraceMs: deps.dropGraceMs ?? 1_000,
     maxPendingLines: 50_000,
     pageSize: 500,
     endGraceMs: 1_000,

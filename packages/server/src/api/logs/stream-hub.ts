@@ -1,13 +1,24 @@
 import type { LogBus, LogLine } from '@hangar/core';
 import { lineToEntry, sseFrame } from './entry.js';
+import { MatchedLines } from './matched-lines.js';
 
-/** A stream as the hub sees it: who it belongs to and how it takes a batch of that owner's lines. */
+/** A stream as the hub sees it: who it belongs to, its filter, and how it takes matching lines. */
 export interface LiveSubscriber {
   readonly owner: string;
-  /** Takes the owner's lines of one batch; `frameOf` serialises a line once for every subscriber. */
-  onLines(lines: readonly LogLine[], frameOf: (line: LogLine) => string): void;
+  /** Equal keys mean equal filters: the hub matches and serialises a batch once per key, not per stream. */
+  readonly filterKey: string;
+  /** The filter as a predicate over the owner's live lines. */
+  readonly match: (line: LogLine) => boolean;
+  /** Takes the lines of one batch that match its filter (the same object for every stream of the key). */
+  onLines(batch: MatchedLines): void;
   /** Sends a keep-alive comment. */
   ping(): void;
+}
+
+/** The attached streams of one owner that share one filter. */
+interface FilterGroup {
+  match: (line: LogLine) => boolean;
+  subs: Set<LiveSubscriber>;
 }
 
 export interface LogStreamHubOptions {
@@ -16,6 +27,15 @@ export interface LogStreamHubOptions {
   maxPerKey: number;
   /** Keep-alive period (fal's queue streams use 15 s). */
   pingMs?: number;
+  /**
+   * Socket writes per second the fan-out aims to stay under, default 10,000: after a fan-out to `n`
+   * streams the next waits until `n / rate` s after it began, and batches arriving meanwhile go out
+   * together, in one write per stream. Each write costs a syscall that, on loopback, also runs the
+   * receiver's TCP stack; pacing bounds that cost with many streams and delays a few streams by µs.
+   */
+  maxWritesPerSecond?: number;
+  /** Longest a batch may wait for its fan-out, default 50 ms. */
+  maxFanOutDelayMs?: number;
 }
 
 /** Fans the log bus out to every open stream with one subscription, indexed by owner. */
@@ -33,12 +53,38 @@ export interface LogStreamHub {
 /** Creates the hub; it subscribes to the bus only while some stream is attached. */
 export function createLogStreamHub(opts: LogStreamHubOptions): LogStreamHub {
   const perKey = new Map<string, number>();
-  const byOwner = new Map<string, Set<LiveSubscriber>>();
+  const byOwner = new Map<string, Map<string, FilterGroup>>();
   let unsubscribe: (() => void) | null = null;
   let timer: NodeJS.Timeout | null = null;
   let attached = 0;
+  const msPerWrite = 1000 / (opts.maxWritesPerSecond ?? 10_000);
+  const maxDelay = opts.maxFanOutDelayMs ?? 50;
+  let queued: LogLine[] = [];
+  let pace: NodeJS.Timeout | null = null;
+  let nextAt = 0;
 
   const onBatch = (lines: readonly LogLine[]) => {
+    if (pace === null && performance.now() >= nextAt) {
+      fanOut(lines);
+      return;
+    }
+    for (const l of lines) queued.push(l);
+    pace ??= setTimeout(fanOutQueued, Math.min(maxDelay, nextAt - performance.now()));
+  };
+  const fanOutQueued = () => {
+    pace = null;
+    const lines = queued;
+    queued = [];
+    fanOut(lines);
+  };
+  const fanOut = (lines: readonly LogLine[]) => {
+    const began = performance.now();
+    nextAt = began + deliver(lines) * msPerWrite;
+  };
+
+  /** Hands the lines to every attached stream whose filter matches; returns how many streams took some. */
+  const deliver = (lines: readonly LogLine[]): number => {
+    let writes = 0;
     const frames = new Map<LogLine, string>();
     const frameOf = (line: LogLine) => {
       let f = frames.get(line);
@@ -49,21 +95,33 @@ export function createLogStreamHub(opts: LogStreamHubOptions): LogStreamHub {
       return f;
     };
     for (const [owner, group] of groupByOwner(lines)) {
-      const subs = byOwner.get(owner);
-      if (subs) for (const s of subs) s.onLines(group, frameOf);
+      const filters = byOwner.get(owner);
+      if (!filters) continue;
+      for (const f of filters.values()) {
+        const matched = group.filter(f.match);
+        if (matched.length === 0) continue;
+        const batch = new MatchedLines(matched, frameOf);
+        for (const s of f.subs) s.onLines(batch);
+        writes += f.subs.size;
+      }
     }
+    return writes;
   };
 
   const start = () => {
     unsubscribe = opts.bus.subscribe(onBatch);
     timer = setInterval(() => {
-      for (const subs of byOwner.values()) for (const s of subs) s.ping();
+      for (const filters of byOwner.values())
+        for (const f of filters.values()) for (const s of f.subs) s.ping();
     }, opts.pingMs ?? 15_000);
     timer.unref();
   };
   const stop = () => {
     unsubscribe?.();
     unsubscribe = null;
+    if (pace) clearTimeout(pace);
+    pace = null;
+    queued = [];
     if (timer) clearInterval(timer);
     timer = null;
   };
@@ -83,19 +141,25 @@ export function createLogStreamHub(opts: LogStreamHubOptions): LogStreamHub {
       };
     },
     attach(sub) {
-      let subs = byOwner.get(sub.owner);
-      if (!subs) {
-        subs = new Set();
-        byOwner.set(sub.owner, subs);
+      let filters = byOwner.get(sub.owner);
+      if (!filters) {
+        filters = new Map();
+        byOwner.set(sub.owner, filters);
       }
-      subs.add(sub);
+      let group = filters.get(sub.filterKey);
+      if (!group) {
+        group = { match: sub.match, subs: new Set() };
+        filters.set(sub.filterKey, group);
+      }
+      group.subs.add(sub);
       if (attached++ === 0) start();
       let detached = false;
       return () => {
         if (detached) return;
         detached = true;
-        subs.delete(sub);
-        if (subs.size === 0) byOwner.delete(sub.owner);
+        group.subs.delete(sub);
+        if (group.subs.size === 0) filters.delete(sub.filterKey);
+        if (filters.size === 0) byOwner.delete(sub.owner);
         if (--attached === 0) stop();
       };
     },

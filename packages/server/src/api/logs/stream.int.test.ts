@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import type { LogLine, Stores } from '@hangar/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HttpApp } from '../../http/app.js';
@@ -13,6 +14,7 @@ import {
   testQueryPool,
 } from '../apps/testing/harness.test-helper.js';
 import { logEvents, openSse, type SseConnection } from '../apps/testing/sse-client.test-helper.js';
+import { lineToEntry, sseFrame } from './entry.js';
 import { registerLogsRoutes } from './routes.js';
 
 // Real sockets, the real SQLite log store and the real log bus: lines are appended (ids assigned,
@@ -52,6 +54,8 @@ beforeAll(async () => {
     maxStreamsPerKey: 3,
     pingMs: 50,
     maxBufferedBytes: 64 * 1024,
+    // Long enough for a dropped test client to resume and read its error event.
+    dropGraceMs: 60_000,
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const addr = app.server.address();
@@ -66,6 +70,31 @@ afterAll(async () => {
 
 const open = (query: string, auth: string, extra: Record<string, string> = {}, body?: unknown) =>
   openSse(`${base}?${query}`, { authorization: auth, ...extra }, body);
+
+/** A stream read as raw body text (chunked encoding removed), to compare bytes across clients. */
+function openRaw(
+  query: string,
+  auth: string,
+  body: unknown,
+): Promise<{ text: () => string; close: () => void }> {
+  return new Promise((resolve, reject) => {
+    const payload = JSON.stringify(body);
+    const req = request(`${base}?${query}`, {
+      method: 'POST',
+      headers: { authorization: auth, 'content-type': 'application/json' },
+    });
+    req.on('error', reject);
+    req.on('response', (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        text += chunk;
+      });
+      resolve({ text: () => text, close: () => req.destroy() });
+    });
+    req.end(payload);
+  });
+}
 
 describe('POST /v1/serverless/logs/stream', () => {
   it('backfills from start, then follows live, in SSE framing', async () => {
@@ -172,6 +201,43 @@ describe('POST /v1/serverless/logs/stream', () => {
     }
   });
 
+  it('sends byte-identical frames to every stream with the same filter', async () => {
+    const eu = [{ key: 'zone', value: 'eu' }];
+    const clients = [
+      await openRaw('level=info', alice.auth, eu),
+      await openRaw('level=info', alice.auth, eu),
+      await openRaw('level=info', alice.auth, [{ key: 'zone', value: 'us' }]),
+    ];
+    const connected = () => clients.every((c) => c.text().includes(': connected\n\n'));
+    for (let i = 0; i < 100 && !connected(); i++) await new Promise((r) => setTimeout(r, 10));
+    const lines: LogLine[] = [];
+    for (let round = 0; round < 5; round++) {
+      lines.push(
+        ...emit([
+          { level: 'info', labels: { zone: 'eu' }, message: `shared ${round} "quoted" é` },
+          { level: 'debug', labels: { zone: 'eu' }, message: 'too low' },
+          { level: 'error', labels: { zone: 'us' }, message: `us ${round}` },
+        ]),
+      );
+      await new Promise((r) => setImmediate(r));
+    }
+    const expected = (zone: string) =>
+      lines
+        .filter((l) => l.labels.zone === zone && l.level !== 'debug')
+        .map((l) => sseFrame(l.id, lineToEntry(l)))
+        .join('');
+    const body = (c: { text: () => string }) =>
+      c.text().replace(': connected\n\n', '').replaceAll(': ping\n\n', '');
+    for (let i = 0; i < 200 && body(clients[0]!).length < expected('eu').length; i++)
+      await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 200 && body(clients[2]!).length < expected('us').length; i++)
+      await new Promise((r) => setTimeout(r, 10));
+    expect(body(clients[0]!)).toBe(expected('eu'));
+    expect(body(clients[1]!)).toBe(body(clients[0]!));
+    expect(body(clients[2]!)).toBe(expected('us'));
+    for (const c of clients) c.close();
+  });
+
   it('caps concurrent streams per key with an error event', async () => {
     const held = [await open('', bob.auth), await open('', bob.auth), await open('', bob.auth)];
     await Promise.all(held.map((h) => h.until((ev) => ev.some((e) => e.comment === 'connected'))));
@@ -205,9 +271,11 @@ describe('POST /v1/serverless/logs/stream', () => {
     expect(logEvents(past.events).map((e) => e.message)).toEqual(['before']);
   });
 
-  it('drops a client that stops reading, with bounded buffering', async () => {
+  it('drops a client that stops reading with an error event, while the others keep receiving', async () => {
     const s = await open('', alice.auth);
+    const fast = await open('', alice.auth);
     await s.until((ev) => ev.some((e) => e.comment === 'connected'));
+    await fast.until((ev) => ev.some((e) => e.comment === 'connected'));
     s.pause();
     const big = 'x'.repeat(4000);
     let sent = 0;
@@ -217,11 +285,18 @@ describe('POST /v1/serverless/logs/stream', () => {
         fullLine({ ts: Date.now(), message: big, id: 1e9 + sent++ }),
       );
       bus.publish(lines);
-      if (i % 50 === 0) await new Promise((r) => setTimeout(r, 1));
+      // The reading client keeps up (40 KB a round stays under its 64 KiB cap).
+      const last = String(lines.at(-1)!.id);
+      await fast.until((ev) => ev.findLast((e) => e.id !== undefined)?.id === last);
     }
+    expect(fast.events.some((e) => e.event === 'error')).toBe(false);
+    expect(fast.events.filter((e) => e.data !== undefined).length).toBe(sent);
+    fast.close();
     s.resume();
     await s.ended;
     // The server stopped writing long before the end: far fewer lines arrived than were published.
     expect(logEvents(s.events).length).toBeLessThan(sent / 2);
+    const err = s.events.find((e) => e.event === 'error');
+    expect(JSON.parse(err!.data!).error).toMatchObject({ code: 'LOGS_STREAM_SLOW' });
   });
 });

@@ -4,6 +4,7 @@ import type { RunQuery } from '../apps/run-query.js';
 import { lineToEntry, rowToEntry, sseError, sseFrame } from './entry.js';
 import { type LogFilter, OPEN_END, OPEN_START } from './filter.js';
 import { compileLogMatcher } from './match.js';
+import type { MatchedLines } from './matched-lines.js';
 import type { LogRow } from './queries.js';
 import type { LiveSubscriber, LogStreamHub } from './stream-hub.js';
 
@@ -14,8 +15,10 @@ export interface LogStreamDeps {
   /** Commits log lines already appended, so a catch-up query sees every line published before it. */
   flushLogs: () => Promise<void>;
   now: () => number;
-  /** A client whose socket holds more unsent bytes than this is dropped. */
+  /** A client whose socket holds more unsent bytes than this is dropped with an `error` event. */
   maxBufferedBytes: number;
+  /** How long a dropped client may take to read up to its `error` event before its socket is destroyed. */
+  dropGraceMs: number;
   /** Live lines held while the catch-up query runs; more drops the stream. */
   maxPendingLines: number;
   /** Rows per backfill query. */
@@ -29,10 +32,11 @@ type Phase = 'backfill' | 'catchup' | 'live' | 'closed';
 /** One SSE connection: backfill from the store, then live lines from the hub, deduplicated by id. */
 export class LogStream implements LiveSubscriber {
   readonly owner: string;
+  readonly filterKey: string;
+  readonly match: (line: LogLine) => boolean;
   private phase: Phase = 'backfill';
   private lastId = 0;
   private pending: LogLine[] = [];
-  private readonly match: (line: LogLine) => boolean;
   private cleanups: (() => void)[] = [];
 
   constructor(
@@ -41,6 +45,7 @@ export class LogStream implements LiveSubscriber {
     private readonly deps: LogStreamDeps,
   ) {
     this.owner = filter.owner;
+    this.filterKey = JSON.stringify(filter);
     this.match = compileLogMatcher(filter);
     raw.on('close', () => this.teardown());
   }
@@ -55,18 +60,23 @@ export class LogStream implements LiveSubscriber {
     return this.phase === 'closed';
   }
 
-  onLines(lines: readonly LogLine[], frameOf: (line: LogLine) => string): void {
+  onLines(batch: MatchedLines): void {
     if (this.phase === 'catchup') {
-      for (const l of lines) if (this.match(l)) this.pending.push(l);
+      for (const l of batch.lines) this.pending.push(l);
       if (this.pending.length > this.deps.maxPendingLines) this.drop();
       return;
     }
     if (this.phase !== 'live') return;
+    if (batch.minId === undefined || batch.minId > this.lastId) {
+      // Nothing to deduplicate: the bytes every stream of this filter gets, written as they are.
+      this.send(batch.frames());
+      if (batch.maxId !== undefined) this.lastId = batch.maxId;
+      return;
+    }
     let out = '';
-    for (const l of lines) {
+    for (const l of batch.lines) {
       if (l.id !== undefined && l.id <= this.lastId) continue;
-      if (!this.match(l)) continue;
-      out += frameOf(l);
+      out += batch.frame(l);
       if (l.id !== undefined) this.lastId = l.id;
     }
     if (out) this.send(out);
@@ -162,15 +172,18 @@ export class LogStream implements LiveSubscriber {
     this.onClose(() => clearTimeout(timer));
   }
 
-  private send(chunk: string): void {
-    if (this.raw.writableLength > this.deps.maxBufferedBytes) this.drop();
-    else this.raw.write(chunk);
+  private send(chunk: string | Buffer): void {
+    if (this.raw.writableLength > this.deps.maxBufferedBytes) {
+      this.drop();
+      return;
+    }
+    this.raw.write(chunk);
   }
 
   private drop(): void {
     this.fail('LOGS_STREAM_SLOW');
     // The client is not reading, so the error event may never flush: do not wait for it.
-    const timer = setTimeout(() => this.raw.destroy(), 1000);
+    const timer = setTimeout(() => this.raw.destroy(), this.deps.dropGraceMs);
     timer.unref();
   }
 
