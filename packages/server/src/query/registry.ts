@@ -1,5 +1,6 @@
 import { queryAnalytics } from './analytics.js';
 import { listRequests } from './requests.js';
+import { serialized } from './serialized.js';
 import type { QueryRegistry } from './statements.js';
 import { queryUsage } from './usage.js';
 
@@ -8,6 +9,9 @@ export const queries = {
   listRequests,
   queryAnalytics,
   queryUsage,
+  /** The same pages, serialised on the query thread (what the routes use). */
+  queryAnalyticsJson: serialized(queryAnalytics),
+  queryUsageJson: serialized(queryUsage),
 } satisfies QueryRegistry;
 
 /** Names of the queries in `queries`. */

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { prepared } from '../../query/statements.js';
+import { rowToEntry } from './entry.js';
 import type { LabelCondition, LogFilter } from './filter.js';
 import { candidateQuery, needleTrigrams, newestCandidates, trigramDensities } from './search-index.js';
 
@@ -296,9 +297,28 @@ export function logsFirstIdFrom(db: Database.Database, p: { owner: string; start
   return (prepared(db, sql).get(p.owner, p.owner, BACKFILL_SKEW_MS) as { m: number }).m - 1;
 }
 
+/** A history page serialised on the query thread: the `items` array as JSON and where the next page starts. */
+export interface HistoryPageText {
+  itemsJson: string;
+  /** (ts, id) of the page's last line when another page exists, else null. */
+  next: Key | null;
+}
+
+/** `logsHistory` as the route answers it, mapped to fal's entries and serialised off the gateway's thread. */
+export function logsHistoryPage(db: Database.Database, p: LogsHistoryParams): HistoryPageText {
+  const rows = logsHistory(db, p);
+  const items = rows.length > p.limit ? rows.slice(0, p.limit) : rows;
+  const last = items[items.length - 1];
+  return {
+    itemsJson: JSON.stringify(items.map(rowToEntry)),
+    next: rows.length > p.limit && last ? { ts: last.ts, id: last.id } : null,
+  };
+}
+
 /** The logs queries, by registry name (a query-pool module: its `queries` export is merged). */
 export const queries = {
   'logs.history': logsHistory,
+  'logs.historyPage': logsHistoryPage,
   'logs.after': logsAfter,
   'logs.firstIdFrom': logsFirstIdFrom,
 } as const;

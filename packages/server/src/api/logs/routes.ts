@@ -12,7 +12,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { type HttpApp, principalOf } from '../../http/app.js';
 import type { RunQuery } from '../apps/run-query.js';
-import { LogsHistoryResponse, rowToEntry, sseError } from './entry.js';
+import { LogsHistoryResponse, sseError } from './entry.js';
 import {
   type LabelFilterInput,
   LabelFiltersBody,
@@ -20,7 +20,7 @@ import {
   LogQuerySchema,
   resolveLogFilter,
 } from './filter.js';
-import type { LogRow } from './queries.js';
+import type { HistoryPageText } from './queries.js';
 import { LogStream } from './stream.js';
 import { createLogStreamHub } from './stream-hub.js';
 
@@ -98,15 +98,23 @@ export function registerLogsRoutes(app: HttpApp, deps: LogsRoutesDeps): void {
           response: { 200: LogsHistoryResponse },
         },
       },
-      async (request) => {
+      async (request, reply) => {
         const q = request.query;
         const filter = resolveLogFilter(q, request.body, principalOf(request).owner, now());
         const before = historyPosition(q.cursor);
-        const rows = (await deps.runQuery('logs.history', { filter, before, limit: q.limit })) as LogRow[];
-        const items = rows.length > q.limit ? rows.slice(0, q.limit) : rows;
-        const last = items[items.length - 1];
-        const next = rows.length > q.limit && last ? encodeCursor('logs', [last.ts, last.id]) : null;
-        return { items: items.map(rowToEntry), ...pageInfo(next) };
+        // Entries are built and serialised on the query thread; the schema above documents the body.
+        const page = (await deps.runQuery('logs.historyPage', {
+          filter,
+          before,
+          limit: q.limit,
+        })) as HistoryPageText;
+        const next = page.next ? encodeCursor('logs', [page.next.ts, page.next.id]) : null;
+        const info = pageInfo(next);
+        return (reply as FastifyReply)
+          .type('application/json; charset=utf-8')
+          .send(
+            `{"items":${page.itemsJson},"next_cursor":${JSON.stringify(info.next_cursor)},"has_more":${info.has_more}}`,
+          );
       },
     );
 

@@ -7,10 +7,12 @@ import {
   parseList,
   resolveTimeWindow,
 } from '@hangar/core';
+import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { type HttpApp, principalOf } from '../../http/app.js';
 import type { QueryPool } from '../../query/pool.js';
-import type { UsageParams, UsageResult } from '../../query/usage.js';
+import { type SerializedPage, sendPage } from '../../query/serialized.js';
+import type { UsageParams } from '../../query/usage.js';
 import {
   BUCKET_LIMIT,
   bucketFromCursor,
@@ -96,7 +98,7 @@ export function registerUsageRoutes(app: HttpApp, deps: UsageRoutesDeps): void {
         response: { 200: UsageResponse },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { owner } = principalOf(request);
       const q = request.query;
       const expand = q.expand === undefined ? ['time_series'] : parseList(q.expand, 'expand');
@@ -118,8 +120,9 @@ export function registerUsageRoutes(app: HttpApp, deps: UsageRoutesDeps): void {
         percentDiscount: discount > 0 ? discount : null,
         currency: deps.currency ?? 'USD',
       };
-      const { nextBucket, ...data } = await deps.pool.run<UsageResult>('queryUsage', params);
-      return { ...data, ...bucketPage('usage', nextBucket, window) };
+      // Serialised on the query thread: the schema above documents the body (and the tests check it).
+      const page = await deps.pool.run<SerializedPage>('queryUsageJson', params);
+      return sendPage(reply as FastifyReply, page, bucketPage('usage', page.nextBucket, window));
     },
   );
 }
