@@ -6,7 +6,8 @@
 # Knobs: BENCH_SSE_CLIENTS (200), BENCH_SSE_RATE (2000 lines/s), BENCH_SSE_SECONDS (20),
 # BENCH_SSE_PROCS (client processes, 2), BENCH_SSE_CASES ("filtered all all-small"), SERVER_NODE_ARGS
 # (extra node flags for the server, e.g. --cpu-prof), BENCH_CLI (the CLI entry to serve with, default
-# packages/cli/dist/main.js: point it at another build to compare), KEEP_TMP=1.
+# packages/cli/dist/main.js: point it at another build to compare), BENCH_SSE_DB (a database to start from,
+# e.g. the bench:api seed, instead of an empty one), KEEP_TMP=1.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 HERE=bench/api
@@ -51,6 +52,10 @@ wait_http() { # url [max seconds]
 # --- a fresh home: acme's ADMIN key (creates the database), then the stream clients' keys ---
 HOME_DIR=$TMP/home
 mkdir -p "$HOME_DIR"
+if [ -n "${BENCH_SSE_DB:-}" ]; then
+  record "cp BENCH_SSE_DB \$TMP/home/hangar.db   # start from an existing database (e.g. the bench:api seed)"
+  cp --reflink=auto "$BENCH_SSE_DB" "$HOME_DIR/hangar.db"
+fi
 record "node packages/cli/dist/main.js --home \$TMP/home keys create --owner acme --scope ADMIN --json"
 KEY=$(node packages/cli/dist/main.js --home "$HOME_DIR" keys create --owner acme --scope ADMIN --json |
   node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>console.log(JSON.parse(s).key))")

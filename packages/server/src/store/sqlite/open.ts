@@ -2,6 +2,12 @@ import Database from 'better-sqlite3';
 import { MIGRATIONS } from './schema.js';
 
 const BUSY_TIMEOUT_MS = 5000;
+/**
+ * Page cache of the writer connection (KiB; SQLite's default is 2 MiB). Each commit updates the right edge
+ * of every time-ordered index and merges full-text segments: with a few GB of history those pages must
+ * stay cached, or each commit waits on reads.
+ */
+const WRITER_CACHE_KIB = 64 * 1024;
 
 /** Opens (creating if needed) the read-write database with WAL and applies pending migrations. */
 export function openDatabase(path: string): Database.Database {
@@ -11,6 +17,7 @@ export function openDatabase(path: string): Database.Database {
     db.pragma('synchronous = NORMAL');
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     db.pragma('foreign_keys = ON');
+    db.pragma(`cache_size = -${WRITER_CACHE_KIB}`);
     migrate(db);
     return db;
   } catch (err) {
