@@ -247,11 +247,4 @@ export const MIGRATIONS: readonly string[] = [
   `
   DROP TRIGGER IF EXISTS logs_fts_insert;
   `,
-  // 5: FTS5 merges segments inside the writer's commits. With the default automerge of 4, a database
-  // with millions of lines had a 50–90 ms commit every second or so (log streams and gateway calls wait
-  // behind it); merging 16 segments at a time cut the 99th-percentile commit to ≈ 20 ms (measured with
-  // 20-line commits on the 5-million-line benchmark database), and searches stay as fast.
-  `
-  INSERT INTO logs_fts(logs_fts, rank) VALUES ('automerge', 16);
-  `,
 ];
