@@ -40,15 +40,8 @@ done
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/hangar-bench-api.XXXXXX")
 OUT=$TMP/out
 mkdir -p "$OUT" "$CACHE_ROOT"
-PIDS=()
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  [ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"
-}
-trap cleanup EXIT
-record() { printf '%s\n' "$*" | sed -e "s#$TMP#\$TMP#g" -e "s#$PWD/##g" >>"$OUT/commands.txt"; }
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 # --- seed, or reuse the cached seed for this schema and seeder ---
 SEED_DIR=$(node $HERE/cache.mjs "$CACHE_ROOT" "$MAX_AGE_H" "${SEED_ARGS[@]}") && CACHED=1 || CACHED=0
@@ -67,18 +60,6 @@ fi
 cp "$SEED_DIR/seed.log" "$OUT/seed.log" 2>/dev/null || true
 cp "$SEED_DIR/bench-seed.json" "$OUT/seed.json"
 
-free_port() {
-  node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"
-}
-wait_http() { # url [max seconds]
-  local i
-  for ((i = 0; i < ${2:-30} * 10; i++)); do
-    curl -s -o /dev/null -m 1 "$1" && return 0
-    sleep 0.1
-  done
-  echo "timed out waiting for $1" >&2
-  return 1
-}
 seed_field() { node -e "const m=require(process.argv[1]);console.log(eval('m.'+process.argv[2]))" "$OUT/seed.json" "$1"; }
 
 # --- the server on a copy of the seed, plus SSE client keys ---

@@ -26,28 +26,8 @@ done
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/hangar-bench-sse.XXXXXX")
 OUT=${OUT:-$TMP/out}
 mkdir -p "$OUT"
-SERVER_PID=
-cleanup() {
-  if [ -n "$SERVER_PID" ]; then
-    kill -TERM "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-  fi
-  [ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"
-}
-trap cleanup EXIT
-record() { printf '%s\n' "$*" | sed -e "s#$TMP#\$TMP#g" -e "s#$PWD/##g" >>"$OUT/commands.txt"; }
-free_port() {
-  node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"
-}
-wait_http() { # url [max seconds]
-  local i
-  for ((i = 0; i < ${2:-30} * 10; i++)); do
-    curl -s -o /dev/null -m 1 "$1" && return 0
-    sleep 0.1
-  done
-  echo "timed out waiting for $1" >&2
-  return 1
-}
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 # --- a fresh home: acme's ADMIN key (creates the database), then the stream clients' keys ---
 HOME_DIR=$TMP/home
@@ -69,6 +49,7 @@ record "node ${NODE_ARGS[*]:+${NODE_ARGS[*]} }${BENCH_CLI:-packages/cli/dist/mai
 (cd "$OUT" && exec node "${NODE_ARGS[@]}" "$CLI" serve --port "$PORT" \
   --home "$HOME_DIR") >"$OUT/server.log" 2>&1 &
 SERVER_PID=$!
+PIDS+=("$SERVER_PID")
 wait_http "$URL/.well-known/jwks.json" 60
 
 # --- deploy the log printer (one runner) and wait until it answers ---

@@ -33,34 +33,8 @@ fi
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/hangar-bench.XXXXXX")
 OUT=$TMP/out
 mkdir -p "$OUT"
-PIDS=()
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  [ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-free_port() {
-  node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"
-}
-# Records a command for RESULTS.md with the temp dir and ports written symbolically.
-record() { printf '%s\n' "$*" | sed "s#$TMP#\$TMP#g" >>"$OUT/commands.txt"; }
-
-wait_http() { # url [max seconds] [pid that must stay alive]
-  local i
-  for ((i = 0; i < ${2:-30} * 10; i++)); do
-    curl -s -o /dev/null -m 1 "$1" && return 0
-    if [ -n "${3:-}" ] && ! kill -0 "$3" 2>/dev/null; then
-      echo "process $3 exited while waiting for $1" >&2
-      return 1
-    fi
-    sleep 0.1
-  done
-  echo "timed out waiting for $1" >&2
-  return 1
-}
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 descendants() { # pid… → the pids and all their descendants
   local p
