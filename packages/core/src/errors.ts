@@ -65,6 +65,11 @@ export const ERRORS = {
   },
   KEY_NOT_FOUND: { type: 'not_found', status: 404, message: 'Key not found' },
   OWNER_INVALID: { type: 'validation_error', status: 400, message: 'Invalid owner name' },
+  OWNER_SINGLE_TENANT: {
+    type: 'authorization_error',
+    status: 403,
+    message: 'This server runs in single-tenant mode and serves one owner only',
+  },
   STORE_WRITE_FAILED: { type: 'server_error', status: 500, message: 'The request could not be recorded' },
   FILES_PATH_INVALID: { type: 'validation_error', status: 400, message: 'Invalid file path' },
   FILES_NOT_FOUND: { type: 'not_found', status: 404, message: 'File or directory not found' },

@@ -137,6 +137,8 @@ export interface RunnerSpec {
   revisionId: string;
   /** Working directory (the app directory). */
   dir: string;
+  /** The owner's storage directory, handed to the app as `DATA_DIR`. */
+  dataDir: string;
   command: string[];
   env: Record<string, string>;
 }

@@ -105,7 +105,29 @@ export const ConfigFileSchema = Type.Object(
     ),
     files: Type.Optional(Type.Object({ url_allowlist: Type.Optional(Type.Array(Type.String())) }, strict)),
     metrics: Type.Optional(Type.Object({ cache_ttl_s: int(0) }, strict)),
-    runners: Type.Optional(Type.Object({ sample_interval_ms: int(1), meter_interval_ms: int(1) }, strict)),
+    runners: Type.Optional(
+      Type.Object(
+        {
+          sample_interval_ms: int(1),
+          meter_interval_ms: int(1),
+          isolation: Type.Optional(Type.Enum(['auto', 'sandbox', 'none'])),
+          sandbox: Type.Optional(
+            Type.Object(
+              {
+                memory_mb: int(16),
+                pids_max: int(8),
+                nofile: int(64),
+                tmp_mb: int(1),
+                uid_base: Type.Optional(Type.Integer({ minimum: 1000, maximum: 2_000_000_000 })),
+                ro_paths: Type.Optional(Type.Array(Type.String({ pattern: '^/' }))),
+              },
+              strict,
+            ),
+          ),
+        },
+        strict,
+      ),
+    ),
   },
   strict,
 );
@@ -142,7 +164,24 @@ export interface Config {
   readonly webhooks: { readonly allowPrivate: boolean; readonly allowlist: readonly string[] };
   readonly files: { readonly urlAllowlist: readonly string[] };
   readonly metrics: { readonly cacheTtlS: number };
-  readonly runners: { readonly sampleIntervalMs: number; readonly meterIntervalMs: number };
+  readonly runners: {
+    readonly sampleIntervalMs: number;
+    readonly meterIntervalMs: number;
+    /** `auto`: sandbox runners when the host can, else single-tenant; `sandbox`: required; `none`: single-tenant. */
+    readonly isolation: 'auto' | 'sandbox' | 'none';
+    readonly sandbox: {
+      readonly memoryBytes: number;
+      readonly pidsMax: number;
+      readonly nofile: number;
+      readonly tmpBytes: number;
+      readonly uidBase: number;
+      readonly roPaths: readonly string[];
+    };
+  };
+  /** The server's PATH, where the runner sandbox's tools are looked up. */
+  readonly searchPath: string;
+  /** Server-private state of the runner sandbox (owner uids, pid files). */
+  readonly sandboxDir: string;
   /** SQLite database file. */
   readonly dbPath: string;
   /** Where the generated admin key is written. */
@@ -198,6 +237,8 @@ export function loadConfig(
     machineTypes: mergeMachineTypes(file.machine_types ?? {}),
     discounts: { ...file.discounts },
     ...fileSections(file),
+    searchPath: env['PATH'] ?? '',
+    sandboxDir: join(home, 'sandbox'),
     dbPath: join(home, 'hangar.db'),
     adminKeyPath: join(home, 'admin.key'),
     dataRoot: (owner: string) => join(home, 'data', owner),
@@ -205,8 +246,11 @@ export function loadConfig(
   return deepFreeze(config);
 }
 
+const MIB = 1024 * 1024;
+
 function fileSections(file: ConfigFile) {
   const l = file.limits ?? {};
+  const sb = file.runners?.sandbox ?? {};
   return {
     limits: {
       bodyLimit: l.body_limit ?? 10 * 1024 * 1024,
@@ -231,6 +275,15 @@ function fileSections(file: ConfigFile) {
     runners: {
       sampleIntervalMs: file.runners?.sample_interval_ms ?? 5000,
       meterIntervalMs: file.runners?.meter_interval_ms ?? 5000,
+      isolation: file.runners?.isolation ?? 'auto',
+      sandbox: {
+        memoryBytes: (sb.memory_mb ?? 4096) * MIB,
+        pidsMax: sb.pids_max ?? 1024,
+        nofile: sb.nofile ?? 65_536,
+        tmpBytes: (sb.tmp_mb ?? 1024) * MIB,
+        uidBase: sb.uid_base ?? 200_000,
+        roPaths: [...(sb.ro_paths ?? [])],
+      },
     },
   };
 }

@@ -12,11 +12,12 @@ import { createAuthenticator } from './http/auth.js';
 import { registerDashboard } from './http/dashboard-static.js';
 import { registerOpenApi } from './http/openapi.js';
 import { createLogBus } from './runners/log-bus.js';
-import { createProcessRunnerDriver } from './runners/process-driver.js';
+import { chooseIsolation } from './runners/sandbox/index.js';
 import { createSupervisor } from './runners/supervisor.js';
 import { createDeployService } from './services/deploy.js';
 import { createKeyService } from './services/keys.js';
 import { createSqliteStores } from './store/sqlite/index.js';
+import { singleTenantKeys } from './tenancy.js';
 import { observeRequests } from './telemetry/observed-requests.js';
 import { RequestRollup } from './telemetry/request-rollup.js';
 import { loadOrCreateWebhookKey } from './webhook-key.js';
@@ -68,10 +69,25 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     flushIntervalMs: STORE_GROUP_COMMIT_MS,
     checkpointIntervalMs: STORE_CHECKPOINT_MS,
   });
+  const isolation = chooseIsolation({
+    isolation: config.runners.isolation,
+    settings: config.runners.sandbox,
+    stateDir: config.sandboxDir,
+    searchPath: config.searchPath,
+  });
+  if (isolation.mode === 'sandbox') {
+    logger.info('runners are sandboxed: one uid per owner, private namespaces, no network of their own');
+    for (const warning of isolation.warnings) logger.warn(warning);
+  } else {
+    logger.warn(
+      `single-tenant mode: only owner "${config.owner}" is served (${isolation.reason}); see docs/security.md`,
+    );
+  }
+  const singleTenant = isolation.mode === 'single-tenant';
+  const keyStore = singleTenant ? singleTenantKeys(stores.keys, config.owner) : stores.keys;
   const logBus = createLogBus();
-  const driver = createProcessRunnerDriver();
   const supervisor = createSupervisor({
-    driver,
+    driver: isolation.driver,
     stores,
     logBus,
     machineTypes: { ...config.machineTypes },
@@ -83,8 +99,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     sampleIntervalMs: config.runners.sampleIntervalMs,
     meterIntervalMs: config.runners.meterIntervalMs,
   });
-  const authenticator = createAuthenticator(stores.keys, clock);
-  const keys = createKeyService({ keys: stores.keys, clock, authenticator });
+  const authenticator = createAuthenticator(keyStore, clock);
+  const keys = createKeyService({ keys: keyStore, clock, authenticator });
   const bootstrap = await keys.bootstrapAdmin({
     owner: config.owner,
     adminKey: config.adminKey,
@@ -93,7 +109,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const deployer = createDeployService({
     apps: stores.apps,
     events: stores.events,
-    keys: stores.keys,
+    keys: keyStore,
     machineTypes: config.machineTypes,
     clock,
     ids,
@@ -154,6 +170,10 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
 
   await supervisor.recover();
   for (const app of await stores.apps.listApps()) {
+    if (singleTenant && app.owner !== config.owner) {
+      logger.warn({ app: `${app.owner}/${app.name}` }, 'not started: single-tenant mode serves one owner');
+      continue;
+    }
     const rev = (await stores.apps.listRevisions(app.owner, app.name)).find(
       (r) => r.revisionId === app.currentRevision,
     );

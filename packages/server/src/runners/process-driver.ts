@@ -20,7 +20,7 @@ export function createProcessRunnerDriver(options: ProcessDriverOptions = {}): R
   return {
     async start(spec, hooks) {
       const port = await freePort();
-      const env = { ...baseEnv, ...spec.env, PORT: String(port) };
+      const env = { ...baseEnv, ...spec.env, DATA_DIR: spec.dataDir, PORT: String(port) };
       const child = await spawnRunner(spec, env);
       watchChild(child, hooks);
       return processHandle(spec.runnerId, `http://127.0.0.1:${port}`, child);
@@ -42,7 +42,7 @@ function pickBaseEnv(source: NodeJS.ProcessEnv): Record<string, string> {
 }
 
 /** Asks the OS for a free port. Another process could take it before the runner binds; that shows as a startup failure. */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
@@ -75,7 +75,8 @@ function spawnRunner(spec: RunnerSpec, env: Record<string, string>): Promise<Chi
   });
 }
 
-function watchChild(child: ChildProcess, hooks: RunnerHooks): void {
+/** Forwards a child's output lines and its end to the hooks; `onEnd` runs before `hooks.onExit`. */
+export function watchChild(child: ChildProcess, hooks: RunnerHooks, onEnd?: () => Promise<void>): void {
   const out = new LineSplitter((line) => hooks.onLine('stdout', line));
   const err = new LineSplitter((line) => hooks.onLine('stderr', line));
   child.stdout?.on('data', (chunk: Buffer) => out.push(chunk));
@@ -86,7 +87,8 @@ function watchChild(child: ChildProcess, hooks: RunnerHooks): void {
     done = true;
     out.end();
     err.end();
-    hooks.onExit(child.exitCode, child.signalCode);
+    if (!onEnd) hooks.onExit(child.exitCode, child.signalCode);
+    else void onEnd().finally(() => hooks.onExit(child.exitCode, child.signalCode));
   };
   child.once('close', finish);
   child.once('exit', () => {
@@ -123,7 +125,7 @@ function processHandle(runnerId: string, url: string, child: ChildProcess): Runn
 }
 
 /** Signals a whole process group; a group that is already gone is not an error. */
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
+export function signalGroup(pid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pid, signal);
   } catch (err) {

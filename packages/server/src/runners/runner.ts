@@ -135,10 +135,10 @@ export class Runner {
       app: this.app,
       revisionId: this.revisionId,
       dir: this.rev.dir,
+      dataDir,
       command: this.manifest.command,
       env: {
         ...this.manifest.env,
-        DATA_DIR: dataDir,
         HANGAR_APP: `${this.owner}/${this.app}`,
         HANGAR_RUNNER_ID: this.id,
       },

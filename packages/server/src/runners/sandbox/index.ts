@@ -1,0 +1,81 @@
+import type { RunnerDriver } from '@hangar/core';
+import { createProcessRunnerDriver } from '../process-driver.js';
+import { createSandboxRunnerDriver } from './driver.js';
+import { type OwnerIdentities, openOwnerIdentities } from './identities.js';
+import { sweepIngress } from './pasta.js';
+import { probeSandbox } from './probe.js';
+
+export { createSandboxRunnerDriver } from './driver.js';
+export { openOwnerIdentities } from './identities.js';
+export { probeSandbox } from './probe.js';
+
+/** The sandbox options of the configuration (`runners.sandbox`). */
+export interface SandboxSettings {
+  readonly memoryBytes: number;
+  readonly pidsMax: number;
+  readonly nofile: number;
+  readonly tmpBytes: number;
+  readonly uidBase: number;
+  readonly roPaths: readonly string[];
+}
+
+/** How runners are isolated on this server, decided once at start. */
+export type RunnerIsolation =
+  | {
+      mode: 'sandbox';
+      driver: RunnerDriver;
+      identities: OwnerIdentities;
+      /** What start-up should tell the operator (e.g. cgroups missing). */
+      warnings: string[];
+    }
+  | { mode: 'single-tenant'; driver: RunnerDriver; reason: string };
+
+/** Thrown when `runners.isolation` is `sandbox` and the host cannot build one. */
+export class SandboxUnavailableError extends Error {}
+
+/**
+ * Picks the runner driver: the sandbox when `isolation` is `sandbox` (required) or `auto` and the
+ * host supports it; otherwise plain processes, in single-tenant mode.
+ */
+export function chooseIsolation(opts: {
+  isolation: 'auto' | 'sandbox' | 'none';
+  settings: SandboxSettings;
+  /** Server-private directory for the sandbox's state (uid table, passwd files, pid files). */
+  stateDir: string;
+  /** PATH to find bwrap, pasta, prlimit and setpriv on. */
+  searchPath: string;
+  baseEnv?: Record<string, string>;
+}): RunnerIsolation {
+  if (opts.isolation === 'none') {
+    return {
+      mode: 'single-tenant',
+      driver: createProcessRunnerDriver(),
+      reason: 'runners.isolation is "none" in the config file',
+    };
+  }
+  const probe = probeSandbox(opts.searchPath, 'hangar-runners');
+  if (!probe.ok) {
+    if (opts.isolation === 'sandbox') {
+      throw new SandboxUnavailableError(`runners.isolation is "sandbox" but ${probe.reason}`);
+    }
+    return { mode: 'single-tenant', driver: createProcessRunnerDriver(), reason: probe.reason };
+  }
+  const identities = openOwnerIdentities(`${opts.stateDir}/owners`, opts.settings.uidBase);
+  const driver = createSandboxRunnerDriver({
+    ...probe.tools,
+    identities,
+    cgroups: probe.cgroups,
+    runDir: `${opts.stateDir}/run`,
+    memoryBytes: opts.settings.memoryBytes,
+    pidsMax: opts.settings.pidsMax,
+    nofile: opts.settings.nofile,
+    tmpBytes: opts.settings.tmpBytes,
+    roPaths: opts.settings.roPaths,
+    ...(opts.baseEnv ? { baseEnv: opts.baseEnv } : {}),
+  });
+  // Runners of an earlier server process died with it (--die-with-parent); their cgroups and port
+  // forwarders may not have.
+  probe.cgroups?.sweep().catch(() => {});
+  sweepIngress(`${opts.stateDir}/run`).catch(() => {});
+  return { mode: 'sandbox', driver, identities, warnings: probe.warnings };
+}

@@ -1,0 +1,104 @@
+import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** A running port forward into one runner's network namespace. */
+export interface IngressForward {
+  /** Stops the forwarder (it also quits by itself once the namespace is gone). */
+  close(): Promise<void>;
+}
+
+/** What the forward needs. */
+export interface IngressOptions {
+  /** pasta's executable. */
+  pasta: string;
+  /** A process inside the runner's network namespace. */
+  pid: number;
+  /** Host port on 127.0.0.1 that the gateway connects to; forwarded to the same port in the namespace. */
+  port: number;
+  /** Where pasta writes its pid (removed on close). */
+  pidFile: string;
+}
+
+/**
+ * Connects the gateway to a runner whose network namespace has nothing but loopback. pasta binds
+ * `127.0.0.1:port` on the host and splices each connection to `127.0.0.1:port` inside the namespace.
+ * It is given no outbound forwarding (`-T none`, `-U none`) and the namespace's tap interface is left
+ * unconfigured, so the runner cannot open a connection to anything: not the host's loopback, not
+ * private addresses, not the internet. Resolves once the host port is bound (pasta daemonises then).
+ */
+export async function forwardIngress(options: IngressOptions): Promise<IngressForward> {
+  const args = [
+    '--quiet',
+    // pasta would drop to nobody before opening the namespace, which root owns; it still drops its
+    // capabilities and seccomp-confines itself after setup.
+    '--runas',
+    '0:0',
+    '--netns-only',
+    // The namespace is handed over as an open descriptor: pasta, having dropped its capabilities,
+    // could not open the sandbox's /proc entry itself.
+    '--netns',
+    '/proc/self/fd/3',
+    '--tcp-ports',
+    `127.0.0.1/${options.port}:${options.port}`,
+    '--udp-ports',
+    'none',
+    '--tcp-ns',
+    'none',
+    '--udp-ns',
+    'none',
+    '--no-map-gw',
+    '--no-dhcp',
+    '--no-ndp',
+    '--no-dhcpv6',
+    '--no-ra',
+    '--pid',
+    options.pidFile,
+  ];
+  const output: string[] = [];
+  const netns = openSync(`/proc/${options.pid}/ns/net`, 'r');
+  const code = await new Promise<number | null>((resolve, reject) => {
+    const child = spawn(options.pasta, args, { stdio: ['ignore', 'ignore', 'pipe', netns] });
+    child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+    child.once('error', reject);
+    child.once('exit', (c) => resolve(c));
+  }).finally(() => closeSync(netns));
+  if (code !== 0) {
+    const detail = output.join('').split('\n').filter((l) => l && !l.includes('syslog')).join('; ');
+    throw new Error(`network forward failed (pasta exit ${code}${detail ? `: ${detail}` : ''})`);
+  }
+  const pid = Number((await readFile(options.pidFile, 'utf8').catch(() => '')).trim()) || null;
+  let closed = false;
+  return {
+    async close() {
+      if (closed) return;
+      closed = true;
+      await stopPasta(pid);
+      await rm(options.pidFile, { force: true });
+    },
+  };
+}
+
+/** Stops forwarders left by an earlier server process (their pid files are in `dir`). */
+export async function sweepIngress(dir: string): Promise<void> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const name of names.filter((n) => n.endsWith('.pasta.pid'))) {
+    const path = join(dir, name);
+    const pid = Number((await readFile(path, 'utf8').catch(() => '')).trim()) || null;
+    await stopPasta(pid);
+    await rm(path, { force: true });
+  }
+}
+
+/** SIGTERMs `pid` if it is still a pasta process (a pid file can outlive its process). */
+async function stopPasta(pid: number | null): Promise<void> {
+  if (pid === null) return;
+  const comm = await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '');
+  if (comm.trim() !== 'pasta') return;
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    // gone meanwhile
+  }
+}
