@@ -47,7 +47,19 @@ describe('loadConfig', () => {
     expect(c.webhooks).toEqual({ allowPrivate: false, allowlist: [] });
     expect(c.files.urlAllowlist).toEqual([]);
     expect(c.metrics.cacheTtlS).toBe(10);
-    expect(c.runners).toEqual({ sampleIntervalMs: 5000, meterIntervalMs: 5000 });
+    expect(c.runners).toEqual({
+      sampleIntervalMs: 5000,
+      meterIntervalMs: 5000,
+      isolation: 'auto',
+      sandbox: {
+        memoryBytes: 4096 * 1024 * 1024,
+        pidsMax: 1024,
+        nofile: 65_536,
+        tmpBytes: 1024 * 1024 * 1024,
+        uidBase: 200_000,
+        roPaths: [],
+      },
+    });
   });
 
   it('reads the environment', () => {
@@ -113,7 +125,11 @@ describe('loadConfig', () => {
       webhooks: { allow_private: true, allowlist: ['10.0.0.0/8'] },
       files: { url_allowlist: ['https://cdn.example.com/'] },
       metrics: { cache_ttl_s: 0 },
-      runners: { sample_interval_ms: 1000 },
+      runners: {
+        sample_interval_ms: 1000,
+        isolation: 'sandbox',
+        sandbox: { memory_mb: 512, ro_paths: ['/opt/py'] },
+      },
     });
     const c = loadConfig(['--home', dir], {}, '/');
     expect(c.machineTypes['GPU-H100']).toEqual({ ...DEFAULT_MACHINE_TYPES['GPU-H100'], unitPrice: 0.001 });
@@ -133,7 +149,12 @@ describe('loadConfig', () => {
     expect(c.webhooks).toEqual({ allowPrivate: true, allowlist: ['10.0.0.0/8'] });
     expect(c.files.urlAllowlist).toEqual(['https://cdn.example.com/']);
     expect(c.metrics.cacheTtlS).toBe(0);
-    expect(c.runners).toEqual({ sampleIntervalMs: 1000, meterIntervalMs: 5000 });
+    expect(c.runners.sampleIntervalMs).toBe(1000);
+    expect(c.runners.meterIntervalMs).toBe(5000);
+    expect(c.runners.isolation).toBe('sandbox');
+    expect(c.runners.sandbox.memoryBytes).toBe(512 * 1024 * 1024);
+    expect(c.runners.sandbox.pidsMax).toBe(1024);
+    expect(c.runners.sandbox.roPaths).toEqual(['/opt/py']);
   });
 
   it('rejects a bad config file with a message naming the file and the JSON path', () => {

@@ -110,7 +110,7 @@ export const ConfigFileSchema = Type.Object(
         {
           sample_interval_ms: int(1),
           meter_interval_ms: int(1),
-          isolation: Type.Optional(Type.Enum(['auto', 'sandbox', 'none'])),
+          isolation: Type.Optional(Type.Enum(['auto', 'sandbox', 'none', 'trusted'])),
           sandbox: Type.Optional(
             Type.Object(
               {
@@ -167,8 +167,11 @@ export interface Config {
   readonly runners: {
     readonly sampleIntervalMs: number;
     readonly meterIntervalMs: number;
-    /** `auto`: sandbox runners when the host can, else single-tenant; `sandbox`: required; `none`: single-tenant. */
-    readonly isolation: 'auto' | 'sandbox' | 'none';
+    /**
+     * `auto`: sandbox runners when the host can, else single-tenant; `sandbox`: required; `none`:
+     * single-tenant without a sandbox; `trusted`: no sandbox and any number of owners who trust each other.
+     */
+    readonly isolation: 'auto' | 'sandbox' | 'none' | 'trusted';
     readonly sandbox: {
       readonly memoryBytes: number;
       readonly pidsMax: number;

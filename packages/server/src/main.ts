@@ -17,9 +17,9 @@ import { createSupervisor } from './runners/supervisor.js';
 import { createDeployService } from './services/deploy.js';
 import { createKeyService } from './services/keys.js';
 import { createSqliteStores } from './store/sqlite/index.js';
-import { singleTenantKeys } from './tenancy.js';
 import { observeRequests } from './telemetry/observed-requests.js';
 import { RequestRollup } from './telemetry/request-rollup.js';
+import { singleTenantKeys } from './tenancy.js';
 import { loadOrCreateWebhookKey } from './webhook-key.js';
 
 /** Options of `startServer` beyond the configuration. */
@@ -78,6 +78,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   if (isolation.mode === 'sandbox') {
     logger.info('runners are sandboxed: one uid per owner, private namespaces, no network of their own');
     for (const warning of isolation.warnings) logger.warn(warning);
+  } else if (isolation.mode === 'trusted') {
+    logger.warn('runners are not sandboxed (runners.isolation "trusted"): owners must trust each other');
   } else {
     logger.warn(
       `single-tenant mode: only owner "${config.owner}" is served (${isolation.reason}); see docs/security.md`,

@@ -9,6 +9,7 @@ import { Pool } from 'undici';
 import { loadConfig } from '../config.js';
 import { type RunningServer, startServer } from '../main.js';
 import { openOperator } from '../operator.js';
+import { multiTenantIsolation } from '../runners/sandbox/availability.test-helper.js';
 
 // The whole server, started as `hangar serve --demo` starts it, in a fresh home, with a key of every
 // kind for its owner (`demo`) and for a second tenant (`bob`), and a keep-alive connection pool that
@@ -83,7 +84,7 @@ export async function startConformanceServer(): Promise<ConformanceServer> {
   writeFileSync(
     join(home, 'hangar.config.json'),
     JSON.stringify({
-      runners: { sample_interval_ms: 250, meter_interval_ms: 500 },
+      runners: { sample_interval_ms: 250, meter_interval_ms: 500, isolation: multiTenantIsolation },
       metrics: { cache_ttl_s: 0 },
       files: { url_allowlist: ['127.0.0.1'] },
       limits: { max_upload_bytes: 1 << 20 },

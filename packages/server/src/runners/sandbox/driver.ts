@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { lstatSync, mkdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { closeSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { RunnerDriver, RunnerHandle, RunnerSpec } from '@hangar/core';
@@ -101,27 +101,37 @@ export function createSandboxRunnerDriver(options: SandboxDriverOptions): Runner
       const ended = new Promise<void>((resolve) => child.once('exit', () => resolve()));
       let sandboxPid: number | null = null;
       let killed = false;
-      watchChild(child, {
-        onLine: hooks.onLine,
-        onExit: (code, signal) => {
-          // bubblewrap reports an app killed by a signal as 128 + its number, like a shell.
-          const bySignal = code !== null && code > 128 && code < 160 ? signalName(code - 128) : null;
-          if (killed && code !== 0) hooks.onExit(null, 'SIGKILL');
-          else if (bySignal) hooks.onExit(null, bySignal);
-          else hooks.onExit(code, signal);
+      watchChild(
+        child,
+        {
+          onLine: hooks.onLine,
+          onExit: (code, signal) => {
+            // bubblewrap reports an app killed by a signal as 128 + its number, like a shell.
+            const bySignal = code !== null && code > 128 && code < 160 ? signalName(code - 128) : null;
+            if (killed && code !== 0) hooks.onExit(null, 'SIGKILL');
+            else if (bySignal) hooks.onExit(null, bySignal);
+            else hooks.onExit(code, signal);
+          },
         },
-      }, cleanup);
+        cleanup,
+      );
       try {
         await spawned(child);
         sandboxPid = await readChildPid(child.stdio[INFO_FD] as Readable);
         cgroup?.add(sandboxPid);
-        ingress = await forwardIngress({
-          pasta: options.pasta,
-          pid: sandboxPid,
-          port,
-          pidFile: join(options.runDir, `${spec.runnerId}.pasta.pid`),
-        });
+        const netns = openSync(`/proc/${sandboxPid}/ns/net`, 'r');
+        // The app starts while pasta sets up (tens of ms); health checks wait for both.
         (child.stdio[BLOCK_FD] as Writable).end('go');
+        try {
+          ingress = await forwardIngress({
+            pasta: options.pasta,
+            netnsFd: netns,
+            port,
+            pidFile: join(options.runDir, `${spec.runnerId}.pasta.pid`),
+          });
+        } finally {
+          closeSync(netns);
+        }
       } catch (err) {
         killed = true;
         if (child.pid) signalGroup(child.pid, 'SIGKILL');

@@ -1,4 +1,13 @@
-import { chmodSync, type Dirent, lchownSync, lstatSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  type Dirent,
+  lchownSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+} from 'node:fs';
 import { lchown, lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { identityFiles } from './plan.js';
@@ -94,7 +103,8 @@ function readTable(path: string): Record<string, number> {
   const text = readOrNull(path);
   if (text === null) return {};
   const parsed = JSON.parse(text) as unknown;
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error(`${path} is not a JSON object`);
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new Error(`${path} is not a JSON object`);
   const table: Record<string, number> = {};
   for (const [owner, uid] of Object.entries(parsed)) {
     if (Number.isInteger(uid) && (uid as number) > 0) table[owner] = uid as number;

@@ -28,7 +28,9 @@ export type RunnerIsolation =
       /** What start-up should tell the operator (e.g. cgroups missing). */
       warnings: string[];
     }
-  | { mode: 'single-tenant'; driver: RunnerDriver; reason: string };
+  | { mode: 'single-tenant'; driver: RunnerDriver; reason: string }
+  /** No sandbox, by the operator's choice: every owner's code runs as the server's user. */
+  | { mode: 'trusted'; driver: RunnerDriver };
 
 /** Thrown when `runners.isolation` is `sandbox` and the host cannot build one. */
 export class SandboxUnavailableError extends Error {}
@@ -38,7 +40,7 @@ export class SandboxUnavailableError extends Error {}
  * host supports it; otherwise plain processes, in single-tenant mode.
  */
 export function chooseIsolation(opts: {
-  isolation: 'auto' | 'sandbox' | 'none';
+  isolation: 'auto' | 'sandbox' | 'none' | 'trusted';
   settings: SandboxSettings;
   /** Server-private directory for the sandbox's state (uid table, passwd files, pid files). */
   stateDir: string;
@@ -46,6 +48,7 @@ export function chooseIsolation(opts: {
   searchPath: string;
   baseEnv?: Record<string, string>;
 }): RunnerIsolation {
+  if (opts.isolation === 'trusted') return { mode: 'trusted', driver: createProcessRunnerDriver() };
   if (opts.isolation === 'none') {
     return {
       mode: 'single-tenant',
@@ -76,6 +79,6 @@ export function chooseIsolation(opts: {
   // Runners of an earlier server process died with it (--die-with-parent); their cgroups and port
   // forwarders may not have.
   probe.cgroups?.sweep().catch(() => {});
-  sweepIngress(`${opts.stateDir}/run`).catch(() => {});
+  sweepIngress(`${opts.stateDir}/run`);
   return { mode: 'sandbox', driver, identities, warnings: probe.warnings };
 }

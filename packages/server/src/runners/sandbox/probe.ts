@@ -25,9 +25,13 @@ const SANDBOX_BIN_DIRS = ['/usr/bin', '/bin', '/usr/sbin', '/sbin', '/usr/local/
  * and a trial sandbox that starts and drops to an unprivileged uid. Missing cgroups only warn.
  */
 export function probeSandbox(searchPath: string, cgroupParent: string): SandboxProbe {
-  if (process.platform !== 'linux') return { ok: false, reason: `runner sandboxes need Linux (this is ${process.platform})` };
+  if (process.platform !== 'linux')
+    return { ok: false, reason: `runner sandboxes need Linux (this is ${process.platform})` };
   if (process.getuid?.() !== 0) {
-    return { ok: false, reason: 'runner sandboxes need the server to run as root (it gives each owner its own uid)' };
+    return {
+      ok: false,
+      reason: 'runner sandboxes need the server to run as root (it gives each owner its own uid)',
+    };
   }
   const path = searchPath || '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
   const missing: string[] = [];
@@ -81,9 +85,7 @@ export function probeSandbox(searchPath: string, cgroupParent: string): SandboxP
   const warnings: string[] = [];
   const cgroups = openCgroups(cgroupParent);
   if ('unavailable' in cgroups) {
-    warnings.push(
-      `runner memory limits are off and process limits are per owner: ${cgroups.unavailable}`,
-    );
+    warnings.push(`runner memory limits are off and process limits are per owner: ${cgroups.unavailable}`);
     return { ok: true, tools, cgroups: null, warnings };
   }
   return { ok: true, tools, cgroups, warnings };
