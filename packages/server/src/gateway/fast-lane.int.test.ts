@@ -6,6 +6,7 @@ import { type Stores, systemClock, uuidIds } from '@hangar/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHttpApp, type HttpApp } from '../http/app.js';
 import { createAuthenticator } from '../http/auth.js';
+import { createStreamSlots } from '../http/stream-slots.js';
 import { createLogBus } from '../runners/log-bus.js';
 import { createSqliteStores } from '../store/sqlite/index.js';
 import { createGateway, type Gateway, registerGatewayRoutes } from './gateway.js';
@@ -54,6 +55,7 @@ beforeAll(async () => {
     jsonCap: 64 * 1024,
     webhook: { allowPrivate: false, allowlist: [], maxAttempts: 1, retryBaseMs: 20 },
     logger: { warn: () => undefined, error: () => undefined },
+    streams: createStreamSlots(10),
   });
   registerGatewayRoutes(app, gateway);
   url = await app.listen({ host: '127.0.0.1', port: 0 });
