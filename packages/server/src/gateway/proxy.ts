@@ -76,7 +76,7 @@ async function forwardLocally(
     url: path,
     headers,
     // The forwarded call is the client's own: its address counts for throttling, not the loopback's.
-    remoteAddress: request.ip,
+    ...(request.ip ? { remoteAddress: request.ip } : {}),
     ...(body && body.length > 0 ? { payload: body } : {}),
   });
   for (const [name, value] of Object.entries(res.headers)) {

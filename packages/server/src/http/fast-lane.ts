@@ -5,8 +5,9 @@ import type { Principal } from '@hangar/core';
  * The fast lane: the gateway's hot calls served straight from node:http, without building Fastify's
  * request and reply objects, running hooks or routing. It takes only requests it can serve exactly as
  * the Fastify routes would (a key already verified or none, a declared body within the limit, a plain
- * path); anything else — a first or bad key, chunked or oversized bodies, percent-encoded or long URLs,
- * shutdown — falls through to Fastify, which stays the one place those rules are implemented.
+ * path); anything else — a first or bad key, any key from an address that failed authentication lately,
+ * chunked or oversized bodies, percent-encoded or long URLs, shutdown — falls through to Fastify, which
+ * stays the one place those rules are implemented.
  */
 
 /** What a lane handler reads from a request. */
