@@ -25,6 +25,11 @@ export const ERRORS = {
     message: 'Malformed Authorization header: expected "Key <key_id>:<secret>"',
   },
   AUTH_INVALID: { type: 'authorization_error', status: 401, message: 'Invalid or revoked key' },
+  AUTH_RATE_LIMITED: {
+    type: 'rate_limited',
+    status: 429,
+    message: 'Too many failed authentication attempts; retry later',
+  },
   AUTH_FORBIDDEN: { type: 'authorization_error', status: 403, message: 'Access denied' },
   AUTH_ADMIN_REQUIRED: {
     type: 'authorization_error',
@@ -34,6 +39,21 @@ export const ERRORS = {
   REQUEST_INVALID: { type: 'validation_error', status: 400, message: 'Invalid request parameters' },
   REQUEST_BAD_JSON: { type: 'validation_error', status: 400, message: 'Request body is not valid JSON' },
   REQUEST_TOO_LARGE: { type: 'validation_error', status: 413, message: 'Request body is too large' },
+  REQUEST_MALFORMED: {
+    type: 'validation_error',
+    status: 400,
+    message: 'The HTTP request could not be parsed',
+  },
+  REQUEST_HEADERS_TOO_LARGE: {
+    type: 'validation_error',
+    status: 431,
+    message: 'The request line and headers exceed the size limit',
+  },
+  REQUEST_TIMEOUT: {
+    type: 'validation_error',
+    status: 408,
+    message: 'The request headers were not received in time',
+  },
   REQUEST_RATE_LIMITED: { type: 'rate_limited', status: 429, message: 'Rate limit exceeded' },
   APP_NOT_FOUND: { type: 'not_found', status: 404, message: 'App not found' },
   ROUTE_NOT_FOUND: { type: 'not_found', status: 404, message: 'Route not found' },
@@ -122,7 +142,7 @@ export const ERRORS = {
   LOGS_STREAM_LIMIT: {
     type: 'rate_limited',
     status: 429,
-    message: 'Too many concurrent log streams for this key',
+    message: 'Too many concurrent streams for this key',
   },
   LOGS_STREAM_SLOW: {
     type: 'server_error',

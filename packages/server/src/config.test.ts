@@ -40,6 +40,7 @@ describe('loadConfig', () => {
     expect(Object.keys(c.machineTypes).sort()).toEqual(['CPU', 'GPU-A100', 'GPU-B200', 'GPU-H100']);
     expect(c.limits).toMatchObject({ bodyLimit: 10 * 1024 * 1024, jsonPayloadCap: 65536, resultTtlS: 3600 });
     expect(c.limits.maxSseStreamsPerKey).toBe(10);
+    expect(c.limits.authFailures).toEqual({ perAddress: 20, perKey: 100, windowS: 60, maxTracked: 100_000 });
     expect(c.limits.maxUploadBytes).toBe(1024 ** 3);
     expect(c.limits.maxRangeDays).toBe(90);
     expect(c.retries.maxAttempts).toBe(3);
@@ -119,7 +120,7 @@ describe('loadConfig', () => {
         'GPU-L40': { unit_price: 0.0003, gpu_label: 'NVIDIA L40', reserved_runners: 2, surge_multiplier: 2 },
       },
       discounts: { alice: 12.5 },
-      limits: { body_limit: 1024, rate_limit: { burst: 5 } },
+      limits: { body_limit: 1024, rate_limit: { burst: 5 }, auth_failures: { per_key: 0, window_s: 600 } },
       retries: { max_attempts: 5 },
       shutdown_deadline_ms: 500,
       webhooks: { allow_private: true, allowlist: ['10.0.0.0/8'] },
@@ -144,6 +145,7 @@ describe('loadConfig', () => {
     expect(c.limits.bodyLimit).toBe(1024);
     expect(c.limits.jsonPayloadCap).toBe(65536);
     expect(c.limits.rateLimit.burst).toBe(5);
+    expect(c.limits.authFailures).toEqual({ perAddress: 20, perKey: 0, windowS: 600, maxTracked: 100_000 });
     expect(c.retries.maxAttempts).toBe(5);
     expect(c.shutdownDeadlineMs).toBe(500);
     expect(c.webhooks).toEqual({ allowPrivate: true, allowlist: ['10.0.0.0/8'] });
@@ -163,6 +165,7 @@ describe('loadConfig', () => {
       ['{ not json', `${file}: not valid JSON`],
       [{ limits: { body_limit: 0 } }, `${file}: limits.body_limit must be >= 1`],
       [{ limits: { bodylimit: 5 } }, `${file}: limits.bodylimit is an unknown field`],
+      [{ limits: { auth_failures: { window_s: 0 } } }, `${file}: limits.auth_failures.window_s must be >= 1`],
       [{ colour: 'red' }, `${file}: colour is an unknown field`],
       [{ discounts: { alice: 150 } }, `${file}: discounts.alice must be <= 100`],
       [

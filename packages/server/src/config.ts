@@ -89,6 +89,12 @@ export const ConfigFileSchema = Type.Object(
             ),
           ),
           max_sse_streams_per_key: int(1),
+          auth_failures: Type.Optional(
+            Type.Object(
+              { per_address: int(0), per_key: int(0), window_s: int(1), max_tracked: int(1) },
+              strict,
+            ),
+          ),
           max_upload_bytes: int(1),
           max_range_days: int(1),
         },
@@ -156,6 +162,13 @@ export interface Config {
     readonly resultTtlS: number;
     readonly rateLimit: { readonly requestsPerSecond: number; readonly burst: number };
     readonly maxSseStreamsPerKey: number;
+    /** Failed-authentication budgets (0 disables one); see `limits.auth_failures` in docs/config.md. */
+    readonly authFailures: {
+      readonly perAddress: number;
+      readonly perKey: number;
+      readonly windowS: number;
+      readonly maxTracked: number;
+    };
     readonly maxUploadBytes: number;
     readonly maxRangeDays: number;
   };
@@ -264,6 +277,12 @@ function fileSections(file: ConfigFile) {
         burst: l.rate_limit?.burst ?? 20_000,
       },
       maxSseStreamsPerKey: l.max_sse_streams_per_key ?? 10,
+      authFailures: {
+        perAddress: l.auth_failures?.per_address ?? 20,
+        perKey: l.auth_failures?.per_key ?? 100,
+        windowS: l.auth_failures?.window_s ?? 60,
+        maxTracked: l.auth_failures?.max_tracked ?? 100_000,
+      },
       maxUploadBytes: l.max_upload_bytes ?? 1024 * 1024 * 1024,
       maxRangeDays: l.max_range_days ?? 90,
     },

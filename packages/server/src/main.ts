@@ -9,8 +9,10 @@ import type { Config } from './config.js';
 import { createGateway, createTimeOrderedIds, registerGatewayRoutes } from './gateway/index.js';
 import { createHttpApp } from './http/app.js';
 import { createAuthenticator } from './http/auth.js';
+import { createAuthThrottle } from './http/auth-throttle.js';
 import { registerDashboard } from './http/dashboard-static.js';
 import { registerOpenApi } from './http/openapi.js';
+import { createStreamSlots } from './http/stream-slots.js';
 import { createLogBus } from './runners/log-bus.js';
 import { chooseIsolation } from './runners/sandbox/index.js';
 import { createSupervisor } from './runners/supervisor.js';
@@ -120,15 +122,27 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
 
   let publicUrl = config.publicUrl;
   let draining = false;
+  const failures = config.limits.authFailures;
   const http = createHttpApp({
     logger,
     authenticator,
+    authThrottle:
+      failures.perAddress > 0 || failures.perKey > 0
+        ? createAuthThrottle({
+            perAddress: failures.perAddress,
+            perKey: failures.perKey,
+            windowMs: failures.windowS * 1000,
+            maxTracked: failures.maxTracked,
+            clock,
+          })
+        : undefined,
     bodyLimit: config.limits.bodyLimit,
     isDraining: () => draining,
   });
   await registerOpenApi(http);
   const window = createRequestWindow(clock);
   const rollup = new RequestRollup();
+  const streams = createStreamSlots(config.limits.maxSseStreamsPerKey);
   await stores.rollups.rebuildRecent(ROLLUP_REBUILD_MS);
   const rollupTimer = setInterval(() => stores.rollups.record(rollup.drain()), ROLLUP_DRAIN_MS);
   const requests = observeRequests(stores.requests, [
@@ -153,6 +167,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       privateKeyPem: loadOrCreateWebhookKey(join(config.home, 'webhook-key.pem')),
     },
     logger,
+    streams,
   });
   registerGatewayRoutes(http, gateway);
   const api = registerPlatformApi(http, {
@@ -166,6 +181,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     gateway,
     window,
     queryWorkers: 2,
+    streams,
   });
 
   registerDashboard(http, DASHBOARD_DIST);

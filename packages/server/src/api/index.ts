@@ -3,6 +3,7 @@ import type { Clock, LogBus, Stores } from '@hangar/core';
 import type { Config } from '../config.js';
 import type { Gateway } from '../gateway/index.js';
 import type { HttpApp } from '../http/app.js';
+import type { StreamSlots } from '../http/stream-slots.js';
 import { createQueryPool, type QueryPool } from '../query/pool.js';
 import type { Supervisor } from '../runners/supervisor.js';
 import type { DeployService } from '../services/deploy.js';
@@ -33,6 +34,8 @@ export interface PlatformApiDeps {
   window: RequestWindow;
   /** Query worker threads (0 runs queries inline). */
   queryWorkers: number;
+  /** Open streams per key, shared with the gateway's status streams. */
+  streams: StreamSlots;
 }
 
 /** The Platform API's resources that hold something to release at shutdown (worker threads). */
@@ -113,7 +116,7 @@ export function registerPlatformApi(app: HttpApp, deps: PlatformApiDeps): Platfo
     runQuery,
     bus: deps.logBus,
     flushLogs: () => deps.stores.flush(),
-    maxStreamsPerKey: config.limits.maxSseStreamsPerKey,
+    streams: deps.streams,
     clock,
   });
   registerMetricsRoutes(app, {

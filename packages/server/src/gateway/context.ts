@@ -31,6 +31,8 @@ export interface GatewayTarget {
 /** What gateway handlers read from a request: a Fastify request, or the fast lane's. */
 export interface GatewayRequest {
   headers: IncomingHttpHeaders;
+  /** The client's address (the socket's remote address). */
+  ip: string;
   body?: unknown;
   principal: Principal | null;
 }

@@ -1,4 +1,5 @@
 import type { App, Clock, Dispatcher, IdSource, LogBus, LogStore, RequestStore } from '@hangar/core';
+import type { StreamSlots } from '../http/stream-slots.js';
 
 /** Finds an app by owner and name (an `AppStore` satisfies it). */
 export interface AppLookup {
@@ -44,6 +45,8 @@ export interface GatewayDeps {
   jsonCap: number;
   webhook: WebhookOptions;
   logger: GatewayLogger;
+  /** Open streams per key, shared with the log streams (config `limits.max_sse_streams_per_key`). */
+  streams: StreamSlots;
   /** How often expired results are purged (default 60 s). */
   purgeIntervalMs?: number;
   /** How long a finished request stays in memory so reads never race the batched store (default 10 s). */

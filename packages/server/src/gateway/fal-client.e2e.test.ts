@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MACHINE_TYPES } from '../config.js';
 import { createHttpApp, type HttpApp } from '../http/app.js';
 import { createAuthenticator } from '../http/auth.js';
+import { createStreamSlots } from '../http/stream-slots.js';
 import { createLogBus } from '../runners/log-bus.js';
 import { createProcessRunnerDriver } from '../runners/process-driver.js';
 import { createSupervisor, type Supervisor } from '../runners/supervisor.js';
@@ -63,6 +64,7 @@ beforeAll(async () => {
     jsonCap: 64 * 1024,
     webhook: { allowPrivate: false, allowlist: [], maxAttempts: 3 },
     logger: silent,
+    streams: createStreamSlots(10),
   });
   registerGatewayRoutes(http, gateway);
   base = await http.listen({ host: '127.0.0.1', port: 0 });

@@ -6,6 +6,8 @@ import { type Stores, systemClock, uuidIds } from '@hangar/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHttpApp, type HttpApp } from '../http/app.js';
 import { createAuthenticator } from '../http/auth.js';
+import { createAuthThrottle } from '../http/auth-throttle.js';
+import { createStreamSlots } from '../http/stream-slots.js';
 import { createLogBus } from '../runners/log-bus.js';
 import { createSqliteStores } from '../store/sqlite/index.js';
 import { createGateway, type Gateway, registerGatewayRoutes } from './gateway.js';
@@ -35,7 +37,19 @@ beforeAll(async () => {
   echo = await startEchoApp();
   const logBus = createLogBus();
   dispatcher = new InlineDispatcher(echo.url, { concurrency: 4, logBus, logs: stores.logs });
-  app = createHttpApp({ logger: false, authenticator: createAuthenticator(stores.keys), bodyLimit: 4096 });
+  app = createHttpApp({
+    logger: false,
+    authenticator: createAuthenticator(stores.keys),
+    // A clock that stands still: `Retry-After` is the same for the socket call and the injected one.
+    authThrottle: createAuthThrottle({
+      perAddress: 3,
+      perKey: 100,
+      windowMs: 60_000,
+      maxTracked: 100,
+      clock: () => 1,
+    }),
+    bodyLimit: 4096,
+  });
   // onSend runs for every routed answer, errors included, before it is written.
   app.addHook('onSend', (_req, _reply, payload, done) => {
     routed++;
@@ -54,6 +68,7 @@ beforeAll(async () => {
     jsonCap: 64 * 1024,
     webhook: { allowPrivate: false, allowlist: [], maxAttempts: 1, retryBaseMs: 20 },
     logger: { warn: () => undefined, error: () => undefined },
+    streams: createStreamSlots(10),
   });
   registerGatewayRoutes(app, gateway);
   url = await app.listen({ host: '127.0.0.1', port: 0 });
@@ -82,6 +97,8 @@ interface Call {
   body?: string;
   contentType?: string;
   chunked?: boolean;
+  /** The client address (a loopback address other than 127.0.0.1 is another client). */
+  from?: string;
 }
 
 interface Answer {
@@ -89,6 +106,7 @@ interface Answer {
   type: string | undefined;
   requestId: boolean;
   appHeader: string | undefined;
+  retryAfter: string | undefined;
   body: unknown;
 }
 
@@ -107,6 +125,7 @@ function normalize(status: number, headers: Record<string, unknown>, text: strin
     type: headers['content-type'] as string | undefined,
     requestId: id !== undefined,
     appHeader: headers['x-app-header'] as string | undefined,
+    retryAfter: headers['retry-after'] as string | undefined,
     body,
   };
 }
@@ -123,7 +142,8 @@ function send(c: Call): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const headers = headersOf(c);
     if (c.body !== undefined && !c.chunked) headers['content-length'] = String(Buffer.byteLength(c.body));
-    const req = httpRequest(`${url}${c.path}`, { method: c.method, headers }, (res) => {
+    const options = { method: c.method, headers, localAddress: c.from ?? '127.0.0.1' };
+    const req = httpRequest(`${url}${c.path}`, options, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => {
@@ -143,6 +163,7 @@ async function injected(c: Call): Promise<Answer> {
     method: c.method,
     url: c.path,
     headers: headersOf(c),
+    remoteAddress: c.from ?? '127.0.0.1',
     ...(c.body !== undefined ? { payload: c.body } : {}),
   });
   return normalize(res.statusCode, res.headers, res.body);
@@ -235,7 +256,7 @@ describe('fast lane', () => {
   const routedCases: [string, () => Call, number][] = [
     [
       'a key seen for the first time',
-      () => ({ method: 'POST', path: '/run/alice/open', key: 'k:s', body: '{}' }),
+      () => ({ method: 'POST', path: '/run/alice/open', key: 'k:s', body: '{}', from: '127.0.0.3' }),
       401,
     ],
     [
@@ -265,5 +286,34 @@ describe('fast lane', () => {
     expect(routedBySocket).toBe(true);
     expect(lane.status).toBe(status);
     expect(lane).toEqual(routes);
+  });
+
+  it('leaves a verified key from an address that failed lately to the routes, throttled or not', async () => {
+    const from = '127.0.0.2';
+    const wrongKey = `${aliceKey.split(':')[0]}:wrong`;
+    const call: Call = { method: 'POST', path: '/run/alice/echo', key: aliceKey, body: '{}', from };
+    await send({ method: 'POST', path: '/run/alice/open', key: wrongKey, body: '{}', from });
+    const once = await both(call);
+    expect(once.routedBySocket).toBe(true);
+    expect(once.lane.status).toBe(200);
+    expect(once.lane).toEqual(once.routes);
+
+    await send({ method: 'POST', path: '/run/alice/open', key: wrongKey, body: '{}', from });
+    await send({ method: 'POST', path: '/run/alice/open', key: wrongKey, body: '{}', from });
+    const streamPath = '/queue/alice/echo/requests/00000000-0000-0000-0000-000000000000/status/stream';
+    for (const c of [call, { method: 'GET', path: streamPath, key: aliceKey, from } as Call]) {
+      const throttled = await both(c);
+      expect(throttled.routedBySocket).toBe(true);
+      expect(throttled.lane).toMatchObject({
+        status: 429,
+        retryAfter: '20',
+        body: { error: { type: 'rate_limited', code: 'AUTH_RATE_LIMITED' } },
+      });
+      expect(throttled.lane).toEqual(throttled.routes);
+    }
+    // Other addresses keep the lane.
+    const elsewhere = await both({ ...call, from: '127.0.0.1' });
+    expect(elsewhere.routedBySocket).toBe(false);
+    expect(elsewhere.lane).toEqual(elsewhere.routes);
   });
 });

@@ -75,6 +75,8 @@ async function forwardLocally(
     method: request.method as InjectOptions['method'],
     url: path,
     headers,
+    // The forwarded call is the client's own: its address counts for throttling, not the loopback's.
+    ...(request.ip ? { remoteAddress: request.ip } : {}),
     ...(body && body.length > 0 ? { payload: body } : {}),
   });
   for (const [name, value] of Object.entries(res.headers)) {

@@ -69,7 +69,7 @@ async function queueOperation(
     case 'GET status':
       return sendStatus(ctx, found, target.search, reply);
     case 'GET status/stream':
-      return streamStatus(ctx, found, target.search, reply);
+      return streamStatus(ctx, found, target.search, request, reply);
     case 'PUT cancel':
       return sendCancel(ctx, found, reply);
     default:

@@ -1,4 +1,6 @@
-import type { GatewayContext, GatewayReply } from './context.js';
+import { PlatformError } from '@hangar/core';
+import { streamHolder } from '../http/stream-slots.js';
+import type { GatewayContext, GatewayReply, GatewayRequest } from './context.js';
 import { currentStatus, type FoundRequest, requestLogs, wantsLogs } from './queue-ops.js';
 import { toRequestLog } from './status-body.js';
 
@@ -16,17 +18,26 @@ const SSE_HEADERS = {
 /**
  * `GET …/requests/:id/status/stream`: one `data:` event per change (with `logs=1`, only the lines new
  * since the previous event), `: ping` keep-alives, and the stream closed after the COMPLETED event.
+ * Each stream holds one of the caller's stream slots until it closes; with none left it answers 429.
  */
 export async function streamStatus(
   ctx: GatewayContext,
   found: FoundRequest,
   search: string,
+  request: GatewayRequest,
   reply: GatewayReply,
 ): Promise<void> {
+  const slots = ctx.deps.streams;
+  const release = slots.acquire(streamHolder(request.principal, request.ip));
+  if (!release) {
+    const msg = `Too many concurrent streams for this key (at most ${slots.max})`;
+    throw new PlatformError('LOGS_STREAM_LIMIT', msg);
+  }
   const withLogs = wantsLogs(search);
   const { rec, entry } = found;
   reply.hijack();
   const res = reply.raw;
+  res.on('close', release);
   res.writeHead(200, { ...SSE_HEADERS, 'x-fal-request-id': rec.requestId });
 
   if (!entry || entry.finishedAt !== null) {
@@ -59,6 +70,7 @@ export async function streamStatus(
     clearInterval(poll);
     entry.listeners.delete(send);
     ctx.streams.delete(endStream);
+    release();
     if (end) res.end();
   };
   const endStream = () => stop(true);

@@ -11,6 +11,7 @@ import {
 } from '@hangar/core';
 import { createHttpApp, type HttpApp } from '../http/app.js';
 import { createAuthenticator, hashSecret } from '../http/auth.js';
+import { createStreamSlots } from '../http/stream-slots.js';
 import type { WebhookOptions } from './deps.js';
 import { createGateway, type Gateway, registerGatewayRoutes } from './gateway.js';
 
@@ -22,6 +23,8 @@ export interface TestServerOptions {
   bodyLimit?: number;
   webhook?: Partial<WebhookOptions>;
   resultTtlMs?: number;
+  /** Open streams per key (default 10, as configured by default). */
+  maxStreamsPerKey?: number;
 }
 
 /** A gateway on a real 127.0.0.1 socket. */
@@ -53,6 +56,7 @@ export async function startTestServer(opts: TestServerOptions): Promise<TestServ
     jsonCap: 64 * 1024,
     webhook: { allowPrivate: false, allowlist: [], maxAttempts: 3, retryBaseMs: 20, ...opts.webhook },
     logger: { warn: () => undefined, error: () => undefined },
+    streams: createStreamSlots(opts.maxStreamsPerKey ?? 10),
   });
   registerGatewayRoutes(app, gateway);
   url = await app.listen({ host: '127.0.0.1', port: 0 });

@@ -9,7 +9,9 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import type { Authenticator } from './auth.js';
+import { type AuthThrottle, authenticateThrottled } from './auth-throttle.js';
 import { type FastLane, type LaneEnv, type LaneReply, serveFastLane } from './fast-lane.js';
+import { answerClientError, lacksHost } from './framework-errors.js';
 
 /** Who may call a route: nobody needs a key, any valid key, or an ADMIN key. */
 export type RouteAuth = 'none' | 'optional' | 'api' | 'admin';
@@ -35,6 +37,8 @@ export type HttpApp = FastifyInstance<
 export interface HttpAppOptions {
   logger: FastifyBaseLogger | false;
   authenticator: Authenticator;
+  /** Throttles failed authentication per client address and key id; none when absent. */
+  authThrottle?: AuthThrottle;
   bodyLimit: number;
   /** When true, every request is answered 503 (set during shutdown). */
   isDraining?: () => boolean;
@@ -73,17 +77,31 @@ export function addFastLane(app: HttpApp, lane: FastLane): void {
 export function createHttpApp(opts: HttpAppOptions): HttpApp {
   const lanes: FastLane[] = [];
   let open = true;
+  const throttle = opts.authThrottle;
+  // A key already verified skips the secret check, except from an address that failed lately: whether
+  // that one is throttled is decided by `authenticateThrottled` alone, for the lane and the routes alike.
+  const cached = (header: string, address: string): Principal | null =>
+    throttle?.suspect(address) ? null : opts.authenticator.cached(header);
+  const authenticate = (header: string | undefined, address: string): Promise<Principal> =>
+    throttle
+      ? authenticateThrottled(opts.authenticator, throttle, header, address)
+      : opts.authenticator.authenticate(header);
   const env: LaneEnv = {
-    cachedPrincipal: (header) => opts.authenticator.cached(header),
+    cachedPrincipal: cached,
     bodyLimit: opts.bodyLimit,
     isOpen: () => open && !opts.isDraining?.(),
     errorReply: (err, reply) => sendError(err, reply, (e) => app.log.error({ err: e }, 'unhandled error')),
   };
   const app = Fastify({
     serverFactory: (handler) => {
-      const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-        if (!serveFastLane(lanes, env, req, res)) handler(req, res);
-      });
+      // Host is checked below, so a request without it is answered in the envelope like any other.
+      const server = createServer(
+        { requireHostHeader: false },
+        (req: IncomingMessage, res: ServerResponse) => {
+          if (lacksHost(req)) return void sendMissingHost(res);
+          if (!serveFastLane(lanes, env, req, res)) handler(req, res);
+        },
+      );
       server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
       server.requestTimeout = 0;
       server.setTimeout(0);
@@ -93,7 +111,9 @@ export function createHttpApp(opts: HttpAppOptions): HttpApp {
     logger: opts.logger ? undefined : false,
     bodyLimit: opts.bodyLimit,
     logController: new LogController({ disableRequestLogging: true }),
-    return503OnClosing: true,
+    // Closing is answered by the onRequest hook below (SERVER_SHUTTING_DOWN), in fal's envelope.
+    return503OnClosing: false,
+    clientErrorHandler: answerClientError,
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
     // Malformed URLs (e.g. bad percent-encoding) are rejected before routing; keep fal's envelope.
     // A path segment longer than the router accepts names nothing that exists: 404, not 414.
@@ -117,14 +137,14 @@ export function createHttpApp(opts: HttpAppOptions): HttpApp {
 
   // A callback hook, not an async one: a key already verified is checked without a promise per request.
   app.addHook('onRequest', (request, _reply, done) => {
-    if (opts.isDraining?.()) return done(new PlatformError('SERVER_SHUTTING_DOWN'));
+    if (!open || opts.isDraining?.()) return done(new PlatformError('SERVER_SHUTTING_DOWN'));
     const auth = request.routeOptions.config.auth ?? 'api';
     if (auth === 'none') return done();
     const header = request.headers.authorization;
     if (auth === 'optional' && !header) return done();
-    const principal = header ? opts.authenticator.cached(header) : null;
+    const principal = header ? cached(header, request.ip) : null;
     if (principal) return done(admitted(request, principal, auth));
-    opts.authenticator.authenticate(header).then(
+    authenticate(header, request.ip).then(
       (p) => done(admitted(request, p, auth)),
       (err: Error) => done(err),
     );
@@ -155,6 +175,18 @@ export function createHttpApp(opts: HttpAppOptions): HttpApp {
   });
 
   return app;
+}
+
+/** 400 in fal's envelope for an HTTP/1.1 request without `Host`, closing the connection. */
+function sendMissingHost(res: ServerResponse): void {
+  const err = new PlatformError('REQUEST_MALFORMED', 'The Host header is required');
+  const body = JSON.stringify(toEnvelope(err));
+  res.writeHead(err.status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    connection: 'close',
+  });
+  res.end(body);
 }
 
 /** fal's envelope for anything thrown, with the error's headers (e.g. `Retry-After`); internals are logged, never sent. */

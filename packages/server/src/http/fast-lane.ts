@@ -5,8 +5,9 @@ import type { Principal } from '@hangar/core';
  * The fast lane: the gateway's hot calls served straight from node:http, without building Fastify's
  * request and reply objects, running hooks or routing. It takes only requests it can serve exactly as
  * the Fastify routes would (a key already verified or none, a declared body within the limit, a plain
- * path); anything else — a first or bad key, chunked or oversized bodies, percent-encoded or long URLs,
- * shutdown — falls through to Fastify, which stays the one place those rules are implemented.
+ * path); anything else — a first or bad key, any key from an address that failed authentication lately,
+ * chunked or oversized bodies, percent-encoded or long URLs, shutdown — falls through to Fastify, which
+ * stays the one place those rules are implemented.
  */
 
 /** What a lane handler reads from a request. */
@@ -15,6 +16,8 @@ export interface LaneRequest {
   /** Path and query as received. */
   url: string;
   headers: IncomingHttpHeaders;
+  /** The socket's remote address, as Fastify's `request.ip` reads it. */
+  ip: string;
   body: Buffer;
   principal: Principal | null;
 }
@@ -36,8 +39,11 @@ export interface FastLane {
 
 /** What the HTTP app gives the lanes: its key cache, body limit and error mapping. */
 export interface LaneEnv {
-  /** The principal of an already verified key; null when it must go the slow way. */
-  cachedPrincipal(header: string): Principal | null;
+  /**
+   * The principal of an already verified key; null when it must go the slow way (also whenever the
+   * client address has failed authentication lately, so throttling is decided in one place).
+   */
+  cachedPrincipal(header: string, address: string): Principal | null;
   bodyLimit: number;
   isOpen(): boolean;
   /** Maps a thrown error to the status, headers and fal envelope Fastify's error handler would send. */
@@ -62,9 +68,10 @@ export function serveFastLane(
   if (!lane) return false;
   const headers = req.headers;
   const auth = headers.authorization;
+  const ip = req.socket.remoteAddress ?? '';
   let principal: Principal | null = null;
   if (auth !== undefined) {
-    principal = env.cachedPrincipal(auth);
+    principal = env.cachedPrincipal(auth, ip);
     if (!principal) return false;
   }
   if (headers['transfer-encoding'] !== undefined) return false;
@@ -72,7 +79,7 @@ export function serveFastLane(
   // Fastify reads no body for GET; a POST or PUT without a declared length is left to it too.
   if (method === 'GET' ? length !== undefined && length !== '0' : length === undefined) return false;
   if (length === undefined || length === '0') {
-    run(lane, env, { method, url, headers, body: EMPTY, principal }, res);
+    run(lane, env, { method, url, headers, ip, body: EMPTY, principal }, res);
     return true;
   }
   if (headers['content-type'] === undefined || !(Number(length) <= env.bodyLimit)) return false;
@@ -80,7 +87,7 @@ export function serveFastLane(
   req.on('data', (chunk: Buffer) => chunks.push(chunk));
   req.on('end', () => {
     const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-    run(lane, env, { method, url, headers, body, principal }, res);
+    run(lane, env, { method, url, headers, ip, body, principal }, res);
   });
   return true;
 }

@@ -78,3 +78,21 @@ export function cidrContains(cidr: Cidr, ip: IpAddress): boolean {
 export function embeddedV4(value: bigint): IpAddress {
   return { family: 4, value: value & 0xffffffffn };
 }
+
+/**
+ * The unit a client is limited as: an IPv4 address (also when written IPv4-mapped, `::ffff:a.b.c.d`), or
+ * the /64 network of an IPv6 address, since one IPv6 host usually holds a whole /64. Anything that is not
+ * an IP address is its own unit.
+ */
+export function clientBucket(address: string): string {
+  if (isIP(address) === 4) return address;
+  const ip = parseIp(address);
+  if (!ip) return address;
+  if (ip.family === 4) return address;
+  if (ip.value >> 32n === 0xffffn) {
+    const v4 = Number(ip.value & 0xffffffffn);
+    return [v4 >>> 24, (v4 >>> 16) & 255, (v4 >>> 8) & 255, v4 & 255].join('.');
+  }
+  const hex = (ip.value >> 64n).toString(16).padStart(16, '0');
+  return `${hex.slice(0, 4)}:${hex.slice(4, 8)}:${hex.slice(8, 12)}:${hex.slice(12)}::/64`;
+}

@@ -1,6 +1,7 @@
 import type { LogLine } from '@hangar/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HttpApp } from '../../http/app.js';
+import { createStreamSlots } from '../../http/stream-slots.js';
 import { createLogBus } from '../../runners/log-bus.js';
 import { falViolations } from '../apps/testing/fal-oracle.test-helper.js';
 import {
@@ -65,7 +66,7 @@ beforeAll(() => {
     runQuery: pool.runQuery,
     bus: createLogBus(),
     flushLogs: async () => {},
-    maxStreamsPerKey: 2,
+    streams: createStreamSlots(2),
     clock: () => T0 + 3_600_000,
   });
 });
@@ -224,7 +225,7 @@ describe('history cursor', () => {
       runQuery: p.runQuery,
       bus: createLogBus(),
       flushLogs: async () => {},
-      maxStreamsPerKey: 1,
+      streams: createStreamSlots(1),
       clock: () => T0 + 60_000,
     });
     const seen: string[] = [];

@@ -11,6 +11,7 @@ import {
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { type HttpApp, principalOf } from '../../http/app.js';
+import { type StreamSlots, streamHolder } from '../../http/stream-slots.js';
 import type { RunQuery } from '../apps/run-query.js';
 import { LogsHistoryResponse, sseError } from './entry.js';
 import {
@@ -30,8 +31,8 @@ export interface LogsRoutesDeps {
   bus: LogBus;
   /** Commits appended log lines (the stores' `flush`). */
   flushLogs: () => Promise<void>;
-  /** Concurrent streams per key (config `limits.max_sse_streams_per_key`). */
-  maxStreamsPerKey: number;
+  /** Open streams per key, shared with every other stream route (config `limits.max_sse_streams_per_key`). */
+  streams: StreamSlots;
   clock?: Clock;
   /** Keep-alive period, default 15 s. */
   pingMs?: number;
@@ -63,7 +64,7 @@ function historyPosition(cursor: string | undefined): { ts: number; id: number }
 /** Registers `POST /v1/serverless/logs/history` and `POST /v1/serverless/logs/stream`. */
 export function registerLogsRoutes(app: HttpApp, deps: LogsRoutesDeps): void {
   const now = deps.clock ?? systemClock;
-  const hub = createLogStreamHub({ bus: deps.bus, maxPerKey: deps.maxStreamsPerKey, pingMs: deps.pingMs });
+  const hub = createLogStreamHub({ bus: deps.bus, pingMs: deps.pingMs });
   const open = new Set<LogStream>();
   const streamDeps = {
     hub,
@@ -144,9 +145,9 @@ export function registerLogsRoutes(app: HttpApp, deps: LogsRoutesDeps): void {
       Connection: 'keep-alive',
       'X-Accel-Buffering': 'no',
     });
-    const release = hub.acquire(principal.keyId);
+    const release = deps.streams.acquire(streamHolder(principal, request.ip));
     if (!release) {
-      const msg = `Too many concurrent log streams for this key (at most ${deps.maxStreamsPerKey})`;
+      const msg = `Too many concurrent streams for this key (at most ${deps.streams.max})`;
       raw.end(sseError('LOGS_STREAM_LIMIT', msg));
       return;
     }

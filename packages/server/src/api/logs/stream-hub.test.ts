@@ -21,7 +21,7 @@ function subscriber(owner: string, filterKey: string, match: (l: LogLine) => boo
 describe('log stream hub', () => {
   it('matches and serialises a batch once per distinct filter and shares the bytes', () => {
     const bus = createLogBus();
-    const hub = createLogStreamHub({ bus, maxPerKey: 10, maxWritesPerSecond: Number.POSITIVE_INFINITY });
+    const hub = createLogStreamHub({ bus, maxWritesPerSecond: Number.POSITIVE_INFINITY });
     let calls = 0;
     const warn = (l: LogLine) => {
       calls++;
@@ -58,7 +58,7 @@ describe('log stream hub', () => {
 
   it('after a large fan-out, merges the batches that arrive meanwhile into one write per stream', async () => {
     const bus = createLogBus();
-    const hub = createLogStreamHub({ bus, maxPerKey: 10, maxWritesPerSecond: 100, maxFanOutDelayMs: 20 });
+    const hub = createLogStreamHub({ bus, maxWritesPerSecond: 100, maxFanOutDelayMs: 20 });
     const got: string[][] = [];
     const slow: LiveSubscriber = {
       owner: 'alice',
@@ -97,7 +97,7 @@ function fakeResponse() {
 describe('LogStream live delivery', () => {
   it('writes each line once, in order, when a batch repeats lines already sent', async () => {
     const bus = createLogBus();
-    const hub = createLogStreamHub({ bus, maxPerKey: 10, maxWritesPerSecond: Number.POSITIVE_INFINITY });
+    const hub = createLogStreamHub({ bus, maxWritesPerSecond: Number.POSITIVE_INFINITY });
     const deps: LogStreamDeps = {
       hub,
       runQuery: async () => [],

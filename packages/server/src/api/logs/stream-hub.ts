@@ -23,8 +23,6 @@ interface FilterGroup {
 
 export interface LogStreamHubOptions {
   bus: LogBus;
-  /** Concurrent streams one key may hold. */
-  maxPerKey: number;
   /** Keep-alive period (fal's queue streams use 15 s). */
   pingMs?: number;
   /**
@@ -40,19 +38,14 @@ export interface LogStreamHubOptions {
 
 /** Fans the log bus out to every open stream with one subscription, indexed by owner. */
 export interface LogStreamHub {
-  /** Reserves a stream slot for the key; returns its release function, or null at the cap. */
-  acquire(keyId: string): (() => void) | null;
   /** Starts delivering live lines to `sub`; returns the detach function. */
   attach(sub: LiveSubscriber): () => void;
-  /** Open streams (attached or not) per key. */
-  countFor(keyId: string): number;
   /** Detaches from the bus and stops pings (streams are closed by their owners). */
   close(): void;
 }
 
 /** Creates the hub; it subscribes to the bus only while some stream is attached. */
 export function createLogStreamHub(opts: LogStreamHubOptions): LogStreamHub {
-  const perKey = new Map<string, number>();
   const byOwner = new Map<string, Map<string, FilterGroup>>();
   let unsubscribe: (() => void) | null = null;
   let timer: NodeJS.Timeout | null = null;
@@ -127,19 +120,6 @@ export function createLogStreamHub(opts: LogStreamHubOptions): LogStreamHub {
   };
 
   return {
-    acquire(keyId) {
-      const n = perKey.get(keyId) ?? 0;
-      if (n >= opts.maxPerKey) return null;
-      perKey.set(keyId, n + 1);
-      let released = false;
-      return () => {
-        if (released) return;
-        released = true;
-        const left = (perKey.get(keyId) ?? 1) - 1;
-        if (left <= 0) perKey.delete(keyId);
-        else perKey.set(keyId, left);
-      };
-    },
     attach(sub) {
       let filters = byOwner.get(sub.owner);
       if (!filters) {
@@ -163,7 +143,6 @@ export function createLogStreamHub(opts: LogStreamHubOptions): LogStreamHub {
         if (--attached === 0) stop();
       };
     },
-    countFor: (keyId) => perKey.get(keyId) ?? 0,
     close: stop,
   };
 }

@@ -2,6 +2,7 @@ import { request } from 'node:http';
 import type { LogLine, Stores } from '@hangar/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HttpApp } from '../../http/app.js';
+import { createStreamSlots } from '../../http/stream-slots.js';
 import { createLogBus } from '../../runners/log-bus.js';
 import { createSqliteStores } from '../../store/sqlite/index.js';
 import { falViolations } from '../apps/testing/fal-oracle.test-helper.js';
@@ -51,7 +52,7 @@ beforeAll(async () => {
     runQuery: pool.runQuery,
     bus,
     flushLogs: () => stores.flush(),
-    maxStreamsPerKey: 3,
+    streams: createStreamSlots(3),
     pingMs: 50,
     maxBufferedBytes: 64 * 1024,
     // Long enough for a dropped test client to resume and read its error event.
