@@ -1,4 +1,13 @@
-import type { App, Clock, Dispatcher, IdSource, LogBus, LogStore, RequestStore } from '@hangar/core';
+import type {
+  App,
+  Clock,
+  Dispatcher,
+  IdSource,
+  JsonInputLimits,
+  LogBus,
+  LogStore,
+  RequestStore,
+} from '@hangar/core';
 
 /** Finds an app by owner and name (an `AppStore` satisfies it). */
 export interface AppLookup {
@@ -42,6 +51,8 @@ export interface GatewayDeps {
   resultTtlMs: number;
   /** Cap in bytes on stored `json_input`/`json_output`; larger payloads are stored as a size marker. */
   jsonCap: number;
+  /** How complex a JSON body may be; beyond, a call is refused before it is recorded or dispatched. */
+  jsonInput: JsonInputLimits;
   webhook: WebhookOptions;
   logger: GatewayLogger;
   /** How often expired results are purged (default 60 s). */
