@@ -163,7 +163,10 @@ export class WorkerQueryPool implements QueryPool {
     const i = slot.index;
     const failures = slot.ready ? 0 : (this.startFailures[i] ?? 0) + 1;
     this.startFailures[i] = failures;
-    if (failures <= 1) return this.spawn(i);
+    if (failures <= 1) {
+      this.spawn(i);
+      return;
+    }
     const t = setTimeout(
       () => {
         this.respawns.delete(t);
