@@ -2,6 +2,7 @@ export * from './cursor.js';
 export * from './domain.js';
 export * from './errors.js';
 export * from './ids.js';
+export * from './json-input.js';
 export * from './manifest.js';
 export * from './ports.js';
 export * from './pricing.js';

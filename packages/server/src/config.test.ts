@@ -43,6 +43,8 @@ describe('loadConfig', () => {
     expect(c.limits.authFailures).toEqual({ perAddress: 20, perKey: 100, windowS: 60, maxTracked: 100_000 });
     expect(c.limits.maxUploadBytes).toBe(1024 ** 3);
     expect(c.limits.maxRangeDays).toBe(90);
+    expect(c.limits.jsonInput).toEqual({ maxDepth: 64, maxItems: 100_000, maxStringBytes: 10 * 1024 * 1024 });
+    expect(c.limits.queryTimeoutMs).toBe(30_000);
     expect(c.retries.maxAttempts).toBe(3);
     expect(c.shutdownDeadlineMs).toBe(10_000);
     expect(c.webhooks).toEqual({ allowPrivate: false, allowlist: [] });
@@ -120,7 +122,13 @@ describe('loadConfig', () => {
         'GPU-L40': { unit_price: 0.0003, gpu_label: 'NVIDIA L40', reserved_runners: 2, surge_multiplier: 2 },
       },
       discounts: { alice: 12.5 },
-      limits: { body_limit: 1024, rate_limit: { burst: 5 }, auth_failures: { per_key: 0, window_s: 600 } },
+      limits: {
+        body_limit: 1024,
+        rate_limit: { burst: 5 },
+        json_input: { max_depth: 16, max_items: 500 },
+        query_timeout_ms: 0,
+        auth_failures: { per_key: 0, window_s: 600 },
+      },
       retries: { max_attempts: 5 },
       shutdown_deadline_ms: 500,
       webhooks: { allow_private: true, allowlist: ['10.0.0.0/8'] },
@@ -146,6 +154,9 @@ describe('loadConfig', () => {
     expect(c.limits.jsonPayloadCap).toBe(65536);
     expect(c.limits.rateLimit.burst).toBe(5);
     expect(c.limits.authFailures).toEqual({ perAddress: 20, perKey: 0, windowS: 600, maxTracked: 100_000 });
+    // Strings are bounded by the body limit unless limited on their own.
+    expect(c.limits.jsonInput).toEqual({ maxDepth: 16, maxItems: 500, maxStringBytes: 1024 });
+    expect(c.limits.queryTimeoutMs).toBe(0);
     expect(c.retries.maxAttempts).toBe(5);
     expect(c.shutdownDeadlineMs).toBe(500);
     expect(c.webhooks).toEqual({ allowPrivate: true, allowlist: ['10.0.0.0/8'] });
@@ -167,6 +178,11 @@ describe('loadConfig', () => {
       [{ limits: { bodylimit: 5 } }, `${file}: limits.bodylimit is an unknown field`],
       [{ limits: { auth_failures: { window_s: 0 } } }, `${file}: limits.auth_failures.window_s must be >= 1`],
       [{ colour: 'red' }, `${file}: colour is an unknown field`],
+      [
+        { limits: { json_input: { max_depth: 5000 } } },
+        `${file}: limits.json_input.max_depth must be <= 1000`,
+      ],
+      [{ limits: { json_input: { max_items: 0 } } }, `${file}: limits.json_input.max_items must be >= 1`],
       [{ discounts: { alice: 150 } }, `${file}: discounts.alice must be <= 100`],
       [
         { machine_types: { 'GPU-H100': { unit_price: 'cheap' } } },

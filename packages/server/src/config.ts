@@ -1,6 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { describeSchemaError, type MachineType, OWNER_NAME_PATTERN } from '@hangar/core';
+import {
+  describeSchemaError,
+  type JsonInputLimits,
+  type MachineType,
+  OWNER_NAME_PATTERN,
+} from '@hangar/core';
 import { type Static, Type } from 'typebox';
 
 /** Thrown for any invalid option; the CLI prints its message and exits 2. */
@@ -47,6 +52,12 @@ export const DEFAULT_MACHINE_TYPES: Readonly<Record<string, MachineType>> = {
   'GPU-H100': { unitPrice: 0.000525, gpuLabel: 'NVIDIA H100', reservedRunners: 4, surgeMultiplier: 1.5 },
   'GPU-B200': { unitPrice: 0.00083, gpuLabel: 'NVIDIA B200', reservedRunners: 4, surgeMultiplier: 1.5 },
 };
+
+/**
+ * Highest `limits.json_input.max_depth` accepted: deeper values overflow the recursion of common JSON
+ * tools (Python's json module stops at its default recursion limit of 1,000).
+ */
+const MAX_JSON_DEPTH = 1000;
 
 const int = (minimum: number) => Type.Optional(Type.Integer({ minimum }));
 const strict = { additionalProperties: false } as const;
@@ -97,6 +108,17 @@ export const ConfigFileSchema = Type.Object(
           ),
           max_upload_bytes: int(1),
           max_range_days: int(1),
+          json_input: Type.Optional(
+            Type.Object(
+              {
+                max_depth: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_JSON_DEPTH })),
+                max_items: int(1),
+                max_string_bytes: int(1),
+              },
+              strict,
+            ),
+          ),
+          query_timeout_ms: int(0),
         },
         strict,
       ),
@@ -171,6 +193,10 @@ export interface Config {
     };
     readonly maxUploadBytes: number;
     readonly maxRangeDays: number;
+    /** How complex a JSON body the gateway accepts. */
+    readonly jsonInput: JsonInputLimits;
+    /** Deadline of a Platform API read on its query thread, in ms (0: none). */
+    readonly queryTimeoutMs: number;
   };
   readonly retries: { readonly maxAttempts: number };
   readonly shutdownDeadlineMs: number;
@@ -267,9 +293,10 @@ const MIB = 1024 * 1024;
 function fileSections(file: ConfigFile) {
   const l = file.limits ?? {};
   const sb = file.runners?.sandbox ?? {};
+  const bodyLimit = l.body_limit ?? 10 * 1024 * 1024;
   return {
     limits: {
-      bodyLimit: l.body_limit ?? 10 * 1024 * 1024,
+      bodyLimit,
       jsonPayloadCap: l.json_payload_cap ?? 64 * 1024,
       resultTtlS: l.result_ttl_s ?? 3600,
       rateLimit: {
@@ -285,6 +312,13 @@ function fileSections(file: ConfigFile) {
       },
       maxUploadBytes: l.max_upload_bytes ?? 1024 * 1024 * 1024,
       maxRangeDays: l.max_range_days ?? 90,
+      jsonInput: {
+        maxDepth: l.json_input?.max_depth ?? 64,
+        maxItems: l.json_input?.max_items ?? 100_000,
+        // Long strings are real inputs (prompts, base64 data URIs): by default only the body limit bounds them.
+        maxStringBytes: l.json_input?.max_string_bytes ?? bodyLimit,
+      },
+      queryTimeoutMs: l.query_timeout_ms ?? 30_000,
     },
     retries: { maxAttempts: file.retries?.max_attempts ?? 3 },
     shutdownDeadlineMs: file.shutdown_deadline_ms ?? 10_000,

@@ -160,6 +160,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     publicUrl: () => publicUrl,
     resultTtlMs: config.limits.resultTtlS * 1000,
     jsonCap: config.limits.jsonPayloadCap,
+    jsonInput: config.limits.jsonInput,
     webhook: {
       allowPrivate: config.webhooks.allowPrivate,
       allowlist: [...config.webhooks.allowlist],

@@ -139,8 +139,15 @@ export function StatusBadge({ code }: { code: number | null | undefined }) {
   return <span class={`badge ${tone}`}>{code}</span>;
 }
 
-/** JSON shown pretty-printed, or a note when absent. */
+/** JSON shown pretty-printed, or a note when absent or nested too deeply to print. */
 export function JsonView({ value }: { value: unknown }) {
   if (value === undefined) return <span class="muted">not recorded</span>;
-  return <pre class="json">{JSON.stringify(value, null, 2)}</pre>;
+  let text: string;
+  try {
+    text = JSON.stringify(value, null, 2);
+  } catch {
+    // JSON.stringify recurses: an app's output nested thousands deep overflows the stack.
+    return <span class="muted">nested too deeply to show</span>;
+  }
+  return <pre class="json">{text}</pre>;
 }

@@ -73,6 +73,10 @@ export function registerPlatformApi(app: HttpApp, deps: PlatformApiDeps): Platfo
     size: poolSize(deps.queryWorkers),
     modules: QUERY_MODULES,
     nice: QUERY_THREAD_NICE,
+    timeoutMs: config.limits.queryTimeoutMs,
+    // Once per failure: the calls it failed answer QUERY_WORKER_FAILED and are not logged again.
+    onWorkerFailure: ({ reason, failedCalls, cause }) =>
+      app.log.error({ err: cause, failedCalls }, `query worker replaced: ${reason}`),
   });
   const runQuery = (name: string, params: unknown) => pool.run(name, params);
   const maxRangeDays = config.limits.maxRangeDays;

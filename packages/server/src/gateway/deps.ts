@@ -1,4 +1,13 @@
-import type { App, Clock, Dispatcher, IdSource, LogBus, LogStore, RequestStore } from '@hangar/core';
+import type {
+  App,
+  Clock,
+  Dispatcher,
+  IdSource,
+  JsonInputLimits,
+  LogBus,
+  LogStore,
+  RequestStore,
+} from '@hangar/core';
 import type { StreamSlots } from '../http/stream-slots.js';
 
 /** Finds an app by owner and name (an `AppStore` satisfies it). */
@@ -43,6 +52,8 @@ export interface GatewayDeps {
   resultTtlMs: number;
   /** Cap in bytes on stored `json_input`/`json_output`; larger payloads are stored as a size marker. */
   jsonCap: number;
+  /** How complex a JSON body may be; beyond, a call is refused before it is recorded or dispatched. */
+  jsonInput: JsonInputLimits;
   webhook: WebhookOptions;
   logger: GatewayLogger;
   /** Open streams per key, shared with the log streams (config `limits.max_sse_streams_per_key`). */

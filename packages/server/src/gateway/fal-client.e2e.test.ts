@@ -62,6 +62,7 @@ beforeAll(async () => {
     publicUrl: () => base,
     resultTtlMs: 3_600_000,
     jsonCap: 64 * 1024,
+    jsonInput: { maxDepth: 64, maxItems: 100_000, maxStringBytes: 1024 * 1024 },
     webhook: { allowPrivate: false, allowlist: [], maxAttempts: 3 },
     logger: silent,
     streams: createStreamSlots(10),

@@ -3,6 +3,7 @@ import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Stores, systemClock, uuidIds } from '@hangar/core';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHttpApp, type HttpApp } from '../http/app.js';
 import { createAuthenticator } from '../http/auth.js';
@@ -16,6 +17,14 @@ import { createTestKey, putTestApp } from './test-server.js';
 
 // The fast lane serves /run and /queue from node:http; `inject` always goes through the Fastify routes.
 // Each case is sent both ways and must get the same answer, and the lane must really have served it.
+
+/** Big enough for the 5 MB input below; strings get their own, lower limit so that it can be tested too. */
+const BODY_LIMIT = 8 * 1024 * 1024;
+const JSON_INPUT = { maxDepth: 64, maxItems: 100_000, maxStringBytes: 6 * 1024 * 1024 };
+const DEEP = `${'['.repeat(10_000)}${']'.repeat(10_000)}`;
+const MANY_KEYS = JSON.stringify(Object.fromEntries(Array.from({ length: 100_001 }, (_, i) => [`k${i}`, 0])));
+const BIG_STRING = JSON.stringify({ image_url: `data:image/png;base64,${'A'.repeat(5 * 1024 * 1024)}` });
+const HUGE_STRING = JSON.stringify({ prompt: 'x'.repeat(6 * 1024 * 1024 + 1) });
 
 let dir: string;
 let stores: Stores;
@@ -48,7 +57,7 @@ beforeAll(async () => {
       maxTracked: 100,
       clock: () => 1,
     }),
-    bodyLimit: 4096,
+    bodyLimit: BODY_LIMIT,
   });
   // onSend runs for every routed answer, errors included, before it is written.
   app.addHook('onSend', (_req, _reply, payload, done) => {
@@ -66,6 +75,7 @@ beforeAll(async () => {
     publicUrl: () => url,
     resultTtlMs: 3_600_000,
     jsonCap: 64 * 1024,
+    jsonInput: JSON_INPUT,
     webhook: { allowPrivate: false, allowlist: [], maxAttempts: 1, retryBaseMs: 20 },
     logger: { warn: () => undefined, error: () => undefined },
     streams: createStreamSlots(10),
@@ -157,6 +167,17 @@ function send(c: Call): Promise<Answer> {
   });
 }
 
+/** Rows in the requests table, once the store's batched writes are flushed. */
+async function requestCount(): Promise<number> {
+  await stores.flush();
+  const db = new Database(join(dir, 'hangar.db'), { readonly: true });
+  try {
+    return (db.prepare('SELECT COUNT(*) AS n FROM requests').get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}
+
 /** Through Fastify's routes, in process. */
 async function injected(c: Call): Promise<Answer> {
   const res = await app.inject({
@@ -217,12 +238,90 @@ describe('fast lane', () => {
       'an unknown queue operation',
       () => ({ method: 'GET', path: '/queue/alice/echo/requests/1/x', key: aliceKey }),
     ],
+    [
+      'JSON nested 10,000 deep',
+      () => ({ method: 'POST', path: '/run/alice/echo', key: aliceKey, body: DEEP }),
+    ],
+    [
+      'a queue submit nested 10,000 deep',
+      () => ({ method: 'POST', path: '/queue/alice/echo', key: aliceKey, body: DEEP }),
+    ],
+    [
+      'JSON with 100,001 keys',
+      () => ({ method: 'POST', path: '/queue/alice/echo', key: aliceKey, body: MANY_KEYS }),
+    ],
+    [
+      'a string over the string limit',
+      () => ({ method: 'POST', path: '/run/alice/echo', key: aliceKey, body: HUGE_STRING }),
+    ],
+    ['a 5 MB data URI', () => ({ method: 'POST', path: '/run/alice/echo', key: aliceKey, body: BIG_STRING })],
+    [
+      // Not parsed as JSON (by the echo app either): it reaches the app unchanged.
+      'deep brackets sent as another media type',
+      () => ({
+        method: 'POST',
+        path: '/run/alice/echo',
+        key: aliceKey,
+        body: '['.repeat(10_000),
+        contentType: 'application/octet-stream',
+      }),
+    ],
   ];
 
   it.each(laneCases)('serves %s exactly as the routes do', async (_name, call) => {
     const { lane, routes, routedBySocket } = await both(call());
     expect(routedBySocket).toBe(false);
     expect(lane).toEqual(routes);
+  });
+
+  it('passes a body of another media type through unchanged, however deep', async () => {
+    const body = '['.repeat(10_000);
+    const answer = await send({
+      method: 'POST',
+      path: '/run/alice/echo',
+      key: aliceKey,
+      body,
+      contentType: 'application/octet-stream',
+    });
+    expect(answer).toMatchObject({ status: 200, body: { echo: { raw: body } } });
+  });
+
+  it('refuses over-complex JSON with a 400 naming the limit, and stores none of it', async () => {
+    const before = await requestCount();
+    const cases: [string, string][] = [
+      [DEEP, 'Request input is nested deeper than 64 levels'],
+      [MANY_KEYS, 'Request input has more than 100000 object members and array elements'],
+      [HUGE_STRING, `Request input has a string longer than ${6 * 1024 * 1024} bytes`],
+    ];
+    for (const [body, message] of cases) {
+      for (const kind of ['run', 'queue']) {
+        const answer = await send({ method: 'POST', path: `/${kind}/alice/echo`, key: aliceKey, body });
+        expect(answer).toMatchObject({
+          status: 400,
+          requestId: false,
+          body: { error: { type: 'validation_error', code: 'REQUEST_INPUT_TOO_COMPLEX', message } },
+        });
+      }
+    }
+    // The proxy serves the same calls (through the routes only).
+    const proxied = await app.inject({
+      method: 'POST',
+      url: '/fal/proxy',
+      headers: {
+        authorization: `Key ${aliceKey}`,
+        'content-type': 'application/json',
+        'x-fal-target-url': 'https://queue.fal.run/alice/echo',
+      },
+      payload: DEEP,
+    });
+    expect(proxied.statusCode).toBe(400);
+    expect(proxied.json()).toMatchObject({ error: { code: 'REQUEST_INPUT_TOO_COMPLEX' } });
+    expect(await requestCount()).toBe(before);
+    // Legal inputs still are: the 5 MB one reached the app and came back whole.
+    const big = await send({ method: 'POST', path: '/run/alice/echo', key: aliceKey, body: BIG_STRING });
+    expect(big.status).toBe(200);
+    expect((big.body as { echo: unknown }).echo).toEqual(JSON.parse(BIG_STRING));
+    expect(await requestCount()).toBe(before + 1);
   });
 
   it('serves queue submit, status and result as the routes do', async () => {
@@ -261,7 +360,7 @@ describe('fast lane', () => {
     ],
     [
       'a body over the limit',
-      () => ({ method: 'POST', path: '/run/alice/echo', key: aliceKey, body: `"${'x'.repeat(5000)}"` }),
+      () => ({ method: 'POST', path: '/run/alice/echo', key: aliceKey, body: `"${'x'.repeat(BODY_LIMIT)}"` }),
       413,
     ],
     [

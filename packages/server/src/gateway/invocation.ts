@@ -1,5 +1,12 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { type App, JsonText, PlatformError, type Principal } from '@hangar/core';
+import {
+  type App,
+  checkJsonInput,
+  type JsonInputLimits,
+  JsonText,
+  PlatformError,
+  type Principal,
+} from '@hangar/core';
 import type { AppLookup } from './deps.js';
 
 /** A request to an app, resolved, authorised and ready to dispatch or enqueue. */
@@ -61,16 +68,26 @@ export function authorizeApp(app: App, principal: Principal | null): void {
   if (mode === 'private' && principal.owner !== app.owner) throw new PlatformError('AUTH_FORBIDDEN');
 }
 
-/** Resolves app and route, checks access and reads the fal request headers. */
+/** The body limits an invocation is checked against. */
+export interface InvocationLimits {
+  /** Stored `json_input` cap in bytes (larger inputs are recorded as a size marker). */
+  jsonCap: number;
+  jsonInput: JsonInputLimits;
+}
+
+/** Resolves app and route, checks access and the body, and reads the fal request headers. */
 export async function buildInvocation(
   src: InvocationSource,
   apps: AppLookup,
-  jsonCap: number,
+  limits: InvocationLimits,
 ): Promise<Invocation> {
   const app = await apps.getApp(src.owner, src.appName);
   if (!app) throw new PlatformError('APP_NOT_FOUND', `App ${src.owner}/${src.appName} not found`);
   authorizeApp(app, src.principal);
   const route = routeOf(app, src.rest);
+  if (src.body.length > 0 && isJsonType(src.headers['content-type'])) {
+    assertJsonInput(src.body, limits.jsonInput);
+  }
   const { forwardQuery, webhookUrl } = splitQuery(src.search);
   const h = src.headers;
   const storeIo = !isFalse(h['x-fal-store-io']);
@@ -87,7 +104,7 @@ export async function buildInvocation(
     noRetry: TRUE_VALUES.has(String(h['x-fal-no-retry'] ?? '').toLowerCase()),
     storeIo,
     timeoutS: timeoutOf(h['x-fal-request-timeout'], app.manifest.request_timeout),
-    jsonInput: storeIo ? jsonInputOf(h['content-type'], src.body, jsonCap) : null,
+    jsonInput: storeIo ? jsonInputOf(h['content-type'], src.body, limits.jsonCap) : null,
     webhookUrl,
   };
 }
@@ -145,6 +162,23 @@ function timeoutOf(header: string | string[] | undefined, manifestS: number): nu
     throw new PlatformError('REQUEST_INVALID', 'x-fal-request-timeout must be a positive number of seconds');
   }
   return Math.min(value, manifestS);
+}
+
+const EXCESS_MESSAGES = {
+  max_depth: (max: number) => `Request input is nested deeper than ${max} levels`,
+  max_items: (max: number) => `Request input has more than ${max} object members and array elements`,
+  max_string_bytes: (max: number) => `Request input has a string longer than ${max} bytes`,
+} as const;
+
+/**
+ * Refuses a JSON body too complex to store and serve safely, whether or not it is recorded: measured on
+ * its bytes in one pass, before anything parses it.
+ */
+function assertJsonInput(body: Buffer, limits: JsonInputLimits): void {
+  const excess = checkJsonInput(body, limits);
+  if (excess) {
+    throw new PlatformError('REQUEST_INPUT_TOO_COMPLEX', EXCESS_MESSAGES[excess.limit](excess.max));
+  }
 }
 
 /** Checks a JSON body and keeps its text for recording; larger than `cap` bytes it becomes a size marker, unparsed. */

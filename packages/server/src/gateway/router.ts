@@ -44,7 +44,7 @@ export async function handleGateway(
       principal: request.principal,
     },
     ctx.deps.apps,
-    ctx.deps.jsonCap,
+    ctx.deps,
   );
   if (target.kind === 'run') return runSync(ctx, inv, reply);
   return submitQueued(ctx, inv, reply);

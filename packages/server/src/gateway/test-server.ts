@@ -3,6 +3,7 @@ import {
   type AppManifest,
   type AppStore,
   type Dispatcher,
+  type JsonInputLimits,
   type KeyStore,
   type LogBus,
   type Stores,
@@ -25,6 +26,7 @@ export interface TestServerOptions {
   resultTtlMs?: number;
   /** Open streams per key (default 10, as configured by default). */
   maxStreamsPerKey?: number;
+  jsonInput?: JsonInputLimits;
 }
 
 /** A gateway on a real 127.0.0.1 socket. */
@@ -37,10 +39,11 @@ export interface TestServer {
 
 /** Starts `createHttpApp` + the gateway routes on a free port (no logging). */
 export async function startTestServer(opts: TestServerOptions): Promise<TestServer> {
+  const bodyLimit = opts.bodyLimit ?? 1024 * 1024;
   const app = createHttpApp({
     logger: false,
     authenticator: createAuthenticator(opts.stores.keys),
-    bodyLimit: opts.bodyLimit ?? 1024 * 1024,
+    bodyLimit,
   });
   let url = 'http://127.0.0.1:0';
   const gateway = createGateway({
@@ -54,6 +57,7 @@ export async function startTestServer(opts: TestServerOptions): Promise<TestServ
     publicUrl: () => url,
     resultTtlMs: opts.resultTtlMs ?? 3_600_000,
     jsonCap: 64 * 1024,
+    jsonInput: opts.jsonInput ?? { maxDepth: 64, maxItems: 100_000, maxStringBytes: bodyLimit },
     webhook: { allowPrivate: false, allowlist: [], maxAttempts: 3, retryBaseMs: 20, ...opts.webhook },
     logger: { warn: () => undefined, error: () => undefined },
     streams: createStreamSlots(opts.maxStreamsPerKey ?? 10),

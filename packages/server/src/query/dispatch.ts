@@ -9,6 +9,9 @@ export interface WorkerRequest {
   params: unknown;
 }
 
+/** The id of the message a worker sends once it has opened its connection and loaded its queries. */
+export const READY_ID = -1;
+
 /** A worker's answer: the result, or an error carrying a PlatformError code when it had one. */
 export type WorkerReply =
   | { id: number; ok: true; result: unknown }

@@ -7,7 +7,7 @@ import type Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { insertRequests } from '../api/analytics/harness.test-helper.js';
 import { openDatabase } from '../store/sqlite/open.js';
-import { createQueryPool, type QueryPool } from './pool.js';
+import { createQueryPool, type QueryPool, type QueryWorkerFailure } from './pool.js';
 import type { ListRequestsResult } from './requests.js';
 
 const MODULES = [
@@ -80,11 +80,91 @@ describe('query pool (workers)', () => {
       Array.from({ length: 8 }, () => pool!.run<{ threadId: number }>('echo', { value: 1 })),
     );
     expect(new Set(threads.map((t) => t.threadId)).size).toBe(2);
-    await expect(pool.run('crash', {})).rejects.toThrow(/exited/);
+    const err = await pool.run('crash', {}).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PlatformError);
+    expect(err).toMatchObject({ code: 'QUERY_WORKER_FAILED', status: 500, type: 'server_error' });
     const after = await Promise.all(
-      Array.from({ length: 4 }, () => pool!.run<{ value: number }>('echo', { value: 7 })),
+      Array.from({ length: 8 }, () => pool!.run<{ value: number; threadId: number }>('echo', { value: 7 })),
     );
-    expect(after.map((a) => a.value)).toEqual([7, 7, 7, 7]);
+    expect(after.map((a) => a.value)).toEqual(Array(8).fill(7));
+    // Still two workers, one of them new.
+    const afterThreads = new Set(after.map((a) => a.threadId));
+    expect(afterThreads.size).toBe(2);
+    expect([...afterThreads].some((t) => !threads.some((b) => b.threadId === t))).toBe(true);
+  });
+
+  it('fails every call waiting on a worker that dies, logs once, and keeps serving', async () => {
+    const failures: QueryWorkerFailure[] = [];
+    pool = createQueryPool({ dbPath, size: 1, modules: MODULES, onWorkerFailure: (f) => failures.push(f) });
+    // One worker answers in order: the echoes wait behind the crash and die with it.
+    const calls = [pool.run('crash', {}), pool.run('echo', { value: 1 }), pool.run('echo', { value: 2 })];
+    const outcomes = await Promise.allSettled(calls);
+    for (const o of outcomes) {
+      expect(o.status).toBe('rejected');
+      expect((o as PromiseRejectedResult).reason).toMatchObject({ code: 'QUERY_WORKER_FAILED' });
+    }
+    expect(failures).toEqual([{ reason: 'exited with code 3', failedCalls: 3, cause: undefined }]);
+    await expect(pool.run('echo', { value: 3 })).resolves.toMatchObject({ value: 3 });
+  });
+
+  it('fails a call whose answer this thread cannot read instead of leaving it waiting', async () => {
+    const failures: QueryWorkerFailure[] = [];
+    pool = createQueryPool({ dbPath, size: 1, modules: MODULES, onWorkerFailure: (f) => failures.push(f) });
+    // 10,000 levels clone on a worker's 4 MB stack but not back on this thread's smaller one.
+    const err = await pool.run('deep', { depth: 10_000 }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'QUERY_WORKER_FAILED' });
+    expect(failures.map((f) => f.reason)).toEqual(['answer could not be read']);
+    await expect(pool.run('echo', { value: 1 })).resolves.toMatchObject({ value: 1 });
+  });
+
+  it('fails a call whose result the worker cannot send, and the worker lives on', async () => {
+    const failures: QueryWorkerFailure[] = [];
+    pool = createQueryPool({ dbPath, size: 1, modules: MODULES, onWorkerFailure: (f) => failures.push(f) });
+    const before = await pool.run<{ threadId: number }>('echo', { value: 0 });
+    await expect(pool.run('deep', { depth: 1_000_000 })).rejects.toThrow(/could not be sent/);
+    await expect(pool.run('echo', { value: 1 })).resolves.toMatchObject({ threadId: before.threadId });
+    expect(failures).toEqual([]);
+  });
+
+  it('times out a stuck call, replaces its worker and fails the calls behind it', async () => {
+    const failures: QueryWorkerFailure[] = [];
+    pool = createQueryPool({
+      dbPath,
+      size: 1,
+      modules: MODULES,
+      timeoutMs: 300,
+      onWorkerFailure: (f) => failures.push(f),
+    });
+    const before = await pool.run<{ threadId: number }>('echo', { value: 0 });
+    const stuck = pool.run('spin', { ms: 20_000 }).catch((e: unknown) => e);
+    const behind = pool.run('echo', { value: 1 }).catch((e: unknown) => e);
+    expect(await stuck).toMatchObject({ code: 'QUERY_TIMEOUT', status: 504 });
+    expect(await behind).toMatchObject({ code: 'QUERY_WORKER_FAILED' });
+    expect(failures).toMatchObject([{ reason: 'call "spin" exceeded 300 ms', failedCalls: 2 }]);
+    const after = await pool.run<{ threadId: number }>('echo', { value: 2 });
+    expect(after.threadId).not.toBe(before.threadId);
+  });
+
+  it('answers at once while workers cannot start, instead of waiting for ever', async () => {
+    const failures: QueryWorkerFailure[] = [];
+    pool = createQueryPool({
+      dbPath: join(dir, 'missing', 'hangar.db'),
+      size: 1,
+      modules: MODULES,
+      onWorkerFailure: (f) => failures.push(f),
+    });
+    for (let i = 0; i < 3; i++) {
+      await expect(pool.run('echo', { value: i })).rejects.toMatchObject({ code: 'QUERY_WORKER_FAILED' });
+    }
+    expect(failures.length).toBeGreaterThan(0);
+  });
+
+  it('fails pending calls with SERVER_SHUTTING_DOWN on close', async () => {
+    pool = createQueryPool({ dbPath, size: 1, modules: MODULES });
+    const pending = pool.run('spin', { ms: 5_000 }).catch((e: unknown) => e);
+    await pool.close();
+    expect(await pending).toMatchObject({ code: 'SERVER_SHUTTING_DOWN' });
+    pool = null;
   });
 });
 

@@ -134,8 +134,8 @@ function fetchPhase(
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-function toItem(r: Row, p: ListRequestsParams): RequestItem {
-  const item: RequestItem = {
+function baseItem(r: Row): RequestItem {
+  return {
     request_id: r.request_id,
     endpoint_id: r.endpoint_id,
     // fal requires started_at; a request that never reached a runner reports when it was sent.
@@ -146,12 +146,40 @@ function toItem(r: Row, p: ListRequestsParams): RequestItem {
     duration: r.duration_ms === null ? null : r.duration_ms / 1000,
     runner_id: r.runner_id,
   };
+}
+
+function toItem(r: Row, p: ListRequestsParams): RequestItem {
+  const item = baseItem(r);
   if (p.payloads) {
     item.json_input = decodePayload(r.json_input);
     item.json_output = decodePayload(r.json_output);
   }
   if (p.billing) item.billable_units = r.billable_units;
   return item;
+}
+
+/** The item as JSON text, with the stored payload texts spliced in unparsed (same fields and order). */
+function itemJson(r: Row, p: ListRequestsParams): string {
+  let out = JSON.stringify(baseItem(r)).slice(0, -1);
+  if (p.payloads) {
+    out += `,"json_input":${payloadJson(r.json_input)},"json_output":${payloadJson(r.json_output)}`;
+  }
+  if (p.billing) out += `,"billable_units":${JSON.stringify(r.billable_units)}`;
+  return `${out}}`;
+}
+
+/**
+ * Stored payload text as it is, checked by parsing it (V8's parser does not recurse, so any depth is
+ * fine; the object is dropped). Text that is not JSON, which the store never writes, becomes null.
+ */
+function payloadJson(text: string | null | undefined): string {
+  if (text == null) return 'null';
+  try {
+    JSON.parse(text);
+    return text;
+  } catch {
+    return 'null';
+  }
 }
 
 function byRequestId(db: Database.Database, ids: string[], p: ListRequestsParams): Row[] {
@@ -167,10 +195,13 @@ function byRequestId(db: Database.Database, ids: string[], p: ListRequestsParams
   return [r];
 }
 
-/** One page of requests to the selected endpoints, newest (or longest) first, then in-flight ones. */
-export function listRequests(db: Database.Database, p: ListRequestsParams): ListRequestsResult {
+/** One page of rows, newest (or longest) first, then in-flight ones, and where the next page starts. */
+function pageRows(
+  db: Database.Database,
+  p: ListRequestsParams,
+): { rows: Row[]; next: RequestPosition | null } {
   const ids = expandEndpoints(db, 'requests', p.endpoints);
-  if (p.requestId !== null) return { items: byRequestId(db, ids, p).map((r) => toItem(r, p)), next: null };
+  if (p.requestId !== null) return { rows: byRequestId(db, ids, p), next: null };
   const want = p.limit + 1;
   const rows: { row: Row; phase: 'd' | 'o' }[] = [];
   if (p.after?.phase !== 'o')
@@ -185,5 +216,27 @@ export function listRequests(db: Database.Database, p: ListRequestsParams): List
   const last = page.at(-1);
   const next =
     rows.length > p.limit && last ? { phase: last.phase, key: last.row.k, id: last.row.request_id } : null;
-  return { items: page.map(({ row }) => toItem(row, p)), next };
+  return { rows: page.map(({ row }) => row), next };
+}
+
+/** One page of requests to the selected endpoints, newest (or longest) first, then in-flight ones. */
+export function listRequests(db: Database.Database, p: ListRequestsParams): ListRequestsResult {
+  const { rows, next } = pageRows(db, p);
+  return { items: rows.map((r) => toItem(r, p)), next };
+}
+
+/** A page serialised on the query thread: `json` is `{"items":[...]}`. */
+export interface ListRequestsJson {
+  json: string;
+  next: RequestPosition | null;
+}
+
+/**
+ * `listRequests` serialised on the query thread, with stored payloads spliced in as text. Nothing then
+ * clones, parses or stringifies a payload as an object, so no stored payload, however deeply nested
+ * (rows written before `limits.json_input`, or any runner's output), can exhaust a thread's stack.
+ */
+export function listRequestsJson(db: Database.Database, p: ListRequestsParams): ListRequestsJson {
+  const { rows, next } = pageRows(db, p);
+  return { json: `{"items":[${rows.map((r) => itemJson(r, p)).join(',')}]}`, next };
 }

@@ -23,7 +23,7 @@ export function serialized<P>(
 
 /** The response body: the serialised result plus `next_cursor` and `has_more` (string work only). */
 export function pageBody(
-  page: SerializedPage,
+  page: Pick<SerializedPage, 'json'>,
   info: { next_cursor: string | null; has_more: boolean },
 ): string {
   const head = page.json.slice(0, -1);
@@ -37,7 +37,7 @@ export function pageBody(
  */
 export function sendPage(
   reply: FastifyReply,
-  page: SerializedPage,
+  page: Pick<SerializedPage, 'json'>,
   info: { next_cursor: string | null; has_more: boolean },
 ): FastifyReply {
   return reply.type('application/json; charset=utf-8').send(pageBody(page, info));

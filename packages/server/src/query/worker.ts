@@ -2,7 +2,7 @@ import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { openReadOnly } from '../store/sqlite/open.js';
-import { loadRegistry, runQuery, type WorkerReply, type WorkerRequest } from './dispatch.js';
+import { loadRegistry, READY_ID, runQuery, type WorkerReply, type WorkerRequest } from './dispatch.js';
 
 // Entry of a query worker thread: one read-only connection, the registry's queries, one message per call.
 
@@ -11,10 +11,17 @@ lowerPriority(nice ?? 0);
 const db = openReadOnly(dbPath);
 const ready = loadRegistry(modules);
 const port = parentPort!;
+ready.then(() => port.postMessage({ id: READY_ID, ok: true, result: null } satisfies WorkerReply));
 
 port.on('message', async (msg: WorkerRequest) => {
   const reply: WorkerReply = runQuery(db, await ready, msg);
-  port.postMessage(reply);
+  try {
+    port.postMessage(reply);
+  } catch (err) {
+    // A result that cannot be cloned (nested past this thread's stack, say) fails its call, not the thread.
+    const message = `the result of "${msg.name}" could not be sent: ${(err as Error).message}`;
+    port.postMessage({ id: msg.id, ok: false, code: null, message } satisfies WorkerReply);
+  }
 });
 
 /**

@@ -12,7 +12,8 @@ import {
 import { Type } from 'typebox';
 import { type HttpApp, principalOf } from '../../http/app.js';
 import type { QueryPool } from '../../query/pool.js';
-import type { ListRequestsParams, ListRequestsResult, RequestPosition } from '../../query/requests.js';
+import type { ListRequestsJson, ListRequestsParams, RequestPosition } from '../../query/requests.js';
+import { sendPage } from '../../query/serialized.js';
 import { MultiString } from '../analytics/params.js';
 import type { AppLookup } from './endpoint-access.js';
 import { authorizeEndpoints } from './endpoint-access.js';
@@ -84,7 +85,7 @@ export function registerRequestsRoutes(app: HttpApp, deps: RequestsRoutesDeps): 
         response: { 200: ListResponse },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const principal = principalOf(request);
       const q = request.query;
       const ids = parseList(q.endpoint_id, 'endpoint_id', { min: 1, max: 50 });
@@ -112,9 +113,10 @@ export function registerRequestsRoutes(app: HttpApp, deps: RequestsRoutesDeps): 
         payloads: expand.includes('payloads'),
         billing: expand.includes('billing'),
       };
-      const page = await deps.pool.run<ListRequestsResult>('listRequests', params);
+      // Serialised on the query thread: stored payloads reach the socket as the text they were stored as.
+      const page = await deps.pool.run<ListRequestsJson>('listRequestsJson', params);
       const next = page.next ? encodeCursor(kind, [page.next.phase, page.next.key, page.next.id]) : null;
-      return { items: page.items, ...pageInfo(next) };
+      return sendPage(reply, page, pageInfo(next));
     },
   );
 }
