@@ -1,6 +1,7 @@
 import type {
   ApiKeyRecord,
   App,
+  BundleRecord,
   AppEvent,
   ErrorClass,
   KeyScope,
@@ -34,6 +35,10 @@ export interface AppStore {
   putRevision(rev: Revision): Promise<void>;
   setRevisionStatus(revisionId: string, status: Revision['status']): Promise<void>;
   listRevisions(owner: string, app: string): Promise<Revision[]>;
+  /** Records that an owner holds a bundle; a second record of the same owner and digest is ignored. */
+  putBundle(rec: BundleRecord): Promise<void>;
+  /** The owner's record of a bundle, or null when that owner never uploaded it. */
+  getBundle(owner: string, digest: string): Promise<BundleRecord | null>;
 }
 
 /** A stored queue result: what the app answered. */
@@ -135,7 +140,7 @@ export interface RunnerSpec {
   owner: string;
   app: string;
   revisionId: string;
-  /** Working directory (the app directory). */
+  /** Directory holding the app's code (the unpacked bundle); the runner's working directory. */
   dir: string;
   command: string[];
   env: Record<string, string>;

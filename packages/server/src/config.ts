@@ -1,6 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { describeSchemaError, type MachineType, OWNER_NAME_PATTERN } from '@hangar/core';
+import {
+  type BundleLimits,
+  DEFAULT_BUNDLE_LIMITS,
+  describeSchemaError,
+  type MachineType,
+  OWNER_NAME_PATTERN,
+} from '@hangar/core';
 import { type Static, Type } from 'typebox';
 
 /** Thrown for any invalid option; the CLI prints its message and exits 2. */
@@ -91,6 +97,9 @@ export const ConfigFileSchema = Type.Object(
           max_sse_streams_per_key: int(1),
           max_upload_bytes: int(1),
           max_range_days: int(1),
+          max_bundle_bytes: int(1),
+          max_bundle_unpacked_bytes: int(1),
+          max_bundle_files: int(1),
         },
         strict,
       ),
@@ -136,6 +145,8 @@ export interface Config {
     readonly maxSseStreamsPerKey: number;
     readonly maxUploadBytes: number;
     readonly maxRangeDays: number;
+    /** Caps on one deploy bundle (compressed, unpacked, entries). */
+    readonly bundle: Readonly<BundleLimits>;
   };
   readonly retries: { readonly maxAttempts: number };
   readonly shutdownDeadlineMs: number;
@@ -147,6 +158,8 @@ export interface Config {
   readonly dbPath: string;
   /** Where the generated admin key is written. */
   readonly adminKeyPath: string;
+  /** Deploy bundles: archives and unpacked trees by digest. */
+  readonly bundlesDir: string;
   /** An owner's file storage root (the runners' DATA_DIR and what the Files API serves). */
   dataRoot(owner: string): string;
 }
@@ -200,6 +213,7 @@ export function loadConfig(
     ...fileSections(file),
     dbPath: join(home, 'hangar.db'),
     adminKeyPath: join(home, 'admin.key'),
+    bundlesDir: join(home, 'bundles'),
     dataRoot: (owner: string) => join(home, 'data', owner),
   };
   return deepFreeze(config);
@@ -219,6 +233,11 @@ function fileSections(file: ConfigFile) {
       maxSseStreamsPerKey: l.max_sse_streams_per_key ?? 10,
       maxUploadBytes: l.max_upload_bytes ?? 1024 * 1024 * 1024,
       maxRangeDays: l.max_range_days ?? 90,
+      bundle: {
+        maxBytes: l.max_bundle_bytes ?? DEFAULT_BUNDLE_LIMITS.maxBytes,
+        maxUnpackedBytes: l.max_bundle_unpacked_bytes ?? DEFAULT_BUNDLE_LIMITS.maxUnpackedBytes,
+        maxFiles: l.max_bundle_files ?? DEFAULT_BUNDLE_LIMITS.maxFiles,
+      },
     },
     retries: { maxAttempts: file.retries?.max_attempts ?? 3 },
     shutdownDeadlineMs: file.shutdown_deadline_ms ?? 10_000,

@@ -1,9 +1,10 @@
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { systemClock, uuidIds } from '@hangar/core';
+import { type Revision, systemClock, uuidIds } from '@hangar/core';
 import { pino } from 'pino';
 import { registerPlatformApi } from './api/index.js';
+import { createBundleStore } from './bundles/bundle-store.js';
 import { createRequestWindow } from './api/metrics/request-window.js';
 import type { Config } from './config.js';
 import { createGateway, createTimeOrderedIds, registerGatewayRoutes } from './gateway/index.js';
@@ -90,6 +91,12 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     adminKey: config.adminKey,
     adminKeyPath: config.adminKeyPath,
   });
+  const bundles = createBundleStore({
+    root: config.bundlesDir,
+    limits: config.limits.bundle,
+    apps: stores.apps,
+    clock,
+  });
   const deployer = createDeployService({
     apps: stores.apps,
     events: stores.events,
@@ -97,6 +104,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     machineTypes: config.machineTypes,
     clock,
     ids,
+    bundles,
     onRevision: (app, rev) => supervisor.deploy(app, rev),
   });
 
@@ -143,6 +151,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     supervisor,
     keys,
     deployer,
+    bundles,
     logBus,
     clock,
     gateway,
@@ -152,14 +161,17 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
 
   registerDashboard(http, DASHBOARD_DIST);
 
+  /** A bundle's tree is unpacked again from its archive if it went missing (e.g. a cleared cache). */
+  const redeploy = async (rev: Revision): Promise<Revision> =>
+    rev.bundle ? { ...rev, dir: await bundles.treeDir(rev.bundle) } : rev;
   await supervisor.recover();
   for (const app of await stores.apps.listApps()) {
     const rev = (await stores.apps.listRevisions(app.owner, app.name)).find(
       (r) => r.revisionId === app.currentRevision,
     );
     if (rev)
-      await supervisor
-        .deploy(app, rev)
+      await redeploy(rev)
+        .then((r) => supervisor.deploy({ ...app, dir: r.dir }, r))
         .catch((err) => logger.error({ err, app: app.name }, 'redeploy failed'));
   }
   await gateway.recover();
@@ -167,7 +179,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const deployed: string[] = [];
   if (opts.demo) {
     for (const dir of demoDirs(opts.examplesDir ?? REPO_EXAMPLES)) {
-      const rev = await deployer.deploy({
+      const rev = await deployer.deployDir({
         owner: config.owner,
         dir,
         deployedBy: config.owner,

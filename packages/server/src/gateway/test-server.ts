@@ -113,6 +113,7 @@ export async function putTestApp(
     status: 'deployed',
     deployedBy: null,
     manifest: full,
+    bundle: null,
     dir: '/nonexistent',
   });
 }
