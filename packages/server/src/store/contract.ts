@@ -82,7 +82,7 @@ export function describeStoresContract(name: string, open: () => Promise<StoresH
       expect((await s.apps.listApps('beta')).map((a) => a.name)).toEqual(['other']);
     });
 
-    it('keeps a revision's bundle and records bundles per owner, first record winning', async () => {
+    it("keeps a revision's bundle and records bundles per owner, first record winning", async () => {
       const digest = `sha256:${'a'.repeat(64)}`;
       await s.apps.putRevision(revisionFixture('rev1', 'acme', 'echo', 100, { bundle: digest }));
       expect((await s.apps.listRevisions('acme', 'echo'))[0]?.bundle).toBe(digest);
