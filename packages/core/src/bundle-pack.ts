@@ -105,7 +105,9 @@ export async function packBundle(dir: string, opts: PackOptions = {}): Promise<P
     );
     const bytes = (await stat(file)).size;
     if (bytes > limits.maxBytes)
-      throw new BundlePackError(`the bundle is ${bytes} bytes compressed, over the ${limits.maxBytes}-byte cap`);
+      throw new BundlePackError(
+        `the bundle is ${bytes} bytes compressed, over the ${limits.maxBytes}-byte cap`,
+      );
     const digest = `sha256:${await sha256File(file)}`;
     const paths = w.paths.map((p) => (w.stats.get(join(root, p))?.isDirectory() ? `${p}/` : p));
     return { file, digest, bytes, entries: w.paths.length, unpackedBytes: w.unpackedBytes, paths, remove };
@@ -135,7 +137,9 @@ async function walk(w: Walk, relDir: string, parentRules: Rules[]): Promise<void
       if (w.unpackedBytes > w.limits.maxUnpackedBytes)
         throw new BundlePackError(`the files to bundle exceed the ${w.limits.maxUnpackedBytes}-byte cap`);
     } else if (!st.isDirectory()) {
-      throw new BundlePackError(`"${rel}" is a ${kindOf(st)}; a bundle holds only files, folders and symlinks`);
+      throw new BundlePackError(
+        `"${rel}" is a ${kindOf(st)}; a bundle holds only files, folders and symlinks`,
+      );
     }
     w.paths.push(rel);
     w.stats.set(full, normalised(st));

@@ -1,8 +1,8 @@
 import type {
   ApiKeyRecord,
   App,
-  BundleRecord,
   AppEvent,
+  BundleRecord,
   ErrorClass,
   KeyScope,
   LogLine,

@@ -34,7 +34,8 @@ function parseAnnotations(items: string[]): Record<string, string> | undefined {
 async function checkManifest(dir: string): Promise<void> {
   const file = join(dir, 'hangar.json');
   const text = await readFile(file, 'utf8').catch(() => null);
-  if (text === null) throw new CliError(`${file}: not found (an app directory holds a hangar.json)`, EXIT.usage);
+  if (text === null)
+    throw new CliError(`${file}: not found (an app directory holds a hangar.json)`, EXIT.usage);
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -99,7 +100,9 @@ async function deployLocal(
 export function registerDeploy(program: Command): void {
   program
     .command('deploy')
-    .description('Pack an app directory (with a hangar.json manifest), upload it and deploy it as a new revision')
+    .description(
+      'Pack an app directory (with a hangar.json manifest), upload it and deploy it as a new revision',
+    )
     .argument('<dir>', 'app directory on this machine')
     .option('-m, --message <text>', 'revision message')
     .option(

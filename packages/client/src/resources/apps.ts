@@ -1,6 +1,5 @@
 import type { HttpTransport } from '../http.js';
 import { asQuery, encodePath, paginate } from '../paging.js';
-import { countBytes, type ProgressFn } from './files.js';
 import type {
   AppEventCategory,
   AppEventsResponse,
@@ -10,6 +9,7 @@ import type {
   TimeBound,
   Timeframe,
 } from '../types.js';
+import { countBytes, type ProgressFn } from './files.js';
 
 /** Body of a deploy: a bundle the owner uploaded (`sha256:<hex>`) plus optional manifest fields. */
 export interface DeployInput {

@@ -108,13 +108,18 @@ describe('POST /v1/serverless/bundles and GET|HEAD /v1/serverless/bundles/{diges
     expect(foreign.statusCode).toBe(404);
     expect(foreign.json()).toEqual(unknown.json());
     expect(foreign.json().error.code).toBe('BUNDLE_NOT_FOUND');
-    expect((await app.inject({ method: 'HEAD', url, headers: { authorization: admin } })).statusCode).toBe(404);
+    expect((await app.inject({ method: 'HEAD', url, headers: { authorization: admin } })).statusCode).toBe(
+      404,
+    );
   });
 
   it('refuses unsafe, oversized and non-bundle bodies, and API keys', async () => {
     const unsafe = await upload(tarGz([{ path: '../x', body: 'x' }]));
     expect(unsafe.statusCode).toBe(400);
-    expect(unsafe.json().error).toMatchObject({ code: 'BUNDLE_INVALID', message: '"../x" leaves the bundle (..)' });
+    expect(unsafe.json().error).toMatchObject({
+      code: 'BUNDLE_INVALID',
+      message: '"../x" leaves the bundle (..)',
+    });
     const big = await upload(Buffer.alloc(64 * 1024 + 1));
     expect(big.statusCode).toBe(413);
     expect(big.json().error.code).toBe('BUNDLE_TOO_LARGE');
@@ -234,7 +239,10 @@ describe('POST /v1/serverless/apps', () => {
     expect(missing.json().error.message).toContain('bundle');
     const malformed = await deploy({ bundle: 'sha256:../../etc' });
     expect(malformed.statusCode).toBe(400);
-    const badAnnotations = await deploy({ bundle: await uploaded(), annotations: { team: { nested: true } } });
+    const badAnnotations = await deploy({
+      bundle: await uploaded(),
+      annotations: { team: { nested: true } },
+    });
     expect(badAnnotations.statusCode).toBe(400);
     expect(badAnnotations.json().error.message).toContain('annotations');
   });

@@ -66,7 +66,9 @@ describe('bundle store', () => {
     expect(tree).toBe(join(root, 'trees', hex));
     expect(readFileSync(join(tree, 'hangar.json'), 'utf8')).toBe('{"name":"echo"}');
     const mode = (p: string) => statSync(join(tree, p)).mode & 0o7777;
-    expect([mode('.'), mode('bin'), mode('bin/run'), mode('bin/data.txt')]).toEqual([0o755, 0o755, 0o755, 0o644]);
+    expect([mode('.'), mode('bin'), mode('bin/run'), mode('bin/data.txt')]).toEqual([
+      0o755, 0o755, 0o755, 0o644,
+    ]);
     expect(readlinkSync(join(tree, 'bin/link'))).toBe('../hangar.json');
   });
 

@@ -57,7 +57,10 @@ export function createBundleStore(deps: BundleStoreDeps): BundleStore {
     ));
 
   const tooLarge = () =>
-    new PlatformError('BUNDLE_TOO_LARGE', `the bundle exceeds limits.max_bundle_bytes (${deps.limits.maxBytes} bytes)`);
+    new PlatformError(
+      'BUNDLE_TOO_LARGE',
+      `the bundle exceeds limits.max_bundle_bytes (${deps.limits.maxBytes} bytes)`,
+    );
 
   /** Writes the upload to a private work file; returns its sha256 and size. */
   async function receive(source: AsyncIterable<Uint8Array>, file: string) {

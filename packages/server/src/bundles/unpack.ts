@@ -1,4 +1,11 @@
-import { chmodSync, createReadStream, createWriteStream, mkdirSync, symlinkSync, type WriteStream } from 'node:fs';
+import {
+  chmodSync,
+  createReadStream,
+  createWriteStream,
+  mkdirSync,
+  symlinkSync,
+  type WriteStream,
+} from 'node:fs';
 import { chmod, lstat, mkdir, readdir, realpath, rm } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream';
@@ -15,6 +22,7 @@ export interface UnpackResult {
 
 /** Tar bytes allowed per entry on top of the file contents (header, pax record, padding). */
 const ENTRY_OVERHEAD_BYTES = 8 * 1024;
+const SERVER_FAULTS = new Set(['ENOSPC', 'EDQUOT', 'EMFILE', 'ENFILE', 'EACCES', 'EROFS']);
 const FILE_TYPES = new Set(['File', 'OldFile', 'ContiguousFile']);
 const TYPE_NAMES: Record<string, string> = {
   Link: 'hard link',
@@ -32,7 +40,11 @@ const invalid = (message: string) => new PlatformError('BUNDLE_INVALID', message
  * and executables) or 0644. The caps are enforced while streaming. On any refusal `dest` is removed and a
  * `BUNDLE_INVALID` or `BUNDLE_TOO_LARGE` error names the entry (a path inside the bundle).
  */
-export async function unpackBundle(archive: string, dest: string, limits: BundleLimits): Promise<UnpackResult> {
+export async function unpackBundle(
+  archive: string,
+  dest: string,
+  limits: BundleLimits,
+): Promise<UnpackResult> {
   await mkdir(dest, { mode: 0o755 });
   try {
     const result = await extract(archive, dest, limits);
@@ -40,7 +52,10 @@ export async function unpackBundle(archive: string, dest: string, limits: Bundle
     return result;
   } catch (err) {
     await rm(dest, { recursive: true, force: true });
-    throw err instanceof PlatformError ? err : invalid('the bundle is not a valid gzip-compressed tar archive');
+    if (err instanceof PlatformError) throw err;
+    // A full disk is the server's failure (500, logged), not the bundle's.
+    if (SERVER_FAULTS.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+    throw invalid('the bundle is not a valid gzip-compressed tar archive');
   }
 }
 
@@ -81,7 +96,8 @@ async function extract(archive: string, dest: string, limits: BundleLimits): Pro
       tarBytes += chunk.length;
       if (tarBytes > maxTarBytes) throw tooLarge(limits);
       if (failure) break;
-      if (!parser.write(chunk)) await Promise.race([new Promise((res) => parser.once('drain', res)), stopped]);
+      if (!parser.write(chunk))
+        await Promise.race([new Promise((res) => parser.once('drain', res)), stopped]);
     }
   } catch (err) {
     fail(err);

@@ -137,7 +137,10 @@ describe('deploy', () => {
   });
 
   it('deploys only a bundle the owner uploaded itself, answering the same for unknown and foreign digests', async () => {
-    const { digest } = await bundles.put('alice', bytesOf(tarGz([{ path: 'hangar.json', body: JSON.stringify(MANIFEST) }])));
+    const { digest } = await bundles.put(
+      'alice',
+      bytesOf(tarGz([{ path: 'hangar.json', body: JSON.stringify(MANIFEST) }])),
+    );
     const foreign = await rejection(svc.deploy({ owner: 'bob', bundle: digest, deployedBy: 'bob' }));
     const unknown = `sha256:${'1'.repeat(64)}`;
     const missing = await rejection(svc.deploy({ owner: 'bob', bundle: unknown, deployedBy: 'bob' }));
@@ -148,13 +151,18 @@ describe('deploy', () => {
   });
 
   it('rejects a bundle without a valid hangar.json without naming any server path', async () => {
-    const put = async (entries: Parameters<typeof tarGz>[0]) => (await bundles.put('alice', bytesOf(tarGz(entries)))).digest;
+    const put = async (entries: Parameters<typeof tarGz>[0]) =>
+      (await bundles.put('alice', bytesOf(tarGz(entries)))).digest;
     const none = await rejection(
       svc.deploy({ owner: 'alice', bundle: await put([{ path: 'x', body: '' }]), deployedBy: null }),
     );
     expect(none).toMatchObject({ code: 'MANIFEST_INVALID', message: 'hangar.json: not found in the bundle' });
     const broken = await rejection(
-      svc.deploy({ owner: 'alice', bundle: await put([{ path: 'hangar.json', body: '{ nope' }]), deployedBy: null }),
+      svc.deploy({
+        owner: 'alice',
+        bundle: await put([{ path: 'hangar.json', body: '{ nope' }]),
+        deployedBy: null,
+      }),
     );
     expect(broken.message).toMatch(/^hangar.json: not valid JSON/);
     for (const err of [none, broken]) expect(err.message).not.toContain(t.dir);

@@ -89,7 +89,12 @@ export function describeStoresContract(name: string, open: () => Promise<StoresH
       expect(await s.apps.getBundle('acme', digest)).toBeNull();
       await s.apps.putBundle({ owner: 'acme', digest, bytes: 10, createdAt: 100 });
       await s.apps.putBundle({ owner: 'acme', digest, bytes: 10, createdAt: 200 });
-      expect(await s.apps.getBundle('acme', digest)).toEqual({ owner: 'acme', digest, bytes: 10, createdAt: 100 });
+      expect(await s.apps.getBundle('acme', digest)).toEqual({
+        owner: 'acme',
+        digest,
+        bytes: 10,
+        createdAt: 100,
+      });
       expect(await s.apps.getBundle('beta', digest)).toBeNull();
       await s.apps.putBundle({ owner: 'beta', digest, bytes: 10, createdAt: 300 });
       expect((await s.apps.getBundle('beta', digest))?.createdAt).toBe(300);
