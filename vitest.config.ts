@@ -7,6 +7,7 @@ export default defineConfig({
   resolve: {
     alias: {
       '@hangar/client/node': fileURLToPath(new URL('./packages/client/src/node.ts', import.meta.url)),
+      '@hangar/core/bundle': fileURLToPath(new URL('./packages/core/src/bundle-pack.ts', import.meta.url)),
       '@hangar/core': src('core'),
       '@hangar/client': src('client'),
       '@hangar/server': src('server'),

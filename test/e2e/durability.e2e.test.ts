@@ -1,7 +1,9 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { packBundle } from '@hangar/core/bundle';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type ServerProcess, startServerProcess } from './server-process.js';
@@ -30,7 +32,16 @@ async function call(s: ServerProcess, method: string, path: string, body?: unkno
 
 async function deployEcho(s: ServerProcess, overrides: Record<string, unknown>) {
   const manifest = JSON.parse(readFileSync(join(ECHO_DIR, 'hangar.json'), 'utf8'));
-  const res = await call(s, 'POST', '/v1/serverless/apps', { ...manifest, ...overrides, path: ECHO_DIR });
+  const packed = await packBundle(ECHO_DIR);
+  const uploaded = await fetch(`${s.url}/v1/serverless/bundles`, {
+    method: 'POST',
+    headers: { authorization: `Key ${s.key}`, 'content-type': 'application/gzip' },
+    body: await readFile(packed.file),
+  });
+  await packed.remove();
+  expect(uploaded.status).toBeLessThan(300);
+  const { bundle } = (await uploaded.json()) as { bundle: string };
+  const res = await call(s, 'POST', '/v1/serverless/apps', { ...manifest, ...overrides, bundle });
   expect(res.status).toBe(201);
 }
 

@@ -12,6 +12,8 @@ export type {
   AppEventsQuery,
   AppRevisionsQuery,
   AppsApi,
+  BundleInfo,
+  BundleUploadOptions,
   DeployInput,
   DeployResult,
   ListAppsQuery,

@@ -4,6 +4,7 @@ import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import type { HangarClient } from './client.js';
+import type { BundleInfo } from './resources/apps.js';
 import type { ProgressFn } from './resources/files.js';
 
 /** Options of a file transfer between disk and the server. */
@@ -60,4 +61,15 @@ export async function downloadFile(
     throw err;
   }
   return bytes;
+}
+
+/** Uploads a packed bundle file (a gzip'd tar), streamed from disk; answers its digest and size. */
+export async function uploadBundleFile(
+  client: HangarClient,
+  localPath: string,
+  opts: FileTransferOptions = {},
+): Promise<BundleInfo> {
+  const { size } = await stat(localPath);
+  const source = Readable.toWeb(createReadStream(localPath)) as ReadableStream<Uint8Array>;
+  return client.apps.uploadBundle(source, { size, onProgress: opts.onProgress, signal: opts.signal });
 }

@@ -52,8 +52,20 @@ export interface Revision {
   status: RevisionStatus;
   deployedBy: string | null;
   manifest: AppManifest;
-  /** Absolute path of the app directory on the server. */
+  /** The bundle the revision was deployed from (`sha256:<hex>`); null for revisions recorded before bundles. */
+  bundle: string | null;
+  /** Absolute path of the directory holding the app's code on the server (the unpacked bundle). */
   dir: string;
+}
+
+/** That an owner uploaded a bundle: an owner may deploy only bundles it holds. */
+export interface BundleRecord {
+  owner: string;
+  /** `sha256:<hex>` of the gzip'd tar. */
+  digest: string;
+  /** Compressed size in bytes. */
+  bytes: number;
+  createdAt: number;
 }
 
 /** A deployed app: its current revision's manifest plus identity. */

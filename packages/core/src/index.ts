@@ -1,3 +1,4 @@
+export * from './bundle-rules.js';
 export * from './cursor.js';
 export * from './domain.js';
 export * from './errors.js';

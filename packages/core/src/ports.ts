@@ -2,6 +2,7 @@ import type {
   ApiKeyRecord,
   App,
   AppEvent,
+  BundleRecord,
   ErrorClass,
   KeyScope,
   LogLine,
@@ -34,6 +35,10 @@ export interface AppStore {
   putRevision(rev: Revision): Promise<void>;
   setRevisionStatus(revisionId: string, status: Revision['status']): Promise<void>;
   listRevisions(owner: string, app: string): Promise<Revision[]>;
+  /** Records that an owner holds a bundle; a second record of the same owner and digest is ignored. */
+  putBundle(rec: BundleRecord): Promise<void>;
+  /** The owner's record of a bundle, or null when that owner never uploaded it. */
+  getBundle(owner: string, digest: string): Promise<BundleRecord | null>;
 }
 
 /** A stored queue result: what the app answered. */
@@ -135,7 +140,7 @@ export interface RunnerSpec {
   owner: string;
   app: string;
   revisionId: string;
-  /** Working directory (the app directory). */
+  /** Directory holding the app's code (the unpacked bundle); the runner's working directory. */
   dir: string;
   /** The owner's storage directory, handed to the app as `DATA_DIR`. */
   dataDir: string;

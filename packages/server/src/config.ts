@@ -1,6 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
+  type BundleLimits,
+  DEFAULT_BUNDLE_LIMITS,
   describeSchemaError,
   type JsonInputLimits,
   type MachineType,
@@ -119,6 +121,9 @@ export const ConfigFileSchema = Type.Object(
             ),
           ),
           query_timeout_ms: int(0),
+          max_bundle_bytes: int(1),
+          max_bundle_unpacked_bytes: int(1),
+          max_bundle_files: int(1),
         },
         strict,
       ),
@@ -197,6 +202,8 @@ export interface Config {
     readonly jsonInput: JsonInputLimits;
     /** Deadline of a Platform API read on its query thread, in ms (0: none). */
     readonly queryTimeoutMs: number;
+    /** Caps on one deploy bundle (compressed, unpacked, entries). */
+    readonly bundle: Readonly<BundleLimits>;
   };
   readonly retries: { readonly maxAttempts: number };
   readonly shutdownDeadlineMs: number;
@@ -228,6 +235,8 @@ export interface Config {
   readonly dbPath: string;
   /** Where the generated admin key is written. */
   readonly adminKeyPath: string;
+  /** Deploy bundles: archives and unpacked trees by digest. */
+  readonly bundlesDir: string;
   /** An owner's file storage root (the runners' DATA_DIR and what the Files API serves). */
   dataRoot(owner: string): string;
 }
@@ -283,6 +292,7 @@ export function loadConfig(
     sandboxDir: join(home, 'sandbox'),
     dbPath: join(home, 'hangar.db'),
     adminKeyPath: join(home, 'admin.key'),
+    bundlesDir: join(home, 'bundles'),
     dataRoot: (owner: string) => join(home, 'data', owner),
   };
   return deepFreeze(config);
@@ -319,6 +329,11 @@ function fileSections(file: ConfigFile) {
         maxStringBytes: l.json_input?.max_string_bytes ?? bodyLimit,
       },
       queryTimeoutMs: l.query_timeout_ms ?? 30_000,
+      bundle: {
+        maxBytes: l.max_bundle_bytes ?? DEFAULT_BUNDLE_LIMITS.maxBytes,
+        maxUnpackedBytes: l.max_bundle_unpacked_bytes ?? DEFAULT_BUNDLE_LIMITS.maxUnpackedBytes,
+        maxFiles: l.max_bundle_files ?? DEFAULT_BUNDLE_LIMITS.maxFiles,
+      },
     },
     retries: { maxAttempts: file.retries?.max_attempts ?? 3 },
     shutdownDeadlineMs: file.shutdown_deadline_ms ?? 10_000,

@@ -1,10 +1,11 @@
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { systemClock, uuidIds } from '@hangar/core';
+import { type Revision, systemClock, uuidIds } from '@hangar/core';
 import { pino } from 'pino';
 import { registerPlatformApi } from './api/index.js';
 import { createRequestWindow } from './api/metrics/request-window.js';
+import { createBundleStore } from './bundles/bundle-store.js';
 import type { Config } from './config.js';
 import { createGateway, createTimeOrderedIds, registerGatewayRoutes } from './gateway/index.js';
 import { createHttpApp } from './http/app.js';
@@ -110,6 +111,12 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     adminKey: config.adminKey,
     adminKeyPath: config.adminKeyPath,
   });
+  const bundles = createBundleStore({
+    root: config.bundlesDir,
+    limits: config.limits.bundle,
+    apps: stores.apps,
+    clock,
+  });
   const deployer = createDeployService({
     apps: stores.apps,
     events: stores.events,
@@ -117,6 +124,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     machineTypes: config.machineTypes,
     clock,
     ids,
+    bundles,
     onRevision: (app, rev) => supervisor.deploy(app, rev),
   });
 
@@ -177,6 +185,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     supervisor,
     keys,
     deployer,
+    bundles,
     logBus,
     clock,
     gateway,
@@ -187,6 +196,9 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
 
   registerDashboard(http, DASHBOARD_DIST);
 
+  /** A bundle's tree is unpacked again from its archive if it went missing (e.g. a cleared cache). */
+  const redeploy = async (rev: Revision): Promise<Revision> =>
+    rev.bundle ? { ...rev, dir: await bundles.treeDir(rev.bundle) } : rev;
   await supervisor.recover();
   for (const app of await stores.apps.listApps()) {
     if (singleTenant && app.owner !== config.owner) {
@@ -197,8 +209,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       (r) => r.revisionId === app.currentRevision,
     );
     if (rev)
-      await supervisor
-        .deploy(app, rev)
+      await redeploy(rev)
+        .then((r) => supervisor.deploy({ ...app, dir: r.dir }, r))
         .catch((err) => logger.error({ err, app: app.name }, 'redeploy failed'));
   }
   await gateway.recover();
@@ -206,7 +218,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const deployed: string[] = [];
   if (opts.demo) {
     for (const dir of demoDirs(opts.examplesDir ?? REPO_EXAMPLES)) {
-      const rev = await deployer.deploy({
+      const rev = await deployer.deployDir({
         owner: config.owner,
         dir,
         deployedBy: config.owner,

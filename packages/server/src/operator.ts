@@ -1,4 +1,6 @@
-import { systemClock } from '@hangar/core';
+import { createReadStream } from 'node:fs';
+import { OWNER_NAME_PATTERN, PlatformError, systemClock } from '@hangar/core';
+import { createBundleStore } from './bundles/bundle-store.js';
 import { loadConfig } from './config.js';
 import { createKeyService } from './services/keys.js';
 import { createSqliteStores } from './store/sqlite/index.js';
@@ -13,11 +15,13 @@ export interface OperatorKey {
   revoked_at: string | null;
 }
 
-/** Local operator actions against a server home (the CLI's `keys` commands). */
+/** Local operator actions against a server home (the CLI's `keys` commands and `deploy --local`). */
 export interface Operator {
   createKey(owner: string, scope: 'API' | 'ADMIN', name?: string): Promise<OperatorKey & { key: string }>;
   listKeys(owner?: string): Promise<OperatorKey[]>;
   revokeKey(keyId: string): Promise<void>;
+  /** Stores a packed bundle file as `owner`'s (checked and unpacked as an upload is); returns its digest. */
+  importBundle(owner: string, file: string): Promise<{ digest: string; created: boolean }>;
 }
 
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
@@ -33,6 +37,12 @@ export async function openOperator<T>(
   const config = loadConfig(home ? { home } : {}, process.env, process.cwd());
   const stores = createSqliteStores({ path: config.dbPath });
   const keys = createKeyService({ keys: stores.keys, clock: systemClock });
+  const bundles = createBundleStore({
+    root: config.bundlesDir,
+    limits: config.limits.bundle,
+    apps: stores.apps,
+    clock: systemClock,
+  });
   const op: Operator = {
     async createKey(owner, scope, name) {
       const created = await keys.createKey(owner, scope, name ?? null);
@@ -59,6 +69,12 @@ export async function openOperator<T>(
     },
     async revokeKey(keyId) {
       await keys.revokeKey(null, keyId);
+    },
+    async importBundle(owner, file) {
+      if (!new RegExp(OWNER_NAME_PATTERN).test(owner))
+        throw new PlatformError('OWNER_INVALID', `Invalid owner name "${owner}"`);
+      const stored = await bundles.put(owner, createReadStream(file));
+      return { digest: stored.digest, created: stored.created };
     },
   };
   try {

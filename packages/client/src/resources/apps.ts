@@ -9,10 +9,11 @@ import type {
   TimeBound,
   Timeframe,
 } from '../types.js';
+import { countBytes, type ProgressFn } from './files.js';
 
-/** Body of a deploy: the app directory on the server plus optional manifest fields. */
+/** Body of a deploy: a bundle the owner uploaded (`sha256:<hex>`) plus optional manifest fields. */
 export interface DeployInput {
-  path: string;
+  bundle: string;
   message?: string | undefined;
   annotations?: Record<string, string> | undefined;
   [field: string]: unknown;
@@ -24,6 +25,22 @@ export interface DeployResult {
   revision_id: string;
   created_at: string;
   status: string;
+}
+
+/** A bundle the caller's owner holds. */
+export interface BundleInfo {
+  bundle: string;
+  /** Compressed size in bytes. */
+  size: number;
+  created_at: string;
+}
+
+/** Options of a bundle upload. */
+export interface BundleUploadOptions {
+  /** Byte size of a streamed body, for progress totals. */
+  size?: number;
+  onProgress?: ProgressFn;
+  signal?: AbortSignal;
 }
 
 /** Parameters of the apps list. */
@@ -98,8 +115,21 @@ export function createApps(http: HttpTransport) {
         (cursor) => revisions(appId, { ...query, cursor }),
         (p) => p.revisions,
       ),
-    /** Deploys an app directory as a new revision (ADMIN key). */
+    /** Deploys an uploaded bundle as a new revision (ADMIN key). */
     deploy: (input: DeployInput) => http.json<DeployResult>('POST', '/v1/serverless/apps', { body: input }),
+    /** The caller's owner's record of a bundle, or null when it never uploaded that digest (ADMIN key). */
+    async getBundle(digest: string): Promise<BundleInfo | null> {
+      const res = await http.raw('GET', `/v1/serverless/bundles/${encodePath(digest)}`, {
+        allowStatus: [404],
+      });
+      return res.status === 404 ? null : ((await res.json()) as BundleInfo);
+    },
+    /** Uploads a gzip'd tar bundle (streamed, with progress); the server answers its digest (ADMIN key). */
+    uploadBundle(data: Blob | ReadableStream<Uint8Array>, opts: BundleUploadOptions = {}) {
+      const body = data instanceof Blob ? data : countBytes(data, opts.size ?? null, opts.onProgress);
+      const headers = { 'content-type': 'application/gzip' };
+      return http.json<BundleInfo>('POST', '/v1/serverless/bundles', { body, headers, signal: opts.signal });
+    },
   };
 }
 

@@ -1,3 +1,4 @@
+import { BUNDLE_DIGEST_PATTERN, PlatformError } from '@hangar/core';
 import { Type } from 'typebox';
 import { type HttpApp, principalOf } from '../http/app.js';
 import type { DeployService } from '../services/deploy.js';
@@ -8,11 +9,14 @@ export interface DeployRoutesDeps {
 }
 
 /** Body fields that describe the deploy itself; every other field is part of the manifest. */
-const DEPLOY_FIELDS = new Set(['path', 'message', 'annotations']);
+const DEPLOY_FIELDS = new Set(['bundle', 'message', 'annotations']);
 
 const DeployBody = Type.Object(
   {
-    path: Type.String({ minLength: 1, description: 'Absolute path of the app directory on the server' }),
+    bundle: Type.String({
+      pattern: BUNDLE_DIGEST_PATTERN,
+      description: 'Digest of a bundle this owner uploaded (`POST /v1/serverless/bundles`)',
+    }),
     message: Type.Optional(Type.Union([Type.String({ maxLength: 10_000 }), Type.Null()])),
     annotations: Type.Optional(Type.Union([Type.Record(Type.String(), Type.String()), Type.Null()])),
   },
@@ -20,7 +24,7 @@ const DeployBody = Type.Object(
     additionalProperties: true,
     description:
       'hangar.json fields (name, command, machine_type, …) plus the deploy fields; with no manifest ' +
-      'field, the manifest is read from `<path>/hangar.json`',
+      "field, the manifest is the bundle's `hangar.json`. A `path` field is refused: tenants deploy by upload.",
   },
 );
 
@@ -31,7 +35,7 @@ const DeployResult = Type.Object({
   status: Type.Enum(['deployed', 'failed', 'deploying']),
 });
 
-/** Registers `POST /v1/serverless/apps`: deploys an app directory as a new revision (ADMIN key). */
+/** Registers `POST /v1/serverless/apps`: deploys an uploaded bundle as a new revision (ADMIN key). */
 export function registerDeployRoutes(app: HttpApp, deps: DeployRoutesDeps): void {
   app.post(
     '/v1/serverless/apps',
@@ -43,6 +47,13 @@ export function registerDeployRoutes(app: HttpApp, deps: DeployRoutesDeps): void
         body: DeployBody,
         response: { 201: DeployResult },
       },
+      // Before validation, so the answer is the same whatever else the body holds; the path is neither
+      // echoed nor looked at.
+      preValidation: async (request) => {
+        const body = request.body;
+        if (body && typeof body === 'object' && Object.hasOwn(body, 'path'))
+          throw new PlatformError('DEPLOY_PATH_UNSUPPORTED');
+      },
     },
     async (request, reply) => {
       const { owner } = principalOf(request);
@@ -50,7 +61,7 @@ export function registerDeployRoutes(app: HttpApp, deps: DeployRoutesDeps): void
       const manifestFields = Object.entries(body).filter(([k]) => !DEPLOY_FIELDS.has(k));
       const rev = await deps.deployService.deploy({
         owner,
-        dir: body.path,
+        bundle: body.bundle,
         manifest: manifestFields.length > 0 ? Object.fromEntries(manifestFields) : undefined,
         message: body.message ?? null,
         annotations: body.annotations ?? null,

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import type { Clock, LogBus, Stores } from '@hangar/core';
+import type { BundleStore } from '../bundles/bundle-store.js';
 import type { Config } from '../config.js';
 import type { Gateway } from '../gateway/index.js';
 import type { HttpApp } from '../http/app.js';
@@ -12,6 +13,7 @@ import { createRateLimitHook } from '../telemetry/rate-limit.js';
 import { registerAnalyticsRoutes } from './analytics/routes.js';
 import { registerAppsRoutes } from './apps/routes.js';
 import { registerDeployRoutes } from './apps-deploy-routes.js';
+import { registerBundleRoutes } from './bundles-routes.js';
 import { registerFileRoutes } from './files/index.js';
 import { registerKeyRoutes } from './keys-routes.js';
 import { registerLogsRoutes } from './logs/routes.js';
@@ -28,6 +30,7 @@ export interface PlatformApiDeps {
   gateway: Gateway;
   keys: KeyService;
   deployer: DeployService;
+  bundles: BundleStore;
   logBus: LogBus;
   clock: Clock;
   /** Last-minute request counts for the metrics export. */
@@ -95,6 +98,7 @@ export function registerPlatformApi(app: HttpApp, deps: PlatformApiDeps): Platfo
   }
 
   registerKeyRoutes(app, { keyService: deps.keys });
+  registerBundleRoutes(app, { bundles: deps.bundles });
   registerDeployRoutes(app, { deployService: deps.deployer });
   registerFileRoutes(app, {
     dataRoot: config.dataRoot,

@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import { packBundle } from '@hangar/core/bundle';
 import { multipartBody } from '../api/files/server.test-helper.js';
 import { type ConformanceServer, ECHO_APP_DIR, type KeyName, waitFor } from './server.test-helper.js';
 
@@ -61,6 +63,22 @@ async function upload(call: Call, path: string, content: string) {
   if (res.statusCode !== 200) throw new Error(`upload of ${path} answered ${res.statusCode}: ${res.body}`);
 }
 
+/** Packs an app directory as `hangar deploy` does and uploads it; returns the bundle digest. */
+async function uploadBundle(call: Call, dir: string, key: KeyName): Promise<string> {
+  const packed = await packBundle(dir);
+  try {
+    const res = await call('POST', '/v1/serverless/bundles', {
+      key,
+      headers: { 'content-type': 'application/gzip' },
+      body: await readFile(packed.file),
+    });
+    if (res.statusCode >= 300) throw new Error(`bundle upload answered ${res.statusCode}: ${res.body}`);
+    return (JSON.parse(res.body) as { bundle: string }).bundle;
+  } finally {
+    await packed.remove();
+  }
+}
+
 async function nextCursor(call: Call, path: string, init?: object, key: KeyName = 'api'): Promise<string> {
   const res = init
     ? await json(call, 'POST', path, init, key)
@@ -73,7 +91,8 @@ async function nextCursor(call: Call, path: string, init?: object, key: KeyName 
 /** Makes the data, waits until every read model shows it, and collects real cursors. */
 export async function seedRealData(s: ConformanceServer): Promise<SeedData> {
   const call = s.call;
-  const bobDeploy = await json(call, 'POST', '/v1/serverless/apps', { path: ECHO_APP_DIR }, 'bobAdmin');
+  const bundle = await uploadBundle(call, ECHO_APP_DIR, 'bobAdmin');
+  const bobDeploy = await json(call, 'POST', '/v1/serverless/apps', { bundle }, 'bobAdmin');
   if (bobDeploy.status !== 201) throw new Error(`bob's deploy answered ${bobDeploy.status}`);
   const sync = await runSync(call, 'demo/echo', { logs: 3, billable_units: '2' });
   const queued = [await runQueued(call, { logs: 2 }), await runQueued(call, { logs: 1, sleep_ms: 50 })];

@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApiError, createFalClient, fal } from '@fal-ai/client';
-import { type Stores, systemClock, uuidIds } from '@hangar/core';
+import { DEFAULT_BUNDLE_LIMITS, type Stores, systemClock, uuidIds } from '@hangar/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBundleStore } from '../bundles/bundle-store.js';
 import { DEFAULT_MACHINE_TYPES } from '../config.js';
 import { createHttpApp, type HttpApp } from '../http/app.js';
 import { createAuthenticator } from '../http/auth.js';
@@ -70,7 +71,14 @@ beforeAll(async () => {
   registerGatewayRoutes(http, gateway);
   base = await http.listen({ host: '127.0.0.1', port: 0 });
   key = await createTestKey(stores.keys, 'alice');
+  const bundles = createBundleStore({
+    root: join(dir, 'bundles'),
+    limits: DEFAULT_BUNDLE_LIMITS,
+    apps: stores.apps,
+    clock: systemClock,
+  });
   const deployer = createDeployService({
+    bundles,
     apps: stores.apps,
     events: stores.events,
     keys: stores.keys,
@@ -79,7 +87,7 @@ beforeAll(async () => {
     ids: uuidIds,
     onRevision: (app, rev) => supervisor.deploy(app, rev),
   });
-  await deployer.deploy({ owner: 'alice', dir: ECHO_DIR, deployedBy: null });
+  await deployer.deployDir({ owner: 'alice', dir: ECHO_DIR, deployedBy: null });
 });
 
 afterAll(async () => {

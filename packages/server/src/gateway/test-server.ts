@@ -121,6 +121,7 @@ export async function putTestApp(
     status: 'deployed',
     deployedBy: null,
     manifest: full,
+    bundle: null,
     dir: '/nonexistent',
   });
 }

@@ -108,6 +108,7 @@ export function revision(dir: string, m: AppManifest, owner = 'alice'): { app: A
     status: 'deployed',
     deployedBy: null,
     manifest: m,
+    bundle: null,
     dir,
   };
   const app: App = {

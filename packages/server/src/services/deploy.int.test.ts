@@ -2,6 +2,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type App, PlatformError, type Revision } from '@hangar/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type BundleStore, createBundleStore } from '../bundles/bundle-store.js';
+import { bytesOf, tarGz } from '../bundles/tar-writer.test-helper.js';
 import { createDeployService, type DeployService } from './deploy.js';
 import { openTestStores, type TestStores } from './test-stores.js';
 
@@ -9,6 +11,7 @@ const MANIFEST = { name: 'echo', command: ['node', 'server.js'], machine_type: '
 
 let t: TestStores;
 let svc: DeployService;
+let bundles: BundleStore;
 let appDir: string;
 let rolled: { app: App; rev: Revision }[];
 let failRollout: Error | null;
@@ -22,7 +25,14 @@ beforeEach(() => {
   rolled = [];
   failRollout = null;
   n = 0;
+  bundles = createBundleStore({
+    root: join(t.dir, 'bundles'),
+    limits: { maxBytes: 1 << 20, maxUnpackedBytes: 1 << 20, maxFiles: 100 },
+    apps: t.stores.apps,
+    clock: () => 1,
+  });
   svc = createDeployService({
+    bundles,
     apps: t.stores.apps,
     events: t.stores.events,
     keys: t.stores.keys,
@@ -47,8 +57,8 @@ async function rejection(p: Promise<unknown>): Promise<PlatformError> {
 }
 
 describe('deploy', () => {
-  it('reads hangar.json, records a deployed revision and rolls runners over to it', async () => {
-    const rev = await svc.deploy({
+  it('packs a directory (operator), records a deployed revision of its bundle and rolls runners over', async () => {
+    const rev = await svc.deployDir({
       owner: 'alice',
       dir: appDir,
       message: 'first',
@@ -60,14 +70,17 @@ describe('deploy', () => {
       app: 'echo',
       status: 'deployed',
       message: 'first',
-      dir: appDir,
+      bundle: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
     });
+    expect(rev.dir).toBe(await bundles.treeDir(rev.bundle!));
+    expect(rev.dir.startsWith(join(t.dir, 'bundles', 'trees'))).toBe(true);
     expect(rev.manifest.max_concurrency).toBe(2);
     expect(rolled).toHaveLength(1);
     expect(rolled[0]?.rev.status).toBe('deploying');
     expect(rolled[0]?.app).toMatchObject({ owner: 'alice', name: 'echo', currentRevision: rev.revisionId });
     expect(await t.stores.apps.listRevisions('alice', 'echo')).toEqual([rev]);
     expect(await t.stores.keys.listOwners()).toEqual(['alice']);
+    expect(await bundles.get('alice', rev.bundle!)).not.toBeNull();
     const events = await t.events();
     expect(events.map((e) => e.category)).toEqual(['deployment_started', 'deployment_ended']);
     expect(events[0]?.payload).toEqual({
@@ -78,10 +91,12 @@ describe('deploy', () => {
   });
 
   it('prefers a given manifest and records config_changed when the manifest changes', async () => {
-    const first = await svc.deploy({ owner: 'alice', dir: appDir, deployedBy: 'alice' });
-    const same = await svc.deploy({ owner: 'alice', dir: appDir, deployedBy: 'alice' });
+    const first = await svc.deployDir({ owner: 'alice', dir: appDir, deployedBy: 'alice' });
+    const bundle = first.bundle!;
+    const same = await svc.deploy({ owner: 'alice', bundle, deployedBy: 'alice' });
+    expect(same.bundle).toBe(bundle);
     const changed = { ...MANIFEST, auth_mode: 'public', max_concurrency: 4 };
-    const third = await svc.deploy({ owner: 'alice', dir: appDir, manifest: changed, deployedBy: null });
+    const third = await svc.deploy({ owner: 'alice', bundle, manifest: changed, deployedBy: null });
     expect(third.manifest).toMatchObject({ auth_mode: 'public', max_concurrency: 4 });
     const revs = await t.stores.apps.listRevisions('alice', 'echo');
     expect(revs.map((r) => r.revisionId).sort()).toEqual(
@@ -108,7 +123,7 @@ describe('deploy', () => {
 
   it('marks the revision failed and rethrows when the rollout fails', async () => {
     failRollout = new Error('runner never became healthy');
-    await expect(svc.deploy({ owner: 'alice', dir: appDir, deployedBy: 'alice' })).rejects.toThrow(
+    await expect(svc.deployDir({ owner: 'alice', dir: appDir, deployedBy: 'alice' })).rejects.toThrow(
       'runner never became healthy',
     );
     const [rev] = await t.stores.apps.listRevisions('alice', 'echo');
@@ -121,31 +136,44 @@ describe('deploy', () => {
     });
   });
 
-  it('rejects a missing, relative or non-directory path', async () => {
-    for (const dir of ['echo', join(t.dir, 'missing'), join(appDir, 'hangar.json')]) {
-      const err = await rejection(svc.deploy({ owner: 'alice', dir, deployedBy: null }));
-      expect(err.code).toBe('DEPLOY_DIR_INVALID');
-      expect(err.type).toBe('validation_error');
-    }
+  it('deploys only a bundle the owner uploaded itself, answering the same for unknown and foreign digests', async () => {
+    const { digest } = await bundles.put(
+      'alice',
+      bytesOf(tarGz([{ path: 'hangar.json', body: JSON.stringify(MANIFEST) }])),
+    );
+    const foreign = await rejection(svc.deploy({ owner: 'bob', bundle: digest, deployedBy: 'bob' }));
+    const unknown = `sha256:${'1'.repeat(64)}`;
+    const missing = await rejection(svc.deploy({ owner: 'bob', bundle: unknown, deployedBy: 'bob' }));
+    expect([foreign.code, missing.code]).toEqual(['BUNDLE_NOT_FOUND', 'BUNDLE_NOT_FOUND']);
+    expect(foreign.message.replace(digest, 'D')).toBe(missing.message.replace(unknown, 'D'));
+    expect(await t.stores.apps.listApps()).toEqual([]);
+    expect((await svc.deploy({ owner: 'alice', bundle: digest, deployedBy: 'alice' })).app).toBe('echo');
   });
 
-  it('rejects a directory without a valid hangar.json', async () => {
-    const empty = join(t.dir, 'empty');
-    mkdirSync(empty);
-    expect((await rejection(svc.deploy({ owner: 'alice', dir: empty, deployedBy: null }))).message).toMatch(
-      /^hangar.json: not found/,
+  it('rejects a bundle without a valid hangar.json without naming any server path', async () => {
+    const put = async (entries: Parameters<typeof tarGz>[0]) =>
+      (await bundles.put('alice', bytesOf(tarGz(entries)))).digest;
+    const none = await rejection(
+      svc.deploy({ owner: 'alice', bundle: await put([{ path: 'x', body: '' }]), deployedBy: null }),
     );
-    writeFileSync(join(empty, 'hangar.json'), '{ nope');
-    expect((await rejection(svc.deploy({ owner: 'alice', dir: empty, deployedBy: null }))).message).toMatch(
-      /^hangar.json: not valid JSON/,
+    expect(none).toMatchObject({ code: 'MANIFEST_INVALID', message: 'hangar.json: not found in the bundle' });
+    const broken = await rejection(
+      svc.deploy({
+        owner: 'alice',
+        bundle: await put([{ path: 'hangar.json', body: '{ nope' }]),
+        deployedBy: null,
+      }),
     );
+    expect(broken.message).toMatch(/^hangar.json: not valid JSON/);
+    for (const err of [none, broken]) expect(err.message).not.toContain(t.dir);
   });
 
   it('rejects a bad manifest naming the field, and an unknown machine type, recording nothing', async () => {
+    const bundle = (await bundles.put('alice', bytesOf(tarGz([{ path: 'hangar.json', body: '{}' }])))).digest;
     const bad = await rejection(
       svc.deploy({
         owner: 'alice',
-        dir: appDir,
+        bundle,
         manifest: { ...MANIFEST, max_concurrency: 0 },
         deployedBy: null,
       }),
@@ -155,7 +183,7 @@ describe('deploy', () => {
     const unknown = await rejection(
       svc.deploy({
         owner: 'alice',
-        dir: appDir,
+        bundle,
         manifest: { ...MANIFEST, machine_type: 'GPU-A100' },
         deployedBy: null,
       }),

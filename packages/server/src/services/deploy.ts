@@ -1,5 +1,6 @@
-import { readFile, stat } from 'node:fs/promises';
-import { isAbsolute, join } from 'node:path';
+import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import {
   type App,
   type AppEvent,
@@ -15,6 +16,8 @@ import {
   parseManifest,
   type Revision,
 } from '@hangar/core';
+import { BundlePackError, packBundle } from '@hangar/core/bundle';
+import type { BundleStore } from '../bundles/bundle-store.js';
 
 /** Name of the manifest file inside an app directory. */
 export const MANIFEST_FILE = 'hangar.json';
@@ -28,6 +31,7 @@ export interface DeployServiceDeps {
   machineTypes: readonly string[] | Readonly<Record<string, unknown>>;
   clock: Clock;
   ids: IdSource;
+  bundles: BundleStore;
   /** Rolls runners over to the new revision; a rejection marks the revision failed. */
   onRevision: (app: App, rev: Revision) => Promise<void>;
 }
@@ -35,9 +39,9 @@ export interface DeployServiceDeps {
 /** One deploy request. */
 export interface DeployInput {
   owner: string;
-  /** Absolute path of the app directory on the server. */
-  dir: string;
-  /** The manifest document; when absent, `dir/hangar.json` is read. */
+  /** `sha256:<hex>` of a bundle the owner uploaded. */
+  bundle: string;
+  /** The manifest document; when absent, the bundle's `hangar.json` is read. */
   manifest?: unknown;
   message?: string | null;
   annotations?: Record<string, string> | null;
@@ -45,10 +49,18 @@ export interface DeployInput {
   deployedBy: string | null;
 }
 
-/** Deploys app directories as revisions. */
+/** An operator's deploy of a directory on the server (never reachable with a tenant's key). */
+export interface DeployDirInput extends Omit<DeployInput, 'bundle'> {
+  /** The app directory; it is packed as `hangar deploy` packs it, so it may be deleted afterwards. */
+  dir: string;
+}
+
+/** Deploys bundles as revisions. */
 export interface DeployService {
   /** Validates, records a revision, rolls runners over to it and returns it with its final status. */
   deploy(input: DeployInput): Promise<Revision>;
+  /** Operator action: packs a server directory into a bundle of `owner`, then deploys it. */
+  deployDir(input: DeployDirInput): Promise<Revision>;
 }
 
 /** Creates the deploy service. */
@@ -73,8 +85,10 @@ export function createDeployService(deps: DeployServiceDeps): DeployService {
   async function deploy(input: DeployInput): Promise<Revision> {
     if (!ownerRe.test(input.owner))
       throw new PlatformError('OWNER_INVALID', `Invalid owner name "${input.owner}"`);
-    await checkDir(input.dir);
-    const manifest = parseManifest(input.manifest ?? (await readManifest(input.dir)), machineTypes);
+    if (!(await deps.bundles.get(input.owner, input.bundle)))
+      throw new PlatformError('BUNDLE_NOT_FOUND', `bundle ${input.bundle} was not uploaded by this owner`);
+    const dir = await deps.bundles.treeDir(input.bundle);
+    const manifest = parseManifest(input.manifest ?? (await readManifest(dir)), machineTypes);
     await deps.keys.ensureOwner(input.owner);
     const previous = await deps.apps.getApp(input.owner, manifest.name);
     const rev: Revision = {
@@ -87,7 +101,8 @@ export function createDeployService(deps: DeployServiceDeps): DeployService {
       status: 'deploying',
       deployedBy: input.deployedBy,
       manifest,
-      dir: input.dir,
+      bundle: input.bundle,
+      dir,
     };
     await deps.apps.putRevision(rev);
     const ids = { new_application_id: rev.revisionId, old_application_id: previous?.currentRevision ?? null };
@@ -109,7 +124,26 @@ export function createDeployService(deps: DeployServiceDeps): DeployService {
     return { ...rev, status: 'deployed' };
   }
 
-  return { deploy };
+  async function deployDir(input: DeployDirInput): Promise<Revision> {
+    const { dir, ...rest } = input;
+    if (!ownerRe.test(input.owner))
+      throw new PlatformError('OWNER_INVALID', `Invalid owner name "${input.owner}"`);
+    let packed: Awaited<ReturnType<typeof packBundle>>;
+    try {
+      packed = await packBundle(dir, { tmpDir: await deps.bundles.workDir() });
+    } catch (err) {
+      if (err instanceof BundlePackError) throw new PlatformError('BUNDLE_INVALID', err.message);
+      throw err;
+    }
+    try {
+      const stored = await deps.bundles.put(input.owner, createReadStream(packed.file));
+      return await deploy({ ...rest, bundle: stored.digest });
+    } finally {
+      await packed.remove();
+    }
+  }
+
+  return { deploy, deployDir };
 }
 
 function configChange(before: AppManifest, after: AppManifest): Record<string, unknown> {
@@ -121,23 +155,12 @@ function configChange(before: AppManifest, after: AppManifest): Record<string, u
   };
 }
 
-async function checkDir(dir: string): Promise<void> {
-  const invalid = () =>
-    new PlatformError(
-      'DEPLOY_DIR_INVALID',
-      `path "${dir}" must be an absolute path to an existing directory`,
-    );
-  if (typeof dir !== 'string' || !isAbsolute(dir)) throw invalid();
-  const info = await stat(dir).catch(() => null);
-  if (!info?.isDirectory()) throw invalid();
-}
-
 async function readManifest(dir: string): Promise<unknown> {
   let text: string;
   try {
     text = await readFile(join(dir, MANIFEST_FILE), 'utf8');
   } catch {
-    throw new PlatformError('MANIFEST_INVALID', `${MANIFEST_FILE}: not found in ${dir}`);
+    throw new PlatformError('MANIFEST_INVALID', `${MANIFEST_FILE}: not found in the bundle`);
   }
   try {
     return JSON.parse(text);

@@ -82,6 +82,24 @@ export function describeStoresContract(name: string, open: () => Promise<StoresH
       expect((await s.apps.listApps('beta')).map((a) => a.name)).toEqual(['other']);
     });
 
+    it("keeps a revision's bundle and records bundles per owner, first record winning", async () => {
+      const digest = `sha256:${'a'.repeat(64)}`;
+      await s.apps.putRevision(revisionFixture('rev1', 'acme', 'echo', 100, { bundle: digest }));
+      expect((await s.apps.listRevisions('acme', 'echo'))[0]?.bundle).toBe(digest);
+      expect(await s.apps.getBundle('acme', digest)).toBeNull();
+      await s.apps.putBundle({ owner: 'acme', digest, bytes: 10, createdAt: 100 });
+      await s.apps.putBundle({ owner: 'acme', digest, bytes: 10, createdAt: 200 });
+      expect(await s.apps.getBundle('acme', digest)).toEqual({
+        owner: 'acme',
+        digest,
+        bytes: 10,
+        createdAt: 100,
+      });
+      expect(await s.apps.getBundle('beta', digest)).toBeNull();
+      await s.apps.putBundle({ owner: 'beta', digest, bytes: 10, createdAt: 300 });
+      expect((await s.apps.getBundle('beta', digest))?.createdAt).toBe(300);
+    });
+
     it('records a request through insert, update and complete', async () => {
       const rec = requestFixture('req1');
       await s.requests.insert(rec, Buffer.from('{"prompt":"hi"}'));

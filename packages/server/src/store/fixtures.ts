@@ -41,6 +41,7 @@ export function revisionFixture(
     status: 'deployed',
     deployedBy: null,
     manifest: manifestFixture(app),
+    bundle: null,
     dir: `/apps/${owner}/${app}/${revisionId}`,
     ...over,
   };

@@ -2,6 +2,7 @@ import {
   type ApiKeyRecord,
   type App,
   type AppStore,
+  type BundleRecord,
   type Clock,
   type KeyStore,
   PlatformError,
@@ -68,6 +69,7 @@ export class MemoryAppStore implements AppStore {
   private readonly apps = new Map<string, AppEntry>();
   /** Insertion order breaks ties between revisions created in the same millisecond. */
   private readonly revisions = new Map<string, { rev: Revision; seq: number }>();
+  private readonly bundles = new Map<string, BundleRecord>();
   private seq = 0;
 
   async getApp(owner: string, name: string): Promise<App | null> {
@@ -106,6 +108,16 @@ export class MemoryAppStore implements AppStore {
       .filter((r) => r.rev.owner === owner && r.rev.app === app)
       .sort((a, b) => b.rev.createdAt - a.rev.createdAt || b.seq - a.seq)
       .map((r) => structuredClone(r.rev));
+  }
+
+  async putBundle(rec: BundleRecord): Promise<void> {
+    const key = `${rec.owner}/${rec.digest}`;
+    if (!this.bundles.has(key)) this.bundles.set(key, { ...rec });
+  }
+
+  async getBundle(owner: string, digest: string): Promise<BundleRecord | null> {
+    const rec = this.bundles.get(`${owner}/${digest}`);
+    return rec ? { ...rec } : null;
   }
 
   private toApp(a: AppEntry): App {

@@ -1,4 +1,4 @@
-import type { App, AppStore, Revision } from '@hangar/core';
+import type { App, AppStore, BundleRecord, Revision } from '@hangar/core';
 import type Database from 'better-sqlite3';
 import { APP_COLUMNS, rowToApp, rowToRevision } from './rows.js';
 import type { Runnable, SqliteWriter } from './writer.js';
@@ -10,6 +10,8 @@ export class SqliteAppStore implements AppStore {
   private readonly getStmt: Database.Statement;
   private readonly statusStmt: Database.Statement;
   private readonly revisionsStmt: Database.Statement;
+  private readonly putBundleStmt: Database.Statement;
+  private readonly getBundleStmt: Database.Statement;
   /** Inserts the revision and moves the app's pointer atomically (a savepoint inside the batch). */
   private readonly putRevisionRun: Runnable;
 
@@ -24,8 +26,12 @@ export class SqliteAppStore implements AppStore {
     );
     const insertRev = db.prepare(
       `INSERT INTO revisions (revision_id, owner, app, created_at, message, annotations, status,
-        deployed_by, manifest, dir) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        deployed_by, manifest, dir, bundle) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
+    this.putBundleStmt = db.prepare(
+      'INSERT INTO bundles (owner, digest, bytes, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
+    );
+    this.getBundleStmt = db.prepare('SELECT * FROM bundles WHERE owner = ? AND digest = ?');
     const upsertApp = db.prepare(
       `INSERT INTO apps (owner, name, current_revision, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (owner, name) DO UPDATE SET current_revision = excluded.current_revision,
@@ -69,6 +75,7 @@ export class SqliteAppStore implements AppStore {
       rev.deployedBy,
       JSON.stringify(rev.manifest),
       rev.dir,
+      rev.bundle,
     ];
     await this.writer.enqueueAwait(this.putRevisionRun, params);
   }
@@ -80,5 +87,16 @@ export class SqliteAppStore implements AppStore {
   async listRevisions(owner: string, app: string): Promise<Revision[]> {
     this.writer.commit();
     return (this.revisionsStmt.all(owner, app) as Record<string, unknown>[]).map(rowToRevision);
+  }
+
+  async putBundle(rec: BundleRecord): Promise<void> {
+    await this.writer.enqueueAwait(this.putBundleStmt, [rec.owner, rec.digest, rec.bytes, rec.createdAt]);
+  }
+
+  async getBundle(owner: string, digest: string): Promise<BundleRecord | null> {
+    this.writer.commit();
+    const r = this.getBundleStmt.get(owner, digest) as Record<string, unknown> | undefined;
+    if (!r) return null;
+    return { owner, digest, bytes: r.bytes as number, createdAt: r.created_at as number };
   }
 }

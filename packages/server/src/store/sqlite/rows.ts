@@ -107,6 +107,7 @@ export function rowToRevision(r: Record<string, unknown>): Revision {
     status: r.status as Revision['status'],
     deployedBy: r.deployed_by as string | null,
     manifest: JSON.parse(r.manifest as string),
+    bundle: (r.bundle as string | null) ?? null,
     dir: r.dir as string,
   };
 }

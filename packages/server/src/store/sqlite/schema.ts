@@ -247,4 +247,17 @@ export const MIGRATIONS: readonly string[] = [
   `
   DROP TRIGGER IF EXISTS logs_fts_insert;
   `,
+  // 5: deploy by upload. A revision records the bundle it runs (NULL for revisions deployed from a
+  // server path before bundles); bundles records which owner uploaded which digest (the archives and
+  // unpacked trees themselves live under HANGAR_HOME/bundles, shared by digest).
+  `
+  ALTER TABLE revisions ADD COLUMN bundle TEXT;
+  CREATE TABLE bundles (
+    owner       TEXT NOT NULL,
+    digest      TEXT NOT NULL,     -- sha256:<hex> of the gzip'd tar
+    bytes       INTEGER NOT NULL,  -- compressed size
+    created_at  INTEGER NOT NULL,
+    PRIMARY KEY (owner, digest)
+  ) WITHOUT ROWID;
+  `,
 ];
