@@ -54,6 +54,7 @@ beforeAll(async () => {
     publicUrl: () => url,
     resultTtlMs: 3_600_000,
     jsonCap: 64 * 1024,
+    jsonInput: { maxDepth: 64, maxItems: 100_000, maxStringBytes: 1 << 20 },
     webhook: { allowPrivate: false, allowlist: [], maxAttempts: 1 },
     logger: { warn: () => undefined, error: () => undefined },
     streams,

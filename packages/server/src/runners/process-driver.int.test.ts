@@ -14,6 +14,7 @@ function spec(script: string, env: Record<string, string> = {}): RunnerSpec {
     app: 'a',
     revisionId: 'rev',
     dir: tmpdir(),
+    dataDir: tmpdir(),
     command: [process.execPath, '-e', script],
     env,
   };

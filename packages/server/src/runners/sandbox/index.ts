@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { resolve } from 'node:path';
 import type { RunnerDriver } from '@hangar/core';
 import { createProcessRunnerDriver } from '../process-driver.js';
 import { createSandboxRunnerDriver } from './driver.js';
@@ -56,7 +58,9 @@ export function chooseIsolation(opts: {
       reason: 'runners.isolation is "none" in the config file',
     };
   }
-  const probe = probeSandbox(opts.searchPath, 'hangar-runners');
+  // One cgroup parent per server home: a server sweeps only what an earlier run of itself left.
+  const home = createHash('sha256').update(resolve(opts.stateDir)).digest('hex').slice(0, 12);
+  const probe = probeSandbox(opts.searchPath, `hangar-${home}`);
   if (!probe.ok) {
     if (opts.isolation === 'sandbox') {
       throw new SandboxUnavailableError(`runners.isolation is "sandbox" but ${probe.reason}`);
