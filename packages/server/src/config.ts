@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describeSchemaError, type MachineType, OWNER_NAME_PATTERN } from '@hangar/core';
 import { type Static, Type } from 'typebox';
+import { createAllowlist, splitUrlAllowlist } from './net/address-policy.js';
 
 /** Thrown for any invalid option; the CLI prints its message and exits 2. */
 export class ConfigError extends Error {
@@ -76,6 +77,13 @@ export const ConfigFileSchema = Type.Object(
         strict,
       ),
     ),
+    storage_quotas: Type.Optional(
+      Type.Record(
+        Type.String({ pattern: OWNER_NAME_PATTERN }),
+        Type.Object({ bytes: int(0), files: int(0) }, strict),
+        strict,
+      ),
+    ),
     limits: Type.Optional(
       Type.Object(
         {
@@ -91,6 +99,8 @@ export const ConfigFileSchema = Type.Object(
           max_sse_streams_per_key: int(1),
           max_upload_bytes: int(1),
           max_range_days: int(1),
+          storage_quota_bytes: int(0),
+          storage_quota_files: int(0),
         },
         strict,
       ),
@@ -136,7 +146,11 @@ export interface Config {
     readonly maxSseStreamsPerKey: number;
     readonly maxUploadBytes: number;
     readonly maxRangeDays: number;
+    readonly storageQuotaBytes: number;
+    readonly storageQuotaFiles: number;
   };
+  /** Owner → storage quota overriding `limits.storage_quota_*` for that owner. */
+  readonly storageQuotas: Readonly<Record<string, { readonly bytes?: number; readonly files?: number }>>;
   readonly retries: { readonly maxAttempts: number };
   readonly shutdownDeadlineMs: number;
   readonly webhooks: { readonly allowPrivate: boolean; readonly allowlist: readonly string[] };
@@ -219,20 +233,35 @@ function fileSections(file: ConfigFile) {
       maxSseStreamsPerKey: l.max_sse_streams_per_key ?? 10,
       maxUploadBytes: l.max_upload_bytes ?? 1024 * 1024 * 1024,
       maxRangeDays: l.max_range_days ?? 90,
+      storageQuotaBytes: l.storage_quota_bytes ?? 100 * 1024 ** 3,
+      storageQuotaFiles: l.storage_quota_files ?? 1_000_000,
     },
+    storageQuotas: { ...file.storage_quotas },
     retries: { maxAttempts: file.retries?.max_attempts ?? 3 },
     shutdownDeadlineMs: file.shutdown_deadline_ms ?? 10_000,
     webhooks: {
       allowPrivate: file.webhooks?.allow_private ?? false,
-      allowlist: [...(file.webhooks?.allowlist ?? [])],
+      allowlist: checkAllowlist('webhooks.allowlist', file.webhooks?.allowlist ?? [], createAllowlist),
     },
-    files: { urlAllowlist: [...(file.files?.url_allowlist ?? [])] },
+    files: {
+      urlAllowlist: checkAllowlist('files.url_allowlist', file.files?.url_allowlist ?? [], splitUrlAllowlist),
+    },
     metrics: { cacheTtlS: file.metrics?.cache_ttl_s ?? 10 },
     runners: {
       sampleIntervalMs: file.runners?.sample_interval_ms ?? 5000,
       meterIntervalMs: file.runners?.meter_interval_ms ?? 5000,
     },
   };
+}
+
+/** Validates an allowlist with the parser that will use it, so a bad entry fails at load (exit 2). */
+function checkAllowlist(key: string, entries: string[], parse: (entries: string[]) => unknown): string[] {
+  try {
+    parse(entries);
+  } catch (err) {
+    throw new ConfigError(`${CONFIG_FILE}: ${key}: ${(err as Error).message}`);
+  }
+  return [...entries];
 }
 
 function readConfigFile(path: string): ConfigFile {

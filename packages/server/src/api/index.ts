@@ -11,7 +11,12 @@ import { createRateLimitHook } from '../telemetry/rate-limit.js';
 import { registerAnalyticsRoutes } from './analytics/routes.js';
 import { registerAppsRoutes } from './apps/routes.js';
 import { registerDeployRoutes } from './apps-deploy-routes.js';
-import { registerFileRoutes } from './files/index.js';
+import {
+  createOwnerStorageQuota,
+  type OwnerIds,
+  registerFileRoutes,
+  type StorageQuota,
+} from './files/index.js';
 import { registerKeyRoutes } from './keys-routes.js';
 import { registerLogsRoutes } from './logs/routes.js';
 import type { RequestWindow } from './metrics/request-window.js';
@@ -33,11 +38,15 @@ export interface PlatformApiDeps {
   window: RequestWindow;
   /** Query worker threads (0 runs queries inline). */
   queryWorkers: number;
+  /** The uid/gid an owner's sandboxed runners run as; files the Files API creates are given to them. */
+  ownerIds?: (owner: string) => OwnerIds | null;
 }
 
 /** The Platform API's resources that hold something to release at shutdown (worker threads). */
 export interface PlatformApi {
   pool: QueryPool;
+  /** The per-owner storage quota every Files API write is charged to (for other storage paths too). */
+  storageQuota: StorageQuota;
   close(): Promise<void>;
 }
 
@@ -89,8 +98,11 @@ export function registerPlatformApi(app: HttpApp, deps: PlatformApiDeps): Platfo
 
   registerKeyRoutes(app, { keyService: deps.keys });
   registerDeployRoutes(app, { deployService: deps.deployer });
+  const storageQuota = createOwnerStorageQuota(config, clock);
   registerFileRoutes(app, {
     dataRoot: config.dataRoot,
+    quota: storageQuota,
+    ownerIds: deps.ownerIds,
     maxUploadBytes: config.limits.maxUploadBytes,
     urlFetch: {
       allowlist: [...config.files.urlAllowlist],
@@ -128,5 +140,5 @@ export function registerPlatformApi(app: HttpApp, deps: PlatformApiDeps): Platfo
     dispatcher: deps.supervisor,
     clock,
   });
-  return { pool, close: () => pool.close() };
+  return { pool, storageQuota, close: () => pool.close() };
 }
