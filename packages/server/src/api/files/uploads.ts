@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises';
-import { type Readable, Transform } from 'node:stream';
+import { PassThrough, type Readable, Transform } from 'node:stream';
 import { PlatformError } from '@hangar/core';
 import type { GuardedFetch } from '../../net/address-policy.js';
 import { mergeChild, mergeDirectory, placeFile, removeTree, tempName, writeFileAtomically, writeNewFile } from './atomic-write.js';
@@ -22,6 +22,14 @@ function requireFilePath(segments: readonly string[]): string {
   const name = segments[segments.length - 1];
   if (name === undefined) throw new PlatformError('FILES_PATH_INVALID', 'A target file path is required');
   return name;
+}
+
+/**
+ * The upload seen through a pass-through: a failing write destroys only the pass-through, so the
+ * route can still drain the multipart part (a destroyed part would stall the parser and the response).
+ */
+function detached(source: UploadStream): Readable {
+  return source.pipe(new PassThrough());
 }
 
 /** Fails the pipeline (before anything is renamed into place) when the parser truncated the upload. */
@@ -88,7 +96,7 @@ export async function uploadFile(
   source: UploadStream,
   maxBytes: number,
 ): Promise<void> {
-  await storeStream(ctx, segments, source, [truncationGuard(source, maxBytes)]);
+  await storeStream(ctx, segments, detached(source), [truncationGuard(source, maxBytes)]);
 }
 
 /** Downloads `url` through the guarded fetch and stores it at `segments` atomically. */
@@ -128,7 +136,7 @@ export async function uploadArchive(
     await writeNewFile(
       ctx.root,
       staging,
-      source,
+      detached(source),
       [truncationGuard(source, limits.maxUploadBytes), quotaMeter(held)],
       ctx.ids,
     );
