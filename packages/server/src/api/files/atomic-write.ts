@@ -85,7 +85,8 @@ export async function placeFile(
     await rename(from.at(temp), dir.at(name));
   } catch (err) {
     await unlink(from.at(temp)).catch(() => undefined);
-    if (errnoOf(err) === 'EISDIR') throw new PlatformError('FILES_NOT_A_FILE', `A directory exists at ${rel}`);
+    if (errnoOf(err) === 'EISDIR')
+      throw new PlatformError('FILES_NOT_A_FILE', `A directory exists at ${rel}`);
     throw err;
   }
   await dir.sync();

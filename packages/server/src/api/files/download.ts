@@ -59,7 +59,10 @@ export function etagMatches(header: string | undefined, etag: string): boolean {
 const O_READ = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 /** Opens the file `segments` names without following a link (O_NONBLOCK: a FIFO must not hang us). */
-async function openFile(root: DirHandle, segments: readonly string[]): Promise<{ fh: FileHandle; info: Stats }> {
+async function openFile(
+  root: DirHandle,
+  segments: readonly string[],
+): Promise<{ fh: FileHandle; info: Stats }> {
   const rel = segments.join('/');
   const notFound = () => new PlatformError('FILES_NOT_FOUND', `File not found: ${rel}`);
   const name = segments[segments.length - 1];

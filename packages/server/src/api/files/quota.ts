@@ -58,7 +58,11 @@ export function createStorageQuota(deps: StorageQuotaDeps): StorageQuota {
     let pending = measuring.get(owner);
     if (!pending) {
       pending = deps.measure(owner).then((used) => {
-        const state = { used, measuredAt: deps.clock(), held: states.get(owner)?.held ?? { bytes: 0, files: 0 } };
+        const state = {
+          used,
+          measuredAt: deps.clock(),
+          held: states.get(owner)?.held ?? { bytes: 0, files: 0 },
+        };
         states.set(owner, state);
         return state;
       });

@@ -7,7 +7,10 @@ import { measureTree } from './usage-walk.js';
 export const USAGE_FRESHNESS_MS = 60_000;
 
 /** An owner's quota: the per-owner override from `storage_quotas`, else `limits.storage_quota_*`. */
-export function storageLimitsFor(config: Pick<Config, 'limits' | 'storageQuotas'>, owner: string): StorageLimits {
+export function storageLimitsFor(
+  config: Pick<Config, 'limits' | 'storageQuotas'>,
+  owner: string,
+): StorageLimits {
   const own = Object.hasOwn(config.storageQuotas, owner) ? config.storageQuotas[owner] : undefined;
   return {
     bytes: own?.bytes ?? config.limits.storageQuotaBytes,

@@ -2,8 +2,24 @@ import { mkdir } from 'node:fs/promises';
 import { PassThrough, type Readable, Transform } from 'node:stream';
 import { PlatformError } from '@hangar/core';
 import type { GuardedFetch } from '../../net/address-policy.js';
-import { mergeChild, mergeDirectory, placeFile, removeTree, tempName, writeFileAtomically, writeNewFile } from './atomic-write.js';
-import { DirHandle, type OwnerIds, openChildDir, openDir, openExistingDir, throughLink, withDir } from './dir-handle.js';
+import {
+  mergeChild,
+  mergeDirectory,
+  placeFile,
+  removeTree,
+  tempName,
+  writeFileAtomically,
+  writeNewFile,
+} from './atomic-write.js';
+import {
+  DirHandle,
+  type OwnerIds,
+  openChildDir,
+  openDir,
+  openExistingDir,
+  throughLink,
+  withDir,
+} from './dir-handle.js';
 import type { QuotaReservation, StorageQuota } from './quota.js';
 import { extractZip, looksLikeZip, type ZipLimits } from './unzip.js';
 
@@ -166,7 +182,10 @@ async function extractInto(
   const existing = await openExistingDir(ctx.root, segments);
   if (existing instanceof DirHandle) await existing.close();
   if (existing === 'file') {
-    throw new PlatformError('FILES_NOT_A_DIRECTORY', `Cannot extract into ${segments.join('/')}: it is a file`);
+    throw new PlatformError(
+      'FILES_NOT_A_DIRECTORY',
+      `Cannot extract into ${segments.join('/')}: it is a file`,
+    );
   }
   const extracted = tempName();
   await mkdir(ctx.root.at(extracted), 0o755);
@@ -205,7 +224,10 @@ async function placeExtracted(ctx: WriteContext, segments: readonly string[], ex
   await withDir(Promise.resolve(parent), async (p) => {
     const there = await openChildDir(p, name);
     if (there === 'file') {
-      throw new PlatformError('FILES_NOT_A_DIRECTORY', `Cannot extract into ${segments.join('/')}: it is a file`);
+      throw new PlatformError(
+        'FILES_NOT_A_DIRECTORY',
+        `Cannot extract into ${segments.join('/')}: it is a file`,
+      );
     }
     if (there === 'link') throw throughLink();
     if (there instanceof DirHandle) await there.close();
