@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { constants, type FileHandle, lstat, open, readdir, rename, rmdir, unlink } from 'node:fs/promises';
-import type { Readable, Transform } from 'node:stream';
+import { type Readable, type Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PlatformError } from '@hangar/core';
 import { DirHandle, errnoOf, type OwnerIds, openChildDir } from './dir-handle.js';
@@ -44,13 +44,10 @@ export async function writeNewFile(
 ): Promise<void> {
   const fh = await createFileIn(dir, name, ids);
   try {
-    await pipeline([
-      source,
-      ...stages,
-      async (chunks: AsyncIterable<Buffer>) => {
-        for await (const chunk of chunks) await fh.write(chunk);
-      },
-    ]);
+    const sink = new Writable({
+      write: (chunk: Buffer, _enc, done) => void fh.write(chunk).then(() => done(), done),
+    });
+    await pipeline([source, ...stages, sink]);
     await fh.sync();
   } catch (err) {
     await fh.close().catch(() => undefined);

@@ -1,6 +1,6 @@
-import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { constants, crc32 as zlibCrc32, deflateRawSync } from 'node:zlib';
+import { createWriteStream } from 'node:fs';
+import { constants, deflateRawSync, crc32 as zlibCrc32 } from 'node:zlib';
 
 // A minimal ZIP writer for tests: it can build the hostile archives real tools refuse to make.
 
