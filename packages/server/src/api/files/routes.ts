@@ -172,6 +172,7 @@ export function registerFileRoutes(app: HttpApp, deps: FileDeps): void {
           );
         } catch (err) {
           // Unread, the rest of the body would stall this keep-alive connection for good.
+          part.file.unpipe();
           part.file.resume();
           // The part's own stream failing means the body broke off mid-part, whatever the write saw.
           throw part.file.errored ? malformedUpload(err) : err;

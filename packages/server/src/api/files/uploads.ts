@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises';
-import { PassThrough, type Readable, Transform } from 'node:stream';
+import { finished, PassThrough, type Readable, Transform } from 'node:stream';
 import { PlatformError } from '@hangar/core';
 import type { GuardedFetch } from '../../net/address-policy.js';
 import {
@@ -45,7 +45,18 @@ function requireFilePath(segments: readonly string[]): string {
  * route can still drain the multipart part (a destroyed part would stall the parser and the response).
  */
 function detached(source: UploadStream): Readable {
-  return source.pipe(new PassThrough());
+  const through = new PassThrough();
+  // The write's pipeline reports the failure (it sees `errored`), even when it starts later.
+  through.on('error', () => undefined);
+  // `finished` also reports a part that already failed before this write started.
+  finished(source, (err) => {
+    if (err) through.destroy(err);
+  });
+  through.once('close', () => {
+    source.unpipe(through);
+    source.resume();
+  });
+  return source.pipe(through);
 }
 
 /** Fails the pipeline (before anything is renamed into place) when the parser truncated the upload. */
