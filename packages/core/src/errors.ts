@@ -130,10 +130,25 @@ export const ERRORS = {
     status: 413,
     message: 'Archive exceeds the extraction limits',
   },
+  FILES_QUOTA_EXCEEDED: {
+    type: 'validation_error',
+    status: 413,
+    message: 'Storage quota exceeded',
+  },
+  FILES_CONFLICT: {
+    type: 'validation_error',
+    status: 409,
+    message: 'The files changed while the operation ran; retry it',
+  },
   NET_URL_INVALID: {
     type: 'validation_error',
     status: 400,
     message: 'URL must be an absolute http or https URL',
+  },
+  NET_URL_NOT_ALLOWED: {
+    type: 'validation_error',
+    status: 400,
+    message: 'The URL is not under a prefix the operator allows',
   },
   NET_ADDRESS_FORBIDDEN: {
     type: 'validation_error',

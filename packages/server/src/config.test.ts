@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { storageLimitsFor } from './api/files/storage-quota.js';
 import { ConfigError, DEFAULT_MACHINE_TYPES, loadConfig, parseFlags } from './config.js';
 
 let dir: string;
@@ -132,7 +133,8 @@ describe('loadConfig', () => {
       retries: { max_attempts: 5 },
       shutdown_deadline_ms: 500,
       webhooks: { allow_private: true, allowlist: ['10.0.0.0/8'] },
-      files: { url_allowlist: ['https://cdn.example.com/'] },
+      files: { url_allowlist: ['https://cdn.example.com/', 'files.internal', '10.1.0.0/16'] },
+      storage_quotas: { alice: { bytes: 5 }, bob: { files: 7 } },
       metrics: { cache_ttl_s: 0 },
       runners: {
         sample_interval_ms: 1000,
@@ -160,7 +162,11 @@ describe('loadConfig', () => {
     expect(c.retries.maxAttempts).toBe(5);
     expect(c.shutdownDeadlineMs).toBe(500);
     expect(c.webhooks).toEqual({ allowPrivate: true, allowlist: ['10.0.0.0/8'] });
-    expect(c.files.urlAllowlist).toEqual(['https://cdn.example.com/']);
+    expect(c.files.urlAllowlist).toEqual(['https://cdn.example.com/', 'files.internal', '10.1.0.0/16']);
+    expect(c.storageQuotas).toEqual({ alice: { bytes: 5 }, bob: { files: 7 } });
+    expect(storageLimitsFor(c, 'alice')).toEqual({ bytes: 5, files: 1_000_000 });
+    expect(storageLimitsFor(c, 'bob')).toEqual({ bytes: 100 * 1024 ** 3, files: 7 });
+    expect(storageLimitsFor(c, 'carol')).toEqual({ bytes: 100 * 1024 ** 3, files: 1_000_000 });
     expect(c.metrics.cacheTtlS).toBe(0);
     expect(c.runners.sampleIntervalMs).toBe(1000);
     expect(c.runners.meterIntervalMs).toBe(5000);
@@ -190,6 +196,12 @@ describe('loadConfig', () => {
       ],
       [{ webhooks: { allowlist: [1] } }, `${file}: webhooks.allowlist[0] must be string`],
       [{ machine_types: { TPU: { unit_price: 1 } } }, 'machine_types.TPU.gpu_label is required'],
+      [{ files: { url_allowlist: ['ftp://x.example/'] } }, 'files.url_allowlist: not an http(s) URL'],
+      [{ files: { url_allowlist: ['https://x.example/?q=1'] } }, 'files.url_allowlist: a URL prefix has no'],
+      [{ files: { url_allowlist: ['10.0.0.0/99'] } }, 'files.url_allowlist: Invalid allowlist entry'],
+      [{ webhooks: { allowlist: ['bad/entry'] } }, 'webhooks.allowlist: Invalid allowlist entry'],
+      [{ storage_quotas: { Alice: { bytes: 1 } } }, 'storage_quotas'],
+      [{ storage_quotas: { alice: { size: 1 } } }, 'storage_quotas.alice.size is an unknown field'],
     ];
     for (const [json, expected] of cases) {
       writeFile(json);

@@ -9,6 +9,7 @@ import {
   OWNER_NAME_PATTERN,
 } from '@hangar/core';
 import { type Static, Type } from 'typebox';
+import { createAllowlist, splitUrlAllowlist } from './net/address-policy.js';
 
 /** Thrown for any invalid option; the CLI prints its message and exits 2. */
 export class ConfigError extends Error {
@@ -89,6 +90,13 @@ export const ConfigFileSchema = Type.Object(
         strict,
       ),
     ),
+    storage_quotas: Type.Optional(
+      Type.Record(
+        Type.String({ pattern: OWNER_NAME_PATTERN }),
+        Type.Object({ bytes: int(0), files: int(0) }, strict),
+        strict,
+      ),
+    ),
     limits: Type.Optional(
       Type.Object(
         {
@@ -124,6 +132,8 @@ export const ConfigFileSchema = Type.Object(
           max_bundle_bytes: int(1),
           max_bundle_unpacked_bytes: int(1),
           max_bundle_files: int(1),
+          storage_quota_bytes: int(0),
+          storage_quota_files: int(0),
         },
         strict,
       ),
@@ -204,7 +214,11 @@ export interface Config {
     readonly queryTimeoutMs: number;
     /** Caps on one deploy bundle (compressed, unpacked, entries). */
     readonly bundle: Readonly<BundleLimits>;
+    readonly storageQuotaBytes: number;
+    readonly storageQuotaFiles: number;
   };
+  /** Owner → storage quota overriding `limits.storage_quota_*` for that owner. */
+  readonly storageQuotas: Readonly<Record<string, { readonly bytes?: number; readonly files?: number }>>;
   readonly retries: { readonly maxAttempts: number };
   readonly shutdownDeadlineMs: number;
   readonly webhooks: { readonly allowPrivate: boolean; readonly allowlist: readonly string[] };
@@ -334,14 +348,19 @@ function fileSections(file: ConfigFile) {
         maxUnpackedBytes: l.max_bundle_unpacked_bytes ?? DEFAULT_BUNDLE_LIMITS.maxUnpackedBytes,
         maxFiles: l.max_bundle_files ?? DEFAULT_BUNDLE_LIMITS.maxFiles,
       },
+      storageQuotaBytes: l.storage_quota_bytes ?? 100 * 1024 ** 3,
+      storageQuotaFiles: l.storage_quota_files ?? 1_000_000,
     },
+    storageQuotas: { ...file.storage_quotas },
     retries: { maxAttempts: file.retries?.max_attempts ?? 3 },
     shutdownDeadlineMs: file.shutdown_deadline_ms ?? 10_000,
     webhooks: {
       allowPrivate: file.webhooks?.allow_private ?? false,
-      allowlist: [...(file.webhooks?.allowlist ?? [])],
+      allowlist: checkAllowlist('webhooks.allowlist', file.webhooks?.allowlist ?? [], createAllowlist),
     },
-    files: { urlAllowlist: [...(file.files?.url_allowlist ?? [])] },
+    files: {
+      urlAllowlist: checkAllowlist('files.url_allowlist', file.files?.url_allowlist ?? [], splitUrlAllowlist),
+    },
     metrics: { cacheTtlS: file.metrics?.cache_ttl_s ?? 10 },
     runners: {
       sampleIntervalMs: file.runners?.sample_interval_ms ?? 5000,
@@ -357,6 +376,16 @@ function fileSections(file: ConfigFile) {
       },
     },
   };
+}
+
+/** Validates an allowlist with the parser that will use it, so a bad entry fails at load (exit 2). */
+function checkAllowlist(key: string, entries: string[], parse: (entries: string[]) => unknown): string[] {
+  try {
+    parse(entries);
+  } catch (err) {
+    throw new ConfigError(`${CONFIG_FILE}: ${key}: ${(err as Error).message}`);
+  }
+  return [...entries];
 }
 
 function readConfigFile(path: string): ConfigFile {

@@ -8,7 +8,11 @@ const docs = (name: string) =>
   readFileSync(fileURLToPath(new URL(`../../../docs/${name}`, import.meta.url)), 'utf8');
 
 /** What a record's keys stand for in the docs (`discounts.<owner>`). */
-const RECORD_KEY: Record<string, string> = { machine_types: '<name>', discounts: '<owner>' };
+const RECORD_KEY: Record<string, string> = {
+  machine_types: '<name>',
+  discounts: '<owner>',
+  storage_quotas: '<owner>',
+};
 
 interface SchemaNode {
   properties?: Record<string, SchemaNode>;

@@ -14,7 +14,12 @@ import { registerAnalyticsRoutes } from './analytics/routes.js';
 import { registerAppsRoutes } from './apps/routes.js';
 import { registerDeployRoutes } from './apps-deploy-routes.js';
 import { registerBundleRoutes } from './bundles-routes.js';
-import { registerFileRoutes } from './files/index.js';
+import {
+  createOwnerStorageQuota,
+  type OwnerIds,
+  registerFileRoutes,
+  type StorageQuota,
+} from './files/index.js';
 import { registerKeyRoutes } from './keys-routes.js';
 import { registerLogsRoutes } from './logs/routes.js';
 import type { RequestWindow } from './metrics/request-window.js';
@@ -39,11 +44,15 @@ export interface PlatformApiDeps {
   queryWorkers: number;
   /** Open streams per key, shared with the gateway's status streams. */
   streams: StreamSlots;
+  /** The uid/gid an owner's sandboxed runners run as; files the Files API creates are given to them. */
+  ownerIds?: (owner: string) => OwnerIds | null;
 }
 
 /** The Platform API's resources that hold something to release at shutdown (worker threads). */
 export interface PlatformApi {
   pool: QueryPool;
+  /** The per-owner storage quota every Files API write is charged to (for other storage paths too). */
+  storageQuota: StorageQuota;
   close(): Promise<void>;
 }
 
@@ -100,8 +109,11 @@ export function registerPlatformApi(app: HttpApp, deps: PlatformApiDeps): Platfo
   registerKeyRoutes(app, { keyService: deps.keys });
   registerBundleRoutes(app, { bundles: deps.bundles });
   registerDeployRoutes(app, { deployService: deps.deployer });
+  const storageQuota = createOwnerStorageQuota(config, clock);
   registerFileRoutes(app, {
     dataRoot: config.dataRoot,
+    quota: storageQuota,
+    ownerIds: deps.ownerIds,
     maxUploadBytes: config.limits.maxUploadBytes,
     urlFetch: {
       allowlist: [...config.files.urlAllowlist],
@@ -139,5 +151,5 @@ export function registerPlatformApi(app: HttpApp, deps: PlatformApiDeps): Platfo
     dispatcher: deps.supervisor,
     clock,
   });
-  return { pool, close: () => pool.close() };
+  return { pool, storageQuota, close: () => pool.close() };
 }

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { createAllowlist, isForbiddenAddress } from './address-policy.js';
+import {
+  createAllowlist,
+  isForbiddenAddress,
+  matchesUrlPrefix,
+  parseUrlPrefix,
+  splitUrlAllowlist,
+} from './address-policy.js';
 import { cidrContains, parseCidr, parseIp } from './ip.js';
 
 describe('isForbiddenAddress', () => {
@@ -109,5 +115,48 @@ describe('createAllowlist', () => {
   });
   it('rejects malformed CIDR entries at start-up', () => {
     expect(() => createAllowlist(['10.0.0.0/40'])).toThrow(/allowlist/);
+  });
+});
+
+describe('URL prefixes', () => {
+  const prefix = (raw: string) => parseUrlPrefix(raw);
+  const matches = (url: string, raw: string) => matchesUrlPrefix(new URL(url), prefix(raw));
+
+  it('matches on the parsed origin and on path boundaries, never on raw text', () => {
+    expect(matches('https://good.example.com/x', 'https://good.example.com')).toBe(true);
+    expect(matches('https://GOOD.example.com:443/x', 'https://good.example.com/')).toBe(true);
+    expect(matches('https://good.example.com.evil.net/x', 'https://good.example.com')).toBe(false);
+    expect(matches('https://good.example.com@evil.net/x', 'https://good.example.com')).toBe(false);
+    expect(matches('http://good.example.com/x', 'https://good.example.com')).toBe(false);
+    expect(matches('https://good.example.com:8443/x', 'https://good.example.com')).toBe(false);
+    expect(matches('https://cdn.example.com/models/a.bin', 'https://cdn.example.com/models')).toBe(true);
+    expect(matches('https://cdn.example.com/models', 'https://cdn.example.com/models')).toBe(true);
+    expect(matches('https://cdn.example.com/models-private/a', 'https://cdn.example.com/models')).toBe(false);
+    expect(matches('https://cdn.example.com/models/../secret', 'https://cdn.example.com/models/')).toBe(
+      false,
+    );
+    expect(matches('https://cdn.example.com/models/%2e%2e/secret', 'https://cdn.example.com/models/')).toBe(
+      false,
+    );
+  });
+
+  it('refuses prefixes that are not plain http(s) URLs', () => {
+    for (const bad of [
+      'ftp://x.example/',
+      'https://u:p@x.example/',
+      'https://x.example/?a=1',
+      'https://x.example/#f',
+      'nope://',
+    ]) {
+      expect(() => parseUrlPrefix(bad), bad).toThrow();
+    }
+  });
+
+  it('splits an allowlist into prefixes and address exceptions, refusing bad entries', () => {
+    expect(splitUrlAllowlist(['https://a.example/x/', 'files.internal', '10.0.0.0/8'])).toEqual({
+      prefixes: ['https://a.example/x/'],
+      allowlist: ['files.internal', '10.0.0.0/8'],
+    });
+    expect(() => splitUrlAllowlist(['10.0.0.0/99'])).toThrow(/Invalid allowlist entry/);
   });
 });

@@ -96,9 +96,57 @@ export function createAllowlist(entries: readonly string[]): Allowlist {
   };
 }
 
+/** A URL prefix an operator allows: an exact origin and a path matched on `/` boundaries. */
+export interface UrlPrefix {
+  origin: string;
+  path: string;
+}
+
+/** Parses an allowlisted URL prefix such as `https://cdn.example.com/models/`; throws on anything else. */
+export function parseUrlPrefix(raw: string): UrlPrefix {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error(`not a URL: ${raw}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`not an http(s) URL: ${raw}`);
+  if (url.username || url.password || url.search || url.hash) {
+    throw new Error(`a URL prefix has no credentials, query or fragment: ${raw}`);
+  }
+  return { origin: url.origin, path: url.pathname };
+}
+
+/**
+ * True when `url` lies under `prefix`: the same scheme, host and port (so `good.example.com.evil.net`
+ * never matches `good.example.com`), and a path equal to the prefix's or below it at a `/` boundary.
+ */
+export function matchesUrlPrefix(url: URL, prefix: UrlPrefix): boolean {
+  if (url.origin !== prefix.origin) return false;
+  if (prefix.path.endsWith('/')) return url.pathname.startsWith(prefix.path);
+  return url.pathname === prefix.path || url.pathname.startsWith(`${prefix.path}/`);
+}
+
+/**
+ * Splits a URL allowlist (`files.url_allowlist`): entries with `://` are URL prefixes, the others hosts,
+ * IPs or CIDRs allowed although not public. Throws (naming the entry) on an entry that is neither.
+ */
+export function splitUrlAllowlist(entries: readonly string[]): { prefixes: string[]; allowlist: string[] } {
+  const prefixes = entries.filter((e) => e.includes('://'));
+  const allowlist = entries.filter((e) => !e.includes('://'));
+  prefixes.forEach(parseUrlPrefix);
+  createAllowlist(allowlist);
+  return { prefixes, allowlist };
+}
+
 /** Settings for a fetch that only reaches public addresses (plus the operator's allowlist). */
 export interface GuardedFetchOptions {
   allowlist?: readonly string[];
+  /**
+   * URL prefixes: when any is given, only URLs under one of them are fetched (on every redirect hop),
+   * and those may reach private addresses.
+   */
+  urlPrefixes?: readonly string[];
   /** Deadline for the whole exchange: every redirect, the headers and the body. */
   timeoutMs: number;
   /** Response bodies longer than this fail with NET_RESPONSE_TOO_LARGE. */
@@ -137,6 +185,7 @@ async function systemResolve(hostname: string): Promise<string[]> {
 /** Creates a fetch that resolves each host once, checks the addresses and connects to the checked one. */
 export function createGuardedFetch(opts: GuardedFetchOptions): GuardedFetch {
   const allow = createAllowlist(opts.allowlist ?? []);
+  const prefixes = (opts.urlPrefixes ?? []).map(parseUrlPrefix);
   const resolve = opts.resolve ?? systemResolve;
   const maxRedirects = opts.maxRedirects ?? 5;
   return async (rawUrl, init = {}) => {
@@ -147,7 +196,9 @@ export function createGuardedFetch(opts: GuardedFetchOptions): GuardedFetch {
     let body = init.body;
     let headers = init.headers;
     for (let hop = 0; ; hop++) {
-      const address = await checkTarget(url, allow, (host) => beforeDeadline(resolve(host), signal));
+      const address = await checkTarget(url, allow, prefixes, (host) =>
+        beforeDeadline(resolve(host), signal),
+      );
       const agent = pinnedAgent(address, opts.timeoutMs);
       const res = await send(agent, url, { method, headers, body, signal }, deadline);
       const location = res.headers.location;
@@ -201,8 +252,16 @@ function parseUrl(raw: string, base?: URL): URL {
 async function checkTarget(
   url: URL,
   allow: Allowlist,
+  prefixes: readonly UrlPrefix[],
   resolve: (host: string) => Promise<string[]>,
 ): Promise<string> {
+  const prefixed = prefixes.some((p) => matchesUrlPrefix(url, p));
+  if (prefixes.length > 0 && !prefixed) {
+    throw new PlatformError(
+      'NET_URL_NOT_ALLOWED',
+      `Refused to fetch from ${url.host}: the URL is not under a prefix the operator allows`,
+    );
+  }
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const literal = parseIp(host) !== null;
   let addresses: string[];
@@ -214,7 +273,7 @@ async function checkTarget(
   }
   const first = addresses[0];
   if (first === undefined) throw new PlatformError('NET_FETCH_FAILED', `Could not resolve host ${host}`);
-  const hostAllowed = !literal && allow.allowsHost(host);
+  const hostAllowed = prefixed || (!literal && allow.allowsHost(host));
   for (const address of addresses) {
     if (!hostAllowed && isForbiddenAddress(address) && !allow.allowsAddress(address)) {
       throw new PlatformError(

@@ -1,112 +1,178 @@
 import { randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { lstat, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import type { Readable, Transform } from 'node:stream';
+import { constants, type FileHandle, lstat, open, readdir, rename, rmdir, unlink } from 'node:fs/promises';
+import { type Readable, type Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PlatformError } from '@hangar/core';
+import { DirHandle, errnoOf, type OwnerIds, openChildDir } from './dir-handle.js';
+import type { StorageUsage } from './quota.js';
 import { TEMP_PREFIX } from './safe-path.js';
 
-/** A fresh hidden name for an in-flight file or folder inside `dir`. */
-export function tempPathIn(dir: string, suffix = ''): string {
-  return join(dir, `${TEMP_PREFIX}${randomUUID()}${suffix}`);
+const O_NEW_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+
+/** A fresh hidden name for an in-flight file or folder. */
+export function tempName(suffix = ''): string {
+  return `${TEMP_PREFIX}${randomUUID()}${suffix}`;
 }
 
-/** Creates the folders leading to `dir`, mapping "a file is in the way" to a 400. */
-export async function ensureDirectory(dir: string): Promise<void> {
+/** Nothing freed or used. */
+export const NONE: StorageUsage = Object.freeze({ bytes: 0, files: 0 });
+
+function ignoreMissing(err: unknown): void {
+  if (errnoOf(err) !== 'ENOENT') throw err;
+}
+
+/** Creates the new file `name` inside `dir` (never through a link), given to `ids`. */
+export async function createFileIn(dir: DirHandle, name: string, ids: OwnerIds | null): Promise<FileHandle> {
+  const fh = await open(dir.at(name), O_NEW_FILE, 0o644);
+  if (ids) {
+    await fh.chown(ids.uid, ids.gid).catch(async (err: unknown) => {
+      await fh.close();
+      await unlink(dir.at(name)).catch(() => undefined);
+      throw err;
+    });
+  }
+  return fh;
+}
+
+/** Streams `source` (through `stages`) into the new file `name` in `dir`, fsynced; removed on failure. */
+export async function writeNewFile(
+  dir: DirHandle,
+  name: string,
+  source: Readable,
+  stages: Transform[],
+  ids: OwnerIds | null,
+): Promise<void> {
+  const fh = await createFileIn(dir, name, ids);
   try {
-    await mkdir(dir, { recursive: true });
+    const sink = new Writable({
+      write: (chunk: Buffer, _enc, done) => void fh.write(chunk).then(() => done(), done),
+    });
+    await pipeline([source, ...stages, sink]);
+    await fh.sync();
   } catch (err) {
-    const code = (err as { code?: string }).code;
-    if (code === 'EEXIST' || code === 'ENOTDIR') {
-      throw new PlatformError('FILES_NOT_A_DIRECTORY', 'A file is in the way of the target folder');
-    }
+    await fh.close().catch(() => undefined);
+    await unlink(dir.at(name)).catch(() => undefined);
     throw err;
   }
+  await fh.close();
 }
 
-/** Streams `source` (through `stages`) into a new file at `path`, fsynced before close; removed on failure. */
-export async function writeDurably(path: string, source: Readable, ...stages: Transform[]): Promise<void> {
-  try {
-    await pipeline([source, ...stages, createWriteStream(path, { flags: 'wx', mode: 0o644, flush: true })]);
-  } catch (err) {
-    await rm(path, { force: true });
-    throw err;
-  }
-}
-
-/** Flushes a directory entry table so a rename survives a crash (best effort: not every FS allows it). */
-export async function syncDirectory(dir: string): Promise<void> {
-  const fh = await open(dir, 'r').catch(() => null);
-  if (!fh) return;
-  await fh
-    .sync()
-    .catch(() => undefined)
-    .finally(() => fh.close());
-}
-
-/** Refuses to put a file where a directory is. */
-async function assertNotDirectory(target: string, rel: string): Promise<void> {
-  const info = await lstat(target).catch(() => null);
+/** Refuses to put a file where a directory is; answers what the new file will replace. */
+async function replaced(dir: DirHandle, name: string, rel: string): Promise<StorageUsage> {
+  const info = await lstat(dir.at(name)).catch(() => null);
   if (info?.isDirectory()) throw new PlatformError('FILES_NOT_A_FILE', `A directory exists at ${rel}`);
+  if (!info) return NONE;
+  return { bytes: info.isFile() ? info.size : 0, files: 1 };
 }
 
 /**
- * Writes a stream to `target` through a temporary file in the same folder, then renames it into
- * place: readers see the old file or the whole new one, never a partial write.
+ * Renames the finished temporary file `temp` (in `from`) over `name` in `dir` (same filesystem),
+ * removing it on failure; answers what was replaced.
+ */
+export async function placeFile(
+  from: DirHandle,
+  temp: string,
+  dir: DirHandle,
+  name: string,
+  rel: string,
+): Promise<StorageUsage> {
+  let old: StorageUsage;
+  try {
+    old = await replaced(dir, name, rel);
+    await rename(from.at(temp), dir.at(name));
+  } catch (err) {
+    await unlink(from.at(temp)).catch(() => undefined);
+    if (errnoOf(err) === 'EISDIR')
+      throw new PlatformError('FILES_NOT_A_FILE', `A directory exists at ${rel}`);
+    throw err;
+  }
+  await dir.sync();
+  return old;
+}
+
+/**
+ * Writes a stream to `name` in `dir` through a temporary file in that same open folder, then renames
+ * it into place: readers see the old file or the whole new one. Answers what was replaced.
  */
 export async function writeFileAtomically(
-  target: string,
+  dir: DirHandle,
+  name: string,
   rel: string,
   source: Readable,
-  ...stages: Transform[]
-): Promise<void> {
-  const dir = dirname(target);
-  await ensureDirectory(dir);
-  await assertNotDirectory(target, rel);
-  const temp = tempPathIn(dir);
-  await writeDurably(temp, source, ...stages);
-  await placeFile(temp, target, rel);
+  stages: Transform[],
+  ids: OwnerIds | null,
+): Promise<StorageUsage> {
+  await replaced(dir, name, rel);
+  const temp = tempName();
+  await writeNewFile(dir, temp, source, stages, ids);
+  return placeFile(dir, temp, dir, name, rel);
 }
 
-/** Renames a finished temporary file over `target` (same filesystem), removing it on failure. */
-export async function placeFile(temp: string, target: string, rel: string): Promise<void> {
-  try {
-    await ensureDirectory(dirname(target));
-    await assertNotDirectory(target, rel);
-    await rename(temp, target);
-  } catch (err) {
-    await rm(temp, { force: true });
-    throw err;
+/** Removes `name` in `parent` (a whole folder tree, never following a link); answers what it freed. */
+export async function removeTree(parent: DirHandle, name: string): Promise<StorageUsage> {
+  const info = await lstat(parent.at(name)).catch((err: unknown) => ignoreMissing(err));
+  if (!info) return NONE;
+  if (!info.isDirectory()) {
+    await unlink(parent.at(name)).catch(ignoreMissing);
+    return { bytes: info.isFile() ? info.size : 0, files: 1 };
   }
-  await syncDirectory(dirname(target));
+  const child = await openChildDir(parent, name);
+  if (!(child instanceof DirHandle)) return child === 'missing' ? NONE : removeTree(parent, name);
+  const freed = { bytes: 0, files: 1 };
+  try {
+    for (const entry of await readdir(child.path)) {
+      const part = await removeTree(child, entry);
+      freed.bytes += part.bytes;
+      freed.files += part.files;
+    }
+  } finally {
+    await child.close();
+  }
+  await rmdir(parent.at(name)).catch(ignoreMissing);
+  return freed;
+}
+
+/** Moves every entry of the open folder `from` into the open folder `to`, merging folders. */
+export async function mergeDirectory(from: DirHandle, to: DirHandle): Promise<void> {
+  for (const entry of await readdir(from.path, { withFileTypes: true })) {
+    if (entry.isDirectory()) {
+      await mergeChild(from, entry.name, to, entry.name);
+      continue;
+    }
+    const there = await lstat(to.at(entry.name)).catch(() => null);
+    if (there?.isDirectory()) await removeTree(to, entry.name);
+    await rename(from.at(entry.name), to.at(entry.name));
+  }
+  await to.sync();
 }
 
 /**
- * Moves every entry of the finished folder `from` into `to`: files replace files one rename at a
- * time, folders merge, and anything of the other kind in the way (including symlinks) is replaced.
+ * Puts the finished folder `fromName` (in `fromParent`) at `toName` in `toParent`: renamed when nothing
+ * is there, merged into a folder, replacing anything of another kind (including a link); then removed.
  */
-export async function mergeDirectory(from: string, to: string): Promise<void> {
-  const existing = await lstat(to).catch(() => null);
-  if (!existing) {
-    await ensureDirectory(dirname(to));
-    await rename(from, to);
+export async function mergeChild(
+  fromParent: DirHandle,
+  fromName: string,
+  toParent: DirHandle,
+  toName: string,
+): Promise<void> {
+  const there = await openChildDir(toParent, toName);
+  if (!(there instanceof DirHandle)) {
+    if (there !== 'missing') await removeTree(toParent, toName);
+    await rename(fromParent.at(fromName), toParent.at(toName));
+    await toParent.sync();
     return;
   }
-  if (!existing.isDirectory()) await rm(to, { force: true });
-  if (!existing.isDirectory()) return rename(from, to);
-  for (const entry of await readdir(from, { withFileTypes: true })) {
-    const source = join(from, entry.name);
-    const dest = join(to, entry.name);
-    const there = await lstat(dest).catch(() => null);
-    if (entry.isDirectory() && there?.isDirectory()) {
-      await mergeDirectory(source, dest);
-      continue;
+  try {
+    const from = await openChildDir(fromParent, fromName);
+    if (!(from instanceof DirHandle)) throw new PlatformError('FILES_CONFLICT');
+    try {
+      await mergeDirectory(from, there);
+    } finally {
+      await from.close();
     }
-    if (there && (there.isDirectory() || entry.isDirectory()))
-      await rm(dest, { recursive: true, force: true });
-    await rename(source, dest);
+  } finally {
+    await there.close();
   }
-  await rm(from, { recursive: true, force: true });
-  await syncDirectory(to);
+  await removeTree(fromParent, fromName);
 }

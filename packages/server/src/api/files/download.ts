@@ -1,8 +1,9 @@
 import type { Stats } from 'node:fs';
-import { type FileHandle, open } from 'node:fs/promises';
+import { constants, type FileHandle, open } from 'node:fs/promises';
 import { PlatformError } from '@hangar/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { isMissing, type ResolvedPath } from './safe-path.js';
+import { type DirHandle, errnoOf, openDir, throughLink } from './dir-handle.js';
+import { isMissing } from './safe-path.js';
 
 /** An inclusive byte range of a file. */
 export interface ByteRange {
@@ -55,26 +56,45 @@ export function etagMatches(header: string | undefined, etag: string): boolean {
   });
 }
 
-async function openFile(file: ResolvedPath): Promise<{ fh: FileHandle; info: Stats }> {
-  if (!file.exists) throw new PlatformError('FILES_NOT_FOUND', `File not found: ${file.rel}`);
+const O_READ = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
+/** Opens the file `segments` names without following a link (O_NONBLOCK: a FIFO must not hang us). */
+async function openFile(
+  root: DirHandle,
+  segments: readonly string[],
+): Promise<{ fh: FileHandle; info: Stats }> {
+  const rel = segments.join('/');
+  const notFound = () => new PlatformError('FILES_NOT_FOUND', `File not found: ${rel}`);
+  const name = segments[segments.length - 1];
+  if (name === undefined) throw new PlatformError('FILES_NOT_A_FILE', 'Not a file: /');
+  const dir = await openDir(root, segments.slice(0, -1), false);
+  if (!dir) throw notFound();
   let fh: FileHandle;
   try {
-    fh = await open(file.abs, 'r');
+    fh = await open(dir.at(name), O_READ);
   } catch (err) {
-    if (isMissing(err)) throw new PlatformError('FILES_NOT_FOUND', `File not found: ${file.rel}`);
+    if (isMissing(err)) throw notFound();
+    if (errnoOf(err) === 'ELOOP') throw throughLink();
     throw err;
+  } finally {
+    await dir.close();
   }
   const info = await fh.stat();
   if (!info.isFile()) {
     await fh.close();
-    throw new PlatformError('FILES_NOT_A_FILE', `Not a file: ${file.rel || '/'}`);
+    throw new PlatformError('FILES_NOT_A_FILE', `Not a file: ${rel}`);
   }
   return { fh, info };
 }
 
 /** Streams a file with validators and single-range support (206/304/416) from one open descriptor. */
-export async function sendFile(request: FastifyRequest, reply: FastifyReply, file: ResolvedPath) {
-  const { fh, info } = await openFile(file);
+export async function sendFile(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  root: DirHandle,
+  segments: readonly string[],
+) {
+  const { fh, info } = await openFile(root, segments);
   try {
     const etag = etagOf(info);
     reply.header('etag', etag);

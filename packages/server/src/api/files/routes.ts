@@ -2,11 +2,13 @@ import multipart from '@fastify/multipart';
 import { type Clock, PlatformError } from '@hangar/core';
 import type { FastifyRequest } from 'fastify';
 import { type HttpApp, principalOf } from '../../http/app.js';
-import { createGuardedFetch } from '../../net/address-policy.js';
+import { createGuardedFetch, splitUrlAllowlist } from '../../net/address-policy.js';
+import { type OwnerIds, openRoot, translateFsError } from './dir-handle.js';
 import { sendFile } from './download.js';
 import { listDirectory } from './listing.js';
 import { deletePath, movePath } from './mutations.js';
-import { openRoot, parseFilePath, parseRawFilePath, resolveEntryInRoot, resolveInRoot } from './safe-path.js';
+import type { StorageQuota } from './quota.js';
+import { parseFilePath, parseRawFilePath } from './safe-path.js';
 import {
   FileListSchema,
   MoveBody,
@@ -16,7 +18,7 @@ import {
   WildcardParams,
 } from './schemas.js';
 import type { ZipLimits } from './unzip.js';
-import { uploadArchive, uploadFile, uploadFromUrl } from './uploads.js';
+import { uploadArchive, uploadFile, uploadFromUrl, type WriteContext } from './uploads.js';
 
 /** What the Files API needs: where each owner's tree lives and the safety limits. */
 export interface FileDeps {
@@ -24,7 +26,10 @@ export interface FileDeps {
   dataRoot: (owner: string) => string;
   maxUploadBytes: number;
   urlFetch: {
-    /** Hosts, IPs or CIDRs an operator allows even though they are not public. */
+    /**
+     * URL prefixes (only URLs under one are fetched, private or not), and hosts, IPs or CIDRs an
+     * operator allows even though they are not public.
+     */
     allowlist: string[];
     timeoutMs: number;
     maxBytes: number;
@@ -32,6 +37,13 @@ export interface FileDeps {
     resolve?: (hostname: string) => Promise<string[]>;
   };
   zip: ZipLimits;
+  /** Per-owner storage quota every write is charged to. */
+  quota: StorageQuota;
+  /**
+   * The uid/gid an owner's sandboxed runners run as: every file and folder the Files API creates for
+   * that owner is given to them. Absent or null: new entries belong to the server's user.
+   */
+  ownerIds?: (owner: string) => OwnerIds | null;
   clock: Clock;
 }
 
@@ -57,14 +69,31 @@ function malformedUpload(err: unknown): unknown {
   return new PlatformError('FILES_UPLOAD_INVALID', 'Malformed multipart/form-data body');
 }
 
-async function rootOf(deps: FileDeps, request: FastifyRequest): Promise<string> {
-  return openRoot(deps.dataRoot(principalOf(request).owner));
+/**
+ * Opens the caller's root, runs `fn` in it and closes it; filesystem errors a racing writer can cause
+ * become 4xx answers (never a server path).
+ */
+async function inRoot<T>(deps: FileDeps, request: FastifyRequest, fn: (ctx: WriteContext) => Promise<T>) {
+  const owner = principalOf(request).owner;
+  const ids = deps.ownerIds?.(owner) ?? null;
+  try {
+    const root = await openRoot(deps.dataRoot(owner), ids);
+    try {
+      return await fn({ root, owner, ids, quota: deps.quota });
+    } finally {
+      await root.close();
+    }
+  } catch (err) {
+    throw translateFsError(err);
+  }
 }
 
 /** Registers the five fal Files operations plus delete and move, each confined to the caller's tree. */
 export function registerFileRoutes(app: HttpApp, deps: FileDeps): void {
+  const { prefixes, allowlist } = splitUrlAllowlist(deps.urlFetch.allowlist);
   const fetch = createGuardedFetch({
-    allowlist: deps.urlFetch.allowlist,
+    allowlist,
+    urlPrefixes: prefixes,
     timeoutMs: deps.urlFetch.timeoutMs,
     maxBytes: deps.urlFetch.maxBytes,
     resolve: deps.urlFetch.resolve,
@@ -77,8 +106,7 @@ export function registerFileRoutes(app: HttpApp, deps: FileDeps): void {
 
     const list = async (request: FastifyRequest) => {
       const segments = parseRawFilePath(rawWildcard(request));
-      const root = await rootOf(deps, request);
-      return listDirectory(root, await resolveInRoot(root, segments));
+      return inRoot(deps, request, (ctx) => listDirectory(ctx.root, segments));
     };
     const listSchema = { tags: TAGS, response: { 200: FileListSchema } };
     files.get(`${BASE}/list`, { schema: { ...listSchema, operationId: 'serverlessListRoot' } }, list);
@@ -93,8 +121,7 @@ export function registerFileRoutes(app: HttpApp, deps: FileDeps): void {
       { schema: { tags: TAGS, operationId: 'serverlessDownloadFile', params: WildcardParams } },
       async (request, reply) => {
         const segments = parseRawFilePath(rawWildcard(request));
-        const root = await rootOf(deps, request);
-        return sendFile(request, reply, await resolveInRoot(root, segments));
+        return inRoot(deps, request, (ctx) => sendFile(request, reply, ctx.root, segments));
       },
     );
 
@@ -111,7 +138,7 @@ export function registerFileRoutes(app: HttpApp, deps: FileDeps): void {
       },
       async (request) => {
         const segments = parseRawFilePath(rawWildcard(request));
-        await uploadFromUrl(await rootOf(deps, request), segments, request.body.url, fetch);
+        await inRoot(deps, request, (ctx) => uploadFromUrl(ctx, segments, request.body.url, fetch));
         return true;
       },
     );
@@ -129,7 +156,6 @@ export function registerFileRoutes(app: HttpApp, deps: FileDeps): void {
       },
       async (request) => {
         const segments = parseRawFilePath(rawWildcard(request));
-        const root = await rootOf(deps, request);
         if (!request.isMultipart()) throw new PlatformError('FILES_UPLOAD_INVALID');
         const part = await request
           .file({ limits: { fileSize: deps.maxUploadBytes, files: 1 } })
@@ -139,10 +165,14 @@ export function registerFileRoutes(app: HttpApp, deps: FileDeps): void {
           throw new PlatformError('FILES_UPLOAD_INVALID');
         }
         try {
-          if (request.query.unzip) await uploadArchive(root, segments, part.file, zipLimits);
-          else await uploadFile(root, segments, part.file, deps.maxUploadBytes);
+          await inRoot(deps, request, (ctx) =>
+            request.query.unzip
+              ? uploadArchive(ctx, segments, part.file, zipLimits)
+              : uploadFile(ctx, segments, part.file, deps.maxUploadBytes),
+          );
         } catch (err) {
           // Unread, the rest of the body would stall this keep-alive connection for good.
+          part.file.unpipe();
           part.file.resume();
           // The part's own stream failing means the body broke off mid-part, whatever the write saw.
           throw part.file.errored ? malformedUpload(err) : err;
@@ -156,8 +186,9 @@ export function registerFileRoutes(app: HttpApp, deps: FileDeps): void {
       { schema: { tags: TAGS, operationId: 'hangarDeleteFile', params: WildcardParams } },
       async (request, reply) => {
         const segments = parseRawFilePath(rawWildcard(request));
-        const root = await rootOf(deps, request);
-        await deletePath(await resolveEntryInRoot(root, segments));
+        await inRoot(deps, request, async (ctx) =>
+          ctx.quota.credit(ctx.owner, await deletePath(ctx.root, segments)),
+        );
         return reply.status(204).send();
       },
     );
@@ -176,8 +207,9 @@ export function registerFileRoutes(app: HttpApp, deps: FileDeps): void {
       async (request) => {
         const from = parseRawFilePath(rawWildcard(request));
         const to = parseFilePath(request.body.destination);
-        const root = await rootOf(deps, request);
-        await movePath(await resolveEntryInRoot(root, from), await resolveEntryInRoot(root, to));
+        await inRoot(deps, request, async (ctx) =>
+          ctx.quota.credit(ctx.owner, await movePath(ctx.root, from, to, ctx.ids)),
+        );
         return true;
       },
     );

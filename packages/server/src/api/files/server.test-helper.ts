@@ -8,7 +8,9 @@ import type { Stores } from '@hangar/core';
 import { createHttpApp, type HttpApp } from '../../http/app.js';
 import { createAuthenticator, hashSecret } from '../../http/auth.js';
 import { createSqliteStores } from '../../store/sqlite/index.js';
+import { createStorageQuota, type StorageLimits, type StorageQuota } from './quota.js';
 import { type FileDeps, registerFileRoutes } from './routes.js';
+import { measureTree } from './usage-walk.js';
 
 // A real Files API on 127.0.0.1 over real SQLite keys and a temporary data folder, for tests.
 
@@ -18,14 +20,17 @@ export interface FilesTestServer {
   port: number;
   dataDir: string;
   keys: Record<'alice' | 'bob', string>;
+  quota: StorageQuota;
   rootOf(owner: string): string;
   close(): Promise<void>;
 }
 
 /** Options overriding the defaults of {@link startFilesServer}. */
-export type FilesTestOptions = Partial<Omit<FileDeps, 'urlFetch' | 'zip'>> & {
+export type FilesTestOptions = Partial<Omit<FileDeps, 'urlFetch' | 'zip' | 'quota'>> & {
   urlFetch?: Partial<FileDeps['urlFetch']>;
   zip?: Partial<FileDeps['zip']>;
+  /** Every owner's storage quota (unlimited in practice by default). */
+  quota?: Partial<StorageLimits>;
 };
 
 async function addKey(stores: Stores, owner: string): Promise<string> {
@@ -47,12 +52,21 @@ export async function startFilesServer(opts: FilesTestOptions = {}): Promise<Fil
     bodyLimit: 1 << 20,
   });
   const rootOf = (owner: string) => join(dataDir, owner);
+  const clock = opts.clock ?? Date.now;
+  const quota = createStorageQuota({
+    limitsFor: () => ({ bytes: Number.MAX_SAFE_INTEGER, files: Number.MAX_SAFE_INTEGER, ...opts.quota }),
+    measure: (owner) => measureTree((opts.dataRoot ?? rootOf)(owner)),
+    clock,
+    freshnessMs: 60_000,
+  });
   registerFileRoutes(app, {
     dataRoot: opts.dataRoot ?? rootOf,
+    quota,
+    ownerIds: opts.ownerIds,
     maxUploadBytes: opts.maxUploadBytes ?? 64 << 20,
     urlFetch: { allowlist: [], timeoutMs: 5_000, maxBytes: 1 << 20, ...opts.urlFetch },
     zip: { maxEntries: 100, maxTotalBytes: 1 << 20, ...opts.zip },
-    clock: opts.clock ?? Date.now,
+    clock,
   });
   const keys = { alice: await addKey(stores, 'alice'), bob: await addKey(stores, 'bob') };
   await app.listen({ host: '127.0.0.1', port: 0 });
@@ -62,6 +76,7 @@ export async function startFilesServer(opts: FilesTestOptions = {}): Promise<Fil
     port,
     dataDir,
     keys,
+    quota,
     rootOf,
     async close() {
       await app.close();

@@ -1,9 +1,9 @@
 import { open as openFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { PlatformError } from '@hangar/core';
 import yauzl, { type Entry, type ZipFile } from 'yauzl';
-import { ensureDirectory, writeDurably } from './atomic-write.js';
+import { writeNewFile } from './atomic-write.js';
+import { type DirHandle, type OwnerIds, openDir } from './dir-handle.js';
 import { TEMP_PREFIX } from './safe-path.js';
 
 /** Caps that stop zip bombs: how many entries and how many uncompressed bytes in total. */
@@ -69,20 +69,41 @@ async function openZip(path: string): Promise<ZipFile> {
   }
 }
 
+/** What an extraction writes with: the ids new entries get, and the quota charge for what they hold. */
+export interface ExtractTarget {
+  ids: OwnerIds | null;
+  /** Holds storage for the extraction; throws FILES_QUOTA_EXCEEDED when the quota would be crossed. */
+  charge(bytes: number, files: number): void;
+}
+
 /**
- * Extracts the archive at `zipPath` into the (fresh, empty) folder `dest`, checking every entry
- * and counting real decompressed bytes, since declared sizes in a hostile archive can lie.
+ * Extracts the archive at `zipPath` into the open (fresh, empty) folder `dest`. Every entry is checked
+ * and the declared totals are charged before anything is written; real decompressed bytes are counted
+ * too, since declared sizes in a hostile archive can lie.
  */
-export async function extractZip(zipPath: string, dest: string, limits: ZipLimits): Promise<void> {
+export async function extractZip(
+  zipPath: string,
+  dest: DirHandle,
+  limits: ZipLimits,
+  target: ExtractTarget,
+): Promise<void> {
   const zip = await openZip(zipPath);
   try {
     if (zip.entryCount > limits.maxEntries) {
       throw new PlatformError('FILES_ZIP_TOO_LARGE', `Archive has more than ${limits.maxEntries} entries`);
     }
-    const budget = { left: limits.maxTotalBytes };
+    const entries: Entry[] = [];
+    let declared = 0;
     for await (const entry of zip.eachEntry()) {
-      await extractEntry(zip, entry, dest, budget, limits.maxTotalBytes);
+      checkEntryName(entry.fileName);
+      checkEntryType(entry);
+      declared += entry.uncompressedSize;
+      if (declared > limits.maxTotalBytes) throw tooBig(limits.maxTotalBytes);
+      entries.push(entry);
     }
+    target.charge(declared, entries.length);
+    const count = { left: limits.maxTotalBytes, declared, written: 0 };
+    for (const entry of entries) await extractEntry(zip, entry, dest, count, limits.maxTotalBytes, target);
   } catch (err) {
     if (err instanceof PlatformError) throw err;
     // Filesystem errors name server paths, so only their code is shown.
@@ -94,34 +115,58 @@ export async function extractZip(zipPath: string, dest: string, limits: ZipLimit
   }
 }
 
+function tooBig(maxTotal: number): PlatformError {
+  return new PlatformError('FILES_ZIP_TOO_LARGE', `Archive expands to more than ${maxTotal} bytes`);
+}
+
+interface ExtractCount {
+  /** Bytes the zip limit still allows. */
+  left: number;
+  /** Bytes declared (and already charged). */
+  declared: number;
+  /** Bytes really written so far. */
+  written: number;
+}
+
 async function extractEntry(
   zip: ZipFile,
   entry: Entry,
-  dest: string,
-  budget: { left: number },
+  dest: DirHandle,
+  count: ExtractCount,
   maxTotal: number,
+  target: ExtractTarget,
 ): Promise<void> {
   const segments = checkEntryName(entry.fileName);
-  checkEntryType(entry);
-  const tooBig = () =>
-    new PlatformError('FILES_ZIP_TOO_LARGE', `Archive expands to more than ${maxTotal} bytes`);
-  if (entry.uncompressedSize > budget.left) throw tooBig();
-  const target = join(dest, ...segments);
-  if (entry.fileName.endsWith('/')) {
-    await ensureDirectory(target);
-    return;
-  }
-  await ensureDirectory(join(dest, ...segments.slice(0, -1)));
-  const counter = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      budget.left -= chunk.length;
-      done(budget.left < 0 ? tooBig() : null, chunk);
-    },
-  });
-  const stream = await zip.openReadStreamPromise(entry);
+  const isDir = entry.fileName.endsWith('/');
+  const dir = await openDir(dest, isDir ? segments : segments.slice(0, -1), true, target.ids);
+  if (!dir) throw new PlatformError('FILES_CONFLICT');
   try {
-    await writeDurably(target, stream, counter);
+    if (isDir) return;
+    const counter = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        count.left -= chunk.length;
+        if (count.left < 0) return done(tooBig(maxTotal));
+        const before = count.written;
+        count.written += chunk.length;
+        // Bytes beyond what the archive declared are charged as they come.
+        const excess = Math.max(0, count.written - Math.max(before, count.declared));
+        try {
+          if (excess > 0) target.charge(excess, 0);
+        } catch (err) {
+          return done(err as Error);
+        }
+        done(null, chunk);
+      },
+    });
+    const stream = await zip.openReadStreamPromise(entry);
+    // The pipeline reports the first failure; a later one from yauzl's inner stages must not go unheard.
+    stream.on('error', () => undefined);
+    try {
+      await writeNewFile(dir, segments[segments.length - 1] as string, stream, [counter], target.ids);
+    } finally {
+      stream.destroy();
+    }
   } finally {
-    stream.destroy();
+    await dir.close();
   }
 }

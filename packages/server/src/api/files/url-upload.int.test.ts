@@ -152,3 +152,34 @@ describe('upload from URL', () => {
     expect((await fetchInto(open, 'm.txt', `${originUrl}/file`, { extra: 1 })).status).toBe(400);
   });
 });
+
+describe('upload from URL with URL prefixes allowlisted', () => {
+  let prefixed: FilesTestServer;
+  beforeAll(async () => {
+    prefixed = await startFilesServer({
+      urlFetch: {
+        allowlist: [`${originUrl}/file`, `${originUrl}/redirect-ok`],
+        maxBytes: 2048,
+        timeoutMs: 1_000,
+      },
+    });
+  });
+  afterAll(() => prefixed.close());
+
+  it('fetches URLs under a prefix (private addresses included) and on every redirect hop', async () => {
+    expect((await fetchInto(prefixed, 'p/a.txt', `${originUrl}/file`)).status).toBe(200);
+    expect((await fetchInto(prefixed, 'p/b.txt', `${originUrl}/redirect-ok`)).status).toBe(200);
+    expect(readFileSync(stored(prefixed, 'p/b.txt'), 'utf8')).toBe('hello from url');
+  });
+
+  it.each(['/big', '/filex', '/redirect-private', 'https://example.com/file'])(
+    'refuses %s, which is under no prefix',
+    async (path) => {
+      const url = path.startsWith('/') ? `${originUrl}${path}` : path;
+      const res = await fetchInto(prefixed, 'p/refused.bin', url);
+      expect(res.status).toBe(400);
+      expect((res.body as { error: { message: string } }).error.message).toMatch(/not under a prefix/);
+      expect(existsSync(stored(prefixed, 'p/refused.bin'))).toBe(false);
+    },
+  );
+});

@@ -1,4 +1,6 @@
-import { deflateRawSync } from 'node:zlib';
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import { constants, deflateRawSync, crc32 as zlibCrc32 } from 'node:zlib';
 
 // A minimal ZIP writer for tests: it can build the hostile archives real tools refuse to make.
 
@@ -71,4 +73,56 @@ export function buildZip(entries: ZipEntrySpec[]): Buffer {
   end.writeUInt32LE(directory.length, 12);
   end.writeUInt32LE(offset, 16);
   return Buffer.concat([...locals, directory, end]);
+}
+
+/**
+ * Writes, streaming, a ZIP holding one file of `blocks` MiB of zeros (≈1000:1 compressed): each MiB is
+ * compressed once and repeated, so gigabytes are never held or deflated. `declaredSize` may lie.
+ */
+export async function writeZerosZip(
+  path: string,
+  name: string,
+  blocks: number,
+  declaredSize = blocks * (1 << 20),
+): Promise<void> {
+  const zero = Buffer.alloc(1 << 20);
+  const block = deflateRawSync(zero, { level: 9, finishFlush: constants.Z_FULL_FLUSH });
+  const tail = deflateRawSync(Buffer.alloc(0));
+  let crc = 0;
+  for (let i = 0; i < blocks; i++) crc = zlibCrc32(zero, crc);
+  const packed = blocks * block.length + tail.length;
+  const fileName = Buffer.from(name, 'utf8');
+  const local = Buffer.alloc(30);
+  local.writeUInt32LE(0x04034b50, 0);
+  local.writeUInt16LE(20, 4);
+  local.writeUInt16LE(8, 8);
+  local.writeUInt32LE(crc >>> 0, 14);
+  local.writeUInt32LE(packed, 18);
+  local.writeUInt32LE(declaredSize, 22);
+  local.writeUInt16LE(fileName.length, 26);
+  const central = Buffer.alloc(46);
+  central.writeUInt32LE(0x02014b50, 0);
+  central.writeUInt16LE((3 << 8) | 20, 4);
+  central.writeUInt16LE(20, 6);
+  central.writeUInt16LE(8, 10);
+  central.writeUInt32LE(crc >>> 0, 16);
+  central.writeUInt32LE(packed, 20);
+  central.writeUInt32LE(declaredSize, 24);
+  central.writeUInt16LE(fileName.length, 28);
+  central.writeUInt32LE((0o100644 << 16) >>> 0, 38);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(1, 8);
+  end.writeUInt16LE(1, 10);
+  end.writeUInt32LE(central.length + fileName.length, 12);
+  end.writeUInt32LE(local.length + fileName.length + packed, 16);
+  const out = createWriteStream(path);
+  const write = async (buf: Buffer) => {
+    if (!out.write(buf)) await once(out, 'drain');
+  };
+  await write(Buffer.concat([local, fileName]));
+  for (let i = 0; i < blocks; i++) await write(block);
+  await write(Buffer.concat([tail, central, fileName, end]));
+  out.end();
+  await once(out, 'close');
 }
