@@ -62,6 +62,8 @@ describe('loadConfig', () => {
         tmpBytes: 1024 * 1024 * 1024,
         uidBase: 200_000,
         roPaths: [],
+        egress: 'none',
+        egressAllowlist: [],
       },
     });
   });

@@ -163,6 +163,8 @@ export const ConfigFileSchema = Type.Object(
                 tmp_mb: int(1),
                 uid_base: Type.Optional(Type.Integer({ minimum: 1000, maximum: 2_000_000_000 })),
                 ro_paths: Type.Optional(Type.Array(Type.String({ pattern: '^/' }))),
+                egress: Type.Optional(Type.Enum(['none', 'proxy'])),
+                egress_allowlist: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
               },
               strict,
             ),
@@ -239,6 +241,9 @@ export interface Config {
       readonly tmpBytes: number;
       readonly uidBase: number;
       readonly roPaths: readonly string[];
+      /** `none`: runners open no connection; `proxy`: through the egress proxy, public addresses only. */
+      readonly egress: 'none' | 'proxy';
+      readonly egressAllowlist: readonly string[];
     };
   };
   /** The server's PATH, where the runner sandbox's tools are looked up. */
@@ -373,6 +378,8 @@ function fileSections(file: ConfigFile) {
         tmpBytes: (sb.tmp_mb ?? 1024) * MIB,
         uidBase: sb.uid_base ?? 200_000,
         roPaths: [...(sb.ro_paths ?? [])],
+        egress: sb.egress ?? 'none',
+        egressAllowlist: [...(sb.egress_allowlist ?? [])],
       },
     },
   };

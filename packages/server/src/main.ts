@@ -15,7 +15,7 @@ import { registerDashboard } from './http/dashboard-static.js';
 import { registerOpenApi } from './http/openapi.js';
 import { createStreamSlots } from './http/stream-slots.js';
 import { createLogBus } from './runners/log-bus.js';
-import { chooseIsolation } from './runners/sandbox/index.js';
+import { chooseIsolation, startEgressProxy } from './runners/sandbox/index.js';
 import { createSupervisor } from './runners/supervisor.js';
 import { createDeployService } from './services/deploy.js';
 import { createKeyService } from './services/keys.js';
@@ -72,12 +72,20 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     flushIntervalMs: STORE_GROUP_COMMIT_MS,
     checkpointIntervalMs: STORE_CHECKPOINT_MS,
   });
+  const egress =
+    config.runners.sandbox.egress === 'proxy' &&
+    config.runners.isolation !== 'none' &&
+    config.runners.isolation !== 'trusted'
+      ? await startEgressProxy({ allowlist: config.runners.sandbox.egressAllowlist, logger })
+      : null;
   const isolation = chooseIsolation({
     isolation: config.runners.isolation,
     settings: config.runners.sandbox,
     stateDir: config.sandboxDir,
     searchPath: config.searchPath,
+    egressPort: egress?.port ?? null,
   });
+  if (isolation.mode !== 'sandbox') await egress?.close();
   if (isolation.mode === 'sandbox') {
     logger.info('runners are sandboxed: one uid per owner, private namespaces, no network of their own');
     for (const warning of isolation.warnings) logger.warn(warning);
@@ -251,6 +259,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       stores.rollups.record(rollup.drain());
       await stores.flush();
       await stores.close();
+      await egress?.close();
     })();
     return stopped;
   };

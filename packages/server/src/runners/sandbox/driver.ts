@@ -26,6 +26,8 @@ export interface SandboxDriverOptions {
   nofile: number;
   tmpBytes: number;
   roPaths: readonly string[];
+  /** The egress proxy's port on 127.0.0.1, forwarded into every runner's namespace; null: no egress. */
+  egressPort: number | null;
   /** Variables every runner gets before its own (LANG, TZ, …). */
   baseEnv?: Record<string, string>;
 }
@@ -70,6 +72,7 @@ export function createSandboxRunnerDriver(options: SandboxDriverOptions): Runner
         TMPDIR: '/tmp',
         USER: 'app',
         ...spec.env,
+        ...(options.egressPort === null ? {} : proxyEnv(options.egressPort)),
         DATA_DIR: SANDBOX_DATA_DIR,
         PORT: String(port),
       };
@@ -127,6 +130,7 @@ export function createSandboxRunnerDriver(options: SandboxDriverOptions): Runner
             pasta: options.pasta,
             netnsFd: netns,
             port,
+            egressPort: options.egressPort,
             pidFile: join(options.runDir, `${spec.runnerId}.pasta.pid`),
           });
         } finally {
@@ -164,6 +168,20 @@ export function createSandboxRunnerDriver(options: SandboxDriverOptions): Runner
     async reap(pid) {
       signalGroup(pid, 'SIGKILL');
     },
+  };
+}
+
+/** The variables HTTP clients (curl, Python requests, huggingface_hub, pip) read their proxy from. */
+function proxyEnv(port: number): Record<string, string> {
+  const url = `http://127.0.0.1:${port}`;
+  const noProxy = 'localhost,127.0.0.1,::1';
+  return {
+    HTTP_PROXY: url,
+    HTTPS_PROXY: url,
+    http_proxy: url,
+    https_proxy: url,
+    NO_PROXY: noProxy,
+    no_proxy: noProxy,
   };
 }
 

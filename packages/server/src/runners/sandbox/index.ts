@@ -8,6 +8,7 @@ import { sweepIngress } from './pasta.js';
 import { probeSandbox } from './probe.js';
 
 export { createSandboxRunnerDriver } from './driver.js';
+export { startEgressProxy } from './egress-proxy.js';
 export { openOwnerIdentities } from './identities.js';
 export { probeSandbox } from './probe.js';
 
@@ -48,6 +49,8 @@ export function chooseIsolation(opts: {
   stateDir: string;
   /** PATH to find bwrap, pasta, prlimit and setpriv on. */
   searchPath: string;
+  /** Port of the egress proxy on 127.0.0.1 (runners.sandbox.egress "proxy"), else null. */
+  egressPort?: number | null;
   baseEnv?: Record<string, string>;
 }): RunnerIsolation {
   if (opts.isolation === 'trusted') return { mode: 'trusted', driver: createProcessRunnerDriver() };
@@ -78,6 +81,7 @@ export function chooseIsolation(opts: {
     nofile: opts.settings.nofile,
     tmpBytes: opts.settings.tmpBytes,
     roPaths: opts.settings.roPaths,
+    egressPort: opts.egressPort ?? null,
     ...(opts.baseEnv ? { baseEnv: opts.baseEnv } : {}),
   });
   // Runners of an earlier server process died with it (--die-with-parent); their cgroups and port

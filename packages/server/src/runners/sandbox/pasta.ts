@@ -17,6 +17,8 @@ export interface IngressOptions {
   netnsFd: number;
   /** Host port on 127.0.0.1 that the gateway connects to; forwarded to the same port in the namespace. */
   port: number;
+  /** A port of the host's loopback the namespace may reach at the same number (the egress proxy). */
+  egressPort: number | null;
   /** Where pasta writes its pid (removed on close). */
   pidFile: string;
 }
@@ -24,9 +26,10 @@ export interface IngressOptions {
 /**
  * Connects the gateway to a runner whose network namespace has nothing but loopback. pasta binds
  * `127.0.0.1:port` on the host and splices each connection to `127.0.0.1:port` inside the namespace.
- * It is given no outbound forwarding (`-T none`, `-U none`) and the namespace's tap interface is left
- * unconfigured, so the runner cannot open a connection to anything: not the host's loopback, not
- * private addresses, not the internet. Resolves once the host port is bound (pasta daemonises then).
+ * The namespace's tap interface is left unconfigured and the only outbound forward is the egress
+ * proxy's port when there is one (`-T <port>`, else none), so the runner cannot open a connection to
+ * anything else: not the host's loopback, not private addresses, not the internet. Resolves once the
+ * host port is bound (pasta daemonises then).
  */
 export async function forwardIngress(options: IngressOptions): Promise<IngressForward> {
   const args = [
@@ -45,7 +48,7 @@ export async function forwardIngress(options: IngressOptions): Promise<IngressFo
     '--udp-ports',
     'none',
     '--tcp-ns',
-    'none',
+    options.egressPort === null ? 'none' : String(options.egressPort),
     '--udp-ns',
     'none',
     '--no-map-gw',
