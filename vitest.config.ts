@@ -19,5 +19,6 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     reporters: ['default', './test/summary-reporter.ts'],
+    globalSetup: ['./test/fal-openapi.global-setup.ts'],
   },
 });

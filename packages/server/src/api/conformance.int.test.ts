@@ -1,11 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { DAY_MS, MINUTE_MS } from '@hangar/core';
 import * as ajv2020 from 'ajv/dist/2020.js';
 import * as ajvFormats from 'ajv-formats';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FAL_OPENAPI_PATH, falDocumentMissing } from '../conformance/fal-openapi.test-helper.js';
 import { ANALYTICS_METRICS } from '../query/analytics.js';
 import { rebuildRollups } from '../telemetry/request-rollup.js';
 import { type Harness, insertMeter, insertRequests, openHarness } from './analytics/harness.test-helper.js';
@@ -14,10 +13,7 @@ import { type Harness, insertMeter, insertRequests, openHarness } from './analyt
 // the status must be listed for the operation, the content type must be the listed one, and the body
 // must validate against the listed schema (ajv, JSON Schema 2020-12, with formats).
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
-const DOC_PATH =
-  process.env.HANGAR_FAL_OPENAPI ??
-  join(repoRoot, '..', 'shared', 'reference', 'fal-openapi', 'platform-apis-v1.openapi.json');
+const DOC_PATH = FAL_OPENAPI_PATH;
 
 type Operation = {
   operationId?: string;
@@ -72,6 +68,7 @@ function violations(operationId: string, res: LightMyRequestResponse): string[] 
 }
 
 beforeAll(async () => {
+  if (falDocumentMissing) return;
   ops = loadDocument();
   ajv = new Ajv({ strict: false, allErrors: true });
   addFormats(ajv);
@@ -154,7 +151,7 @@ const CASES: [string, string, string?][] = [
   ['serverlessGetAnalytics', '/v1/serverless/analytics?endpoint_id=alice/ghost'],
 ];
 
-describe("conformance with fal's OpenAPI document", () => {
+describe.skipIf(falDocumentMissing !== null)("conformance with fal's OpenAPI document", () => {
   it.each(CASES)('%s %s', async (operationId, url, auth) => {
     const key = auth === 'api' ? h.keys.apiA : (auth ?? h.keys.adminA);
     const res = await h.get(url, key);

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { falDocumentMissing } from '../../conformance/fal-openapi.test-helper.js';
 import { falViolations } from '../apps/testing/fal-oracle.test-helper.js';
 import {
   type FilesTestServer,
@@ -37,7 +38,7 @@ function call(
   return rawRequest(s.port, method, `/v1/serverless/files/${path}`, { ...auth(), ...headers }, body);
 }
 
-describe("Files responses match fal's document", () => {
+describe.skipIf(falDocumentMissing !== null)("Files responses match fal's document", () => {
   it.each([
     ['serverlessListRoot', 'list', 200],
     ['serverlessListDirectory', 'list/datasets', 200],

@@ -1,19 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import * as ajv2020 from 'ajv/dist/2020.js';
 import * as ajvFormats from 'ajv-formats';
+import { FAL_OPENAPI_PATH, falDocumentMissing } from '../../../conformance/fal-openapi.test-helper.js';
 
 // fal's OpenAPI document as the oracle of response shapes: each response is checked against the
 // schema the document gives for that operation, status and content type.
-
-const here = dirname(fileURLToPath(import.meta.url));
-const repoRoot = resolve(here, '../../../../../..');
-
-/** Where the document is read from: env HANGAR_FAL_OPENAPI, else next to the repository. */
-export const FAL_OPENAPI_PATH =
-  process.env.HANGAR_FAL_OPENAPI ??
-  join(repoRoot, '..', 'shared', 'reference', 'fal-openapi', 'platform-apis-v1.openapi.json');
 
 interface Doc {
   paths: Record<string, Record<string, { operationId?: string; responses: Record<string, unknown> }>>;
@@ -35,9 +26,6 @@ let cached: { doc: Doc; ajv: AjvLike } | null = null;
 
 function load() {
   if (cached) return cached;
-  if (!existsSync(FAL_OPENAPI_PATH)) {
-    throw new Error(`fal's OpenAPI document is missing at ${FAL_OPENAPI_PATH} (set HANGAR_FAL_OPENAPI)`);
-  }
   const doc = JSON.parse(readFileSync(FAL_OPENAPI_PATH, 'utf8')) as Doc;
   const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: true });
   addFormats(ajv);
@@ -62,6 +50,9 @@ export interface SeenResponse {
  * type must be one the document gives, and a JSON body must match its schema. Returns the errors.
  */
 export function falViolations(operationId: string, res: SeenResponse): string[] {
+  // Without the document (a clone with no `shared/` beside it) the oracle has nothing to say; the test
+  // run says so once (test/fal-openapi.global-setup.ts), and CI, which has it, always checks.
+  if (falDocumentMissing) return [];
   const { doc, ajv } = load();
   for (const [path, ops] of Object.entries(doc.paths)) {
     for (const [method, op] of Object.entries(ops)) {
