@@ -22,6 +22,8 @@ const isolation = chooseIsolation({
     tmpBytes: 64 * 1024 * 1024,
     uidBase: 310_000,
     roPaths: [],
+    egress: 'none',
+    egressAllowlist: [],
   },
   stateDir: join(home, 'sandbox'),
   searchPath: process.env.PATH ?? '',

@@ -10,6 +10,7 @@ import {
 } from '@hangar/core';
 import { type Static, Type } from 'typebox';
 import { createAllowlist, splitUrlAllowlist } from './net/address-policy.js';
+import type { SandboxSettings } from './runners/sandbox/index.js';
 
 /** Thrown for any invalid option; the CLI prints its message and exits 2. */
 export class ConfigError extends Error {
@@ -234,17 +235,7 @@ export interface Config {
      * single-tenant without a sandbox; `trusted`: no sandbox and any number of owners who trust each other.
      */
     readonly isolation: 'auto' | 'sandbox' | 'none' | 'trusted';
-    readonly sandbox: {
-      readonly memoryBytes: number;
-      readonly pidsMax: number;
-      readonly nofile: number;
-      readonly tmpBytes: number;
-      readonly uidBase: number;
-      readonly roPaths: readonly string[];
-      /** `none`: runners open no connection; `proxy`: through the egress proxy, public addresses only. */
-      readonly egress: 'none' | 'proxy';
-      readonly egressAllowlist: readonly string[];
-    };
+    readonly sandbox: SandboxSettings;
   };
   /** The server's PATH, where the runner sandbox's tools are looked up. */
   readonly searchPath: string;

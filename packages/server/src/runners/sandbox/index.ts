@@ -20,6 +20,9 @@ export interface SandboxSettings {
   readonly tmpBytes: number;
   readonly uidBase: number;
   readonly roPaths: readonly string[];
+  /** `none`: runners open no connection; `proxy`: through the egress proxy, public addresses only. */
+  readonly egress: 'none' | 'proxy';
+  readonly egressAllowlist: readonly string[];
 }
 
 /** How runners are isolated on this server, decided once at start. */
