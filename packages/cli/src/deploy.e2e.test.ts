@@ -10,6 +10,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { multiTenantIsolation } from '../../server/src/runners/sandbox/availability.test-helper.js';
 import {
   cleanEnv,
   REPO,
@@ -76,6 +77,12 @@ beforeAll(async () => {
   requireBuiltCli();
   dir = tempDir('hangar-deploy-e2e-');
   home = join(dir.path, 'home');
+  // A second owner is deployed into below: without a runner sandbox on this machine that takes `trusted`.
+  mkdirSync(home, { recursive: true });
+  writeFileSync(
+    join(home, 'hangar.config.json'),
+    JSON.stringify({ runners: { isolation: multiTenantIsolation } }),
+  );
   const base = cleanEnv(join(dir.path, 'config'));
   server = await startServe(home, base);
   if (!server.key) throw new Error('serve printed no admin key');
