@@ -4,10 +4,36 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunnerDriver, RunnerHandle } from '@hangar/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeRunnerDriver } from '../driver-contract.test-helper.js';
 import { sandboxUnavailable } from './availability.test-helper.js';
 import { chooseIsolation, startEgressProxy } from './index.js';
 
 if (sandboxUnavailable) console.log(`runner sandbox tests skipped: ${sandboxUnavailable}`);
+
+const contractHome = mkdtempSync(join(tmpdir(), 'hangar-sandbox-contract-'));
+describeRunnerDriver(
+  'sandbox',
+  () => {
+    const isolation = chooseIsolation({
+      isolation: 'sandbox',
+      settings: {
+        memoryBytes: 256 * 1024 * 1024,
+        pidsMax: 64,
+        nofile: 1024,
+        tmpBytes: 16 * 1024 * 1024,
+        uidBase: 330_000,
+        roPaths: [],
+        egress: 'none',
+        egressAllowlist: [],
+      },
+      stateDir: join(contractHome, 'sandbox'),
+      searchPath: process.env['PATH'] ?? '',
+    });
+    return isolation.driver;
+  },
+  sandboxUnavailable,
+);
+afterAll(() => rmSync(contractHome, { recursive: true, force: true }));
 
 const MIB = 1024 * 1024;
 
@@ -63,29 +89,40 @@ describe.skipIf(sandboxUnavailable !== null)('runner sandbox', () => {
   const lines: string[] = [];
 
   async function start(owner: string, env: Record<string, string> = {}): Promise<RunnerHandle> {
-    const handle = await driver.start(
-      {
-        runnerId: `r-${owner}-${runners.length}`,
-        owner,
-        app: 'probe',
-        revisionId: 'rev',
-        dir: appDir,
-        dataDir: join(dataRoot, owner),
-        command: ['node', 'probe.js'],
-        env,
-      },
-      { onLine: (_s, line) => lines.push(line), onExit() {} },
-    );
-    runners.push(handle);
-    for (let i = 0; i < 200; i++) {
-      const up = await fetch(`${handle.url}/health`).then(
-        (r) => r.ok,
-        () => false,
+    // Right after a fork bomb is killed the kernel can refuse a new namespace's loopback setup for a
+    // moment; the supervisor restarts such a runner with backoff, and so does this helper.
+    for (let attempt = 1; ; attempt++) {
+      let exited = false;
+      const handle = await driver.start(
+        {
+          runnerId: `r-${owner}-${runners.length}`,
+          owner,
+          app: 'probe',
+          revisionId: 'rev',
+          dir: appDir,
+          dataDir: join(dataRoot, owner),
+          command: ['node', 'probe.js'],
+          env,
+        },
+        {
+          onLine: (_s, line) => lines.push(line),
+          onExit() {
+            exited = true;
+          },
+        },
       );
-      if (up) return handle;
-      await new Promise((r) => setTimeout(r, 25));
+      runners.push(handle);
+      for (let i = 0; i < 200 && !exited; i++) {
+        const up = await fetch(`${handle.url}/health`).then(
+          (r) => r.ok,
+          () => false,
+        );
+        if (up) return handle;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      if (!exited || attempt === 3) throw new Error(`runner did not come up: ${lines.join('\n')}`);
+      await new Promise((r) => setTimeout(r, 200 * attempt));
     }
-    throw new Error(`runner did not come up: ${lines.join('\n')}`);
   }
 
   async function sh(handle: RunnerHandle, command: string): Promise<Shell> {

@@ -1,0 +1,151 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { RunnerDriver, RunnerHandle, RunnerSpec } from '@hangar/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_LINE_LENGTH } from './line-splitter.js';
+
+/**
+ * The lifecycle every runner driver honours, whatever it runs runners on: one suite, run against each
+ * driver (`describeRunnerDriver('process', …)`, `describeRunnerDriver('sandbox', …)`). It only speaks
+ * through the port: a spec in, output lines and an exit out, an HTTP URL, stop/kill/reap.
+ */
+export function describeRunnerDriver(
+  name: string,
+  open: () => RunnerDriver,
+  skip: string | null = null,
+): void {
+  describe.skipIf(skip !== null)(`runner driver contract: ${name}`, () => {
+    let driver: RunnerDriver;
+    let root: string;
+    let n = 0;
+
+    beforeAll(() => {
+      driver = open();
+      root = mkdtempSync(join(tmpdir(), `hangar-driver-${name}-`));
+      mkdirSync(join(root, 'data'));
+    });
+    afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+    function spec(script: string, env: Record<string, string> = {}): RunnerSpec {
+      const id = `${name}-${++n}`;
+      const dir = join(root, id);
+      mkdirSync(join(dir, 'app'), { recursive: true });
+      return {
+        runnerId: id,
+        owner: 'contract',
+        app: 'a',
+        revisionId: 'rev',
+        dir: join(dir, 'app'),
+        dataDir: join(root, 'data'),
+        command: ['node', '-e', script],
+        env,
+      };
+    }
+
+    interface Run {
+      handle: RunnerHandle;
+      lines: Array<[string, string]>;
+      exit: Promise<{ code: number | null; signal: string | null; calls: number }>;
+    }
+
+    async function run(script: string, env: Record<string, string> = {}): Promise<Run> {
+      const lines: Array<[string, string]> = [];
+      let calls = 0;
+      let done!: (v: { code: number | null; signal: string | null; calls: number }) => void;
+      const exit = new Promise<{ code: number | null; signal: string | null; calls: number }>((r) => {
+        done = r;
+      });
+      const handle = await driver.start(spec(script, env), {
+        onLine: (stream, line) => lines.push([stream, line]),
+        onExit: (code, signal) => {
+          calls++;
+          done({ code, signal, calls });
+        },
+      });
+      return { handle, lines, exit };
+    }
+
+    const until = async (check: () => boolean, what: string) => {
+      for (let i = 0; i < 250 && !check(); i++) await new Promise((r) => setTimeout(r, 20));
+      if (!check()) throw new Error(`timed out waiting for ${what}`);
+    };
+
+    it('serves HTTP on its PORT with only its own variables and DATA_DIR', async () => {
+      process.env['HANGAR_DRIVER_TEST_SECRET'] = 'x';
+      const script = `
+        const http = require('node:http');
+        http.createServer((q, s) => s.end(JSON.stringify(process.env))).listen(+process.env.PORT, '127.0.0.1');
+        process.on('SIGTERM', () => process.exit(0));`;
+      const r = await run(script, { FOO: 'bar' });
+      delete process.env['HANGAR_DRIVER_TEST_SECRET'];
+      expect(r.handle.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(r.handle.pid).toBeGreaterThan(0);
+      let env: Record<string, string> = {};
+      for (let i = 0; i < 250 && Object.keys(env).length === 0; i++) {
+        env = await fetch(r.handle.url)
+          .then((res) => res.json() as Promise<Record<string, string>>)
+          .catch(() => new Promise<Record<string, string>>((res) => setTimeout(() => res({}), 20)));
+      }
+      expect(env['FOO']).toBe('bar');
+      expect(env['PORT']).toBe(new URL(r.handle.url).port);
+      expect(env['DATA_DIR']).toBeTruthy();
+      expect(env['PATH']).toBeTruthy();
+      expect(env['HANGAR_DRIVER_TEST_SECRET']).toBeUndefined();
+      await r.handle.stop(2000);
+      expect((await r.exit).code).toBe(0);
+    });
+
+    it('splits output into lines: CRLF, chunk boundaries, capped length, last partial line at exit', async () => {
+      const script = `
+        process.stdout.write('a\\r\\nb');
+        setTimeout(() => {
+          process.stdout.write('c\\n' + 'x'.repeat(${MAX_LINE_LENGTH + 100}) + '\\nnext\\n');
+          process.stderr.write('oops\\npartial');
+        }, 20);`;
+      const r = await run(script);
+      const e = await r.exit;
+      expect(e).toEqual({ code: 0, signal: null, calls: 1 });
+      const out = r.lines.filter(([s]) => s === 'stdout').map(([, l]) => l);
+      expect(out.map((l) => l.length)).toEqual([1, 2, MAX_LINE_LENGTH, 4]);
+      expect(out[1]).toBe('bc');
+      expect(r.lines.filter(([s]) => s === 'stderr').map(([, l]) => l)).toEqual(['oops', 'partial']);
+    });
+
+    it('stop() sends SIGTERM, escalates to SIGKILL after the grace period and ends every process', async () => {
+      // A child that ignores nothing but outlives its parent unless the driver reaches it: it touches a
+      // heartbeat file in DATA_DIR, which stops changing once it is gone.
+      const beat = `beat-${name}-${n + 1}`;
+      const script = `
+        const { spawn } = require('node:child_process');
+        process.on('SIGTERM', () => console.log('got SIGTERM'));
+        const file = require('node:path').join(process.env.DATA_DIR, '${beat}');
+        spawn(process.execPath, ['-e', "setInterval(() => require('fs').writeFileSync(" + JSON.stringify(file) + ", String(Date.now())), 20)"], { stdio: 'ignore' });
+        console.log('ready');
+        setInterval(() => {}, 1000);`;
+      const r = await run(script);
+      await until(() => r.lines.some(([, l]) => l === 'ready'), 'the app to start');
+      const heartbeat = join(root, 'data', beat);
+      await until(() => {
+        try {
+          return statSync(heartbeat).size > 0;
+        } catch {
+          return false;
+        }
+      }, 'the heartbeat');
+      await r.handle.stop(300);
+      expect((await r.exit).signal).toBe('SIGKILL');
+      expect(r.lines.some(([, l]) => l === 'got SIGTERM')).toBe(true);
+      const last = readFileSync(heartbeat, 'utf8');
+      await new Promise((res) => setTimeout(res, 200));
+      expect(readFileSync(heartbeat, 'utf8')).toBe(last);
+    });
+
+    it('kill() ends the runner at once; reap() ignores a runner that is gone', async () => {
+      const r = await run('setInterval(() => {}, 1000)');
+      r.handle.kill();
+      expect((await r.exit).signal).toBe('SIGKILL');
+      await expect(driver.reap(r.handle.pid as number)).resolves.toBeUndefined();
+    });
+  });
+}
