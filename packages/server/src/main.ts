@@ -24,6 +24,7 @@ import {
   createFalStorage,
   loadOrCreateStorageSecret,
   registerStorageRoutes,
+  startFileHost,
   startStorageSweeper,
 } from './storage/index.js';
 import { createSqliteStores } from './store/sqlite/index.js';
@@ -85,12 +86,27 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     config.runners.isolation !== 'trusted'
       ? await startEgressProxy({ allowlist: config.runners.sandbox.egressAllowlist, logger })
       : null;
+  let publicUrl = config.publicUrl;
+  mkdirSync(config.storageDir, { recursive: true, mode: 0o700 });
+  const objects = createDiskObjectStore(config.storageDir);
+  const falStorage = createFalStorage({
+    objects,
+    secret: loadOrCreateStorageSecret(join(config.storageDir, 'upload-key')),
+    clock,
+    publicUrl: () => publicUrl,
+    maxObjectBytes: config.storage.maxObjectBytes,
+    quotaBytes: () => config.storage.quotaBytes,
+    uploadUrlTtlMs: config.storage.uploadUrlTtlS * 1000,
+  });
+  // Runners read file_urls at the file host: the one host port their sandbox may reach besides egress.
+  const fileHost = await startFileHost({ storage: falStorage, objects });
   const isolation = chooseIsolation({
     isolation: config.runners.isolation,
     settings: config.runners.sandbox,
     stateDir: config.sandboxDir,
     searchPath: config.searchPath,
     egressPort: egress?.port ?? null,
+    filesPort: fileHost.port,
   });
   if (isolation.mode !== 'sandbox') await egress?.close();
   if (isolation.mode === 'sandbox') {
@@ -143,7 +159,6 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     onRevision: (app, rev) => supervisor.deploy(app, rev),
   });
 
-  let publicUrl = config.publicUrl;
   let draining = false;
   const failures = config.limits.authFailures;
   const http = createHttpApp({
@@ -213,17 +228,6 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       : {}),
   });
 
-  mkdirSync(config.storageDir, { recursive: true, mode: 0o700 });
-  const objects = createDiskObjectStore(config.storageDir);
-  const falStorage = createFalStorage({
-    objects,
-    secret: loadOrCreateStorageSecret(join(config.storageDir, 'upload-key')),
-    clock,
-    publicUrl: () => publicUrl,
-    maxObjectBytes: config.storage.maxObjectBytes,
-    quotaBytes: () => config.storage.quotaBytes,
-    uploadUrlTtlMs: config.storage.uploadUrlTtlS * 1000,
-  });
   registerStorageRoutes(http, { storage: falStorage, objects });
   const sweeper = startStorageSweeper(falStorage, config.storage.sweepIntervalS * 1000, logger);
 
@@ -276,6 +280,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       await gateway.close();
       sweeper.close();
       await http.close();
+      await fileHost.close();
       await api.close();
       clearInterval(rollupTimer);
       stores.rollups.record(rollup.drain());

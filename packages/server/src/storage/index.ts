@@ -22,3 +22,4 @@ export function startStorageSweeper(
   timer.unref();
   return { close: () => clearInterval(timer) };
 }
+export { type FileHost, startFileHost } from './file-host.js';

@@ -55,7 +55,21 @@ export function registerStorageRoutes(app: HttpApp, deps: StorageRoutesDeps): vo
     });
   });
 
-  const serve = async (request: FastifyRequest, reply: FastifyReply) => {
+  app.route({
+    method: ['GET', 'HEAD'],
+    url: FILE_ROUTE,
+    config: { auth: 'none' },
+    handler: objectServer(deps),
+  });
+}
+
+/** Where a `file_url` points (also the only route of the runners' file host). */
+export const FILE_ROUTE = '/files/:id/:name';
+
+/** `GET|HEAD /files/{id}/{name}`: the object with its type, length, ETag, and a single byte range. */
+export function objectServer(deps: StorageRoutesDeps) {
+  const { storage } = deps;
+  return async (request: FastifyRequest, reply: FastifyReply) => {
     const { id, name } = request.params as { id: string; name: string };
     const info = await storage.find(id, name);
     const etag = `"${info.etag}"`;
@@ -76,7 +90,6 @@ export function registerStorageRoutes(app: HttpApp, deps: StorageRoutesDeps): vo
     if (!opened || opened.info.etag !== info.etag) throw new PlatformError('STORAGE_OBJECT_NOT_FOUND');
     return reply.send(opened.body);
   };
-  app.route({ method: ['GET', 'HEAD'], url: '/files/:id/:name', config: { auth: 'none' }, handler: serve });
 }
 
 function uploadCall(request: FastifyRequest): UploadCall {
