@@ -140,6 +140,43 @@ export const ERRORS = {
     status: 409,
     message: 'The files changed while the operation ran; retry it',
   },
+  STORAGE_UPLOAD_URL_INVALID: {
+    type: 'authorization_error',
+    status: 403,
+    message: 'The upload URL is not valid for this upload',
+  },
+  STORAGE_UPLOAD_URL_EXPIRED: {
+    type: 'authorization_error',
+    status: 403,
+    message: 'The upload URL has expired; initiate the upload again',
+  },
+  STORAGE_FILE_NAME_INVALID: { type: 'validation_error', status: 400, message: 'Invalid file name' },
+  STORAGE_LIFECYCLE_INVALID: {
+    type: 'validation_error',
+    status: 400,
+    message: 'X-Fal-Object-Lifecycle must be JSON with a non-negative expiration_duration_seconds',
+  },
+  STORAGE_OBJECT_TOO_LARGE: {
+    type: 'validation_error',
+    status: 413,
+    message: 'The object exceeds the size limit',
+  },
+  STORAGE_QUOTA_EXCEEDED: {
+    type: 'validation_error',
+    status: 413,
+    message: 'Object storage quota exceeded',
+  },
+  STORAGE_PARTS_INVALID: {
+    type: 'validation_error',
+    status: 400,
+    message: 'The part list does not match the uploaded parts',
+  },
+  STORAGE_UPLOAD_COMPLETED: {
+    type: 'validation_error',
+    status: 409,
+    message: 'This upload is already complete',
+  },
+  STORAGE_OBJECT_NOT_FOUND: { type: 'not_found', status: 404, message: 'Object not found' },
   NET_URL_INVALID: {
     type: 'validation_error',
     status: 400,

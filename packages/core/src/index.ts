@@ -5,6 +5,7 @@ export * from './errors.js';
 export * from './ids.js';
 export * from './json-input.js';
 export * from './manifest.js';
+export * from './object-store.js';
 export * from './ports.js';
 export * from './pricing.js';
 export * from './query-params.js';

@@ -12,7 +12,7 @@ export const OWNER_NAME_PATTERN = '^[a-z0-9][a-z0-9_-]{0,62}$';
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Environment variables the runner contract sets; a manifest may not override them. */
-const RESERVED_ENV = new Set(['PORT', 'DATA_DIR', 'HANGAR_APP', 'HANGAR_RUNNER_ID']);
+const RESERVED_ENV = new Set(['PORT', 'DATA_DIR', 'HANGAR_APP', 'HANGAR_RUNNER_ID', 'HANGAR_FILES_URL']);
 
 const seconds = (options: { exclusiveMinimum?: number; minimum?: number }) =>
   Type.Optional(Type.Number(options));

@@ -148,6 +148,12 @@ export const ConfigFileSchema = Type.Object(
       ),
     ),
     files: Type.Optional(Type.Object({ url_allowlist: Type.Optional(Type.Array(Type.String())) }, strict)),
+    storage: Type.Optional(
+      Type.Object(
+        { max_object_bytes: int(1), quota_bytes: int(0), upload_url_ttl_s: int(1), sweep_interval_s: int(1) },
+        strict,
+      ),
+    ),
     metrics: Type.Optional(Type.Object({ cache_ttl_s: int(0) }, strict)),
     runners: Type.Optional(
       Type.Object(
@@ -226,6 +232,14 @@ export interface Config {
   readonly shutdownDeadlineMs: number;
   readonly webhooks: { readonly allowPrivate: boolean; readonly allowlist: readonly string[] };
   readonly files: { readonly urlAllowlist: readonly string[] };
+  /** fal's storage API (`/storage/upload/…` and the `file_url`s it hands out). */
+  readonly storage: {
+    readonly maxObjectBytes: number;
+    /** Per-owner bytes of stored objects and pending upload parts (separate from the Files API quota). */
+    readonly quotaBytes: number;
+    readonly uploadUrlTtlS: number;
+    readonly sweepIntervalS: number;
+  };
   readonly metrics: { readonly cacheTtlS: number };
   readonly runners: {
     readonly sampleIntervalMs: number;
@@ -247,6 +261,8 @@ export interface Config {
   readonly adminKeyPath: string;
   /** Deploy bundles: archives and unpacked trees by digest. */
   readonly bundlesDir: string;
+  /** `HANGAR_HOME/storage`: fal storage objects, upload parts and the upload-signing secret. */
+  readonly storageDir: string;
   /** An owner's file storage root (the runners' DATA_DIR and what the Files API serves). */
   dataRoot(owner: string): string;
 }
@@ -303,6 +319,7 @@ export function loadConfig(
     dbPath: join(home, 'hangar.db'),
     adminKeyPath: join(home, 'admin.key'),
     bundlesDir: join(home, 'bundles'),
+    storageDir: join(home, 'storage'),
     dataRoot: (owner: string) => join(home, 'data', owner),
   };
   return deepFreeze(config);
@@ -356,6 +373,12 @@ function fileSections(file: ConfigFile) {
     },
     files: {
       urlAllowlist: checkAllowlist('files.url_allowlist', file.files?.url_allowlist ?? [], splitUrlAllowlist),
+    },
+    storage: {
+      maxObjectBytes: file.storage?.max_object_bytes ?? 5 * 1024 ** 3,
+      quotaBytes: file.storage?.quota_bytes ?? 10 * 1024 ** 3,
+      uploadUrlTtlS: file.storage?.upload_url_ttl_s ?? 3600,
+      sweepIntervalS: file.storage?.sweep_interval_s ?? 60,
     },
     metrics: { cacheTtlS: file.metrics?.cache_ttl_s ?? 10 },
     runners: {

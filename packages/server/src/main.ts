@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Revision, systemClock, uuidIds } from '@hangar/core';
 import { pino } from 'pino';
+import { createDiskObjectStore } from './adapters/disk/object-store.js';
 import { registerPlatformApi } from './api/index.js';
 import { createRequestWindow } from './api/metrics/request-window.js';
 import { createBundleStore } from './bundles/bundle-store.js';
@@ -19,6 +20,13 @@ import { chooseIsolation, startEgressProxy } from './runners/sandbox/index.js';
 import { createSupervisor } from './runners/supervisor.js';
 import { createDeployService } from './services/deploy.js';
 import { createKeyService } from './services/keys.js';
+import {
+  createFalStorage,
+  loadOrCreateStorageSecret,
+  registerStorageRoutes,
+  startFileHost,
+  startStorageSweeper,
+} from './storage/index.js';
 import { createSqliteStores } from './store/sqlite/index.js';
 import { observeRequests } from './telemetry/observed-requests.js';
 import { RequestRollup } from './telemetry/request-rollup.js';
@@ -78,12 +86,27 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     config.runners.isolation !== 'trusted'
       ? await startEgressProxy({ allowlist: config.runners.sandbox.egressAllowlist, logger })
       : null;
+  let publicUrl = config.publicUrl;
+  mkdirSync(config.storageDir, { recursive: true, mode: 0o700 });
+  const objects = createDiskObjectStore(config.storageDir);
+  const falStorage = createFalStorage({
+    objects,
+    secret: loadOrCreateStorageSecret(join(config.storageDir, 'upload-key')),
+    clock,
+    publicUrl: () => publicUrl,
+    maxObjectBytes: config.storage.maxObjectBytes,
+    quotaBytes: () => config.storage.quotaBytes,
+    uploadUrlTtlMs: config.storage.uploadUrlTtlS * 1000,
+  });
+  // Runners read file_urls at the file host: the one host port their sandbox may reach besides egress.
+  const fileHost = await startFileHost({ storage: falStorage, objects });
   const isolation = chooseIsolation({
     isolation: config.runners.isolation,
     settings: config.runners.sandbox,
     stateDir: config.sandboxDir,
     searchPath: config.searchPath,
     egressPort: egress?.port ?? null,
+    filesPort: fileHost.port,
   });
   if (isolation.mode !== 'sandbox') await egress?.close();
   if (isolation.mode === 'sandbox') {
@@ -136,7 +159,6 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     onRevision: (app, rev) => supervisor.deploy(app, rev),
   });
 
-  let publicUrl = config.publicUrl;
   let draining = false;
   const failures = config.limits.authFailures;
   const http = createHttpApp({
@@ -206,6 +228,9 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       : {}),
   });
 
+  registerStorageRoutes(http, { storage: falStorage, objects });
+  const sweeper = startStorageSweeper(falStorage, config.storage.sweepIntervalS * 1000, logger);
+
   registerDashboard(http, DASHBOARD_DIST);
 
   /** A bundle's tree is unpacked again from its archive if it went missing (e.g. a cleared cache). */
@@ -253,7 +278,9 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       const deadline = clock() + config.shutdownDeadlineMs;
       await supervisor.close(Math.max(0, deadline - clock()));
       await gateway.close();
+      sweeper.close();
       await http.close();
+      await fileHost.close();
       await api.close();
       clearInterval(rollupTimer);
       stores.rollups.record(rollup.drain());

@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -5,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { ApiError, createFalClient, fal } from '@fal-ai/client';
 import { DEFAULT_BUNDLE_LIMITS, type Stores, systemClock, uuidIds } from '@hangar/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDiskObjectStore } from '../adapters/disk/object-store.js';
 import { createBundleStore } from '../bundles/bundle-store.js';
 import { DEFAULT_MACHINE_TYPES } from '../config.js';
 import { createHttpApp, type HttpApp } from '../http/app.js';
@@ -14,6 +16,7 @@ import { createLogBus } from '../runners/log-bus.js';
 import { createProcessRunnerDriver } from '../runners/process-driver.js';
 import { createSupervisor, type Supervisor } from '../runners/supervisor.js';
 import { createDeployService } from '../services/deploy.js';
+import { createFalStorage, registerStorageRoutes } from '../storage/index.js';
 import { createSqliteStores } from '../store/sqlite/index.js';
 import { createGateway, type Gateway, registerGatewayRoutes } from './gateway.js';
 import { createTestKey } from './test-server.js';
@@ -69,6 +72,17 @@ beforeAll(async () => {
     streams: createStreamSlots(10),
   });
   registerGatewayRoutes(http, gateway);
+  const objects = createDiskObjectStore(join(dir, 'storage'));
+  const storage = createFalStorage({
+    objects,
+    secret: randomBytes(32),
+    clock: systemClock,
+    publicUrl: () => base,
+    maxObjectBytes: 256 * 1024 * 1024,
+    quotaBytes: () => 1024 * 1024 * 1024,
+    uploadUrlTtlMs: 600_000,
+  });
+  registerStorageRoutes(http, { storage, objects });
   base = await http.listen({ host: '127.0.0.1', port: 0 });
   key = await createTestKey(stores.keys, 'alice');
   const bundles = createBundleStore({
@@ -100,11 +114,22 @@ afterAll(async () => {
 
 type Client = ReturnType<typeof createFalClient>;
 
+/** URLs the client fetched (every call, the upload PUTs included), to see which protocol it used. */
+const fetched: string[] = [];
+const recordingFetch: typeof fetch = (input, init) => {
+  fetched.push(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
+  return fetch(input, init);
+};
+
 const clients: [string, () => Client][] = [
   [
     'proxyUrl when always',
     () => {
-      fal.config({ credentials: key, proxyUrl: { url: `${base}/fal/proxy`, when: 'always' } });
+      fal.config({
+        credentials: key,
+        proxyUrl: { url: `${base}/fal/proxy`, when: 'always' },
+        fetch: recordingFetch,
+      });
       return fal as unknown as Client;
     },
   ],
@@ -113,11 +138,13 @@ const clients: [string, () => Client][] = [
     () =>
       createFalClient({
         credentials: key,
+        fetch: recordingFetch,
         requestMiddleware: async (req) => ({
           ...req,
           url: req.url
             .replace(/^https:\/\/queue\.fal\.run\//, `${base}/queue/`)
-            .replace(/^https:\/\/fal\.run\//, `${base}/run/`),
+            .replace(/^https:\/\/fal\.run\//, `${base}/run/`)
+            .replace(/^https:\/\/rest\.fal\.ai\//, `${base}/`),
         }),
       }),
   ],
@@ -198,6 +225,29 @@ describe.each(clients)('@fal-ai/client via %s', (_name, make) => {
     expect(res.data).toMatchObject({ echo: { hello: 'run' } });
     expect(res.requestId).toMatch(/^[0-9a-f-]{36}$/);
   });
+
+  it('fal.storage.upload stores a small blob at a file_url anyone can GET', async () => {
+    const url = await client.storage.upload(new Blob(['tiny bytes'], { type: 'text/plain' }));
+    expect(url.startsWith(`${base}/files/`)).toBe(true);
+    const res = await fetch(url);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/plain');
+    expect(await res.text()).toBe('tiny bytes');
+  });
+
+  it('fal.storage.upload of a 100 MiB blob goes multipart and reads back byte for byte', async () => {
+    const bytes = randomBytes(100 * 1024 * 1024);
+    const start = fetched.length;
+    const url = await client.storage.upload(new Blob([bytes]));
+    const calls = fetched.slice(start);
+    expect(calls.filter((u) => /\/storage\/upload\/[\w-]{32}\/\d+\?token=/.test(u))).toHaveLength(10);
+    expect(calls.some((u) => /\/storage\/upload\/[\w-]{32}\/complete\?token=/.test(u))).toBe(true);
+    const res = await fetch(url);
+    expect(res.headers.get('content-length')).toBe(String(bytes.length));
+    const digest = createHash('sha256');
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) digest.update(chunk);
+    expect(digest.digest('hex')).toBe(createHash('sha256').update(bytes).digest('hex'));
+  }, 120_000);
 
   it('surfaces gateway errors as ApiError with the fal envelope', async () => {
     const err = await client.run('alice/missing', { input: {} }).catch((e: unknown) => e);

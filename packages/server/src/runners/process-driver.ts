@@ -12,6 +12,17 @@ const STREAM_CLOSE_WAIT_MS = 500;
 export interface ProcessDriverOptions {
   /** Environment every runner starts from; defaults to a few variables of this process. */
   baseEnv?: Record<string, string>;
+  /** Port of the file host on 127.0.0.1 (see {@link filesEnv}), or null when there is none. */
+  filesPort?: number | null;
+}
+
+/**
+ * The runner contract's `HANGAR_FILES_URL`: where a runner reads `file_url`s of this server (the file
+ * host, which serves `GET /files/{id}/{name}` and nothing else). Replacing everything up to and
+ * including `/files/` in a `file_url` with it gives a URL the runner can reach, sandboxed or not.
+ */
+export function filesEnv(filesPort: number | null | undefined): Record<string, string> {
+  return filesPort ? { HANGAR_FILES_URL: `http://127.0.0.1:${filesPort}/files/` } : {};
 }
 
 /** A runner driver that starts each runner as a local process group listening on a free 127.0.0.1 port. */
@@ -20,7 +31,13 @@ export function createProcessRunnerDriver(options: ProcessDriverOptions = {}): R
   return {
     async start(spec, hooks) {
       const port = await freePort();
-      const env = { ...baseEnv, ...spec.env, DATA_DIR: spec.dataDir, PORT: String(port) };
+      const env = {
+        ...baseEnv,
+        ...spec.env,
+        ...filesEnv(options.filesPort),
+        DATA_DIR: spec.dataDir,
+        PORT: String(port),
+      };
       const child = await spawnRunner(spec, env);
       watchChild(child, hooks);
       return processHandle(spec.runnerId, `http://127.0.0.1:${port}`, child);

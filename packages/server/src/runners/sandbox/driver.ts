@@ -3,7 +3,7 @@ import { closeSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync }
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { RunnerDriver, RunnerHandle, RunnerSpec } from '@hangar/core';
-import { freePort, signalGroup, watchChild } from '../process-driver.js';
+import { filesEnv, freePort, signalGroup, watchChild } from '../process-driver.js';
 import type { CgroupManager, RunnerCgroup } from './cgroups.js';
 import type { OwnerIdentities } from './identities.js';
 import { forwardIngress, type IngressForward } from './pasta.js';
@@ -28,6 +28,8 @@ export interface SandboxDriverOptions {
   roPaths: readonly string[];
   /** The egress proxy's port on 127.0.0.1, forwarded into every runner's namespace; null: no egress. */
   egressPort: number | null;
+  /** The file host's port on 127.0.0.1, forwarded into every runner's namespace; null: none. */
+  filesPort?: number | null;
   /** Variables every runner gets before its own (LANG, TZ, …). */
   baseEnv?: Record<string, string>;
 }
@@ -73,6 +75,7 @@ export function createSandboxRunnerDriver(options: SandboxDriverOptions): Runner
         USER: 'app',
         ...spec.env,
         ...(options.egressPort === null ? {} : proxyEnv(options.egressPort)),
+        ...filesEnv(options.filesPort),
         DATA_DIR: SANDBOX_DATA_DIR,
         PORT: String(port),
       };
@@ -131,6 +134,7 @@ export function createSandboxRunnerDriver(options: SandboxDriverOptions): Runner
             netnsFd: netns,
             port,
             egressPort: options.egressPort,
+            filesPort: options.filesPort ?? null,
             pidFile: join(options.runDir, `${spec.runnerId}.pasta.pid`),
           });
         } finally {

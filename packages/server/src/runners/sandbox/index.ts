@@ -54,13 +54,16 @@ export function chooseIsolation(opts: {
   searchPath: string;
   /** Port of the egress proxy on 127.0.0.1 (runners.sandbox.egress "proxy"), else null. */
   egressPort?: number | null;
+  /** Port of the file host on 127.0.0.1 (runners read `file_url`s there), else null. */
+  filesPort?: number | null;
   baseEnv?: Record<string, string>;
 }): RunnerIsolation {
-  if (opts.isolation === 'trusted') return { mode: 'trusted', driver: createProcessRunnerDriver() };
+  const processes = () => createProcessRunnerDriver({ filesPort: opts.filesPort ?? null });
+  if (opts.isolation === 'trusted') return { mode: 'trusted', driver: processes() };
   if (opts.isolation === 'none') {
     return {
       mode: 'single-tenant',
-      driver: createProcessRunnerDriver(),
+      driver: processes(),
       reason: 'runners.isolation is "none" in the config file',
     };
   }
@@ -71,7 +74,7 @@ export function chooseIsolation(opts: {
     if (opts.isolation === 'sandbox') {
       throw new SandboxUnavailableError(`runners.isolation is "sandbox" but ${probe.reason}`);
     }
-    return { mode: 'single-tenant', driver: createProcessRunnerDriver(), reason: probe.reason };
+    return { mode: 'single-tenant', driver: processes(), reason: probe.reason };
   }
   const identities = openOwnerIdentities(`${opts.stateDir}/owners`, opts.settings.uidBase);
   const driver = createSandboxRunnerDriver({
@@ -85,6 +88,7 @@ export function chooseIsolation(opts: {
     tmpBytes: opts.settings.tmpBytes,
     roPaths: opts.settings.roPaths,
     egressPort: opts.egressPort ?? null,
+    filesPort: opts.filesPort ?? null,
     ...(opts.baseEnv ? { baseEnv: opts.baseEnv } : {}),
   });
   // Runners of an earlier server process died with it (--die-with-parent); their cgroups and port

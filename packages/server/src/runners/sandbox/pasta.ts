@@ -19,6 +19,8 @@ export interface IngressOptions {
   port: number;
   /** A port of the host's loopback the namespace may reach at the same number (the egress proxy). */
   egressPort: number | null;
+  /** The file host's port on the host's loopback, reachable at the same number inside; null: none. */
+  filesPort?: number | null;
   /** Where pasta writes its pid (removed on close). */
   pidFile: string;
 }
@@ -26,10 +28,11 @@ export interface IngressOptions {
 /**
  * Connects the gateway to a runner whose network namespace has nothing but loopback. pasta binds
  * `127.0.0.1:port` on the host and splices each connection to `127.0.0.1:port` inside the namespace.
- * The namespace's tap interface is left unconfigured and the only outbound forward is the egress
- * proxy's port when there is one (`-T <port>`, else none), so the runner cannot open a connection to
- * anything else: not the host's loopback, not private addresses, not the internet. Resolves once the
- * host port is bound (pasta daemonises then).
+ * The namespace's tap interface is left unconfigured and the only outbound forwards are the egress
+ * proxy's port and the file host's port when there are such (`-T <port>,<port>`, else none), so the
+ * runner cannot open a connection to anything else: not the host's loopback (Hangar's API and gateway
+ * ports included), not private addresses, not the internet. Resolves once the host port is bound (pasta
+ * daemonises then).
  */
 export async function forwardIngress(options: IngressOptions): Promise<IngressForward> {
   const args = [
@@ -48,7 +51,7 @@ export async function forwardIngress(options: IngressOptions): Promise<IngressFo
     '--udp-ports',
     'none',
     '--tcp-ns',
-    options.egressPort === null ? 'none' : String(options.egressPort),
+    outboundPorts(options),
     '--udp-ns',
     'none',
     '--no-map-gw',
@@ -86,6 +89,12 @@ export async function forwardIngress(options: IngressOptions): Promise<IngressFo
       await rm(options.pidFile, { force: true });
     },
   };
+}
+
+/** pasta's `--tcp-ns` spec: the host loopback ports the namespace may reach, at the same numbers. */
+export function outboundPorts(options: Pick<IngressOptions, 'egressPort' | 'filesPort'>): string {
+  const ports = [options.egressPort, options.filesPort].filter((p): p is number => typeof p === 'number');
+  return ports.length === 0 ? 'none' : ports.join(',');
 }
 
 /** Stops forwarders left by an earlier server process (their pid files are in `dir`). */
