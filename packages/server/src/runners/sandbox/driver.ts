@@ -63,7 +63,9 @@ export function createSandboxRunnerDriver(options: SandboxDriverOptions): Runner
           pidsMax: options.pidsMax,
         }) ?? null;
       let ingress: IngressForward | null = null;
+      let cleanedUp = false;
       const cleanup = async () => {
+        cleanedUp = true;
         await ingress?.close();
         await cgroup?.destroy();
       };
@@ -140,6 +142,8 @@ export function createSandboxRunnerDriver(options: SandboxDriverOptions): Runner
         } finally {
           closeSync(netns);
         }
+        // An app that ended while the forward was being set up has already been cleaned up without it.
+        if (cleanedUp) await ingress.close();
       } catch (err) {
         killed = true;
         if (child.pid) signalGroup(child.pid, 'SIGKILL');

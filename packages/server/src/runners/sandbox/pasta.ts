@@ -85,7 +85,7 @@ export async function forwardIngress(options: IngressOptions): Promise<IngressFo
     async close() {
       if (closed) return;
       closed = true;
-      await stopPasta(pid);
+      stopPasta(pid, options.pidFile);
       await rm(options.pidFile, { force: true });
     },
   };
@@ -108,7 +108,7 @@ export function sweepIngress(dir: string): void {
   for (const name of names.filter((n) => n.endsWith('.pasta.pid'))) {
     const path = join(dir, name);
     const pid = Number(readOrEmpty(path).trim()) || null;
-    if (pid !== null && readOrEmpty(`/proc/${pid}/comm`).trim() === 'pasta') signalQuietly(pid);
+    if (pid !== null && isForwarderOf(pid, path)) signalQuietly(pid);
     rmSync(path, { force: true });
   }
 }
@@ -129,9 +129,16 @@ function signalQuietly(pid: number): void {
   }
 }
 
-/** SIGTERMs `pid` if it is still a pasta process (a pid file can outlive its process). */
-async function stopPasta(pid: number | null): Promise<void> {
-  if (pid === null) return;
-  const comm = await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '');
-  if (comm.trim() === 'pasta') signalQuietly(pid);
+/** SIGTERMs the forwarder `pid` if it is still the one `pidFile` names. */
+function stopPasta(pid: number | null, pidFile: string): void {
+  if (pid !== null && isForwarderOf(pid, pidFile)) signalQuietly(pid);
+}
+
+/**
+ * True when `pid` is still the forwarder that wrote `pidFile` (a pid file can outlive its process and
+ * the pid be reused). Checked on the command line, which names the pid file; the process name is no
+ * help (Debian's pasta runs as `passt.avx2`).
+ */
+function isForwarderOf(pid: number, pidFile: string): boolean {
+  return readOrEmpty(`/proc/${pid}/cmdline`).split('\0').includes(pidFile);
 }

@@ -284,12 +284,26 @@ describe.skipIf(sandboxUnavailable !== null)('runner sandbox', () => {
   it('stop() delivers SIGTERM to the app and the sandbox ends with it', async () => {
     const acme = await start('acme');
     const url = acme.url;
+    const acmeRunDir = join(home, 'sandbox', 'run', `r-acme-${runners.length - 1}.`);
     await acme.stop(5000);
     const reachable = await fetch(`${url}/health`).then(
       () => true,
       () => false,
     );
     expect(reachable).toBe(false);
+    // Nothing of the runner is left behind on the host: not its port forwarder either.
+    const leftovers = () =>
+      readdirSync('/proc')
+        .filter((e) => /^\d+$/.test(e))
+        .filter((pid) => {
+          try {
+            return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(acmeRunDir);
+          } catch {
+            return false;
+          }
+        });
+    for (let i = 0; i < 50 && leftovers().length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(leftovers()).toEqual([]);
   });
 });
 
