@@ -1,13 +1,17 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHangarClient } from '@hangar/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  CLI,
+  type CliRun,
   cleanEnv,
   closedPort,
   eventually,
   exited,
+  REPO,
   requireBuiltCli,
   runCli,
   type Served,
@@ -322,6 +326,58 @@ describe('reports', () => {
       expect((await json(['apps', 'runners', app, '--since', '1h'])).history).toBeInstanceOf(Array);
       expect(await json(['queue', 'size', app])).toEqual({ queue_size: expect.any(Number) });
       expect((await hangar(['queue', 'flush', app])).code).toBe(0);
+    },
+    SLOW,
+  );
+});
+
+/** `hangar ARGS | head -c 10` in bash with pipefail, so the exit code is the CLI's (head exits 0). */
+function pipedIntoHead(args: string[]): Promise<CliRun> {
+  const child = spawn(
+    'bash',
+    ['-c', 'set -o pipefail; "$@" | head -c 10', 'bash', process.execPath, CLI, ...args],
+    {
+      cwd: REPO,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c) => {
+    stdout += c;
+  });
+  child.stderr.on('data', (c) => {
+    stderr += c;
+  });
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('a reader that closes the output early', () => {
+  it(
+    'ends run and requests quietly with exit code 0',
+    async () => {
+      // Every output below is several times a pipe's 64 KiB buffer, so the CLI is still writing after
+      // head has read its 10 bytes and exited.
+      const client = createHangarClient({ url: server.url, key: server.key ?? '' });
+      const text = 'x'.repeat(40_000);
+      await Promise.all(Array.from({ length: 6 }, () => client.queue.run(app, { text })));
+      const inputFile = join(dir.path, 'big-input.json');
+      writeFileSync(inputFile, JSON.stringify({ text: 'y'.repeat(300_000) }));
+
+      for (const args of [
+        ['requests', app, '--payloads', '--json'],
+        ['run', app, '--input', `@${inputFile}`],
+      ]) {
+        const r = await pipedIntoHead(args);
+        // `run` notes the request id on stderr; nothing else may appear there.
+        expect(r.stderr.replace(/^request \S+\n/, ''), args.join(' ')).toBe('');
+        expect(r.code, args.join(' ')).toBe(0);
+        expect(r.stdout).toHaveLength(10);
+      }
     },
     SLOW,
   );

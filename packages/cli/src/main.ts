@@ -13,7 +13,9 @@ import { registerRequests } from './commands/requests.js';
 import { registerRun } from './commands/run.js';
 import { registerServe } from './commands/serve.js';
 import { registerUsage } from './commands/usage.js';
-import { EXIT, reportError } from './output.js';
+import { EXIT, exitQuietlyOnClosedOutput, reportError } from './output.js';
+
+exitQuietlyOnClosedOutput();
 
 const program = new Command('hangar')
   .description('Hangar: self-hosted serverless apps with fal-compatible APIs')

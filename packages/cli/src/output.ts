@@ -49,6 +49,22 @@ export function reportError(err: unknown): number {
   return EXIT.error;
 }
 
+/**
+ * Makes a closed output pipe end the command quietly: when the reader of stdout or stderr goes away
+ * (`hangar requests … | head`), nobody is left to read the rest, so the process exits with 0 and no
+ * message. Any other write error is reported once (exit 1).
+ */
+export function exitQuietlyOnClosedOutput(): void {
+  const onError = (stream: NodeJS.WriteStream) => (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(EXIT.ok);
+    if (stream === process.stdout)
+      process.stderr.write(`${red('error')}: cannot write output: ${err.message}\n`);
+    process.exit(EXIT.error);
+  };
+  process.stdout.on('error', onError(process.stdout));
+  process.stderr.on('error', onError(process.stderr));
+}
+
 /** Prints rows as an aligned table with a header. */
 export function printTable(headers: string[], rows: (string | number | null | undefined)[][]): void {
   const cells = rows.map((r) => r.map((c) => (c === null || c === undefined ? '-' : String(c))));

@@ -144,12 +144,30 @@ describe.skipIf(!hasChromium)('dashboard in Chromium against a real server', () 
       await page.locator('table[aria-label=Requests] tbody tr.clickable').count(),
     ).toBeGreaterThanOrEqual(9);
     await expect(row.textContent()).resolves.toContain('1.5');
+    // Ids of the same minute share their first characters: each row shows its id's random tail, whole on hover.
+    const idButton = row.locator('button.link');
+    await expect(idButton.textContent()).resolves.toBe(`…${id.slice(-8)}`);
+    await expect(idButton.getAttribute('title')).resolves.toBe(id);
+    const shownIds = await page
+      .locator('table[aria-label=Requests] tbody tr.clickable button.link')
+      .allTextContents();
+    expect(new Set(shownIds).size).toBe(shownIds.length);
+    await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], {
+      origin: demo.server.url,
+    });
+    await row.locator('button.copy-id').click();
+    await row.locator('button.copy-id.copied').waitFor();
+    await expect(page.evaluate(() => navigator.clipboard.readText())).resolves.toBe(id);
+    expect(await page.locator('.request-detail').count()).toBe(0);
     await row.click();
     await expect(page.locator('.payloads').textContent()).resolves.toContain('"billable_units"');
     await screenshot(page, 'requests');
     await page.click('.request-detail a:has-text("View logs")');
     await page.waitForURL(/\/logs\?request=/);
     await page.locator(`.log-line[data-request="${id}"]`).first().waitFor();
+    const chip = page.locator(`.log-line[data-request="${id}"] .chip`).first();
+    await expect(chip.textContent()).resolves.toBe(`…${id.slice(-8)}`);
+    await expect(chip.getAttribute('title')).resolves.toContain(id);
     const shown = await page
       .locator('.log-line')
       .evaluateAll((els) => els.map((e) => e.getAttribute('data-request')));

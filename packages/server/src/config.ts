@@ -36,6 +36,7 @@ export const CONFIG_ENV = [
   'HANGAR_ADMIN_KEY',
   'HANGAR_PUBLIC_URL',
   'HANGAR_LOG_LEVEL',
+  'HANGAR_LOG_FORMAT',
 ] as const;
 
 /** Command-line flags read by `loadConfig`. */
@@ -45,6 +46,7 @@ export const CONFIG_FLAGS = ['--port', '--host', '--home'] as const;
 export const CONFIG_FILE = 'hangar.config.json';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const LOG_FORMATS = ['auto', 'text', 'json'] as const;
 
 /**
  * Shipped machine types. A100 and H100 follow fal's published hourly rates ($0.99/h, $1.89/h); B200
@@ -199,6 +201,8 @@ export interface Config {
   /** Base URL put in queue status/response/cancel URLs. */
   readonly publicUrl: string;
   readonly logLevel: (typeof LOG_LEVELS)[number];
+  /** `text` lines, pino's `json`, or `auto`: text when stdout is a terminal, else JSON. */
+  readonly logFormat: (typeof LOG_FORMATS)[number];
   readonly machineTypes: Readonly<Record<string, Readonly<MachineType>>>;
   /** Owner → percent discount (0–100). */
   readonly discounts: Readonly<Record<string, number>>;
@@ -311,6 +315,7 @@ export function loadConfig(
     adminKey: parseAdminKey(env['HANGAR_ADMIN_KEY']),
     publicUrl: parsePublicUrl(env['HANGAR_PUBLIC_URL'], host, port),
     logLevel: parseLogLevel(env['HANGAR_LOG_LEVEL']),
+    logFormat: parseLogFormat(env['HANGAR_LOG_FORMAT']),
     machineTypes: mergeMachineTypes(file.machine_types ?? {}),
     discounts: { ...file.discounts },
     ...fileSections(file),
@@ -493,6 +498,13 @@ function parseLogLevel(value: string | undefined): Config['logLevel'] {
   const level = LOG_LEVELS.find((l) => l === value);
   if (!level) throw new ConfigError(`HANGAR_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
   return level;
+}
+
+function parseLogFormat(value: string | undefined): Config['logFormat'] {
+  if (value === undefined || value === '') return 'auto';
+  const format = LOG_FORMATS.find((f) => f === value);
+  if (!format) throw new ConfigError(`HANGAR_LOG_FORMAT must be one of ${LOG_FORMATS.join(', ')}`);
+  return format;
 }
 
 function deepFreeze<T>(value: T): T {

@@ -28,6 +28,7 @@ import {
   startStorageSweeper,
 } from './storage/index.js';
 import { createSqliteStores } from './store/sqlite/index.js';
+import { createTextLogDestination } from './telemetry/log-text.js';
 import { observeRequests } from './telemetry/observed-requests.js';
 import { RequestRollup } from './telemetry/request-rollup.js';
 import { singleTenantKeys } from './tenancy.js';
@@ -70,7 +71,7 @@ const REPO_EXAMPLES = fileURLToPath(new URL('../../../examples', import.meta.url
 export async function startServer(config: Config, opts: StartOptions = {}): Promise<RunningServer> {
   const clock = systemClock;
   const ids = uuidIds;
-  const logger = pino({ level: config.logLevel, base: undefined });
+  const logger = createLogger(config);
   mkdirSync(config.home, { recursive: true, mode: 0o700 });
   const stores = createSqliteStores({
     path: config.dbPath,
@@ -292,6 +293,13 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   };
 
   return { url, adminKey: bootstrap.created ? bootstrap.key : null, deployed, shutdown };
+}
+
+/** pino on stdout: JSON lines, or readable text lines for a person at a terminal (`log_format`). */
+function createLogger(config: Config) {
+  const options = { level: config.logLevel, base: undefined };
+  const text = config.logFormat === 'text' || (config.logFormat === 'auto' && process.stdout.isTTY === true);
+  return text ? pino(options, createTextLogDestination(process.stdout)) : pino(options);
 }
 
 /** App directories (those holding a hangar.json) directly under `root`. */

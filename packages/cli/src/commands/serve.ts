@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { serveBanner } from '../banner.js';
 import { bold, CliError, dim, EXIT } from '../output.js';
 
 interface ServeOptions {
@@ -28,16 +29,18 @@ export function registerServe(program: Command): void {
         throw err;
       }
       const server = await startServer(config, { demo: opts.demo ?? false });
-      process.stdout.write(`${bold('Hangar')} listening on ${server.url}\n`);
-      if (server.adminKey) {
-        process.stdout.write(
-          `admin key (owner ${config.owner}, shown once, saved in ${config.adminKeyPath}):\n`,
-        );
-        process.stdout.write(`  ${server.adminKey}\n`);
-      } else {
-        process.stdout.write(dim(`admin key: ${config.adminKeyPath}\n`));
-      }
-      for (const app of server.deployed) process.stdout.write(dim(`deployed ${app}\n`));
+      const banner = serveBanner(
+        {
+          url: server.url,
+          owner: config.owner,
+          adminKey: server.adminKey,
+          adminKeyPath: config.adminKeyPath,
+          deployed: server.deployed,
+          cwd: process.cwd(),
+        },
+        { bold, dim },
+      );
+      process.stdout.write(`${banner.join('\n')}\n`);
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;

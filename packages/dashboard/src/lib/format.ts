@@ -79,9 +79,14 @@ export function secondsBetween(
   return Number.isFinite(d) ? Math.max(0, d) : null;
 }
 
-/** The first 8 characters of an id, for tables. */
+/**
+ * The distinguishing part of an id, for tables and chips: `…` and its last 8 characters. Request ids are
+ * time-ordered (UUIDv7), so their first characters are the same for every request of the same minute,
+ * while their tail is random. Ids of at most 9 characters are shown whole.
+ */
 export function shortId(id: string | null | undefined): string {
-  return id ? id.slice(0, 8) : '—';
+  if (!id) return '—';
+  return id.length <= 9 ? id : `…${id.slice(-8)}`;
 }
 
 /** A machine-time axis tick: seconds, minutes or hours with at most one decimal. */

@@ -1,8 +1,9 @@
 import type { LogsQuery } from '@hangar/client';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { CopyId } from '../components/short-id';
 import { describeError, ErrorBox, Field, PageHeader, Select } from '../components/ui';
 import { useApps } from '../lib/apps';
-import { fmtClock } from '../lib/format';
+import { fmtClock, shortId } from '../lib/format';
 import { useDebounced } from '../lib/hooks';
 import { parseLabels } from '../lib/labels';
 import { type TailLine, type TailStatus, useLogTail } from '../lib/log-tail';
@@ -162,14 +163,17 @@ function LogList({ lines, onRequest }: { lines: TailLine[]; onRequest: (id: stri
             <span class="log-app">{l.app}</span>
             <span class="msg">{l.message}</span>
             {request && (
-              <button
-                type="button"
-                class="chip"
-                title="Show only this request"
-                onClick={() => onRequest(request)}
-              >
-                {request.slice(0, 8)}
-              </button>
+              <span class="chip-group">
+                <button
+                  type="button"
+                  class="chip"
+                  title={`${request}: show only this request`}
+                  onClick={() => onRequest(request)}
+                >
+                  {shortId(request)}
+                </button>
+                <CopyId id={request} what="request id" />
+              </span>
             )}
           </div>
         );

@@ -2,6 +2,7 @@ import type { ServerlessRequestItem } from '@hangar/client';
 import { useState } from 'preact/hooks';
 import { RangePicker, type RangeValue, resolveRange } from '../components/range-picker';
 import { RequestDetail } from '../components/request-detail';
+import { CopyId, ShortId } from '../components/short-id';
 import { Empty, ErrorBox, Field, Loading, PageHeader, Select, StatusBadge } from '../components/ui';
 import { endpointChoices, useApps } from '../lib/apps';
 import { fmtDuration, fmtNumber, fmtTime, secondsBetween, shortId } from '../lib/format';
@@ -149,10 +150,11 @@ function RequestRow({
       <tr class={`clickable ${open ? 'open' : ''}`} onClick={onToggle} data-request={r.request_id}>
         <td title={r.started_at}>{fmtTime(r.started_at)}</td>
         <td class="mono">{r.endpoint_id}</td>
-        <td class="mono" title={r.request_id}>
-          <button type="button" class="link" aria-expanded={open}>
+        <td class="mono id-cell">
+          <button type="button" class="link" aria-expanded={open} title={r.request_id}>
             {shortId(r.request_id)}
           </button>
+          <CopyId id={r.request_id} what="request id" />
         </td>
         <td>
           <StatusBadge code={r.status_code} />
@@ -160,8 +162,8 @@ function RequestRow({
         <td class="num">{fmtDuration(secondsBetween(r.sent_at, r.started_at))}</td>
         <td class="num">{fmtDuration(r.duration)}</td>
         <td class="num">{r.billable_units === undefined ? '—' : fmtNumber(r.billable_units, 4)}</td>
-        <td class="mono muted" title={r.runner_id ?? ''}>
-          {shortId(r.runner_id)}
+        <td class="mono muted">
+          <ShortId id={r.runner_id} />
         </td>
       </tr>
       {open && (

@@ -130,6 +130,7 @@ export function registerPlatformApi(app: HttpApp, deps: PlatformApiDeps): Platfo
     maxRangeDays,
     machineTypes: config.machineTypes,
     discounts: config.discounts,
+    liveMeter: (owner, now) => deps.supervisor.liveMeter(owner, now),
   });
   registerAnalyticsRoutes(app, { pool, apps: appLookup, clock, maxRangeDays });
   registerLogsRoutes(app, {

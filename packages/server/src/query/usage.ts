@@ -2,12 +2,14 @@ import {
   type Bucket,
   findBucket,
   listBuckets,
+  type MeterRecord,
   MINUTE_MS,
   priceUsage,
   type TimeWindow,
   type UsageRow,
 } from '@hangar/core';
 import type Database from 'better-sqlite3';
+import { meterKey, unstoredMeter } from './live-usage.js';
 import { prepared } from './statements.js';
 import { planTiers, type Range } from './tiers.js';
 
@@ -32,6 +34,11 @@ export interface UsageParams {
   prices: Record<string, MachinePrice>;
   percentDiscount: number | null;
   currency: string;
+  /**
+   * Running runners' meter rows up to now, as the supervisor would write them (whole time per runner and
+   * minute). They replace the stored rows of the same runner and minute, so the open minute is live.
+   */
+  live?: MeterRecord[];
 }
 
 /** A page of usage and the start of the next page's first bucket. */
@@ -100,11 +107,46 @@ function readGroups(
   return prepared(db, minutes ? MINUTE_SQL : ROLLUP_SQL).all(args) as GroupRow[];
 }
 
+const STORED_SQL = `SELECT m.runner_id AS runner_id, m.minute AS minute, m.seconds AS seconds
+  FROM json_each(@keys) k JOIN meter m ON m.runner_id = k.value ->> 0 AND m.minute = k.value ->> 1`;
+
+/** The live rows' machine time not yet in the meter table (read in the same snapshot as the groups). */
+function readUnstored(db: Database.Database, p: UsageParams): MeterRecord[] {
+  const live = p.live ?? [];
+  if (live.length === 0) return [];
+  const keys = JSON.stringify(live.map((r) => [r.runnerId, r.minute]));
+  const rows = prepared(db, STORED_SQL).all({ keys }) as {
+    runner_id: string;
+    minute: number;
+    seconds: number;
+  }[];
+  const stored = new Map(rows.map((r) => [meterKey(r.runner_id, r.minute), r.seconds]));
+  return unstoredMeter(live, stored, p);
+}
+
 /** Sums machine-seconds per (bucket, app, environment, machine type, surge), grouped in SQL per tier. */
-function accumulate(db: Database.Database, p: UsageParams, buckets: Bucket[]): Groups[] {
+function accumulate(
+  db: Database.Database,
+  p: UsageParams,
+  buckets: Bucket[],
+  extra: MeterRecord[],
+): Groups[] {
   const groups = buckets.map((): Groups => new Map());
   for (const [span, ranges] of planTiers(buckets)) {
     for (const r of readGroups(db, p, span, intervals(buckets, ranges))) add(groups[r.i]!, r);
+  }
+  // Like stored rows, a live row counts in the bucket holding its minute's start.
+  for (const r of extra) {
+    const i = findBucket(buckets, r.minute);
+    if (i < 0) continue;
+    add(groups[i]!, {
+      i,
+      app: r.app,
+      environment: r.environment,
+      machine_type: r.machineType,
+      is_surge: r.isSurge ? 1 : 0,
+      seconds: r.seconds,
+    });
   }
   return groups;
 }
@@ -143,15 +185,23 @@ function price(p: UsageParams, groups: Groups): UsageRow[] {
     });
 }
 
-/** Machine-time usage of one owner's apps, priced per machine type, bucketed and/or summarised. */
+/**
+ * Machine-time usage of one owner's apps, priced per machine type, bucketed and/or summarised. One read
+ * transaction, so the live rows are merged against the same snapshot the totals come from.
+ */
 export function queryUsage(db: Database.Database, p: UsageParams): UsageResult {
+  return db.transaction(() => readUsage(db, p))();
+}
+
+function readUsage(db: Database.Database, p: UsageParams): UsageResult {
   const out: UsageResult = { nextBucket: null };
+  const extra = readUnstored(db, p);
   let covered: Groups[] | null = null;
   if (p.timeSeries) {
     const page = listBuckets(p.window, p.limit + 1, p.fromMs ?? p.window.startMs);
     const buckets = page.slice(0, p.limit);
     out.nextBucket = page.length > p.limit ? page[p.limit]!.start : null;
-    const groups = accumulate(db, p, buckets);
+    const groups = accumulate(db, p, buckets, extra);
     out.time_series = buckets.map((b, i) => ({ bucket: b.label, results: price(p, groups[i]!) }));
     const whole = buckets[0]?.start === p.window.startMs && buckets.at(-1)?.end === p.window.endMs;
     if (whole && out.nextBucket === null) covered = groups;
@@ -159,7 +209,7 @@ export function queryUsage(db: Database.Database, p: UsageParams): UsageResult {
   if (p.summary) {
     const whole = covered
       ? merge(covered)
-      : accumulate(db, p, [{ start: p.window.startMs, end: p.window.endMs, label: '' }])[0]!;
+      : accumulate(db, p, [{ start: p.window.startMs, end: p.window.endMs, label: '' }], extra)[0]!;
     out.summary = price(p, whole);
   }
   return out;

@@ -267,6 +267,15 @@ export class Runner {
     return rows;
   }
 
+  /**
+   * The minutes not yet metered up to `now`, each with the runner's whole time in that minute (what the
+   * next metering would write); nothing is advanced. Empty before setup and once terminated.
+   */
+  liveMeterRows(now: number): MeterRecord[] {
+    if (this.meterBase === null || this.setupAt === null || this.state === 'terminated') return [];
+    return meterRows(this.meterBase, this.setupAt, this.meteredUntil, now);
+  }
+
   /** The registry row of this runner as of now. */
   row(): RunnerRow {
     return {

@@ -3,6 +3,7 @@ import {
   type Dispatcher,
   type DispatchRequest,
   type DispatchResult,
+  type MeterRecord,
   PlatformError,
   type Revision,
 } from '@hangar/core';
@@ -21,6 +22,11 @@ export interface Supervisor extends Dispatcher {
   deploy(app: App, rev: Revision): Promise<void>;
   /** Fails the app's queued requests (404), drains its runners and forgets it once they stopped. */
   remove(owner: string, app: string): Promise<void>;
+  /**
+   * The owner's running runners' machine time not yet metered, up to `now`: one row per runner and
+   * minute holding its whole time in that minute, as the next metering will write it.
+   */
+  liveMeter(owner: string, now: number): MeterRecord[];
   /** Reaps runners a previous server process left behind and closes their records. */
   recover(): Promise<void>;
   /**
@@ -133,6 +139,14 @@ export function createSupervisor(deps: SupervisorDeps): Supervisor {
       if (job === undefined || job.state !== 'queued') return null;
       const i = job.pool.queue.position(job);
       return i === -1 ? null : i;
+    },
+    liveMeter(owner, now) {
+      const rows: MeterRecord[] = [];
+      for (const pool of pools.values()) {
+        if (pool.owner !== owner) continue;
+        for (const runner of pool.runners) rows.push(...runner.liveMeterRows(now));
+      }
+      return rows;
     },
     stats(owner) {
       const out = [];

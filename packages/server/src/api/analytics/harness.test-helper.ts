@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ErrorClass, MachineType, Stores } from '@hangar/core';
+import type { ErrorClass, MachineType, MeterRecord, Stores } from '@hangar/core';
 import type Database from 'better-sqlite3';
 import type { LightMyRequestResponse } from 'fastify';
 import { createHttpApp, type HttpApp } from '../../http/app.js';
@@ -36,6 +36,8 @@ export interface HarnessOptions {
   poolSize?: number;
   discounts?: Record<string, number>;
   maxRangeDays?: number;
+  /** What the usage route merges as running runners' unmetered time (none by default). */
+  liveMeter?: (owner: string, now: number) => MeterRecord[];
 }
 
 export interface Harness {
@@ -97,6 +99,7 @@ export async function openHarness(opts: HarnessOptions = {}): Promise<Harness> {
     maxRangeDays,
     machineTypes: MACHINE_TYPES,
     discounts: opts.discounts ?? {},
+    ...(opts.liveMeter ? { liveMeter: opts.liveMeter } : {}),
   });
   await app.ready();
   return {

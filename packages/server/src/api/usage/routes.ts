@@ -3,6 +3,7 @@ import {
   type Clock,
   clampLimit,
   type MachineType,
+  type MeterRecord,
   PlatformError,
   parseList,
   resolveTimeWindow,
@@ -31,6 +32,8 @@ export interface UsageRoutesDeps {
   discounts: Readonly<Record<string, number>>;
   /** ISO 4217 code of the configured prices (default USD). */
   currency?: string;
+  /** The owner's running runners' machine time not yet metered, up to `now` (none by default). */
+  liveMeter?: (owner: string, now: number) => MeterRecord[];
 }
 
 const Querystring = Type.Object({
@@ -105,7 +108,8 @@ export function registerUsageRoutes(app: HttpApp, deps: UsageRoutesDeps): void {
       assertAllowed(expand, ['time_series', 'summary'], 'expand');
       if (expand.length === 0)
         throw new PlatformError('REQUEST_INVALID', 'expand must include time_series and/or summary');
-      const window = resolveTimeWindow(q, { now: deps.clock(), maxRangeDays: deps.maxRangeDays });
+      const now = deps.clock();
+      const window = resolveTimeWindow(q, { now, maxRangeDays: deps.maxRangeDays });
       const discount = deps.discounts[owner] ?? 0;
       const params: UsageParams = {
         owner,
@@ -119,6 +123,7 @@ export function registerUsageRoutes(app: HttpApp, deps: UsageRoutesDeps): void {
         prices: priceList,
         percentDiscount: discount > 0 ? discount : null,
         currency: deps.currency ?? 'USD',
+        live: deps.liveMeter?.(owner, now) ?? [],
       };
       // Serialised on the query thread: the schema above documents the body (and the tests check it).
       const page = await deps.pool.run<SerializedPage>('queryUsageJson', params);
