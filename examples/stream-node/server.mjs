@@ -43,7 +43,10 @@ async function handleStream(req, res) {
   const interval = Number(input.interval_ms ?? 300);
   const pad = 'x'.repeat(Number(input.pad ?? 0));
   const sse = input.format !== 'ndjson';
-  const head = { 'content-type': sse ? 'text/event-stream' : 'application/x-ndjson', 'cache-control': 'no-cache' };
+  const head = {
+    'content-type': sse ? 'text/event-stream' : 'application/x-ndjson',
+    'cache-control': 'no-cache',
+  };
   if (input.units !== undefined) head.trailer = 'x-fal-billable-units';
   res.writeHead(200, head);
   let sent = 0;

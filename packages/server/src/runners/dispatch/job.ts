@@ -154,5 +154,8 @@ export class Job implements StreamControl {
 
 /** A runner answer that is passed on as it arrives: an event stream, or a body of unannounced length. */
 function isStreamed(headers: Record<string, string>): boolean {
-  return headers['content-length'] === undefined || headers['content-type']?.startsWith('text/event-stream') === true;
+  return (
+    headers['content-length'] === undefined ||
+    headers['content-type']?.startsWith('text/event-stream') === true
+  );
 }
