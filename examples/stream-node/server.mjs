@@ -29,7 +29,7 @@ function readJson(req) {
  * Input (all optional): `events` (default 5), `interval_ms` between them (default 300), `pad` bytes of
  * filler per event, `format` `"sse"` (default) or `"ndjson"`, `units` billed through the
  * `x-fal-billable-units` trailer, `break_after` N events then drop the connection.
- * Each event is `{"i": n, "at": <ms since epoch when written>, "pad": "…"}`.
+ * Each event is `{"i": n, "at": <ms since epoch when written, sub-ms>, "pad": "…"}`.
  */
 async function handleStream(req, res) {
   const input = await readJson(req);
@@ -60,7 +60,7 @@ async function handleStream(req, res) {
       req.socket.destroy();
       return;
     }
-    const event = JSON.stringify({ i: sent + 1, at: Date.now(), pad });
+    const event = JSON.stringify({ i: sent + 1, at: performance.timeOrigin + performance.now(), pad });
     res.write(sse ? `data: ${event}\n\n` : `${event}\n`);
     sent++;
     if (sent < total) {
