@@ -98,7 +98,10 @@ export class StreamedReply implements ResponseStream {
 export function sseData(text: string): string[] {
   const events: string[] = [];
   let data: string[] = [];
-  for (const line of text.split(/\r\n|\r|\n/)) {
+  const lines = text.split(/\r\n|\r|\n/);
+  // What follows the last line break is an unfinished line.
+  lines.pop();
+  for (const line of lines) {
     if (line === '') {
       if (data.length > 0) events.push(data.join('\n'));
       data = [];
