@@ -198,6 +198,32 @@ export interface DispatchRequest {
   sentAt: number;
   /** Called when an attempt starts on a runner (may be called again on retry). */
   onStart?: (info: DispatchStart) => void;
+  /** Set for sync calls: where a streamed answer goes as the runner writes it (see `ResponseStream`). */
+  stream?: ResponseStream;
+}
+
+/**
+ * The caller's end of a streamed answer. A runner answer streams when it is `text/event-stream` or has
+ * no `content-length` (and is not a 503, which is retried): from `open` on the answer belongs to the
+ * caller, so the attempt is never retried, and the dispatch result carries no body.
+ */
+export interface ResponseStream {
+  /** The runner's status and headers (hop-by-hop removed), before any chunk. */
+  open(statusCode: number, headers: Record<string, string>, control: StreamControl): void;
+  /** One body chunk as the runner wrote it; false asks the dispatcher to pause until `control.resume()`. */
+  write(chunk: Buffer): boolean;
+  /** The runner finished the body. */
+  end(): void;
+  /** The runner's side broke (connection lost, timeout): the caller's answer cannot be completed. */
+  fail(): void;
+}
+
+/** What the caller's end of a stream may ask of the runner's. */
+export interface StreamControl {
+  /** The caller went away: closes the runner's connection; the request ends cancelled. */
+  abort(): void;
+  /** The caller drained what it was sent: reading from the runner continues. */
+  resume(): void;
 }
 
 export interface DispatchStart {

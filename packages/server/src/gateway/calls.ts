@@ -3,22 +3,16 @@ import type { GatewayContext, GatewayReply } from './context.js';
 import type { Invocation } from './invocation.js';
 import { NetGuardError } from './net-guard.js';
 import { queueUrls } from './status-body.js';
+import { SKIPPED_RESPONSE_HEADERS, StreamedReply } from './stream-reply.js';
 
-/** App response headers never copied to the caller (framing is the gateway's own). */
-const SKIPPED_RESPONSE_HEADERS = new Set([
-  'connection',
-  'content-length',
-  'content-type',
-  'date',
-  'keep-alive',
-  'transfer-encoding',
-  'upgrade',
-  'x-fal-billable-units',
-]);
-
-/** `/run/…`: dispatches and answers with the app's status, headers and body. */
+/**
+ * `/run/…`: dispatches and answers with the app's status, headers and body; an answer the runner streams
+ * has already been written through as it arrived.
+ */
 export async function runSync(ctx: GatewayContext, inv: Invocation, reply: GatewayReply): Promise<void> {
-  const { requestId, result, response } = await ctx.exec.runSync(inv);
+  const stream = new StreamedReply(reply, ctx.deps.jsonCap);
+  const { requestId, result, response } = await ctx.exec.runSync(inv, stream);
+  if (stream.opened) return;
   if (!result.cancelled) {
     const headers = result.headers;
     for (const name in headers) {

@@ -13,6 +13,7 @@ import type { Invocation } from './invocation.js';
 import { type LateWrite, LateWrites } from './late-writes.js';
 import type { LiveRequest, LiveRequests } from './live.js';
 import { completionPatch, newRecord, responseOf, startPatch } from './recording.js';
+import type { StreamedReply } from './stream-reply.js';
 import { SyncRecord } from './sync-record.js';
 
 /** What the runner is sent for one request. */
@@ -57,16 +58,20 @@ export class Execution {
     this.late = new LateWrites(LATE_WRITE_DELAY_MS, deps.clock);
   }
 
-  /** Dispatches a sync call; the record is written alongside, never delaying the answer. */
-  async runSync(inv: Invocation): Promise<SyncOutcome> {
+  /**
+   * Dispatches a sync call; the record is written alongside, never delaying the answer. An answer the
+   * runner streams goes to `stream` as it arrives, and its record keeps what `stream` captured.
+   */
+  async runSync(inv: Invocation, stream?: StreamedReply): Promise<SyncOutcome> {
     const { dispatcher, requests, ids, clock, jsonCap } = this.deps;
     const requestId = ids();
     const rec = newRecord(inv, requestId, 'sync', clock());
     const onError = (err: unknown) => this.failed(err, requestId);
     const record = new SyncRecord(requests, rec, onError, this.late);
+    if (stream) stream.requestId = requestId;
     let result: DispatchResult;
     try {
-      result = await dispatcher.dispatch(dispatchRequest(rec, inv, record.onStart));
+      result = await dispatcher.dispatch(dispatchRequest(rec, inv, record.onStart, stream));
     } catch (err) {
       const statusCode = err instanceof PlatformError ? err.status : 500;
       const now = clock();
@@ -74,7 +79,9 @@ export class Execution {
       throw err;
     }
     const response = responseOf(result);
-    record.finish(completionPatch(rec, result, response, jsonCap, 0), clock());
+    const patch = completionPatch(rec, result, response, jsonCap, 0);
+    if (stream?.opened) patch.jsonOutput = rec.storeIo ? stream.recordedOutput() : null;
+    record.finish(patch, clock());
     return { requestId, result, response };
   }
 
@@ -172,6 +179,7 @@ function dispatchRequest(
   rec: RequestRecord,
   inv: Invocation,
   onStart: (info: DispatchStart) => void,
+  stream: StreamedReply | undefined,
 ): DispatchRequest {
   return {
     requestId: rec.requestId,
@@ -187,6 +195,7 @@ function dispatchRequest(
     noRetry: inv.noRetry,
     sentAt: rec.sentAt,
     onStart,
+    stream,
   };
 }
 

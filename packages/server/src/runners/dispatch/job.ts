@@ -1,6 +1,7 @@
-import type { DispatchRequest, DispatchResult } from '@hangar/core';
+import type { DispatchRequest, DispatchResult, StreamControl } from '@hangar/core';
 import type { AppPool } from '../app-pool.js';
 import type { Runner } from '../runner.js';
+import { headersFromRaw } from './results.js';
 
 export type JobState = 'queued' | 'running' | 'done';
 
@@ -8,7 +9,7 @@ export type JobState = 'queued' | 'running' | 'done';
  * One dispatched request through its queueing and attempts. It is also the undici dispatch handler of
  * its current attempt, so an attempt allocates nothing beyond the response chunks.
  */
-export class Job {
+export class Job implements StreamControl {
   state: JobState = 'queued';
   attempts = 0;
   runner: Runner | null = null;
@@ -18,11 +19,19 @@ export class Job {
   /** Response of the current attempt (0 until headers arrive). */
   statusCode = 0;
   rawHeaders: Buffer[] | null = null;
+  /** The current attempt's headers, once read (sync calls read them early, to tell a stream). */
+  headersRead: Record<string, string> | null = null;
   chunks: Buffer[] = [];
   error: Error | null = null;
+  /** The answer is streaming to the caller: the attempt cannot be retried. */
+  streaming = false;
+  /** The caller of a streamed answer went away and the runner's connection was closed. */
+  clientGone = false;
   /** The app's answer, held for one tick before it settles the job (see `AppPool.settleNextTick`). */
   answer: DispatchResult | null = null;
   private forwardHeaders: string[] | null = null;
+  private abortAttempt: ((err: Error) => void) | null = null;
+  private resumeAttempt: (() => void) | null = null;
   private resolve: ((result: DispatchResult) => void) | null = null;
   private reject: ((err: Error) => void) | null = null;
 
@@ -61,6 +70,7 @@ export class Job {
   resetAttempt(): void {
     this.statusCode = 0;
     this.rawHeaders = null;
+    this.headersRead = null;
     this.chunks = [];
     this.error = null;
   }
@@ -85,28 +95,67 @@ export class Job {
     if (this.index.get(this.req.requestId) === this) this.index.delete(this.req.requestId);
   }
 
-  onConnect(): void {}
+  /** Closes the runner's connection of a streamed answer whose caller went away. */
+  abort(): void {
+    if (!this.streaming || this.clientGone || this.state !== 'running') return;
+    this.clientGone = true;
+    this.abortAttempt?.(new Error('client closed the stream'));
+  }
 
-  onHeaders(statusCode: number, rawHeaders: Buffer[]): boolean {
+  /** Resumes reading a streamed answer paused for a slow caller. */
+  resume(): void {
+    this.resumeAttempt?.();
+  }
+
+  onConnect(abort: (err: Error) => void): void {
+    this.abortAttempt = abort;
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
     // 1xx informational answers precede the real one.
-    if (statusCode >= 200) {
-      this.statusCode = statusCode;
-      this.rawHeaders = rawHeaders;
-    }
+    if (statusCode < 200) return true;
+    this.statusCode = statusCode;
+    this.rawHeaders = rawHeaders;
+    const stream = this.req.stream;
+    // Only sync calls can stream; a 503 is retried, so it is never handed on.
+    if (stream === undefined || statusCode === 503) return true;
+    const headers = headersFromRaw(rawHeaders);
+    this.headersRead = headers;
+    if (!isStreamed(headers)) return true;
+    this.streaming = true;
+    this.resumeAttempt = resume;
+    stream.open(statusCode, headers, this);
     return true;
   }
 
   onData(chunk: Buffer): boolean {
+    if (this.streaming) return this.req.stream!.write(chunk);
     this.chunks.push(chunk);
     return true;
   }
 
-  onComplete(): void {
+  onComplete(trailers: string[] | null): void {
+    if (this.streaming) {
+      // A stream knows its billable units only at its end: an HTTP trailer may carry them. (undici types
+      // trailers as strings but hands over Buffers; `toString('latin1')` reads either.)
+      const units = trailers === null ? undefined : headersFromRaw(trailers as never)['x-fal-billable-units'];
+      if (units !== undefined) this.headersRead!['x-fal-billable-units'] = units;
+      this.req.stream!.end();
+    }
     this.pool.attemptEnded(this);
   }
 
   onError(err: Error): void {
     this.error = err;
+    if (this.streaming) this.req.stream!.fail();
     this.pool.attemptEnded(this);
   }
+}
+
+/** A runner answer that is passed on as it arrives: an event stream, or a body of unannounced length. */
+function isStreamed(headers: Record<string, string>): boolean {
+  return (
+    headers['content-length'] === undefined ||
+    headers['content-type']?.startsWith('text/event-stream') === true
+  );
 }

@@ -4,12 +4,13 @@ import type { SupervisorContext } from '../context.js';
 import type { Runner } from '../runner.js';
 import { isRequestFault, isTimeoutError } from './forward.js';
 import type { Job } from './job.js';
-import { errorResult, responseResult } from './results.js';
+import { clientCancelledResult, errorResult, responseResult } from './results.js';
 
 /**
  * Decides what an ended attempt means, following fal: a timeout answers 504 and is not retried; a
  * lost connection and a 503 answer are retried on another runner (bounded, unless `noRetry`) and take
- * that runner out of rotation; any other answer, 5xx included, is returned as the app gave it.
+ * that runner out of rotation; any other answer, 5xx included, is returned as the app gave it. An answer
+ * already streaming to its caller is never retried, and one whose caller went away ends cancelled.
  */
 export function settleAttempt(
   ctx: SupervisorContext,
@@ -19,6 +20,10 @@ export function settleAttempt(
   now: number,
 ): void {
   const err = job.error;
+  if (job.clientGone) {
+    pool.settleNextTick(job, clientCancelledResult(job, now));
+    return;
+  }
   if (err === null && job.statusCode !== 503) {
     // A runner prints its last lines just before answering, but stdout and the socket are separate pipes:
     // give output already read this turn one tick to be captured, so the request's logs are complete
@@ -28,6 +33,12 @@ export function settleAttempt(
   }
   if (err !== null && isTimeoutError(err)) {
     job.settle(errorResult(job, 'RUNNER_TIMEOUT', now, 'timeout', runner.id));
+    return;
+  }
+  if (err !== null && job.streaming) {
+    // Part of the answer was delivered: nothing can be resumed or retried, whatever the cause.
+    if (!ctx.closing) runner.markSuspect(now);
+    job.settle(errorResult(job, 'RUNNER_CONNECTION_FAILED', now, 'connection', runner.id));
     return;
   }
   if (err !== null && ctx.closing) {

@@ -43,7 +43,7 @@ export function billableUnitsOf(headers: Record<string, string>): number | null 
 
 /** The app's own answer to the job's current attempt. */
 export function responseResult(job: Job, endedAt: number, errorClass: ErrorClass | null): DispatchResult {
-  const headers = headersFromRaw(job.rawHeaders);
+  const headers = job.headersRead ?? headersFromRaw(job.rawHeaders);
   return {
     statusCode: job.statusCode,
     headers,
@@ -95,6 +95,13 @@ export function errorResult(
  */
 export function cancelledResult(job: Job, endedAt: number): DispatchResult {
   const result = errorResult(job, 'REQUEST_CANCELLED', endedAt, null, null);
+  result.cancelled = true;
+  return result;
+}
+
+/** A streamed request whose caller went away (fal's `client_cancelled`): the runner's connection was closed. */
+export function clientCancelledResult(job: Job, endedAt: number): DispatchResult {
+  const result = errorResult(job, 'REQUEST_CANCELLED', endedAt, null, job.runner?.id ?? null);
   result.cancelled = true;
   return result;
 }
