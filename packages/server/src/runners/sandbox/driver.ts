@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { RunnerDriver, RunnerHandle, RunnerSpec } from '@hangar/core';
 import { filesEnv, freePort, signalGroup, watchChild } from '../process-driver.js';
-import type { CgroupManager, RunnerCgroup } from './cgroups.js';
+import type { CgroupManager } from './cgroups.js';
 import type { OwnerIdentities } from './identities.js';
 import { forwardIngress, type IngressForward } from './pasta.js';
 import { bwrapArgs, SANDBOX_DATA_DIR, SANDBOX_HOME, type SandboxHost, sandboxPath } from './plan.js';
