@@ -187,6 +187,7 @@ function dispatchRequest(
     noRetry: inv.noRetry,
     sentAt: rec.sentAt,
     onStart,
+    hold: inv.hold,
   };
 }
 
