@@ -18,7 +18,14 @@ export const MAX_TOKEN_SECONDS = 3600;
 /** Signs a grant as `<payload>.<hmac>` (base64url): readable, not secret, but unforgeable. */
 export function signRealtimeGrant(secret: Buffer, grant: RealtimeGrant): string {
   const { principal, apps, expiresAt } = grant;
-  const body = { v: VERSION, k: principal.keyId, o: principal.owner, s: principal.scope, a: apps, e: expiresAt };
+  const body = {
+    v: VERSION,
+    k: principal.keyId,
+    o: principal.owner,
+    s: principal.scope,
+    a: apps,
+    e: expiresAt,
+  };
   const payload = Buffer.from(JSON.stringify(body)).toString('base64url');
   return `${payload}.${mac(secret, payload)}`;
 }

@@ -56,7 +56,14 @@ async function connect(
   const params = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
   const token = params.get('fal_jwt_token');
   params.delete('fal_jwt_token');
-  const principal = await principalOf(deps, req.headers.authorization, token, owner, appName, ctx.deps.clock());
+  const principal = await principalOf(
+    deps,
+    req.headers.authorization,
+    token,
+    owner,
+    appName,
+    ctx.deps.clock(),
+  );
   const app = await ctx.deps.apps.getApp(owner, appName);
   if (!app) throw new PlatformError('APP_NOT_FOUND', `App ${owner}/${appName} not found`);
   authorizeApp(app, principal);
@@ -88,7 +95,11 @@ async function connect(
         return new Promise<HeldOutcome>((resolve) => {
           const target = `${runnerUrl.replace(/^http/, 'ws')}${inv.forwardPath}`;
           const bridge = new Bridge(ctx, wss, req, socket, head, resolve);
-          bridge.open(target, { ...headers, 'x-fal-request-id': requestId, 'x-fal-endpoint': inv.endpointId });
+          bridge.open(target, {
+            ...headers,
+            'x-fal-request-id': requestId,
+            'x-fal-endpoint': inv.endpointId,
+          });
           bridge.onUpgraded = () => {
             upgraded = true;
           };
