@@ -36,6 +36,8 @@ export interface AppManifest {
   health_path: string;
   /** Route paths the app serves (`/` plus any extra, e.g. `/turbo`); requests to others are 404. */
   routes: string[];
+  /** Routes served as WebSocket connections (absent in manifests stored before they existed: none). */
+  websocket_routes?: string[];
   env: Record<string, string>;
 }
 

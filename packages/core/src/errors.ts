@@ -204,6 +204,31 @@ export const ERRORS = {
     status: 413,
     message: 'The fetched content exceeds the size limit',
   },
+  REALTIME_TOKEN_INVALID: {
+    type: 'authorization_error',
+    status: 401,
+    message: 'The realtime token is not valid',
+  },
+  REALTIME_TOKEN_EXPIRED: {
+    type: 'authorization_error',
+    status: 401,
+    message: 'The realtime token has expired; request a new one',
+  },
+  REALTIME_TOKEN_APP: {
+    type: 'authorization_error',
+    status: 403,
+    message: 'The realtime token was not issued for this app',
+  },
+  REALTIME_NOT_WEBSOCKET: {
+    type: 'validation_error',
+    status: 400,
+    message: 'This route does not accept WebSocket connections',
+  },
+  REALTIME_UPGRADE_REQUIRED: {
+    type: 'validation_error',
+    status: 426,
+    message: 'This route accepts WebSocket connections only',
+  },
   LOGS_STREAM_LIMIT: {
     type: 'rate_limited',
     status: 429,

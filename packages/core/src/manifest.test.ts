@@ -99,6 +99,18 @@ describe('parseManifest', () => {
     expect(parseManifest({ ...base, routes: ['/requests-log'] }, TYPES).routes).toEqual(['/requests-log']);
   });
 
+  it('checks websocket_routes like routes and defaults them to none', () => {
+    expect(parseManifest(base, TYPES).websocket_routes).toEqual([]);
+    const m = parseManifest({ ...base, websocket_routes: ['/realtime', '/'] }, TYPES);
+    expect(m.websocket_routes).toEqual(['/realtime', '/']);
+    expectInvalid({ websocket_routes: ['realtime'] }, 'websocket_routes[0]');
+    expectInvalid({ websocket_routes: ['/a/../b'] }, 'websocket_routes[0]');
+    expectInvalid({ websocket_routes: ['/requests'] }, 'websocket_routes[0]');
+    expectInvalid({ websocket_routes: ['/ws', '/ws'] }, 'websocket_routes[1]');
+    expectInvalid({ websocket_routes: ['/ws?x=1'] }, 'websocket_routes[0]');
+    expectInvalid({ websocket_routes: '/ws' }, 'websocket_routes');
+  });
+
   it('checks health_path', () => {
     expectInvalid({ health_path: 'health' }, 'health_path');
     expectInvalid({ health_path: '/../x' }, 'health_path');

@@ -34,6 +34,7 @@ export const AppManifestSchema = Type.Object(
     startup_timeout: seconds({ exclusiveMinimum: 0 }),
     health_path: Type.Optional(Type.String({ pattern: '^/' })),
     routes: Type.Optional(Type.Array(Type.String({ pattern: '^/' }), { minItems: 1 })),
+    websocket_routes: Type.Optional(Type.Array(Type.String({ pattern: '^/' }))),
     env: Type.Optional(Type.Record(Type.String(), Type.String())),
   },
   { additionalProperties: false },
@@ -54,6 +55,7 @@ export const MANIFEST_DEFAULTS = {
   startup_timeout: 300,
   health_path: '/health',
   routes: ['/'],
+  websocket_routes: [],
   env: {},
 } as const;
 
@@ -69,6 +71,7 @@ export function parseManifest(json: unknown, machineTypes: readonly string[]): A
     ...MANIFEST_DEFAULTS,
     ...structuredClone(input),
     routes: [...(input.routes ?? MANIFEST_DEFAULTS.routes)],
+    websocket_routes: [...(input.websocket_routes ?? [])],
     env: { ...(input.env ?? {}) },
   } as AppManifest;
   checkRules(manifest);
@@ -90,20 +93,26 @@ function checkRules(m: AppManifest): void {
   if (m.max_concurrency < m.min_concurrency) {
     throw invalid(`max_concurrency (${m.max_concurrency}) must be >= min_concurrency (${m.min_concurrency})`);
   }
-  m.routes.forEach((route, i) => {
-    const field = `routes[${i}]`;
-    if (route.split('/').includes('..')) throw invalid(`${field} must not contain ".."`);
-    if (/[?#\s]/.test(route)) throw invalid(`${field} must be a plain path (no query, fragment or spaces)`);
-    if (route === '/requests' || route.startsWith('/requests/')) {
-      throw invalid(`${field} must not be under "/requests" (reserved by queue URLs)`);
-    }
-    if (m.routes.indexOf(route) !== i) throw invalid(`${field} duplicates "${route}"`);
-  });
+  checkRoutes(m.routes, 'routes');
+  checkRoutes(m.websocket_routes ?? [], 'websocket_routes');
   if (m.health_path.split('/').includes('..')) throw invalid('health_path must not contain ".."');
   for (const key of Object.keys(m.env)) {
     if (!ENV_NAME.test(key)) throw invalid(`env.${key} is not a valid environment variable name`);
     if (RESERVED_ENV.has(key)) throw invalid(`env.${key} is set by the platform and cannot be overridden`);
   }
+}
+
+/** Rules shared by HTTP and WebSocket routes: plain paths, unique, clear of the queue's URLs. */
+function checkRoutes(routes: readonly string[], name: string): void {
+  routes.forEach((route, i) => {
+    const field = `${name}[${i}]`;
+    if (route.split('/').includes('..')) throw invalid(`${field} must not contain ".."`);
+    if (/[?#\s]/.test(route)) throw invalid(`${field} must be a plain path (no query, fragment or spaces)`);
+    if (route === '/requests' || route.startsWith('/requests/')) {
+      throw invalid(`${field} must not be under "/requests" (reserved by queue URLs)`);
+    }
+    if (routes.indexOf(route) !== i) throw invalid(`${field} duplicates "${route}"`);
+  });
 }
 
 /**

@@ -200,6 +200,20 @@ export interface DispatchRequest {
   onStart?: (info: DispatchStart) => void;
   /** Set for sync calls: where a streamed answer goes as the runner writes it (see `ResponseStream`). */
   stream?: ResponseStream;
+  /**
+   * Holds the runner instead of sending an HTTP request: called with the runner's base URL
+   * (`http://host:port`) and the request id once a slot is free, and the slot stays taken until the returned promise
+   * settles with the outcome to record (a WebSocket connection's life). Never retried.
+   */
+  hold?: (runnerUrl: string, requestId: string) => Promise<HeldOutcome>;
+}
+
+/** What a held runner slot recorded when it was released. */
+export interface HeldOutcome {
+  /** 101 for a connection that was upgraded, else the status the runner or the platform answered. */
+  statusCode: number;
+  /** JSON summary stored as the request's output. */
+  body: Buffer;
 }
 
 /**

@@ -8,7 +8,12 @@ import { registerPlatformApi } from './api/index.js';
 import { createRequestWindow } from './api/metrics/request-window.js';
 import { createBundleStore } from './bundles/bundle-store.js';
 import type { Config } from './config.js';
-import { createGateway, createTimeOrderedIds, registerGatewayRoutes } from './gateway/index.js';
+import {
+  createGateway,
+  createTimeOrderedIds,
+  registerGatewayRoutes,
+  registerRealtime,
+} from './gateway/index.js';
 import { createHttpApp } from './http/app.js';
 import { createAuthenticator } from './http/auth.js';
 import { createAuthThrottle } from './http/auth-throttle.js';
@@ -210,6 +215,11 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     streams,
   });
   registerGatewayRoutes(http, gateway);
+  registerRealtime(http, gateway, {
+    authenticator,
+    tokenSecret: loadOrCreateStorageSecret(join(config.home, 'realtime-key')),
+    onError: (err) => logger.error({ err }, 'WebSocket connection failed'),
+  });
   const api = registerPlatformApi(http, {
     config,
     stores,

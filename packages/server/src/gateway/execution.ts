@@ -196,6 +196,7 @@ function dispatchRequest(
     sentAt: rec.sentAt,
     onStart,
     stream,
+    hold: inv.hold,
   };
 }
 

@@ -11,6 +11,7 @@ export {
   pinnedLookup,
 } from './net-guard.js';
 export { mapProxyTarget } from './proxy.js';
+export { registerRealtime } from './realtime-routes.js';
 export { createTimeOrderedIds } from './request-ids.js';
 export { webhookBody } from './webhook.js';
 export {

@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import {
   type App,
   checkJsonInput,
+  type DispatchRequest,
   type JsonInputLimits,
   JsonText,
   PlatformError,
@@ -27,6 +28,8 @@ export interface Invocation {
   timeoutS: number;
   jsonInput: unknown;
   webhookUrl: string | null;
+  /** Set for a WebSocket connection: holds the runner slot instead of sending an HTTP request. */
+  hold?: DispatchRequest['hold'];
 }
 
 /** The parts of an HTTP request an invocation is built from (the proxy supplies them from its target URL). */
@@ -114,6 +117,12 @@ function routeOf(app: App, rest: string): string {
   const route = trimmed === '' ? '/' : `/${trimmed}`;
   const routes = app.manifest.routes.length > 0 ? app.manifest.routes : ['/'];
   if (!routes.includes(route)) {
+    if (app.manifest.websocket_routes?.includes(route)) {
+      throw new PlatformError(
+        'REALTIME_UPGRADE_REQUIRED',
+        `Route ${route} of ${app.owner}/${app.name} accepts WebSocket connections only`,
+      );
+    }
     throw new PlatformError('ROUTE_NOT_FOUND', `App ${app.owner}/${app.name} has no route ${route}`);
   }
   return route;
@@ -140,7 +149,8 @@ function checkWebhookUrl(value: string): void {
   }
 }
 
-function forwardHeaders(h: IncomingHttpHeaders): Record<string, string> {
+/** The caller's headers as the runner receives them: hop-by-hop, `authorization` and proxy headers dropped. */
+export function forwardHeaders(h: IncomingHttpHeaders): Record<string, string> {
   const out: Record<string, string> = {};
   for (const name in h) {
     if (DROPPED_HEADERS.has(name)) continue;

@@ -8,7 +8,7 @@ import { streamStatus } from './status-stream.js';
 const EMPTY = Buffer.alloc(0);
 
 /** Splits `owner/app[/rest]`; throws ROUTE_NOT_FOUND when owner or app is missing. */
-function splitPath(path: string): { owner: string; appName: string; rest: string } {
+export function splitPath(path: string): { owner: string; appName: string; rest: string } {
   const start = path.startsWith('/') ? 1 : 0;
   const a = path.indexOf('/', start);
   const owner = a === -1 ? '' : path.slice(start, a);

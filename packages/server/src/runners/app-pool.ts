@@ -7,7 +7,7 @@ import {
   type RunnerState,
 } from '@hangar/core';
 import type { SupervisorContext } from './context.js';
-import { sendAttempt } from './dispatch/forward.js';
+import { holdAttempt, sendAttempt } from './dispatch/forward.js';
 import type { Job } from './dispatch/job.js';
 import { settleAttempt } from './dispatch/outcome.js';
 import { cancelledResult, errorResult } from './dispatch/results.js';
@@ -107,7 +107,9 @@ export class AppPool implements RunnerOwner {
         attempt: job.attempts,
       });
     }
-    sendAttempt(runner, job);
+    const hold = job.req.hold;
+    if (hold) holdAttempt(runner, job, hold);
+    else sendAttempt(runner, job);
   }
 
   attemptEnded(job: Job): void {

@@ -39,6 +39,24 @@ export function sendAttempt(runner: Runner, job: Job): void {
   runner.http!.dispatch(opts, job);
 }
 
+const JSON_HEADERS = [Buffer.from('content-type'), Buffer.from('application/json')];
+
+/**
+ * Gives the job's runner slot to its `hold` function (a WebSocket connection) instead of an HTTP request;
+ * the attempt ends, with the outcome the holder reports, when it lets go.
+ */
+export function holdAttempt(runner: Runner, job: Job, hold: NonNullable<Job['req']['hold']>): void {
+  hold(runner.handle!.url, job.req.requestId).then(
+    (outcome) => {
+      job.statusCode = outcome.statusCode;
+      job.rawHeaders = JSON_HEADERS;
+      job.chunks = [outcome.body];
+      job.pool.attemptEnded(job);
+    },
+    (err: unknown) => job.onError(err instanceof Error ? err : new Error(String(err))),
+  );
+}
+
 /** `<route>/cancel` for a forwarded path (its query string dropped). */
 export function cancelPathOf(path: string): string {
   const q = path.indexOf('?');

@@ -1,0 +1,319 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createFalClient } from '@fal-ai/client';
+import { DEFAULT_BUNDLE_LIMITS, type Stores, systemClock, uuidIds } from '@hangar/core';
+import { WebSocket as UndiciWebSocket } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { createBundleStore } from '../bundles/bundle-store.js';
+import { DEFAULT_MACHINE_TYPES } from '../config.js';
+import { createHttpApp, type HttpApp } from '../http/app.js';
+import { createAuthenticator } from '../http/auth.js';
+import { createStreamSlots } from '../http/stream-slots.js';
+import { createLogBus } from '../runners/log-bus.js';
+import { createProcessRunnerDriver } from '../runners/process-driver.js';
+import { createSupervisor, type Supervisor } from '../runners/supervisor.js';
+import { createDeployService } from '../services/deploy.js';
+import { createSqliteStores } from '../store/sqlite/index.js';
+import { createGateway, type Gateway, registerGatewayRoutes } from './gateway.js';
+import { registerRealtime } from './realtime-routes.js';
+import { signRealtimeGrant } from './realtime-token.js';
+import { createTestKey } from './test-server.js';
+
+const EXAMPLES = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../examples');
+const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
+const MAX_CONNECTIONS = 3;
+const APP = 'alice/realtime-echo';
+
+let dir: string;
+let stores: Stores;
+let supervisor: Supervisor;
+let gateway: Gateway;
+let http: HttpApp;
+let base: string;
+let wsBase: string;
+let key: string;
+let bobKey: string;
+const secret = randomBytes(32);
+const issuedIds: string[] = [];
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'hangar-realtime-e2e-'));
+  stores = createSqliteStores({ path: join(dir, 'hangar.db') });
+  const logBus = createLogBus();
+  supervisor = createSupervisor({
+    driver: createProcessRunnerDriver(),
+    stores,
+    logBus,
+    machineTypes: DEFAULT_MACHINE_TYPES,
+    dataRoot: (owner) => {
+      const root = join(dir, 'data', owner);
+      mkdirSync(root, { recursive: true });
+      return root;
+    },
+    clock: systemClock,
+    ids: uuidIds,
+    logger: silent,
+  });
+  const authenticator = createAuthenticator(stores.keys);
+  http = createHttpApp({ logger: false, authenticator, bodyLimit: 1 << 20 });
+  gateway = createGateway({
+    dispatcher: supervisor,
+    requests: stores.requests,
+    logs: stores.logs,
+    logBus,
+    apps: stores.apps,
+    clock: systemClock,
+    ids: () => {
+      const id = uuidIds();
+      issuedIds.push(id);
+      return id;
+    },
+    publicUrl: () => base,
+    resultTtlMs: 3_600_000,
+    jsonCap: 64 * 1024,
+    jsonInput: { maxDepth: 64, maxItems: 100_000, maxStringBytes: 1024 * 1024 },
+    webhook: { allowPrivate: false, allowlist: [], maxAttempts: 3 },
+    logger: silent,
+    streams: createStreamSlots(MAX_CONNECTIONS),
+  });
+  registerGatewayRoutes(http, gateway);
+  registerRealtime(http, gateway, { authenticator, tokenSecret: secret, onError: () => undefined });
+  base = await http.listen({ host: '127.0.0.1', port: 0 });
+  wsBase = base.replace(/^http/, 'ws');
+  key = await createTestKey(stores.keys, 'alice');
+  bobKey = await createTestKey(stores.keys, 'bob');
+  const deployer = createDeployService({
+    bundles: createBundleStore({
+      root: join(dir, 'bundles'),
+      limits: DEFAULT_BUNDLE_LIMITS,
+      apps: stores.apps,
+      clock: systemClock,
+    }),
+    apps: stores.apps,
+    events: stores.events,
+    keys: stores.keys,
+    machineTypes: DEFAULT_MACHINE_TYPES,
+    clock: systemClock,
+    ids: uuidIds,
+    onRevision: (app, rev) => supervisor.deploy(app, rev),
+  });
+  await deployer.deployDir({ owner: 'alice', dir: join(EXAMPLES, 'realtime-echo-node'), deployedBy: null });
+  await deployer.deployDir({ owner: 'alice', dir: join(EXAMPLES, 'echo-node'), deployedBy: null });
+});
+
+afterAll(async () => {
+  await supervisor?.close(2000);
+  await gateway?.close();
+  await http?.close();
+  await stores?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** The supported way to point `fal.realtime` at Hangar: a `WebSocket` class that rewrites fal's URL. */
+function hangarWebSocket(): typeof UndiciWebSocket {
+  return class HangarWebSocket extends UndiciWebSocket {
+    constructor(url: string | URL, protocols?: string | string[]) {
+      super(String(url).replace(/^wss:\/\/fal\.run\//, `${wsBase}/run/`), protocols);
+    }
+  };
+}
+
+type Client = ReturnType<typeof createFalClient>;
+
+const clients: [string, () => Client][] = [
+  [
+    'requestMiddleware rewrite',
+    () =>
+      createFalClient({
+        credentials: key,
+        requestMiddleware: async (req) => ({
+          ...req,
+          url: req.url
+            .replace(/^https:\/\/fal\.run\//, `${base}/run/`)
+            .replace(/^https:\/\/rest\.fal\.ai\//, `${base}/`),
+        }),
+      }),
+  ],
+  [
+    'proxyUrl',
+    () => createFalClient({ credentials: key, proxyUrl: { url: `${base}/fal/proxy`, when: 'always' } }),
+  ],
+];
+
+/** Opens a WebSocket with `ws` and reports how the handshake ended: open, or the HTTP status and body. */
+function handshake(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ ws: WebSocket } | { status: number; body: string }> {
+  return new Promise((done, fail) => {
+    const ws = new WebSocket(url, { headers });
+    ws.on('open', () => done({ ws }));
+    ws.on('unexpected-response', (_req, res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => {
+        body += c.toString();
+      });
+      res.on('end', () => done({ status: res.statusCode ?? 0, body }));
+    });
+    ws.on('error', fail);
+  });
+}
+
+async function refused(url: string, headers: Record<string, string> = {}) {
+  const result = await handshake(url, headers);
+  if ('ws' in result) throw new Error('the connection was accepted');
+  return { status: result.status, code: JSON.parse(result.body).error.code as string };
+}
+
+async function tokenFor(apps: string[], k = key): Promise<string> {
+  const res = await fetch(`${base}/tokens/`, {
+    method: 'POST',
+    headers: { authorization: `Key ${k}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ allowed_apps: apps, token_expiration: 120 }),
+  });
+  expect(res.status).toBe(201);
+  return (await res.json()) as string;
+}
+
+describe.each(clients)('fal.realtime through %s', (_name, makeClient) => {
+  it('round-trips msgpack messages through the runner', async () => {
+    const saved = (globalThis as { WebSocket?: unknown }).WebSocket;
+    (globalThis as { WebSocket?: unknown }).WebSocket = hangarWebSocket();
+    try {
+      const client = makeClient();
+      const results: unknown[] = [];
+      const errors: unknown[] = [];
+      const connection = client.realtime.connect(APP, {
+        onResult: (r) => results.push(r),
+        onError: (e) => errors.push(e),
+      });
+      connection.send({ prompt: 'a lighthouse', seed: 7, bytes: new Uint8Array([0, 1, 255]) });
+      await expect.poll(() => results.length + errors.length, { timeout: 20_000 }).toBe(1);
+      expect(errors).toEqual([]);
+      expect(results[0]).toEqual({ prompt: 'a lighthouse', seed: 7, bytes: new Uint8Array([0, 1, 255]) });
+      connection.close();
+      expect(errors).toEqual([]);
+    } finally {
+      (globalThis as { WebSocket?: unknown }).WebSocket = saved;
+    }
+  });
+});
+
+describe('WebSocket routes', () => {
+  it('passes binary and text frames unchanged and records the connection as a request', async () => {
+    const opened = await handshake(`${wsBase}/run/${APP}/realtime`, { authorization: `Key ${key}` });
+    if (!('ws' in opened)) throw new Error(`refused: ${opened.status} ${opened.body}`);
+    const ws = opened.ws;
+    const frames: { data: Buffer; binary: boolean }[] = [];
+    ws.on('message', (data, binary) => frames.push({ data: data as Buffer, binary }));
+    const payload = randomBytes(70_000);
+    ws.send(payload);
+    ws.send('hello');
+    await expect.poll(() => frames.length, { timeout: 10_000 }).toBe(2);
+    expect(frames[0]!.binary).toBe(true);
+    expect(frames[0]!.data.equals(payload)).toBe(true);
+    expect(frames[1]).toEqual({ data: Buffer.from('hello'), binary: false });
+    const closed = new Promise<number>((done) => ws.on('close', (code) => done(code)));
+    ws.close(4001, 'done');
+    expect(await closed).toBe(4001);
+
+    const requestId = issuedIds.at(-1)!;
+    await expect.poll(async () => (await stores.requests.get(requestId))?.status).toBe('COMPLETED');
+    const rec = (await stores.requests.get(requestId))!;
+    expect(rec.endpointId).toBe(`${APP}/realtime`);
+    expect(rec.statusCode).toBe(101);
+    expect(rec.durationMs).toBeGreaterThanOrEqual(0);
+    expect(rec.billableUnits).toBe(rec.durationMs! / 1000);
+    expect(JSON.parse(JSON.stringify(rec.jsonOutput))).toEqual({
+      websocket: { close_code: 4001, bytes_received: 70_005, bytes_sent: 70_005 },
+    });
+  });
+
+  it('accepts a token from POST /tokens/ for the apps it names, by name or owner/name', async () => {
+    for (const apps of [['realtime-echo'], [APP]]) {
+      const token = await tokenFor(apps);
+      const opened = await handshake(`${wsBase}/run/${APP}/realtime?fal_jwt_token=${token}`);
+      if (!('ws' in opened)) throw new Error(`refused: ${opened.status} ${opened.body}`);
+      opened.ws.close();
+    }
+  });
+
+  it('refuses forged, expired and other-app tokens', async () => {
+    const url = (token: string) => `${wsBase}/run/${APP}/realtime?fal_jwt_token=${encodeURIComponent(token)}`;
+    const good = await tokenFor(['realtime-echo']);
+    const [payload, mac] = good.split('.') as [string, string];
+    const widened = Buffer.from(
+      JSON.stringify({ ...JSON.parse(Buffer.from(payload, 'base64url').toString()), e: Date.now() + 1e9 }),
+    ).toString('base64url');
+    expect(await refused(url(`${widened}.${mac}`))).toEqual({ status: 401, code: 'REALTIME_TOKEN_INVALID' });
+    expect(await refused(url(`${payload}.${mac.slice(0, -2)}AA`))).toEqual({
+      status: 401,
+      code: 'REALTIME_TOKEN_INVALID',
+    });
+    expect(await refused(url('not-a-token'))).toEqual({ status: 401, code: 'REALTIME_TOKEN_INVALID' });
+    const principal = { keyId: key.split(':')[0]!, owner: 'alice', scope: 'API' as const };
+    const expired = signRealtimeGrant(secret, { principal, apps: [APP], expiresAt: Date.now() - 1 });
+    expect(await refused(url(expired))).toEqual({ status: 401, code: 'REALTIME_TOKEN_EXPIRED' });
+    expect(await refused(url(await tokenFor(['echo'])))).toEqual({ status: 403, code: 'REALTIME_TOKEN_APP' });
+    expect(await refused(url(await tokenFor(['bob/realtime-echo'])))).toEqual({
+      status: 403,
+      code: 'REALTIME_TOKEN_APP',
+    });
+    // Another owner's key gets a token, but the private app still refuses its caller.
+    expect(await refused(url(await tokenFor([APP], bobKey)))).toEqual({
+      status: 403,
+      code: 'AUTH_FORBIDDEN',
+    });
+    expect(await refused(`${wsBase}/run/${APP}/realtime`)).toEqual({ status: 401, code: 'AUTH_MISSING' });
+  });
+
+  it('refuses a WebSocket to a route that is not one, and plain HTTP to a WebSocket route', async () => {
+    const auth = { authorization: `Key ${key}` };
+    expect(await refused(`${wsBase}/run/${APP}`, auth)).toEqual({
+      status: 400,
+      code: 'REALTIME_NOT_WEBSOCKET',
+    });
+    expect(await refused(`${wsBase}/run/alice/echo`, auth)).toEqual({
+      status: 400,
+      code: 'REALTIME_NOT_WEBSOCKET',
+    });
+    expect(await refused(`${wsBase}/run/${APP}/nope`, auth)).toEqual({
+      status: 404,
+      code: 'ROUTE_NOT_FOUND',
+    });
+    expect(await refused(`${wsBase}/queue/${APP}/realtime`, auth)).toEqual({
+      status: 404,
+      code: 'ROUTE_NOT_FOUND',
+    });
+    const res = await fetch(`${base}/run/${APP}/realtime`, { method: 'POST', headers: auth, body: '{}' });
+    expect(res.status).toBe(426);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('REALTIME_UPGRADE_REQUIRED');
+  });
+
+  it('caps open connections per key, sharing the stream slots', async () => {
+    const open: WebSocket[] = [];
+    for (let i = 0; i < MAX_CONNECTIONS; i++) {
+      const opened = await handshake(`${wsBase}/run/${APP}/realtime`, { authorization: `Key ${key}` });
+      if (!('ws' in opened)) throw new Error(`refused: ${opened.status}`);
+      open.push(opened.ws);
+    }
+    expect(await refused(`${wsBase}/run/${APP}/realtime`, { authorization: `Key ${key}` })).toEqual({
+      status: 429,
+      code: 'LOGS_STREAM_LIMIT',
+    });
+    const closed = open.map((ws) => new Promise((done) => ws.on('close', done)));
+    for (const ws of open) ws.close();
+    await Promise.all(closed);
+    await expect
+      .poll(async () => {
+        const r = await handshake(`${wsBase}/run/${APP}/realtime`, { authorization: `Key ${key}` });
+        if ('ws' in r) r.ws.close();
+        return 'ws' in r;
+      })
+      .toBe(true);
+  });
+});
