@@ -167,19 +167,20 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
 
   let draining = false;
   const failures = config.limits.authFailures;
+  const authThrottle =
+    failures.perAddress > 0 || failures.perKey > 0
+      ? createAuthThrottle({
+          perAddress: failures.perAddress,
+          perKey: failures.perKey,
+          windowMs: failures.windowS * 1000,
+          maxTracked: failures.maxTracked,
+          clock,
+        })
+      : undefined;
   const http = createHttpApp({
     logger,
     authenticator,
-    authThrottle:
-      failures.perAddress > 0 || failures.perKey > 0
-        ? createAuthThrottle({
-            perAddress: failures.perAddress,
-            perKey: failures.perKey,
-            windowMs: failures.windowS * 1000,
-            maxTracked: failures.maxTracked,
-            clock,
-          })
-        : undefined,
+    ...(authThrottle ? { authThrottle } : {}),
     bodyLimit: config.limits.bodyLimit,
     isDraining: () => draining,
   });
@@ -217,6 +218,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   registerGatewayRoutes(http, gateway);
   registerRealtime(http, gateway, {
     authenticator,
+    ...(authThrottle ? { authThrottle } : {}),
     tokenSecret: loadOrCreateStorageSecret(join(config.home, 'realtime-key')),
     onError: (err) => logger.error({ err }, 'WebSocket connection failed'),
   });

@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { type HeldOutcome, PlatformError, type Principal, toEnvelope } from '@hangar/core';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import type { Authenticator } from '../http/auth.js';
+import { type AuthThrottle, authenticateThrottled } from '../http/auth-throttle.js';
 import { streamHolder } from '../http/stream-slots.js';
 import type { GatewayContext } from './context.js';
 import { authorizeApp, forwardHeaders, type Invocation } from './invocation.js';
@@ -12,6 +13,8 @@ import { splitPath } from './router.js';
 /** What WebSocket connections need besides the gateway. */
 export interface RealtimeDeps {
   authenticator: Authenticator;
+  /** Failed-authentication throttle shared with every other route (`limits.auth_failures`). */
+  authThrottle?: AuthThrottle;
   /** Secret realtime tokens are signed with. */
   tokenSecret: Buffer;
   /** Unexpected failures are logged here. */
@@ -59,6 +62,7 @@ async function connect(
   const principal = await principalOf(
     deps,
     req.headers.authorization,
+    req.socket.remoteAddress ?? '',
     token,
     owner,
     appName,
@@ -117,12 +121,17 @@ async function connect(
 async function principalOf(
   deps: RealtimeDeps,
   authorization: string | undefined,
+  address: string,
   token: string | null,
   owner: string,
   app: string,
   now: number,
 ): Promise<Principal | null> {
-  if (authorization) return deps.authenticator.authenticate(authorization);
+  if (authorization) {
+    return deps.authThrottle
+      ? authenticateThrottled(deps.authenticator, deps.authThrottle, authorization, address)
+      : deps.authenticator.authenticate(authorization);
+  }
   if (token !== null) return verifyRealtimeToken(deps.tokenSecret, token, owner, app, now).principal;
   return null;
 }
@@ -240,13 +249,17 @@ function summary(statusCode: number, closeCode: number | null, received: number,
 }
 
 function refuse(socket: Duplex, err: PlatformError): void {
-  writeHttp(socket, err.status, Buffer.from(JSON.stringify(toEnvelope(err))));
+  writeHttp(socket, err.status, Buffer.from(JSON.stringify(toEnvelope(err))), err.headers);
 }
 
-function writeHttp(socket: Duplex, status: number, body: Buffer): void {
+function writeHttp(socket: Duplex, status: number, body: Buffer, headers: Record<string, string> = {}): void {
   if (socket.destroyed) return;
+  // The error's own headers (e.g. `Retry-After` of a 429), as the HTTP routes send them.
+  const extra = Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
   const head =
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json\r\n` +
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json\r\n${extra}` +
     `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n`;
   socket.end(Buffer.concat([Buffer.from(head), body]));
 }

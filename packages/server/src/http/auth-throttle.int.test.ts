@@ -106,12 +106,20 @@ describe('failed authentication over HTTP', () => {
 
     // The right secret from the throttled address is refused too, on every path that takes a key.
     const proxied = { 'x-fal-target-url': 'https://rest.fal.ai/v1/keys' };
+    // A WebSocket handshake (realtime) authenticates through the same throttle.
+    const upgrade = {
+      connection: 'Upgrade',
+      upgrade: 'websocket',
+      'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+      'sec-websocket-version': '13',
+    };
     const paths: [string, Parameters<typeof call>[1]][] = [
       ['/v1/keys', {}],
       ['/run/demo/nope', {}],
       ['/queue/demo/nope/requests/00000000-0000-0000-0000-000000000000/status/stream', {}],
       ['/v1/serverless/logs/stream', { method: 'POST', body: '[]' }],
       ['/fal/proxy', { headers: proxied }],
+      ['/run/demo/nope', { headers: upgrade }],
     ];
     for (const [path, opts] of paths) {
       const a = await call(path, { ...opts, key: admin });
