@@ -1,115 +1,45 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApiError, createFalClient, fal } from '@fal-ai/client';
-import { DEFAULT_BUNDLE_LIMITS, type Stores, systemClock, uuidIds } from '@hangar/core';
+import { type Stores, systemClock } from '@hangar/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDiskObjectStore } from '../adapters/disk/object-store.js';
-import { createBundleStore } from '../bundles/bundle-store.js';
-import { DEFAULT_MACHINE_TYPES } from '../config.js';
-import { createHttpApp, type HttpApp } from '../http/app.js';
-import { createAuthenticator } from '../http/auth.js';
-import { createStreamSlots } from '../http/stream-slots.js';
-import { createLogBus } from '../runners/log-bus.js';
-import { createProcessRunnerDriver } from '../runners/process-driver.js';
-import { createSupervisor, type Supervisor } from '../runners/supervisor.js';
-import { createDeployService } from '../services/deploy.js';
 import { createFalStorage, registerStorageRoutes } from '../storage/index.js';
-import { createSqliteStores } from '../store/sqlite/index.js';
-import { createGateway, type Gateway, registerGatewayRoutes } from './gateway.js';
+import { type GatewayStack, openGatewayStack } from './e2e-stack.test-helper.js';
 import { createTestKey } from './test-server.js';
 
 const ECHO_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../examples/echo-node');
-const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
-let dir: string;
+let stack: GatewayStack;
 let stores: Stores;
-let supervisor: Supervisor;
-let gateway: Gateway;
-let http: HttpApp;
 let base: string;
 let key: string;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'hangar-fal-e2e-'));
-  stores = createSqliteStores({ path: join(dir, 'hangar.db') });
-  const logBus = createLogBus();
-  supervisor = createSupervisor({
-    driver: createProcessRunnerDriver(),
-    stores,
-    logBus,
-    machineTypes: DEFAULT_MACHINE_TYPES,
-    dataRoot: (owner) => {
-      const root = join(dir, 'data', owner);
-      mkdirSync(root, { recursive: true });
-      return root;
+  stack = await openGatewayStack({
+    prefix: 'hangar-fal-e2e-',
+    register: ({ http, dir, base: url }) => {
+      const objects = createDiskObjectStore(join(dir, 'storage'));
+      const storage = createFalStorage({
+        objects,
+        secret: randomBytes(32),
+        clock: systemClock,
+        publicUrl: url,
+        maxObjectBytes: 256 * 1024 * 1024,
+        quotaBytes: () => 1024 * 1024 * 1024,
+        uploadUrlTtlMs: 600_000,
+      });
+      registerStorageRoutes(http, { storage, objects });
     },
-    clock: systemClock,
-    ids: uuidIds,
-    logger: silent,
   });
-  http = createHttpApp({
-    logger: false,
-    authenticator: createAuthenticator(stores.keys),
-    bodyLimit: 1 << 20,
-  });
-  gateway = createGateway({
-    dispatcher: supervisor,
-    requests: stores.requests,
-    logs: stores.logs,
-    logBus,
-    apps: stores.apps,
-    clock: systemClock,
-    ids: uuidIds,
-    publicUrl: () => base,
-    resultTtlMs: 3_600_000,
-    jsonCap: 64 * 1024,
-    jsonInput: { maxDepth: 64, maxItems: 100_000, maxStringBytes: 1024 * 1024 },
-    webhook: { allowPrivate: false, allowlist: [], maxAttempts: 3 },
-    logger: silent,
-    streams: createStreamSlots(10),
-  });
-  registerGatewayRoutes(http, gateway);
-  const objects = createDiskObjectStore(join(dir, 'storage'));
-  const storage = createFalStorage({
-    objects,
-    secret: randomBytes(32),
-    clock: systemClock,
-    publicUrl: () => base,
-    maxObjectBytes: 256 * 1024 * 1024,
-    quotaBytes: () => 1024 * 1024 * 1024,
-    uploadUrlTtlMs: 600_000,
-  });
-  registerStorageRoutes(http, { storage, objects });
-  base = await http.listen({ host: '127.0.0.1', port: 0 });
+  ({ stores, base } = stack);
   key = await createTestKey(stores.keys, 'alice');
-  const bundles = createBundleStore({
-    root: join(dir, 'bundles'),
-    limits: DEFAULT_BUNDLE_LIMITS,
-    apps: stores.apps,
-    clock: systemClock,
-  });
-  const deployer = createDeployService({
-    bundles,
-    apps: stores.apps,
-    events: stores.events,
-    keys: stores.keys,
-    machineTypes: DEFAULT_MACHINE_TYPES,
-    clock: systemClock,
-    ids: uuidIds,
-    onRevision: (app, rev) => supervisor.deploy(app, rev),
-  });
-  await deployer.deployDir({ owner: 'alice', dir: ECHO_DIR, deployedBy: null });
+  await stack.deployDir('alice', ECHO_DIR);
 });
 
 afterAll(async () => {
-  await supervisor?.close(2000);
-  await gateway?.close();
-  await http?.close();
-  await stores?.close();
-  rmSync(dir, { recursive: true, force: true });
+  await stack?.close();
 });
 
 type Client = ReturnType<typeof createFalClient>;

@@ -1,38 +1,22 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createFalClient } from '@fal-ai/client';
-import { DEFAULT_BUNDLE_LIMITS, type Stores, systemClock, uuidIds } from '@hangar/core';
+import { type Stores, uuidIds } from '@hangar/core';
 import { WebSocket as UndiciWebSocket } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { createBundleStore } from '../bundles/bundle-store.js';
-import { DEFAULT_MACHINE_TYPES } from '../config.js';
-import { createHttpApp, type HttpApp } from '../http/app.js';
-import { createAuthenticator } from '../http/auth.js';
-import { createStreamSlots } from '../http/stream-slots.js';
-import { createLogBus } from '../runners/log-bus.js';
-import { createProcessRunnerDriver } from '../runners/process-driver.js';
-import { createSupervisor, type Supervisor } from '../runners/supervisor.js';
-import { createDeployService } from '../services/deploy.js';
-import { createSqliteStores } from '../store/sqlite/index.js';
-import { createGateway, type Gateway, registerGatewayRoutes } from './gateway.js';
+import { type GatewayStack, openGatewayStack } from './e2e-stack.test-helper.js';
 import { registerRealtime } from './realtime-routes.js';
 import { signRealtimeGrant } from './realtime-token.js';
 import { createTestKey } from './test-server.js';
 
 const EXAMPLES = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../examples');
-const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
 const MAX_CONNECTIONS = 3;
 const APP = 'alice/realtime-echo';
 
-let dir: string;
+let stack: GatewayStack;
 let stores: Stores;
-let supervisor: Supervisor;
-let gateway: Gateway;
-let http: HttpApp;
 let base: string;
 let wsBase: string;
 let key: string;
@@ -41,76 +25,27 @@ const secret = randomBytes(32);
 const issuedIds: string[] = [];
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'hangar-realtime-e2e-'));
-  stores = createSqliteStores({ path: join(dir, 'hangar.db') });
-  const logBus = createLogBus();
-  supervisor = createSupervisor({
-    driver: createProcessRunnerDriver(),
-    stores,
-    logBus,
-    machineTypes: DEFAULT_MACHINE_TYPES,
-    dataRoot: (owner) => {
-      const root = join(dir, 'data', owner);
-      mkdirSync(root, { recursive: true });
-      return root;
-    },
-    clock: systemClock,
-    ids: uuidIds,
-    logger: silent,
-  });
-  const authenticator = createAuthenticator(stores.keys);
-  http = createHttpApp({ logger: false, authenticator, bodyLimit: 1 << 20 });
-  gateway = createGateway({
-    dispatcher: supervisor,
-    requests: stores.requests,
-    logs: stores.logs,
-    logBus,
-    apps: stores.apps,
-    clock: systemClock,
+  stack = await openGatewayStack({
+    prefix: 'hangar-realtime-e2e-',
+    maxStreams: MAX_CONNECTIONS,
     ids: () => {
       const id = uuidIds();
       issuedIds.push(id);
       return id;
     },
-    publicUrl: () => base,
-    resultTtlMs: 3_600_000,
-    jsonCap: 64 * 1024,
-    jsonInput: { maxDepth: 64, maxItems: 100_000, maxStringBytes: 1024 * 1024 },
-    webhook: { allowPrivate: false, allowlist: [], maxAttempts: 3 },
-    logger: silent,
-    streams: createStreamSlots(MAX_CONNECTIONS),
+    register: ({ http, gateway, authenticator }) =>
+      registerRealtime(http, gateway, { authenticator, tokenSecret: secret, onError: () => undefined }),
   });
-  registerGatewayRoutes(http, gateway);
-  registerRealtime(http, gateway, { authenticator, tokenSecret: secret, onError: () => undefined });
-  base = await http.listen({ host: '127.0.0.1', port: 0 });
+  ({ stores, base } = stack);
   wsBase = base.replace(/^http/, 'ws');
   key = await createTestKey(stores.keys, 'alice');
   bobKey = await createTestKey(stores.keys, 'bob');
-  const deployer = createDeployService({
-    bundles: createBundleStore({
-      root: join(dir, 'bundles'),
-      limits: DEFAULT_BUNDLE_LIMITS,
-      apps: stores.apps,
-      clock: systemClock,
-    }),
-    apps: stores.apps,
-    events: stores.events,
-    keys: stores.keys,
-    machineTypes: DEFAULT_MACHINE_TYPES,
-    clock: systemClock,
-    ids: uuidIds,
-    onRevision: (app, rev) => supervisor.deploy(app, rev),
-  });
-  await deployer.deployDir({ owner: 'alice', dir: join(EXAMPLES, 'realtime-echo-node'), deployedBy: null });
-  await deployer.deployDir({ owner: 'alice', dir: join(EXAMPLES, 'echo-node'), deployedBy: null });
+  await stack.deployDir('alice', join(EXAMPLES, 'realtime-echo-node'));
+  await stack.deployDir('alice', join(EXAMPLES, 'echo-node'));
 });
 
 afterAll(async () => {
-  await supervisor?.close(2000);
-  await gateway?.close();
-  await http?.close();
-  await stores?.close();
-  rmSync(dir, { recursive: true, force: true });
+  await stack?.close();
 });
 
 /** The supported way to point `fal.realtime` at Hangar: a `WebSocket` class that rewrites fal's URL. */

@@ -1,22 +1,10 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createFalClient } from '@fal-ai/client';
-import { DEFAULT_BUNDLE_LIMITS, type RequestRecord, type Stores, systemClock, uuidIds } from '@hangar/core';
+import type { RequestRecord, Stores } from '@hangar/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBundleStore } from '../bundles/bundle-store.js';
-import { DEFAULT_MACHINE_TYPES } from '../config.js';
-import { createHttpApp, type HttpApp } from '../http/app.js';
-import { createAuthenticator } from '../http/auth.js';
-import { createStreamSlots } from '../http/stream-slots.js';
-import { createLogBus } from '../runners/log-bus.js';
-import { createProcessRunnerDriver } from '../runners/process-driver.js';
-import { createSupervisor, type Supervisor } from '../runners/supervisor.js';
-import { createDeployService } from '../services/deploy.js';
-import { createSqliteStores } from '../store/sqlite/index.js';
-import { createGateway, type Gateway, registerGatewayRoutes } from './gateway.js';
+import { type GatewayStack, openGatewayStack } from './e2e-stack.test-helper.js';
 import { createTestKey } from './test-server.js';
 
 // Streaming pass-through with a real runner process (examples/stream-node) over real sockets. Ordering is
@@ -25,92 +13,34 @@ import { createTestKey } from './test-server.js';
 
 const APP_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../examples/stream-node');
 const JSON_CAP = 16 * 1024;
-const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
-let dir: string;
+let stack: GatewayStack;
 let stores: Stores;
-let supervisor: Supervisor;
-let gateway: Gateway;
-let http: HttpApp;
 let base: string;
 let key: string;
 /** Answers sent through Fastify's routes (the fast lane's never are). */
 let routed = 0;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'hangar-stream-e2e-'));
-  stores = createSqliteStores({ path: join(dir, 'hangar.db'), jsonCap: JSON_CAP });
-  const logBus = createLogBus();
-  supervisor = createSupervisor({
-    driver: createProcessRunnerDriver(),
-    stores,
-    logBus,
-    machineTypes: DEFAULT_MACHINE_TYPES,
-    dataRoot: (owner) => {
-      const root = join(dir, 'data', owner);
-      mkdirSync(root, { recursive: true });
-      return root;
-    },
-    clock: systemClock,
-    ids: uuidIds,
-    logger: silent,
-  });
-  http = createHttpApp({
-    logger: false,
-    authenticator: createAuthenticator(stores.keys),
-    bodyLimit: 1 << 20,
-  });
-  // Hijacked (streamed) answers skip onSend, so count routed requests as they arrive.
-  http.addHook('onRequest', (_req, _reply, done) => {
-    routed++;
-    done();
-  });
-  gateway = createGateway({
-    dispatcher: supervisor,
-    requests: stores.requests,
-    logs: stores.logs,
-    logBus,
-    apps: stores.apps,
-    clock: systemClock,
-    ids: uuidIds,
-    publicUrl: () => base,
-    resultTtlMs: 3_600_000,
+  stack = await openGatewayStack({
+    prefix: 'hangar-stream-e2e-',
     jsonCap: JSON_CAP,
-    jsonInput: { maxDepth: 64, maxItems: 100_000, maxStringBytes: 1024 * 1024 },
-    webhook: { allowPrivate: false, allowlist: [], maxAttempts: 3 },
-    logger: silent,
-    streams: createStreamSlots(10),
+    // Hijacked (streamed) answers skip onSend, so count routed requests as they arrive.
+    register: ({ http }) =>
+      http.addHook('onRequest', (_req, _reply, done) => {
+        routed++;
+        done();
+      }),
   });
-  registerGatewayRoutes(http, gateway);
-  base = await http.listen({ host: '127.0.0.1', port: 0 });
+  ({ stores, base } = stack);
   key = await createTestKey(stores.keys, 'alice');
-  const bundles = createBundleStore({
-    root: join(dir, 'bundles'),
-    limits: DEFAULT_BUNDLE_LIMITS,
-    apps: stores.apps,
-    clock: systemClock,
-  });
-  const deployer = createDeployService({
-    bundles,
-    apps: stores.apps,
-    events: stores.events,
-    keys: stores.keys,
-    machineTypes: DEFAULT_MACHINE_TYPES,
-    clock: systemClock,
-    ids: uuidIds,
-    onRevision: (app, rev) => supervisor.deploy(app, rev),
-  });
-  await deployer.deployDir({ owner: 'alice', dir: APP_DIR, deployedBy: null });
+  await stack.deployDir('alice', APP_DIR);
 });
 
 afterAll(async () => {
-  await supervisor?.close(2000);
-  await gateway?.close();
   // fetch keeps connections open (one may be fresh and unused, which `close` waits out): end them.
-  http?.server.closeAllConnections();
-  await http?.close();
-  await stores?.close();
-  rmSync(dir, { recursive: true, force: true });
+  stack?.http.server.closeAllConnections();
+  await stack?.close();
 });
 
 interface Event {
