@@ -1,24 +1,17 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { type BundleLimits, type JsonInputLimits, type MachineType, OWNER_NAME_PATTERN } from '@hangar/core';
 import {
-  type BundleLimits,
-  DEFAULT_BUNDLE_LIMITS,
-  describeSchemaError,
-  type JsonInputLimits,
-  type MachineType,
-  OWNER_NAME_PATTERN,
-} from '@hangar/core';
-import { type Static, Type } from 'typebox';
-import { createAllowlist, splitUrlAllowlist } from './net/address-policy.js';
+  CONFIG_FILE,
+  ConfigError,
+  ConfigFileSchema,
+  DEFAULT_MACHINE_TYPES,
+  fileSections,
+  mergeMachineTypes,
+  readConfigFile,
+} from './config-file.js';
 import type { SandboxSettings } from './runners/sandbox/index.js';
 
-/** Thrown for any invalid option; the CLI prints its message and exits 2. */
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
+export { CONFIG_FILE, ConfigError, ConfigFileSchema, DEFAULT_MACHINE_TYPES };
 
 /** The options a command line may set (already parsed, or parsed from argv by `parseFlags`). */
 export interface ConfigFlags {
@@ -42,151 +35,8 @@ export const CONFIG_ENV = [
 /** Command-line flags read by `loadConfig`. */
 export const CONFIG_FLAGS = ['--port', '--host', '--home'] as const;
 
-/** Name of the optional config file inside HANGAR_HOME. */
-export const CONFIG_FILE = 'hangar.config.json';
-
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const LOG_FORMATS = ['auto', 'text', 'json'] as const;
-
-/**
- * Shipped machine types. A100 and H100 follow fal's published hourly rates ($0.99/h, $1.89/h); B200
- * ($2.99/h) and CPU ($0.108/h, a 2-vCPU instance) are estimates in the same range as public cloud prices.
- */
-export const DEFAULT_MACHINE_TYPES: Readonly<Record<string, MachineType>> = {
-  CPU: { unitPrice: 0.00003, gpuLabel: 'CPU', reservedRunners: 100, surgeMultiplier: 1 },
-  'GPU-A100': { unitPrice: 0.000275, gpuLabel: 'NVIDIA A100', reservedRunners: 4, surgeMultiplier: 1.5 },
-  'GPU-H100': { unitPrice: 0.000525, gpuLabel: 'NVIDIA H100', reservedRunners: 4, surgeMultiplier: 1.5 },
-  'GPU-B200': { unitPrice: 0.00083, gpuLabel: 'NVIDIA B200', reservedRunners: 4, surgeMultiplier: 1.5 },
-};
-
-/**
- * Highest `limits.json_input.max_depth` accepted: deeper values overflow the recursion of common JSON
- * tools (Python's json module stops at its default recursion limit of 1,000).
- */
-const MAX_JSON_DEPTH = 1000;
-
-const int = (minimum: number) => Type.Optional(Type.Integer({ minimum }));
-const strict = { additionalProperties: false } as const;
-
-/** TypeBox schema of `hangar.config.json`; every field is optional and unknown keys are rejected. */
-export const ConfigFileSchema = Type.Object(
-  {
-    machine_types: Type.Optional(
-      Type.Record(
-        Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$' }),
-        Type.Object(
-          {
-            unit_price: Type.Optional(Type.Number({ minimum: 0 })),
-            gpu_label: Type.Optional(Type.String({ minLength: 1 })),
-            reserved_runners: int(0),
-            surge_multiplier: Type.Optional(Type.Number({ minimum: 1 })),
-          },
-          strict,
-        ),
-        strict,
-      ),
-    ),
-    discounts: Type.Optional(
-      Type.Record(
-        Type.String({ pattern: OWNER_NAME_PATTERN }),
-        Type.Number({ minimum: 0, maximum: 100 }),
-        strict,
-      ),
-    ),
-    storage_quotas: Type.Optional(
-      Type.Record(
-        Type.String({ pattern: OWNER_NAME_PATTERN }),
-        Type.Object({ bytes: int(0), files: int(0) }, strict),
-        strict,
-      ),
-    ),
-    limits: Type.Optional(
-      Type.Object(
-        {
-          body_limit: int(1),
-          json_payload_cap: int(0),
-          result_ttl_s: int(1),
-          rate_limit: Type.Optional(
-            Type.Object(
-              { requests_per_second: Type.Optional(Type.Number({ minimum: 0 })), burst: int(1) },
-              strict,
-            ),
-          ),
-          max_sse_streams_per_key: int(1),
-          auth_failures: Type.Optional(
-            Type.Object(
-              { per_address: int(0), per_key: int(0), window_s: int(1), max_tracked: int(1) },
-              strict,
-            ),
-          ),
-          max_upload_bytes: int(1),
-          max_range_days: int(1),
-          json_input: Type.Optional(
-            Type.Object(
-              {
-                max_depth: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_JSON_DEPTH })),
-                max_items: int(1),
-                max_string_bytes: int(1),
-              },
-              strict,
-            ),
-          ),
-          query_timeout_ms: int(0),
-          max_bundle_bytes: int(1),
-          max_bundle_unpacked_bytes: int(1),
-          max_bundle_files: int(1),
-          storage_quota_bytes: int(0),
-          storage_quota_files: int(0),
-        },
-        strict,
-      ),
-    ),
-    retries: Type.Optional(Type.Object({ max_attempts: int(1) }, strict)),
-    shutdown_deadline_ms: int(0),
-    webhooks: Type.Optional(
-      Type.Object(
-        { allow_private: Type.Optional(Type.Boolean()), allowlist: Type.Optional(Type.Array(Type.String())) },
-        strict,
-      ),
-    ),
-    files: Type.Optional(Type.Object({ url_allowlist: Type.Optional(Type.Array(Type.String())) }, strict)),
-    storage: Type.Optional(
-      Type.Object(
-        { max_object_bytes: int(1), quota_bytes: int(0), upload_url_ttl_s: int(1), sweep_interval_s: int(1) },
-        strict,
-      ),
-    ),
-    metrics: Type.Optional(Type.Object({ cache_ttl_s: int(0) }, strict)),
-    runners: Type.Optional(
-      Type.Object(
-        {
-          sample_interval_ms: int(1),
-          meter_interval_ms: int(1),
-          isolation: Type.Optional(Type.Enum(['auto', 'sandbox', 'none', 'trusted'])),
-          sandbox: Type.Optional(
-            Type.Object(
-              {
-                memory_mb: int(16),
-                pids_max: int(8),
-                nofile: int(64),
-                tmp_mb: int(1),
-                uid_base: Type.Optional(Type.Integer({ minimum: 1000, maximum: 2_000_000_000 })),
-                ro_paths: Type.Optional(Type.Array(Type.String({ pattern: '^/' }))),
-                egress: Type.Optional(Type.Enum(['none', 'proxy'])),
-                egress_allowlist: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
-              },
-              strict,
-            ),
-          ),
-        },
-        strict,
-      ),
-    ),
-  },
-  strict,
-);
-
-type ConfigFile = Static<typeof ConfigFileSchema>;
 
 /** Everything the server is configured with; deep-frozen. */
 export interface Config {
@@ -328,126 +178,6 @@ export function loadConfig(
     dataRoot: (owner: string) => join(home, 'data', owner),
   };
   return deepFreeze(config);
-}
-
-const MIB = 1024 * 1024;
-
-function fileSections(file: ConfigFile) {
-  const l = file.limits ?? {};
-  const sb = file.runners?.sandbox ?? {};
-  const bodyLimit = l.body_limit ?? 10 * 1024 * 1024;
-  return {
-    limits: {
-      bodyLimit,
-      jsonPayloadCap: l.json_payload_cap ?? 64 * 1024,
-      resultTtlS: l.result_ttl_s ?? 3600,
-      rateLimit: {
-        requestsPerSecond: l.rate_limit?.requests_per_second ?? 10_000,
-        burst: l.rate_limit?.burst ?? 20_000,
-      },
-      maxSseStreamsPerKey: l.max_sse_streams_per_key ?? 10,
-      authFailures: {
-        perAddress: l.auth_failures?.per_address ?? 20,
-        perKey: l.auth_failures?.per_key ?? 100,
-        windowS: l.auth_failures?.window_s ?? 60,
-        maxTracked: l.auth_failures?.max_tracked ?? 100_000,
-      },
-      maxUploadBytes: l.max_upload_bytes ?? 1024 * 1024 * 1024,
-      maxRangeDays: l.max_range_days ?? 90,
-      jsonInput: {
-        maxDepth: l.json_input?.max_depth ?? 64,
-        maxItems: l.json_input?.max_items ?? 100_000,
-        // Long strings are real inputs (prompts, base64 data URIs): by default only the body limit bounds them.
-        maxStringBytes: l.json_input?.max_string_bytes ?? bodyLimit,
-      },
-      queryTimeoutMs: l.query_timeout_ms ?? 30_000,
-      bundle: {
-        maxBytes: l.max_bundle_bytes ?? DEFAULT_BUNDLE_LIMITS.maxBytes,
-        maxUnpackedBytes: l.max_bundle_unpacked_bytes ?? DEFAULT_BUNDLE_LIMITS.maxUnpackedBytes,
-        maxFiles: l.max_bundle_files ?? DEFAULT_BUNDLE_LIMITS.maxFiles,
-      },
-      storageQuotaBytes: l.storage_quota_bytes ?? 100 * 1024 ** 3,
-      storageQuotaFiles: l.storage_quota_files ?? 1_000_000,
-    },
-    storageQuotas: { ...file.storage_quotas },
-    retries: { maxAttempts: file.retries?.max_attempts ?? 3 },
-    shutdownDeadlineMs: file.shutdown_deadline_ms ?? 10_000,
-    webhooks: {
-      allowPrivate: file.webhooks?.allow_private ?? false,
-      allowlist: checkAllowlist('webhooks.allowlist', file.webhooks?.allowlist ?? [], createAllowlist),
-    },
-    files: {
-      urlAllowlist: checkAllowlist('files.url_allowlist', file.files?.url_allowlist ?? [], splitUrlAllowlist),
-    },
-    storage: {
-      maxObjectBytes: file.storage?.max_object_bytes ?? 5 * 1024 ** 3,
-      quotaBytes: file.storage?.quota_bytes ?? 10 * 1024 ** 3,
-      uploadUrlTtlS: file.storage?.upload_url_ttl_s ?? 3600,
-      sweepIntervalS: file.storage?.sweep_interval_s ?? 60,
-    },
-    metrics: { cacheTtlS: file.metrics?.cache_ttl_s ?? 10 },
-    runners: {
-      sampleIntervalMs: file.runners?.sample_interval_ms ?? 5000,
-      meterIntervalMs: file.runners?.meter_interval_ms ?? 5000,
-      isolation: file.runners?.isolation ?? 'auto',
-      sandbox: {
-        memoryBytes: (sb.memory_mb ?? 4096) * MIB,
-        pidsMax: sb.pids_max ?? 1024,
-        nofile: sb.nofile ?? 65_536,
-        tmpBytes: (sb.tmp_mb ?? 1024) * MIB,
-        uidBase: sb.uid_base ?? 200_000,
-        roPaths: [...(sb.ro_paths ?? [])],
-        egress: sb.egress ?? 'none',
-        egressAllowlist: [...(sb.egress_allowlist ?? [])],
-      },
-    },
-  };
-}
-
-/** Validates an allowlist with the parser that will use it, so a bad entry fails at load (exit 2). */
-function checkAllowlist(key: string, entries: string[], parse: (entries: string[]) => unknown): string[] {
-  try {
-    parse(entries);
-  } catch (err) {
-    throw new ConfigError(`${CONFIG_FILE}: ${key}: ${(err as Error).message}`);
-  }
-  return [...entries];
-}
-
-function readConfigFile(path: string): ConfigFile {
-  if (!existsSync(path)) return {};
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new ConfigError(`${path}: not valid JSON (${(err as Error).message})`);
-  }
-  const problem = describeSchemaError(ConfigFileSchema, json);
-  if (problem) throw new ConfigError(`${path}: ${problem}`);
-  return json as ConfigFile;
-}
-
-function mergeMachineTypes(entries: NonNullable<ConfigFile['machine_types']>): Record<string, MachineType> {
-  const merged: Record<string, MachineType> = { ...DEFAULT_MACHINE_TYPES };
-  for (const [name, e] of Object.entries(entries)) {
-    const known = DEFAULT_MACHINE_TYPES[name];
-    if (!known) {
-      for (const field of ['unit_price', 'gpu_label', 'reserved_runners', 'surge_multiplier'] as const) {
-        if (e[field] === undefined) {
-          throw new ConfigError(
-            `${CONFIG_FILE}: machine_types.${name}.${field} is required for a new machine type`,
-          );
-        }
-      }
-    }
-    merged[name] = {
-      unitPrice: e.unit_price ?? known!.unitPrice,
-      gpuLabel: e.gpu_label ?? known!.gpuLabel,
-      reservedRunners: e.reserved_runners ?? known!.reservedRunners,
-      surgeMultiplier: e.surge_multiplier ?? known!.surgeMultiplier,
-    };
-  }
-  return merged;
 }
 
 function parsePort(picked: { value: string; source: string } | null): number {
