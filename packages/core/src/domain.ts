@@ -81,6 +81,41 @@ export interface App {
   updatedAt: number;
 }
 
+/** Scaling fields `hangar apps scale` sets without a redeploy; absent fields follow the revision's manifest. */
+export interface ScalingOverrides {
+  min_concurrency?: number;
+  max_concurrency?: number;
+  keep_alive?: number;
+  max_multiplexing?: number;
+}
+
+/** A gradual traffic shift to `revisionId`: it serves `percent` of the app's requests. */
+export interface RolloutState {
+  revisionId: string;
+  percent: number;
+  startedAt: number;
+}
+
+/** What app operations persist beside the current revision, so a restart keeps them. */
+export interface AppSettings {
+  scaling: ScalingOverrides;
+  rollout: RolloutState | null;
+}
+
+/** A live runner as the runners operations report it. */
+export interface LiveRunner {
+  runnerId: string;
+  revisionId: string;
+  machineType: string;
+  state: RunnerState;
+  createdAt: number;
+  readyAt: number | null;
+  inFlight: number;
+  maxMultiplexing: number;
+  /** True once a stop or kill was asked for and the process is exiting. */
+  stopping: boolean;
+}
+
 export type RunnerState = 'pending' | 'setup' | 'idle' | 'running' | 'draining' | 'terminated';
 
 /** Error classes of fal's analytics breakdown. */

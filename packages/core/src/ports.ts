@@ -2,6 +2,7 @@ import type {
   ApiKeyRecord,
   App,
   AppEvent,
+  AppSettings,
   BundleRecord,
   ErrorClass,
   KeyScope,
@@ -35,6 +36,15 @@ export interface AppStore {
   putRevision(rev: Revision): Promise<void>;
   setRevisionStatus(revisionId: string, status: Revision['status']): Promise<void>;
   listRevisions(owner: string, app: string): Promise<Revision[]>;
+  /** Points the app at one of its recorded revisions. */
+  setCurrentRevision(owner: string, name: string, revisionId: string, at: number): Promise<void>;
+  /** Forgets one revision (its bundle and the owner's files stay). */
+  deleteRevision(owner: string, name: string, revisionId: string): Promise<void>;
+  /** Forgets the app, its revisions and settings (bundles, files and events stay). */
+  deleteApp(owner: string, name: string): Promise<void>;
+  /** The app's scaling overrides and rollout (empty defaults when none were set). */
+  getSettings(owner: string, name: string): Promise<AppSettings>;
+  putSettings(owner: string, name: string, settings: AppSettings): Promise<void>;
   /** Records that an owner holds a bundle; a second record of the same owner and digest is ignored. */
   putBundle(rec: BundleRecord): Promise<void>;
   /** The owner's record of a bundle, or null when that owner never uploaded it. */

@@ -82,6 +82,30 @@ export function describeStoresContract(name: string, open: () => Promise<StoresH
       expect((await s.apps.listApps('beta')).map((a) => a.name)).toEqual(['other']);
     });
 
+    it('switches, deletes revisions and apps, and keeps app settings', async () => {
+      await s.apps.putRevision(revisionFixture('rev1', 'acme', 'echo', 100));
+      await s.apps.putRevision(revisionFixture('rev2', 'acme', 'echo', 200));
+      await s.apps.setCurrentRevision('acme', 'echo', 'rev1', 300);
+      expect(await s.apps.getApp('acme', 'echo')).toMatchObject({ currentRevision: 'rev1', updatedAt: 300 });
+      expect(await s.apps.getSettings('acme', 'echo')).toEqual({ scaling: {}, rollout: null });
+      const settings = {
+        scaling: { min_concurrency: 2, keep_alive: 10 },
+        rollout: { revisionId: 'rev2', percent: 10, startedAt: 400 },
+      };
+      await s.apps.putSettings('acme', 'echo', settings);
+      expect(await s.apps.getSettings('acme', 'echo')).toEqual(settings);
+      await s.apps.deleteRevision('beta', 'echo', 'rev2');
+      expect((await s.apps.listRevisions('acme', 'echo')).map((r) => r.revisionId)).toEqual(['rev2', 'rev1']);
+      await s.apps.deleteRevision('acme', 'echo', 'rev2');
+      expect((await s.apps.listRevisions('acme', 'echo')).map((r) => r.revisionId)).toEqual(['rev1']);
+      await s.apps.putRevision(revisionFixture('rev3', 'beta', 'echo', 500));
+      await s.apps.deleteApp('acme', 'echo');
+      expect(await s.apps.getApp('acme', 'echo')).toBeNull();
+      expect(await s.apps.listRevisions('acme', 'echo')).toEqual([]);
+      expect(await s.apps.getSettings('acme', 'echo')).toEqual({ scaling: {}, rollout: null });
+      expect(await s.apps.getApp('beta', 'echo')).toMatchObject({ currentRevision: 'rev3' });
+    });
+
     it("keeps a revision's bundle and records bundles per owner, first record winning", async () => {
       const digest = `sha256:${'a'.repeat(64)}`;
       await s.apps.putRevision(revisionFixture('rev1', 'acme', 'echo', 100, { bundle: digest }));

@@ -1,6 +1,7 @@
 import {
   type ApiKeyRecord,
   type App,
+  type AppSettings,
   type AppStore,
   type BundleRecord,
   type Clock,
@@ -70,6 +71,7 @@ export class MemoryAppStore implements AppStore {
   /** Insertion order breaks ties between revisions created in the same millisecond. */
   private readonly revisions = new Map<string, { rev: Revision; seq: number }>();
   private readonly bundles = new Map<string, BundleRecord>();
+  private readonly settings = new Map<string, AppSettings>();
   private seq = 0;
 
   async getApp(owner: string, name: string): Promise<App | null> {
@@ -108,6 +110,35 @@ export class MemoryAppStore implements AppStore {
       .filter((r) => r.rev.owner === owner && r.rev.app === app)
       .sort((a, b) => b.rev.createdAt - a.rev.createdAt || b.seq - a.seq)
       .map((r) => structuredClone(r.rev));
+  }
+
+  async setCurrentRevision(owner: string, name: string, revisionId: string, at: number): Promise<void> {
+    const a = this.apps.get(`${owner}/${name}`);
+    if (!a) return;
+    a.currentRevision = revisionId;
+    a.updatedAt = at;
+  }
+
+  async deleteRevision(owner: string, name: string, revisionId: string): Promise<void> {
+    const found = this.revisions.get(revisionId);
+    if (found && found.rev.owner === owner && found.rev.app === name) this.revisions.delete(revisionId);
+  }
+
+  async deleteApp(owner: string, name: string): Promise<void> {
+    const key = `${owner}/${name}`;
+    this.apps.delete(key);
+    this.settings.delete(key);
+    for (const [id, { rev }] of this.revisions)
+      if (rev.owner === owner && rev.app === name) this.revisions.delete(id);
+  }
+
+  async getSettings(owner: string, name: string): Promise<AppSettings> {
+    const found = this.settings.get(`${owner}/${name}`);
+    return found ? structuredClone(found) : { scaling: {}, rollout: null };
+  }
+
+  async putSettings(owner: string, name: string, settings: AppSettings): Promise<void> {
+    this.settings.set(`${owner}/${name}`, structuredClone(settings));
   }
 
   async putBundle(rec: BundleRecord): Promise<void> {

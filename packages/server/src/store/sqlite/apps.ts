@@ -1,4 +1,4 @@
-import type { App, AppStore, BundleRecord, Revision } from '@hangar/core';
+import type { App, AppSettings, AppStore, BundleRecord, Revision } from '@hangar/core';
 import type Database from 'better-sqlite3';
 import { APP_COLUMNS, rowToApp, rowToRevision } from './rows.js';
 import type { Runnable, SqliteWriter } from './writer.js';
@@ -14,6 +14,11 @@ export class SqliteAppStore implements AppStore {
   private readonly getBundleStmt: Database.Statement;
   /** Inserts the revision and moves the app's pointer atomically (a savepoint inside the batch). */
   private readonly putRevisionRun: Runnable;
+  private readonly setCurrentStmt: Database.Statement;
+  private readonly deleteRevisionStmt: Database.Statement;
+  private readonly deleteAppRun: Runnable;
+  private readonly getSettingsStmt: Database.Statement;
+  private readonly putSettingsStmt: Database.Statement;
 
   constructor(
     private readonly db: Database.Database,
@@ -47,6 +52,64 @@ export class SqliteAppStore implements AppStore {
         return { changes: 1 };
       },
     };
+    this.setCurrentStmt = db.prepare(
+      'UPDATE apps SET current_revision = ?, updated_at = ? WHERE owner = ? AND name = ?',
+    );
+    this.deleteRevisionStmt = db.prepare(
+      'DELETE FROM revisions WHERE owner = ? AND app = ? AND revision_id = ?',
+    );
+    const deletes = [
+      db.prepare('DELETE FROM apps WHERE owner = ? AND name = ?'),
+      db.prepare('DELETE FROM revisions WHERE owner = ? AND app = ?'),
+      db.prepare('DELETE FROM app_settings WHERE owner = ? AND name = ?'),
+    ];
+    const deleteTx = db.transaction((p: unknown[]) => {
+      for (const stmt of deletes) stmt.run(p);
+    });
+    this.deleteAppRun = {
+      run: (p) => {
+        deleteTx(p);
+        return { changes: 1 };
+      },
+    };
+    this.getSettingsStmt = db.prepare(
+      'SELECT scaling, rollout FROM app_settings WHERE owner = ? AND name = ?',
+    );
+    this.putSettingsStmt = db.prepare(
+      `INSERT INTO app_settings (owner, name, scaling, rollout) VALUES (?, ?, ?, ?)
+       ON CONFLICT (owner, name) DO UPDATE SET scaling = excluded.scaling, rollout = excluded.rollout`,
+    );
+  }
+
+  async setCurrentRevision(owner: string, name: string, revisionId: string, at: number): Promise<void> {
+    await this.writer.enqueueAwait(this.setCurrentStmt, [revisionId, at, owner, name]);
+  }
+
+  async deleteRevision(owner: string, name: string, revisionId: string): Promise<void> {
+    await this.writer.enqueueAwait(this.deleteRevisionStmt, [owner, name, revisionId]);
+  }
+
+  async deleteApp(owner: string, name: string): Promise<void> {
+    await this.writer.enqueueAwait(this.deleteAppRun, [owner, name]);
+  }
+
+  async getSettings(owner: string, name: string): Promise<AppSettings> {
+    this.writer.commit();
+    const r = this.getSettingsStmt.get(owner, name) as
+      | { scaling: string; rollout: string | null }
+      | undefined;
+    if (!r) return { scaling: {}, rollout: null };
+    return { scaling: JSON.parse(r.scaling), rollout: r.rollout === null ? null : JSON.parse(r.rollout) };
+  }
+
+  async putSettings(owner: string, name: string, settings: AppSettings): Promise<void> {
+    const rollout = settings.rollout === null ? null : JSON.stringify(settings.rollout);
+    await this.writer.enqueueAwait(this.putSettingsStmt, [
+      owner,
+      name,
+      JSON.stringify(settings.scaling),
+      rollout,
+    ]);
   }
 
   async getApp(owner: string, name: string): Promise<App | null> {

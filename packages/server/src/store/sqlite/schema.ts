@@ -260,4 +260,14 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (owner, digest)
   ) WITHOUT ROWID;
   `,
+  // 6: app operations. Scaling overrides (`hangar apps scale`) and a rollout in progress, per app.
+  `
+  CREATE TABLE app_settings (
+    owner    TEXT NOT NULL,
+    name     TEXT NOT NULL,
+    scaling  TEXT NOT NULL DEFAULT '{}',  -- JSON ScalingOverrides
+    rollout  TEXT,                        -- JSON RolloutState or NULL
+    PRIMARY KEY (owner, name)
+  ) WITHOUT ROWID;
+  `,
 ];
