@@ -23,6 +23,7 @@ import { createStreamSlots } from './http/stream-slots.js';
 import { createLogBus } from './runners/log-bus.js';
 import { chooseIsolation, startEgressProxy } from './runners/sandbox/index.js';
 import { createSupervisor } from './runners/supervisor.js';
+import { createAppOps } from './services/app-ops.js';
 import { createDeployService } from './services/deploy.js';
 import { createKeyService } from './services/keys.js';
 import {
@@ -222,12 +223,24 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     tokenSecret: loadOrCreateStorageSecret(join(config.home, 'realtime-key')),
     onError: (err) => logger.error({ err }, 'WebSocket connection failed'),
   });
+  /** A bundle's tree is unpacked again from its archive if it went missing (e.g. a cleared cache). */
+  const redeploy = async (rev: Revision): Promise<Revision> =>
+    rev.bundle ? { ...rev, dir: await bundles.treeDir(rev.bundle) } : rev;
+  const appOps = createAppOps({
+    apps: stores.apps,
+    events: stores.events,
+    runners: supervisor,
+    clock,
+    ids,
+    materialize: redeploy,
+  });
   const api = registerPlatformApi(http, {
     config,
     stores,
     supervisor,
     keys,
     deployer,
+    appOps,
     bundles,
     logBus,
     clock,
@@ -246,22 +259,13 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
 
   registerDashboard(http, DASHBOARD_DIST);
 
-  /** A bundle's tree is unpacked again from its archive if it went missing (e.g. a cleared cache). */
-  const redeploy = async (rev: Revision): Promise<Revision> =>
-    rev.bundle ? { ...rev, dir: await bundles.treeDir(rev.bundle) } : rev;
   await supervisor.recover();
   for (const app of await stores.apps.listApps()) {
     if (singleTenant && app.owner !== config.owner) {
       logger.warn({ app: `${app.owner}/${app.name}` }, 'not started: single-tenant mode serves one owner');
       continue;
     }
-    const rev = (await stores.apps.listRevisions(app.owner, app.name)).find(
-      (r) => r.revisionId === app.currentRevision,
-    );
-    if (rev)
-      await redeploy(rev)
-        .then((r) => supervisor.deploy({ ...app, dir: r.dir }, r))
-        .catch((err) => logger.error({ err, app: app.name }, 'redeploy failed'));
+    await appOps.restore(app).catch((err) => logger.error({ err, app: app.name }, 'redeploy failed'));
   }
   await gateway.recover();
 

@@ -7,10 +7,12 @@ import type { HttpApp } from '../http/app.js';
 import type { StreamSlots } from '../http/stream-slots.js';
 import { createQueryPool, type QueryPool } from '../query/pool.js';
 import type { Supervisor } from '../runners/supervisor.js';
+import type { AppOps } from '../services/app-ops.js';
 import type { DeployService } from '../services/deploy.js';
 import type { KeyService } from '../services/keys.js';
 import { createRateLimitHook } from '../telemetry/rate-limit.js';
 import { registerAnalyticsRoutes } from './analytics/routes.js';
+import { registerAppOpsRoutes } from './apps/ops-routes.js';
 import { registerAppsRoutes } from './apps/routes.js';
 import { registerDeployRoutes } from './apps-deploy-routes.js';
 import { registerBundleRoutes } from './bundles-routes.js';
@@ -35,6 +37,8 @@ export interface PlatformApiDeps {
   gateway: Gateway;
   keys: KeyService;
   deployer: DeployService;
+  /** Scale, switch revision, rollout, delete and runner operations. */
+  appOps: AppOps;
   bundles: BundleStore;
   logBus: LogBus;
   clock: Clock;
@@ -152,5 +156,6 @@ export function registerPlatformApi(app: HttpApp, deps: PlatformApiDeps): Platfo
     dispatcher: deps.supervisor,
     clock,
   });
+  registerAppOpsRoutes(app, { appOps: deps.appOps, runQuery, clock });
   return { pool, storageQuota, close: () => pool.close() };
 }

@@ -13,6 +13,7 @@ import { settleAttempt } from './dispatch/outcome.js';
 import { cancelledResult, errorResult } from './dispatch/results.js';
 import { JobQueue } from './job-queue.js';
 import { isSurgeStart } from './metering.js';
+import { Rollout } from './rollout.js';
 import { Runner, type RunnerOwner } from './runner.js';
 import { runnersToStart, shouldRetire, startupBackoffMs } from './scaling.js';
 
@@ -24,6 +25,8 @@ export class AppPool implements RunnerOwner {
   failures = 0;
   nextStartAt = 0;
   removed = false;
+  /** A second revision taking a share of the traffic (`hangar apps rollout`), or null. */
+  rollout: Rollout | null = null;
   private readonly ended: Array<() => void> = [];
   /** Jobs answered this turn, settled together on the next one (after their log lines are flushed). */
   private answered: Job[] = [];
@@ -50,8 +53,10 @@ export class AppPool implements RunnerOwner {
   /** Runs the job on a free runner now, or queues it (and scales up). */
   submit(job: Job): void {
     if (this.queue.length === 0) {
-      const runner = this.pickRunner();
+      const revisionId = this.nextRevision();
+      const runner = this.pickRunner(revisionId);
       if (runner !== null) {
+        this.rollout?.started(revisionId);
         this.startAttempt(runner, job);
         return;
       }
@@ -64,19 +69,31 @@ export class AppPool implements RunnerOwner {
   pump(): void {
     if (this.ctx.closing) return;
     while (this.queue.length > 0) {
-      const runner = this.pickRunner();
+      const revisionId = this.nextRevision();
+      const runner = this.pickRunner(revisionId);
       if (runner === null) break;
+      this.rollout?.started(revisionId);
       this.startAttempt(runner, this.queue.shift()!);
     }
     if (this.queue.length > 0) this.scale(this.ctx.deps.clock());
   }
 
-  /** The ready runner of the current revision with the most free slots, or null. */
-  private pickRunner(): Runner | null {
+  /** The revision the next request starts on: the current one, or the rollout's share. */
+  private nextRevision(): string {
+    return this.rollout?.pick(this.rev.revisionId) ?? this.rev.revisionId;
+  }
+
+  /** Whether a runner belongs to a revision that serves traffic (current or rollout target). */
+  private serves(runner: Runner): boolean {
+    return runner.revisionId === this.rev.revisionId || runner.revisionId === this.rollout?.revisionId;
+  }
+
+  /** The ready runner of `revisionId` (default: the current revision) with the most free slots, or null. */
+  private pickRunner(revisionId = this.rev.revisionId): Runner | null {
     let best: Runner | null = null;
     let bestFree = 0;
     for (const r of this.runners) {
-      if (!r.ready || r.revisionId !== this.rev.revisionId) continue;
+      if (!r.ready || r.revisionId !== revisionId) continue;
       const free = r.maxMultiplexing - r.jobs.size;
       if (free > bestFree) {
         best = r;
@@ -147,13 +164,19 @@ export class AppPool implements RunnerOwner {
   /** Starts runners as the queue and `min_concurrency` need, unless a startup backoff is in force. */
   scale(now: number): void {
     if (this.removed || this.ctx.closing) return;
-    const m = this.rev.manifest;
+    const shares = this.rollout?.shares(this.queue.length);
+    this.scaleRevision(this.rev, shares?.current ?? this.queue.length, this.failures, now);
+    // The target keeps one runner warm so its share never waits for a cold start per request.
+    if (this.rollout) this.scaleRevision(this.rollout.rev, shares!.target, this.rollout.failures, now, 1);
+  }
+
+  private scaleRevision(rev: Revision, queued: number, failures: number, now: number, floor = 0): void {
+    const m = rev.manifest;
     let live = 0;
     let starting = 0;
     let freeSlots = 0;
     for (const r of this.runners) {
-      if (r.revisionId !== this.rev.revisionId || r.state === 'draining' || r.state === 'terminated')
-        continue;
+      if (r.revisionId !== rev.revisionId || r.state === 'draining' || r.state === 'terminated') continue;
       if (r.stopRequested || r.suspectSince !== null) continue;
       live++;
       if (r.starting) {
@@ -161,32 +184,33 @@ export class AppPool implements RunnerOwner {
         freeSlots += r.maxMultiplexing;
       } else freeSlots += r.maxMultiplexing - r.jobs.size;
     }
-    if (this.failures > 0 && (starting > 0 || now < this.nextStartAt)) return;
+    if (failures > 0 && (starting > 0 || now < this.nextStartAt)) return;
     const n = runnersToStart({
-      queued: this.queue.length,
+      queued,
       live,
       freeSlots,
-      minConcurrency: m.min_concurrency,
+      minConcurrency: Math.max(floor, m.min_concurrency),
       maxConcurrency: m.max_concurrency,
       maxMultiplexing: m.max_multiplexing,
-      cautious: this.failures > 0,
+      cautious: failures > 0,
     });
-    for (let i = 0; i < n; i++) this.startRunner();
+    for (let i = 0; i < n; i++) this.startRunner(rev);
   }
 
-  private startRunner(): void {
-    const machineType = this.rev.manifest.machine_type;
+  private startRunner(rev = this.rev): void {
+    const machineType = rev.manifest.machine_type;
     const surge = isSurgeStart(this.ctx.deps.machineTypes[machineType], this.ctx.liveOfType(machineType));
-    const runner = new Runner(this.ctx, this, this.ctx.deps.ids(), this.rev, surge);
+    const runner = new Runner(this.ctx, this, this.ctx.deps.ids(), rev, surge);
     this.runners.push(runner);
     void runner.start();
   }
 
   runnerReady(runner: Runner): void {
     if (runner.revisionId === this.rev.revisionId) this.failures = 0;
+    if (this.rollout && runner.revisionId === this.rollout.revisionId) this.rollout.failures = 0;
     if (this.removed) runner.drain('app removed');
     else if (this.ctx.closing) runner.drain('server shutting down');
-    else if (runner.revisionId !== this.rev.revisionId) runner.drain('revision replaced');
+    else if (!this.serves(runner)) runner.drain('revision replaced');
     else this.pump();
   }
 
@@ -197,6 +221,10 @@ export class AppPool implements RunnerOwner {
       this.failures++;
       const delay = startupBackoffMs(this.failures, this.ctx.backoffBaseMs, this.ctx.backoffMaxMs);
       this.nextStartAt = this.ctx.deps.clock() + delay;
+    }
+    if (startupFailed && this.rollout && runner.revisionId === this.rollout.revisionId) {
+      this.rollout.failures++;
+      this.pump();
     }
     if (this.runners.length === 0) for (const notify of this.ended.splice(0)) notify();
     this.scale(this.ctx.deps.clock());
@@ -218,6 +246,7 @@ export class AppPool implements RunnerOwner {
         live--;
       }
     }
+    if (this.rollout) retireRolloutIdle(this.runners, this.rollout.rev, now);
     if (this.failures > 0 && this.queue.length > 0) this.expireQueued(now);
     this.scale(now);
   }
@@ -235,6 +264,7 @@ export class AppPool implements RunnerOwner {
   deploy(rev: Revision): void {
     if (rev.revisionId === this.rev.revisionId) return;
     this.rev = rev;
+    this.rollout = null;
     this.failures = 0;
     this.nextStartAt = 0;
     for (const r of this.runners) if (r.revisionId !== rev.revisionId) r.drain('revision replaced');
@@ -299,5 +329,20 @@ export class AppPool implements RunnerOwner {
       inFlight,
       runners: this.counts(),
     };
+  }
+}
+
+/** Retires idle rollout-target runners past their keep-alive, keeping one warm. */
+function retireRolloutIdle(runners: readonly Runner[], rev: Revision, now: number): void {
+  const m = rev.manifest;
+  let live = 0;
+  for (const r of runners)
+    if (r.revisionId === rev.revisionId && (r.ready || r.starting) && !r.stopRequested) live++;
+  for (const r of runners) {
+    if (r.state !== 'idle' || r.revisionId !== rev.revisionId || r.stopRequested) continue;
+    if (shouldRetire(r.idleSince, now, m.keep_alive, live, Math.max(1, m.min_concurrency))) {
+      r.drain('keep_alive expired');
+      live--;
+    }
   }
 }

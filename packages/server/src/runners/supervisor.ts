@@ -1,8 +1,10 @@
 import {
   type App,
+  type AppManifest,
   type Dispatcher,
   type DispatchRequest,
   type DispatchResult,
+  type LiveRunner,
   type MeterRecord,
   PlatformError,
   type Revision,
@@ -13,6 +15,7 @@ import { sendCancel } from './dispatch/forward.js';
 import { Job } from './dispatch/job.js';
 import { cancelledResult, errorResult } from './dispatch/results.js';
 import { LogSink } from './log-sink.js';
+import { abortPoolRollout, listPoolRunners, rescalePool, setPoolRollout } from './pool-ops.js';
 import { recoverOrphans } from './recover.js';
 import { startTimers } from './timers.js';
 
@@ -22,6 +25,14 @@ export interface Supervisor extends Dispatcher {
   deploy(app: App, rev: Revision): Promise<void>;
   /** Fails the app's queued requests (404), drains its runners and forgets it once they stopped. */
   remove(owner: string, app: string): Promise<void>;
+  /** Applies scaling settings of a serving revision to the live pool (no redeploy). */
+  rescale(owner: string, app: string, revisionId: string, manifest: AppManifest): void;
+  /** Sends `percent` of the app's requests to `rev` (null: ends the rollout; the target's runners drain). */
+  setRollout(owner: string, app: string, rev: Revision | null, percent: number): void;
+  /** The app's runners that have not terminated. */
+  runners(owner: string, app: string): LiveRunner[];
+  /** Drains one runner (`kill`: SIGKILL now); false when the app has no such live runner. */
+  stopRunner(owner: string, app: string, runnerId: string, how: 'stop' | 'kill', reason: string): boolean;
   /**
    * The owner's running runners' machine time not yet metered, up to `now`: one row per runner and
    * minute holding its whole time in that minute, as the next metering will write it.
@@ -95,7 +106,7 @@ export function createSupervisor(deps: SupervisorDeps): Supervisor {
     if (!pool) return;
     pool.removed = true;
     const now = deps.clock();
-    for (const job of pool.queue.drainAll()) job.settle(errorResult(job, 'APP_NOT_FOUND', now, null, null));
+    for (const job of pool.queue.drainAll()) job.settle(errorResult(job, 'APP_DELETED', now, null, null));
     await pool.drainAll('app removed');
     if (pools.get(key) === pool) pools.delete(key);
   }
@@ -170,6 +181,27 @@ export function createSupervisor(deps: SupervisorDeps): Supervisor {
       pool.scale(deps.clock());
     },
     remove,
+    rescale(owner, app, revisionId, manifest) {
+      const pool = pools.get(`${owner}/${app}`);
+      if (pool && !pool.removed) rescalePool(pool, revisionId, manifest, deps.clock());
+    },
+    setRollout(owner, app, rev, percent) {
+      const pool = pools.get(`${owner}/${app}`);
+      if (!pool || pool.removed) return;
+      if (rev === null) abortPoolRollout(pool);
+      else setPoolRollout(pool, rev, percent, deps.clock());
+    },
+    runners(owner, app) {
+      const pool = pools.get(`${owner}/${app}`);
+      return pool ? listPoolRunners(pool) : [];
+    },
+    stopRunner(owner, app, runnerId, how, reason) {
+      const runner = pools.get(`${owner}/${app}`)?.runners.find((r) => r.id === runnerId);
+      if (!runner || runner.state === 'terminated') return false;
+      if (how === 'kill') runner.kill(reason);
+      else runner.drain(reason);
+      return true;
+    },
     recover: () => recoverOrphans(ctx, pools),
     close(deadlineMs) {
       closed ??= close(deadlineMs);

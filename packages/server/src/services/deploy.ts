@@ -18,6 +18,7 @@ import {
 } from '@hangar/core';
 import { BundlePackError, packBundle } from '@hangar/core/bundle';
 import type { BundleStore } from '../bundles/bundle-store.js';
+import { scalingKeptOnDeploy, withScaling } from './app-ops.js';
 
 /** Name of the manifest file inside an app directory. */
 export const MANIFEST_FILE = 'hangar.json';
@@ -113,7 +114,12 @@ export function createDeployService(deps: DeployServiceDeps): DeployService {
     const app = await deps.apps.getApp(rev.owner, rev.app);
     try {
       if (!app) throw new Error(`app ${rev.owner}/${rev.app} missing after recording its revision`);
-      await deps.onRevision(app, rev);
+      // A deploy ends any rollout and keeps the runtime scaling overrides (not `max_multiplexing`).
+      const settings = await deps.apps.getSettings(rev.owner, rev.app);
+      const scaling = scalingKeptOnDeploy(settings.scaling);
+      if (settings.rollout || Object.keys(scaling).length !== Object.keys(settings.scaling).length)
+        await deps.apps.putSettings(rev.owner, rev.app, { scaling, rollout: null });
+      await deps.onRevision(app, withScaling(rev, scaling));
     } catch (err) {
       await deps.apps.setRevisionStatus(rev.revisionId, 'failed');
       emit(rev, 'deployment_failed', { ...ids, reason: (err as Error).message });

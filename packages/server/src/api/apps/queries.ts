@@ -16,8 +16,9 @@ export function appsList(
   p: { owner: string; environment: string; search: string | null },
 ): AppListRow[] {
   const search = p.search === null ? '' : 'AND instr(lower(a.name), lower(?)) > 0';
-  const sql = `SELECT a.owner, a.name, a.updated_at, r.manifest
+  const sql = `SELECT a.owner, a.name, a.updated_at, json_patch(r.manifest, coalesce(st.scaling, '{}')) AS manifest
     FROM apps a JOIN revisions r ON r.revision_id = a.current_revision
+    LEFT JOIN app_settings st ON st.owner = a.owner AND st.name = a.name
     WHERE a.owner = ? AND json_extract(r.manifest, '$.environment') = ? ${search}
     ORDER BY a.name`;
   const params = p.search === null ? [p.owner, p.environment] : [p.owner, p.environment, p.search];
@@ -124,6 +125,25 @@ export function runnerSampleBuckets(
   return prepared(db, sql).all(p.origin, p.width, p.owner, p.app, p.start, p.end) as SampleBucketRow[];
 }
 
+/**
+ * Requests of the app started since `since`, counted by the revision of the runner that served them (the
+ * rollout's split). Requests never started (no runner) are not counted.
+ */
+export function revisionTraffic(
+  db: Database.Database,
+  p: { owner: string; app: string; since: number },
+): { revision_id: string; requests: number }[] {
+  const id = `${p.owner}/${p.app}`;
+  const sql = `SELECT ru.revision_id, count(*) AS requests
+    FROM requests q JOIN runners ru ON ru.runner_id = q.runner_id
+    WHERE (q.endpoint_id = ? OR (q.endpoint_id >= ? AND q.endpoint_id < ?)) AND q.sent_at >= ?
+    GROUP BY ru.revision_id ORDER BY requests DESC, ru.revision_id`;
+  return prepared(db, sql).all(id, `${id}/`, `${id}0`, p.since) as {
+    revision_id: string;
+    requests: number;
+  }[];
+}
+
 /** The apps queries, by registry name (a query-pool module: its `queries` export is merged). */
 export const queries = {
   'apps.list': appsList,
@@ -131,4 +151,5 @@ export const queries = {
   'apps.revisions': appRevisions,
   'apps.events': appEvents,
   'apps.runnerBuckets': runnerSampleBuckets,
+  'apps.revisionTraffic': revisionTraffic,
 } as const;
