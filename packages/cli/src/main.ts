@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { registerAnalytics } from './commands/analytics.js';
+import { registerRunnersCommand } from './commands/app-ops.js';
 import { registerApps } from './commands/apps.js';
 import { registerDeploy } from './commands/deploy.js';
 import { registerFiles } from './commands/files.js';
@@ -29,6 +30,7 @@ const program = new Command('hangar')
 registerServe(program);
 registerDeploy(program);
 registerApps(program);
+registerRunnersCommand(program);
 registerRun(program);
 registerFiles(program);
 registerRequests(program);

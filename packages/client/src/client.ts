@@ -1,4 +1,5 @@
 import { type ClientOptions, HttpTransport } from './http.js';
+import { createAppOps } from './resources/app-ops.js';
 import { createApps } from './resources/apps.js';
 import { createFiles } from './resources/files.js';
 import { createLogs } from './resources/logs.js';
@@ -26,7 +27,7 @@ export function createHangarClient(opts: ClientOptions) {
         http.json<KeyInfo & { key: string }>('POST', '/v1/keys', { body: { scope, name } }),
       revoke: (keyId: string) => http.json<void>('DELETE', `/v1/keys/${encodeURIComponent(keyId)}`),
     },
-    apps: createApps(http),
+    apps: { ...createApps(http), ...createAppOps(http) },
     files: createFiles(http),
     logs: createLogs(http),
     queue: createQueue(http),

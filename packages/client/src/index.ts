@@ -9,6 +9,13 @@ export {
   streamError,
 } from './reconnecting-sse.js';
 export type {
+  LiveRunnerInfo,
+  RolloutState,
+  ScalingInput,
+  ScalingResult,
+  SetRevisionResult,
+} from './resources/app-ops.js';
+export type {
   AppEventsQuery,
   AppRevisionsQuery,
   AppsApi,

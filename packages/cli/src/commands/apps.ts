@@ -5,6 +5,7 @@ import { formatNumber, formatSeconds, formatTime } from '../format.js';
 import { appArg, collectList, oneOf, positiveInt } from '../options.js';
 import { CliError, EXIT, printJson, printTable } from '../output.js';
 import { timeOption } from '../time.js';
+import { registerAppOps } from './app-ops.js';
 import { globals } from './globals.js';
 
 interface PageOptions {
@@ -216,12 +217,13 @@ function registerRunners(apps: Command): void {
   example(cmd, 'hangar apps runners alice/echo --since 6h --timeframe hour');
 }
 
-/** `hangar apps list|show|revisions|events|runners`. */
+/** `hangar apps list|show|revisions|events|runners|scale|set-rev|rollout|delete|delete-rev`. */
 export function registerApps(program: Command): void {
-  const apps = program.command('apps').description('Inspect deployed apps');
+  const apps = program.command('apps').description('Inspect and operate deployed apps');
   registerList(apps);
   registerShow(apps);
   registerRevisions(apps);
   registerEvents(apps);
   registerRunners(apps);
+  registerAppOps(apps);
 }

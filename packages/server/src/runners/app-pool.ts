@@ -13,7 +13,7 @@ import { settleAttempt } from './dispatch/outcome.js';
 import { cancelledResult, errorResult } from './dispatch/results.js';
 import { JobQueue } from './job-queue.js';
 import { isSurgeStart } from './metering.js';
-import { Rollout } from './rollout.js';
+import type { Rollout } from './rollout.js';
 import { Runner, type RunnerOwner } from './runner.js';
 import { runnersToStart, shouldRetire, startupBackoffMs } from './scaling.js';
 
