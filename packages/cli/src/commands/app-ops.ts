@@ -91,8 +91,7 @@ function registerSetRev(apps: Command): void {
         process.stdout.write(
           `${res.endpoint_id}: revision ${res.previous_revision_id} -> ${res.revision_id}\n`,
         );
-      if (opts.wait)
-        await waitDrained(client, appId, res.draining_runners, !progressEnabled(opts.json) && !!opts.json);
+      if (opts.wait) await waitDrained(client, appId, res.draining_runners, opts.json === true);
       if (opts.json) printJson(res);
     });
   example(cmd, 'hangar apps set-rev alice/echo 0191a2b3-…');
