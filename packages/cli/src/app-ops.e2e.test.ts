@@ -25,6 +25,7 @@ const SLOW = 180_000;
 
 const hangar = (args: string[], e = env) => runCli(args, e);
 
+// biome-ignore lint/suspicious/noExplicitAny: the tests read several answer shapes by field
 async function json(args: string[]): Promise<Record<string, any>> {
   const out = await hangar([...args, '--json']);
   expect(out.code, out.stderr).toBe(0);
