@@ -11,3 +11,4 @@ export * from './pricing.js';
 export * from './query-params.js';
 export * from './sketch.js';
 export * from './time.js';
+export * from './retry-config.js';

@@ -142,7 +142,10 @@ export function request(
     body: Buffer.from(JSON.stringify(body)),
     priority: 'normal',
     timeoutMs: 10_000,
+    startDeadline: null,
     noRetry: false,
+    retryBudgets: null,
+    runnerHint: null,
     sentAt: Date.now(),
     ...over,
   };
