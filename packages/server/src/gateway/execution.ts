@@ -1,11 +1,11 @@
 import {
   type DispatchRequest,
-  type RetryBudgets,
   type DispatchResult,
   type DispatchStart,
   PlatformError,
   type RequestRecord,
   type RequestStore,
+  type RetryBudgets,
   type StoredResult,
   toEnvelope,
 } from '@hangar/core';

@@ -117,7 +117,8 @@ export async function buildInvocation(
     storeIo,
     timeoutS: app.manifest.request_timeout,
     startTimeoutS: startTimeoutOf(h['x-fal-request-timeout']),
-    retryBudgets: src.principal?.owner === app.owner ? parseRetryConfig(first(h['x-fal-retry-config'])) : null,
+    retryBudgets:
+      src.principal?.owner === app.owner ? parseRetryConfig(first(h['x-fal-retry-config'])) : null,
     runnerHint: first(h['x-fal-runner-hint'])?.trim() || null,
     jsonInput: storeIo ? jsonInputOf(h['content-type'], src.body, limits.jsonCap) : null,
     webhookUrl,

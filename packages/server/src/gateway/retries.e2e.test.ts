@@ -97,14 +97,20 @@ describe('start deadline (X-Fal-Request-Timeout)', () => {
     const fal = client(aliceKey);
     const blocker = fal.subscribe('alice/one', { input: { sleep_ms: 3500 }, pollInterval: 100 });
     await new Promise((r) => setTimeout(r, 300));
-    const err = await fal
-      .subscribe('alice/one', { input: {}, startTimeout: 1.5, pollInterval: 100 })
-      .then(() => null, (e: unknown) => e);
+    const err = await fal.subscribe('alice/one', { input: {}, startTimeout: 1.5, pollInterval: 100 }).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(ApiError);
     expect((err as ApiError<unknown>).status).toBe(504);
     expect((err as ApiError<unknown>).isUserTimeout).toBe(true);
     const rec = await record((err as ApiError<unknown>).requestId);
-    expect(rec).toMatchObject({ status: 'COMPLETED', statusCode: 504, errorClass: 'start_timeout', attempts: 0 });
+    expect(rec).toMatchObject({
+      status: 'COMPLETED',
+      statusCode: 504,
+      errorClass: 'start_timeout',
+      attempts: 0,
+    });
     expect(rec?.startedAt).toBeNull();
     expect((await blocker).data).toEqual({ attempt: 1 });
   });
@@ -150,7 +156,9 @@ describe('retries through the gateway', () => {
   it("honours X-Fal-Retry-Config from the app's owner only", async () => {
     const config = { 'x-fal-retry-config': '{"server_error":{"retries":0}}' };
     const own = await (await post('/queue/alice/one', { fail_times: 2, soft: true }, config)).json();
-    const other = await (await post('/queue/alice/one', { fail_times: 2, soft: true }, config, bobKey)).json();
+    const other = await (
+      await post('/queue/alice/one', { fail_times: 2, soft: true }, config, bobKey)
+    ).json();
     for (const id of [own.request_id, other.request_id]) {
       await expect.poll(async () => (await record(id))?.status, { timeout: 10_000 }).toBe('COMPLETED');
     }

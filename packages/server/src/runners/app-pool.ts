@@ -381,6 +381,9 @@ export class AppPool implements RunnerOwner {
 export type RetryMode = 'default' | 'forced' | 'refused';
 
 /** The app's retry rules as a retry of `mode` applies them: a forced retry ignores `skip_retry_conditions`. */
-function budgetRules(m: AppManifest, mode: RetryMode): Pick<AppManifest, 'skip_retry_conditions' | 'retry_config'> {
+function budgetRules(
+  m: AppManifest,
+  mode: RetryMode,
+): Pick<AppManifest, 'skip_retry_conditions' | 'retry_config'> {
   return mode === 'forced' ? { retry_config: m.retry_config } : m;
 }

@@ -175,7 +175,9 @@ describe('supervisor: runner hints', () => {
   it('prefers a free runner that reported the hint, and falls back to any free runner', async () => {
     const h = await deployed('hints', { min_concurrency: 2, max_concurrency: 2 });
     await until(() => h.sup.stats()[0]?.runners.idle === 2);
-    const first = await h.sup.dispatch(request('hints', { headers: { 'x-fal-runner-hints': 'lora-a, flux' } }));
+    const first = await h.sup.dispatch(
+      request('hints', { headers: { 'x-fal-runner-hints': 'lora-a, flux' } }),
+    );
     const hinted = first.runnerId!;
     for (let i = 0; i < 4; i++) {
       const res = await h.sup.dispatch(request('hints', {}, { runnerHint: 'lora-a' }));

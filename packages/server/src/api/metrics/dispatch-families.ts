@@ -9,13 +9,28 @@ export function buildDispatchFamilies(owner: string, stats: readonly AppLiveStat
   const live = stats.filter((s) => s.owner === owner).sort((a, b) => a.app.localeCompare(b.app));
   const retries: Sample[] = live.flatMap((s) =>
     RETRY_CONDITIONS.map((condition) => ({
-      labels: [['application', `${owner}/${s.app}`], ['condition', condition]] as const,
+      labels: [
+        ['application', `${owner}/${s.app}`],
+        ['condition', condition],
+      ] as const,
       value: s.retries?.[condition] ?? 0,
     })),
   );
   const hints: Sample[] = live.flatMap((s) => [
-    { labels: [['application', `${owner}/${s.app}`], ['result', 'hit']] as const, value: s.hintHits ?? 0 },
-    { labels: [['application', `${owner}/${s.app}`], ['result', 'miss']] as const, value: s.hintMisses ?? 0 },
+    {
+      labels: [
+        ['application', `${owner}/${s.app}`],
+        ['result', 'hit'],
+      ] as const,
+      value: s.hintHits ?? 0,
+    },
+    {
+      labels: [
+        ['application', `${owner}/${s.app}`],
+        ['result', 'miss'],
+      ] as const,
+      value: s.hintMisses ?? 0,
+    },
   ]);
   return [
     {

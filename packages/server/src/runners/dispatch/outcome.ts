@@ -49,7 +49,11 @@ export function settleAttempt(
   }
   const timedOut = isTimeoutError(err);
   // Headers arrived but the body broke off: fal counts an incomplete response as a server error.
-  const condition: RetryCondition = timedOut ? 'timeout' : job.statusCode !== 0 ? 'server_error' : 'connection_error';
+  const condition: RetryCondition = timedOut
+    ? 'timeout'
+    : job.statusCode !== 0
+      ? 'server_error'
+      : 'connection_error';
   if (timedOut) runner.drain('request_timeout exceeded');
   else runner.markSuspect(now);
   const mode = isRefusedError(err) ? 'refused' : 'default';
