@@ -39,6 +39,10 @@ export interface AppManifest {
   /** Routes served as WebSocket connections (absent in manifests stored before they existed: none). */
   websocket_routes?: string[];
   env: Record<string, string>;
+  /** Conditions under which a queued request is never retried (fal's `skip_retry_conditions`). */
+  skip_retry_conditions?: RetryCondition[];
+  /** Default retry budget per condition for queued requests (fal's `retry_config`). */
+  retry_config?: Partial<Record<RetryCondition, { retries: number }>>;
 }
 
 export type RevisionStatus = 'deployed' | 'failed' | 'deploying';
@@ -118,8 +122,20 @@ export interface LiveRunner {
 
 export type RunnerState = 'pending' | 'setup' | 'idle' | 'running' | 'draining' | 'terminated';
 
-/** Error classes of fal's analytics breakdown. */
-export type ErrorClass = 'startup' | 'connection' | 'timeout' | 'runtime';
+/**
+ * Error classes of fal's analytics breakdown, plus `start_timeout`: the caller's `X-Fal-Request-Timeout`
+ * deadline passed before any runner started the request.
+ */
+export type ErrorClass = 'startup' | 'connection' | 'timeout' | 'runtime' | 'start_timeout';
+
+/** fal's retry conditions (`skip_retry_conditions`, `retry_config`, `X-Fal-Retry-Config`). */
+export type RetryCondition = 'server_error' | 'timeout' | 'connection_error';
+
+/** Every retry condition, in fal's order. */
+export const RETRY_CONDITIONS: readonly RetryCondition[] = ['server_error', 'timeout', 'connection_error'];
+
+/** Retries allowed per condition after the first attempt (fal's `{"<condition>": {"retries": N}}`). */
+export type RetryBudgets = Partial<Record<RetryCondition, number>>;
 
 export type QueueStatus = 'IN_QUEUE' | 'IN_PROGRESS' | 'COMPLETED';
 
@@ -152,6 +168,7 @@ export interface RequestRecord {
   /** The parsed payload, or a `JsonText` holding it still as text. */
   jsonInput: unknown;
   jsonOutput: unknown;
+  /** The caller's start deadline (`X-Fal-Request-Timeout`, seconds from `sentAt`), null when none was given. */
   timeoutS: number | null;
   webhookUrl: string | null;
 }

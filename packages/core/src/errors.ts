@@ -100,6 +100,11 @@ export const ERRORS = {
     message: 'The runner closed the connection before answering',
   },
   RUNNER_TIMEOUT: { type: 'server_error', status: 504, message: 'The request timed out' },
+  REQUEST_START_TIMEOUT: {
+    type: 'server_error',
+    status: 504,
+    message: 'The request did not start before its X-Fal-Request-Timeout deadline',
+  },
   PROXY_TARGET_INVALID: {
     type: 'validation_error',
     status: 400,

@@ -9,5 +9,6 @@ export * from './object-store.js';
 export * from './ports.js';
 export * from './pricing.js';
 export * from './query-params.js';
+export * from './retry-config.js';
 export * from './sketch.js';
 export * from './time.js';

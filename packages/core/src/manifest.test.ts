@@ -135,3 +135,26 @@ describe('describeSchemaError', () => {
     expect(describeSchemaError(AppManifestSchema, base)).toBeNull();
   });
 });
+
+describe('parseManifest: fal retry settings', () => {
+  it("accepts skip_retry_conditions and retry_config in fal's form", () => {
+    const m = parseManifest(
+      { ...base, skip_retry_conditions: ['timeout'], retry_config: { server_error: { retries: 3 } } },
+      TYPES,
+    );
+    expect(m.skip_retry_conditions).toEqual(['timeout']);
+    expect(m.retry_config).toEqual({ server_error: { retries: 3 } });
+  });
+
+  it('rejects unknown conditions and other budget forms', () => {
+    const bad = [
+      { skip_retry_conditions: ['crash'] },
+      { retry_config: { server_error: 3 } },
+      { retry_config: { bogus: { retries: 1 } } },
+      { retry_config: { timeout: { retries: -1 } } },
+    ];
+    for (const over of bad) {
+      expect(() => parseManifest({ ...base, ...over }, TYPES)).toThrow(PlatformError);
+    }
+  });
+});

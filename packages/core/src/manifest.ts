@@ -18,6 +18,9 @@ const seconds = (options: { exclusiveMinimum?: number; minimum?: number }) =>
   Type.Optional(Type.Number(options));
 const count = (minimum: number) => Type.Optional(Type.Integer({ minimum }));
 
+const RETRY_CONDITION = Type.Enum(['server_error', 'timeout', 'connection_error']);
+const RETRY_BUDGET = Type.Object({ retries: Type.Integer({ minimum: 0 }) }, { additionalProperties: false });
+
 /** TypeBox schema of `hangar.json` as written by users (defaults not yet applied). */
 export const AppManifestSchema = Type.Object(
   {
@@ -36,6 +39,17 @@ export const AppManifestSchema = Type.Object(
     routes: Type.Optional(Type.Array(Type.String({ pattern: '^/' }), { minItems: 1 })),
     websocket_routes: Type.Optional(Type.Array(Type.String({ pattern: '^/' }))),
     env: Type.Optional(Type.Record(Type.String(), Type.String())),
+    skip_retry_conditions: Type.Optional(Type.Array(RETRY_CONDITION, { uniqueItems: true })),
+    retry_config: Type.Optional(
+      Type.Object(
+        {
+          server_error: Type.Optional(RETRY_BUDGET),
+          timeout: Type.Optional(RETRY_BUDGET),
+          connection_error: Type.Optional(RETRY_BUDGET),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );

@@ -9,6 +9,8 @@ import type {
   LogLine,
   MeterRecord,
   RequestRecord,
+  RetryBudgets,
+  RetryCondition,
   Revision,
   RunnerSample,
   RunnerState,
@@ -200,10 +202,19 @@ export interface DispatchRequest {
   body: Buffer;
   /** Lower runs after every normal request queued for the same app. */
   priority: 'normal' | 'low';
-  /** Execution deadline per attempt, ms. */
+  /** Running limit of one attempt once started (the manifest's `request_timeout`), ms. */
   timeoutMs: number;
-  /** Set by `X-Fal-No-Retry`: a failed attempt is not retried. */
+  /**
+   * Start deadline (epoch ms, from `X-Fal-Request-Timeout`), or null: a request not started on a runner by
+   * then ends with 504 and `X-Fal-Request-Timeout-Type: user`; it is never checked once an attempt started.
+   */
+  startDeadline: number | null;
+  /** Set by `X-Fal-No-Retry`, and for direct calls (`/run`, stream, realtime): a failed attempt is not retried. */
   noRetry: boolean;
+  /** The caller's per-condition retry budgets (`X-Fal-Retry-Config`, honoured for the app's owner), or null. */
+  retryBudgets: RetryBudgets | null;
+  /** `X-Fal-Runner-Hint`: prefer a free runner that reported this hint, else any free runner. */
+  runnerHint: string | null;
   /** When the request was accepted (epoch ms); orders the queue and measures prepare time. */
   sentAt: number;
   /** Called when an attempt starts on a runner (may be called again on retry). */
@@ -284,6 +295,11 @@ export interface AppLiveStats {
   queueSize: number;
   inFlight: number;
   runners: Record<RunnerState, number>;
+  /** Retries made since start, by condition (absent from dispatchers that do not retry). */
+  retries?: Record<RetryCondition, number>;
+  /** Attempts of requests with `X-Fal-Runner-Hint` since start, on a runner with that hint (hits) or not. */
+  hintHits?: number;
+  hintMisses?: number;
 }
 
 /** The runner pool as the gateway sees it. */

@@ -201,7 +201,7 @@ export function fileSections(file: ConfigFile) {
       storageQuotaFiles: l.storage_quota_files ?? 1_000_000,
     },
     storageQuotas: { ...file.storage_quotas },
-    retries: { maxAttempts: file.retries?.max_attempts ?? 3 },
+    retries: { maxAttempts: file.retries?.max_attempts ?? 10 },
     shutdownDeadlineMs: file.shutdown_deadline_ms ?? 10_000,
     webhooks: {
       allowPrivate: file.webhooks?.allow_private ?? false,

@@ -46,7 +46,7 @@ describe('loadConfig', () => {
     expect(c.limits.maxRangeDays).toBe(90);
     expect(c.limits.jsonInput).toEqual({ maxDepth: 64, maxItems: 100_000, maxStringBytes: 10 * 1024 * 1024 });
     expect(c.limits.queryTimeoutMs).toBe(30_000);
-    expect(c.retries.maxAttempts).toBe(3);
+    expect(c.retries.maxAttempts).toBe(10);
     expect(c.shutdownDeadlineMs).toBe(10_000);
     expect(c.webhooks).toEqual({ allowPrivate: false, allowlist: [] });
     expect(c.files.urlAllowlist).toEqual([]);

@@ -5,6 +5,7 @@ import {
   PlatformError,
   type RequestRecord,
   type RequestStore,
+  type RetryBudgets,
   type StoredResult,
   toEnvelope,
 } from '@hangar/core';
@@ -24,6 +25,8 @@ export interface Job {
   body: Buffer;
   timeoutMs: number;
   noRetry: boolean;
+  retryBudgets: RetryBudgets | null;
+  runnerHint: string | null;
 }
 
 /** The outcome of a sync call. */
@@ -171,10 +174,20 @@ function jobOf(inv: Invocation): Job {
     body: inv.body,
     timeoutMs: inv.timeoutS * 1000,
     noRetry: inv.noRetry,
+    retryBudgets: inv.retryBudgets,
+    runnerHint: inv.runnerHint,
   };
 }
 
-/** The dispatch of a sync call, built in one literal (the hot path allocates no intermediate job). */
+/** The start deadline of a recorded request: `timeoutS` (the caller's `X-Fal-Request-Timeout`) after it was sent. */
+function startDeadlineOf(rec: RequestRecord): number | null {
+  return rec.timeoutS === null ? null : rec.sentAt + rec.timeoutS * 1000;
+}
+
+/**
+ * The dispatch of a sync call, built in one literal (the hot path allocates no intermediate job). A direct
+ * call is never retried (fal), so `noRetry` is always set.
+ */
 function dispatchRequest(
   rec: RequestRecord,
   inv: Invocation,
@@ -192,7 +205,10 @@ function dispatchRequest(
     body: inv.body,
     priority: rec.priority,
     timeoutMs: inv.timeoutS * 1000,
-    noRetry: inv.noRetry,
+    startDeadline: startDeadlineOf(rec),
+    noRetry: true,
+    retryBudgets: null,
+    runnerHint: inv.runnerHint,
     sentAt: rec.sentAt,
     onStart,
     stream,
@@ -212,7 +228,10 @@ function jobRequest(rec: RequestRecord, job: Job, onStart: (info: DispatchStart)
     body: job.body,
     priority: rec.priority,
     timeoutMs: job.timeoutMs,
+    startDeadline: startDeadlineOf(rec),
     noRetry: job.noRetry,
+    retryBudgets: job.retryBudgets,
+    runnerHint: job.runnerHint,
     sentAt: rec.sentAt,
     onStart,
   };

@@ -216,10 +216,10 @@ describe('queue', () => {
     await waitCompleted(String(blocker['status_url']));
   });
 
-  it('bounds x-fal-request-timeout by the manifest and records it', async () => {
+  it('records x-fal-request-timeout as the start deadline, not bounded by the running limit', async () => {
     const sub = await submit({ n: 9 }, aliceKey, { 'x-fal-request-timeout': '600', 'x-fal-no-retry': '1' });
     await waitCompleted(String(sub['status_url']));
     await stores.flush();
-    expect((await stores.requests.get(String(sub['request_id'])))?.timeoutS).toBe(60);
+    expect((await stores.requests.get(String(sub['request_id'])))?.timeoutS).toBe(600);
   });
 });

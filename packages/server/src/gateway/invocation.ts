@@ -7,6 +7,8 @@ import {
   JsonText,
   PlatformError,
   type Principal,
+  parseRetryConfig,
+  type RetryBudgets,
 } from '@hangar/core';
 import type { AppLookup } from './deps.js';
 
@@ -25,7 +27,14 @@ export interface Invocation {
   priority: 'normal' | 'low';
   noRetry: boolean;
   storeIo: boolean;
+  /** Running limit of an attempt: the manifest's `request_timeout`. */
   timeoutS: number;
+  /** The caller's start deadline in seconds from acceptance (`X-Fal-Request-Timeout`), or null. */
+  startTimeoutS: number | null;
+  /** Per-condition retry budgets of `X-Fal-Retry-Config`, honoured only when the app's owner calls. */
+  retryBudgets: RetryBudgets | null;
+  /** `X-Fal-Runner-Hint`, or null. */
+  runnerHint: string | null;
   jsonInput: unknown;
   webhookUrl: string | null;
   /** Set for a WebSocket connection: holds the runner slot instead of sending an HTTP request. */
@@ -106,7 +115,11 @@ export async function buildInvocation(
     priority: h['x-fal-queue-priority'] === 'low' ? 'low' : 'normal',
     noRetry: TRUE_VALUES.has(String(h['x-fal-no-retry'] ?? '').toLowerCase()),
     storeIo,
-    timeoutS: timeoutOf(h['x-fal-request-timeout'], app.manifest.request_timeout),
+    timeoutS: app.manifest.request_timeout,
+    startTimeoutS: startTimeoutOf(h['x-fal-request-timeout']),
+    retryBudgets:
+      src.principal?.owner === app.owner ? parseRetryConfig(first(h['x-fal-retry-config'])) : null,
+    runnerHint: first(h['x-fal-runner-hint'])?.trim() || null,
     jsonInput: storeIo ? jsonInputOf(h['content-type'], src.body, limits.jsonCap) : null,
     webhookUrl,
   };
@@ -164,14 +177,28 @@ function isFalse(v: string | string[] | undefined): boolean {
   return v === '0' || v === 'false' || v === 'no';
 }
 
-/** The effective timeout: the caller's `x-fal-request-timeout`, bounded by the manifest's. */
-function timeoutOf(header: string | string[] | undefined, manifestS: number): number {
-  if (header === undefined) return manifestS;
-  const value = Number(Array.isArray(header) ? header[0] : header);
-  if (!Number.isFinite(value) || value <= 0) {
-    throw new PlatformError('REQUEST_INVALID', 'x-fal-request-timeout must be a positive number of seconds');
+function first(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** fal's smallest start timeout, in seconds ("> 0.1 seconds"). */
+const MIN_START_TIMEOUT_S = 0.1;
+
+/**
+ * The caller's `x-fal-request-timeout`: fal's time-to-start deadline in seconds (not a running limit),
+ * or null when absent.
+ */
+function startTimeoutOf(header: string | string[] | undefined): number | null {
+  const raw = first(header);
+  if (raw === undefined) return null;
+  const value = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(value) || value <= MIN_START_TIMEOUT_S) {
+    throw new PlatformError(
+      'REQUEST_INVALID',
+      'x-fal-request-timeout must be a number of seconds greater than 0.1',
+    );
   }
-  return Math.min(value, manifestS);
+  return value;
 }
 
 const EXCESS_MESSAGES = {

@@ -92,6 +92,9 @@ async function connect(
       noRetry: true,
       storeIo: true,
       timeoutS: app.manifest.request_timeout,
+      startTimeoutS: null,
+      retryBudgets: null,
+      runnerHint: null,
       jsonInput: null,
       webhookUrl: null,
       hold: (runnerUrl, requestId) => {

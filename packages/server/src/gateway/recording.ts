@@ -20,6 +20,7 @@ const CLASS_CODES = {
   connection: 'RUNNER_CONNECTION_FAILED',
   timeout: 'RUNNER_TIMEOUT',
   runtime: 'SERVER_INTERNAL',
+  start_timeout: 'REQUEST_START_TIMEOUT',
 } as const satisfies Record<ErrorClass, string>;
 
 /** The record of a newly accepted request. */
@@ -55,7 +56,7 @@ export function newRecord(
     storeIo: inv.storeIo,
     jsonInput: inv.jsonInput,
     jsonOutput: null,
-    timeoutS: inv.timeoutS,
+    timeoutS: inv.startTimeoutS,
     webhookUrl: inv.webhookUrl,
   };
 }

@@ -52,8 +52,10 @@ async function resumeQueued(ctx: GatewayContext, stored: RequestRecord): Promise
       // Only the body survives a restart; fal's clients always send JSON.
       headers: input.length > 0 ? { 'content-type': 'application/json' } : {},
       body: input,
-      timeoutMs: (rec.timeoutS ?? app.manifest.request_timeout) * 1000,
+      timeoutMs: app.manifest.request_timeout * 1000,
       noRetry: false,
+      retryBudgets: null,
+      runnerHint: null,
     },
     rec.attempts,
   );

@@ -52,6 +52,7 @@ const ERROR_TYPES: Record<ErrorClass, string> = {
   connection: 'connection_error',
   timeout: 'timeout',
   runtime: 'runtime_error',
+  start_timeout: 'request_timeout',
 };
 
 /** The `error`/`error_type` pair of a finished request that failed, or null when it succeeded. */

@@ -1,16 +1,19 @@
 import {
   type AppLiveStats,
+  type AppManifest,
   type DispatchResult,
   PlatformError,
+  type RetryCondition,
   type Revision,
   type RunnerSample,
   type RunnerState,
+  retryBudgetOf,
 } from '@hangar/core';
 import type { SupervisorContext } from './context.js';
 import { holdAttempt, sendAttempt } from './dispatch/forward.js';
 import type { Job } from './dispatch/job.js';
 import { settleAttempt } from './dispatch/outcome.js';
-import { cancelledResult, errorResult } from './dispatch/results.js';
+import { cancelledResult, errorResult, startTimeoutResult } from './dispatch/results.js';
 import { JobQueue } from './job-queue.js';
 import { isSurgeStart } from './metering.js';
 import type { Rollout } from './rollout.js';
@@ -27,6 +30,11 @@ export class AppPool implements RunnerOwner {
   removed = false;
   /** A second revision taking a share of the traffic (`hangar apps rollout`), or null. */
   rollout: Rollout | null = null;
+  /** Retries made since start, by condition (reported as a metric). */
+  readonly retries: Record<RetryCondition, number> = { server_error: 0, timeout: 0, connection_error: 0 };
+  /** Attempts of hinted requests that started on a runner with (hits) or without (misses) their hint. */
+  hintHits = 0;
+  hintMisses = 0;
   private readonly ended: Array<() => void> = [];
   /** Jobs answered this turn, settled together on the next one (after their log lines are flushed). */
   private answered: Job[] = [];
@@ -54,14 +62,14 @@ export class AppPool implements RunnerOwner {
   submit(job: Job): void {
     if (this.queue.length === 0) {
       const revisionId = this.nextRevision();
-      const runner = this.pickRunner(revisionId);
+      const runner = this.pickRunnerFor(job, revisionId);
       if (runner !== null) {
         this.rollout?.started(revisionId);
         this.startAttempt(runner, job);
         return;
       }
     }
-    this.queue.push(job);
+    this.enqueue(job);
     this.pump();
   }
 
@@ -70,7 +78,7 @@ export class AppPool implements RunnerOwner {
     if (this.ctx.closing) return;
     while (this.queue.length > 0) {
       const revisionId = this.nextRevision();
-      const runner = this.pickRunner(revisionId);
+      const runner = this.pickRunnerFor(this.queue.peek()!, revisionId);
       if (runner === null) break;
       this.rollout?.started(revisionId);
       this.startAttempt(runner, this.queue.shift()!);
@@ -88,12 +96,26 @@ export class AppPool implements RunnerOwner {
     return runner.revisionId === this.rev.revisionId || runner.revisionId === this.rollout?.revisionId;
   }
 
-  /** The ready runner of `revisionId` (default: the current revision) with the most free slots, or null. */
-  private pickRunner(revisionId = this.rev.revisionId): Runner | null {
+  /**
+   * fal's hot app routing: a free runner of `revisionId` that reported the job's `X-Fal-Runner-Hint`,
+   * else any free runner of it. Only free runners are considered, so a hint never makes a request wait.
+   */
+  private pickRunnerFor(job: Job, revisionId: string): Runner | null {
+    const hint = job.req.runnerHint;
+    if (hint) {
+      const hinted = this.pickRunner(revisionId, (r) => r.hints.has(hint));
+      if (hinted !== null) return hinted;
+    }
+    return this.pickRunner(revisionId);
+  }
+
+  /** The ready runner of `revisionId` (default: the current revision, passing `accept`) with the most free slots, or null. */
+  private pickRunner(revisionId = this.rev.revisionId, accept?: (r: Runner) => boolean): Runner | null {
     let best: Runner | null = null;
     let bestFree = 0;
     for (const r of this.runners) {
       if (!r.ready || r.revisionId !== revisionId) continue;
+      if (accept !== undefined && !accept(r)) continue;
       const free = r.maxMultiplexing - r.jobs.size;
       if (free > bestFree) {
         best = r;
@@ -105,6 +127,17 @@ export class AppPool implements RunnerOwner {
 
   private startAttempt(runner: Runner, job: Job): void {
     const now = this.ctx.deps.clock();
+    job.clearDeadline();
+    const deadline = job.req.startDeadline;
+    if (deadline !== null && now >= deadline) {
+      job.settle(startTimeoutResult(job, now));
+      return;
+    }
+    const hint = job.req.runnerHint;
+    if (hint) {
+      if (runner.hints.has(hint)) this.hintHits++;
+      else this.hintMisses++;
+    }
     job.state = 'running';
     job.runner = runner;
     job.attempts++;
@@ -149,16 +182,55 @@ export class AppPool implements RunnerOwner {
     if (this.answered.push(job) === 1) setImmediate(this.settleAnswered);
   }
 
-  /** Puts a job whose attempt failed back in line for another runner. */
-  requeue(job: Job): void {
-    job.state = 'queued';
-    job.runner = null;
+  /** Queues a job until its start deadline, if it has one; a deadline already past settles it at once. */
+  private enqueue(job: Job): void {
+    const deadline = job.req.startDeadline;
+    if (deadline === null) {
+      this.queue.push(job);
+      return;
+    }
+    const now = this.ctx.deps.clock();
+    if (now >= deadline) {
+      job.settle(startTimeoutResult(job, now));
+      return;
+    }
     this.queue.push(job);
+    job.deadlineTimer = setTimeout(() => this.expireStart(job), deadline - now);
+    job.deadlineTimer.unref();
   }
 
-  /** Whether a failed attempt of this job may run again. */
-  canRetry(job: Job): boolean {
-    return !job.req.noRetry && job.attempts < this.ctx.maxAttempts && !this.removed && !this.ctx.closing;
+  /** The start deadline fired: a job still waiting leaves the queue with fal's user timeout. */
+  private expireStart(job: Job): void {
+    job.deadlineTimer = null;
+    if (job.state !== 'queued' || !this.queue.remove(job)) return;
+    job.settle(startTimeoutResult(job, this.ctx.deps.clock()));
+  }
+
+  /**
+   * Puts a job whose attempt failed back in line when its retry rules allow it, counting the retry under
+   * `condition` and noting it in the request's logs. `default` follows the budgets and `X-Fal-No-Retry`;
+   * `forced` (the app's `X-Fal-Needs-Retry: 1`) ignores `skip_retry_conditions`; `refused` (nothing reached
+   * the app) retries any request, direct calls included. The attempt ceiling bounds all three.
+   */
+  retry(job: Job, runner: Runner, condition: RetryCondition, mode: RetryMode, detail: string): boolean {
+    if (this.removed || this.ctx.closing || job.attempts >= this.ctx.maxAttempts) return false;
+    if (mode !== 'refused') {
+      if (job.req.noRetry) return false;
+      const budget = retryBudgetOf(condition, job.req.retryBudgets, budgetRules(runner.manifest, mode));
+      if (job.retriesBy[condition] >= budget) return false;
+    }
+    job.retriesBy[condition]++;
+    this.retries[condition]++;
+    this.ctx.logs.note(
+      runner,
+      job,
+      'warn',
+      `Attempt ${job.attempts} failed (${condition}: ${detail}); retrying the request`,
+    );
+    job.state = 'queued';
+    job.runner = null;
+    this.enqueue(job);
+    return true;
   }
 
   /** Starts runners as the queue and `min_concurrency` need, unless a startup backoff is in force. */
@@ -328,6 +400,9 @@ export class AppPool implements RunnerOwner {
       queueSize: this.queue.length,
       inFlight,
       runners: this.counts(),
+      retries: { ...this.retries },
+      hintHits: this.hintHits,
+      hintMisses: this.hintMisses,
     };
   }
 }
@@ -345,4 +420,15 @@ function retireRolloutIdle(runners: readonly Runner[], rev: Revision, now: numbe
       live--;
     }
   }
+}
+
+/** How `AppPool.retry` treats a failed attempt. */
+export type RetryMode = 'default' | 'forced' | 'refused';
+
+/** The app's retry rules as a retry of `mode` applies them: a forced retry ignores `skip_retry_conditions`. */
+function budgetRules(
+  m: AppManifest,
+  mode: RetryMode,
+): Pick<AppManifest, 'skip_retry_conditions' | 'retry_config'> {
+  return mode === 'forced' ? { retry_config: m.retry_config } : m;
 }

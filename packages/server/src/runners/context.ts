@@ -29,7 +29,7 @@ export interface SupervisorDeps {
   clock: Clock;
   ids: IdSource;
   logger: SupervisorLogger;
-  /** Attempts per request, the first included (default 3). */
+  /** Attempts per request at most, the first included (fal's ceiling; default 10). */
   maxAttempts?: number;
   /** How often runner state counts are sampled (default 5000 ms). */
   sampleIntervalMs?: number;

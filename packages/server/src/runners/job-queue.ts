@@ -48,6 +48,10 @@ class Deque<T extends Queued> {
     return item;
   }
 
+  peek(): T | undefined {
+    return this.head < this.items.length ? this.items[this.head] : undefined;
+  }
+
   indexOf(item: T): number {
     const i = this.items.indexOf(item, this.head);
     return i === -1 ? -1 : i - this.head;
@@ -87,6 +91,11 @@ export class JobQueue<T extends Queued> {
 
   shift(): T | undefined {
     return this.normal.length > 0 ? this.normal.shift() : this.low.shift();
+  }
+
+  /** The entry `shift` would take, left in place. */
+  peek(): T | undefined {
+    return this.normal.length > 0 ? this.normal.peek() : this.low.peek();
   }
 
   /** Entries ahead of `item` (0-based), or -1 when it is not queued. */

@@ -46,6 +46,25 @@ export class LogSink {
     else if (this.scheduled === null) this.scheduled = setImmediate(() => this.flushScheduled());
   }
 
+  /** Adds a line the platform writes about a request (a retry and its condition), labelled `source: platform`. */
+  note(runner: Runner, job: Job, level: string, message: string): void {
+    this.batch.push({
+      ts: this.clock(),
+      owner: runner.owner,
+      app: runner.app,
+      revision: runner.revisionId,
+      level,
+      message,
+      labels: {
+        fal_job_id: runner.id,
+        source: 'platform',
+        fal_request_id: job.req.requestId,
+        fal_endpoint: job.req.endpointId,
+      },
+    });
+    if (this.scheduled === null) this.scheduled = setImmediate(() => this.flushScheduled());
+  }
+
   /** Writes the buffered lines to the store and hands them to the bus. */
   flush(): void {
     if (this.scheduled !== null) {

@@ -1,4 +1,5 @@
 import { mkdir } from 'node:fs/promises';
+import { connect } from 'node:net';
 import type {
   AppManifest,
   EventCategory,
@@ -13,6 +14,9 @@ import { Pool } from 'undici';
 import type { SupervisorContext } from './context.js';
 import type { Job } from './dispatch/job.js';
 import { type MeterBase, meterRows } from './metering.js';
+import { parseRunnerHints, RUNNER_HINTS_HEADER } from './runner-hints.js';
+
+const NO_HINTS: ReadonlySet<string> = new Set();
 
 /** Per-poll limit for a health check answer. */
 const HEALTH_TIMEOUT_MS = 2000;
@@ -53,6 +57,9 @@ export class Runner {
   meteredUntil = 0;
   /** When the runner last dropped a connection mid-request; it takes no work while set. */
   suspectSince: number | null = null;
+  /** What the app last reported in `x-fal-runner-hints` (the model or LoRA it has loaded, …). */
+  hints: ReadonlySet<string> = NO_HINTS;
+  private tcpChecking = false;
   private meterBase: MeterBase | null = null;
   private end: EndEvent | null = null;
   private stopping = false;
@@ -194,6 +201,34 @@ export class Runner {
     if (this.suspectSince !== null && now - this.suspectSince >= SUSPECT_GRACE_MS) {
       this.drain('connection to runner failed');
     }
+  }
+
+  /** Keeps the hints an answer lists; an answer without the header leaves them as they were. */
+  noteHints(headers: Record<string, string>): void {
+    const value = headers[RUNNER_HINTS_HEADER];
+    if (value !== undefined) this.hints = parseRunnerHints(value);
+  }
+
+  /**
+   * fal's TCP health check after a 500, 502 or 504 answer: the runner stays if its port still accepts a
+   * connection, else it is drained and replaced.
+   */
+  checkTcp(after: string): void {
+    if (!this.handle || this.tcpChecking || this.stopping || this.state === 'terminated') return;
+    this.tcpChecking = true;
+    const url = new URL(this.handle.url);
+    const socket = connect({ host: url.hostname, port: Number(url.port) });
+    let done = false;
+    const finish = (ok: boolean) => {
+      if (done) return;
+      done = true;
+      socket.destroy();
+      this.tcpChecking = false;
+      if (!ok) this.drain(`TCP health check failed after it ${after}`);
+    };
+    socket.setTimeout(HEALTH_TIMEOUT_MS, () => finish(false));
+    socket.once('connect', () => finish(true));
+    socket.once('error', () => finish(false));
   }
 
   /** Takes no new work; stops once the requests it serves are done. */

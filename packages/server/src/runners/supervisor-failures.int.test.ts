@@ -85,9 +85,9 @@ describe('supervisor: failures and retries', () => {
     expect(json(res.body).body).toEqual({ status: 500 });
   });
 
-  it('answers 504 when an attempt exceeds the request timeout, without retrying', async () => {
+  it('answers 504 when an attempt exceeds the request timeout and the timeout budget is spent', async () => {
     const h = setup();
-    const { app, rev } = revision(h.dir, manifest({ name: 'slow' }));
+    const { app, rev } = revision(h.dir, manifest({ name: 'slow', skip_retry_conditions: ['timeout'] }));
     await h.sup.deploy(app, rev);
     const res = await h.sup.dispatch(request('slow', { sleep_ms: 3000 }, { timeoutMs: 300 }));
     expect(res.statusCode).toBe(504);

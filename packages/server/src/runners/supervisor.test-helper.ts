@@ -10,12 +10,15 @@ import { createSupervisor, type Supervisor } from './supervisor.js';
 
 /**
  * A small HTTP app for supervisor tests. The JSON body steers it: `sleep_ms`, `status`, `crash_once`
- * (exit mid-request the first time this request id is seen), `fail_once_503`. It answers with its
- * runner id, revision env, the headers it got and the highest concurrency it saw.
+ * (exit mid-request the first time this request id is seen), `fail_once_503`, `fail_times` (the first N
+ * attempts of this request id answer `fail_status`, default 503, with `fail_headers`), `slow_times` (the
+ * first N attempts sleep `slow_ms`), `headers` (set on every answer), `close_listener` (stop accepting
+ * connections after answering). It answers with its runner id, revision env, the headers it got, the
+ * attempt number and the highest concurrency it saw.
  */
 export const TEST_APP = `
 import http from 'node:http';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 const dataDir = process.env.DATA_DIR;
 let inflight = 0, maxInflight = 0;
@@ -26,8 +29,15 @@ const once = (kind, id) => {
   writeFileSync(f, '1');
   return true;
 };
+const bump = (kind, id) => {
+  const f = join(dataDir, kind + '-' + id);
+  const n = existsSync(f) ? Number(readFileSync(f, 'utf8')) : 0;
+  writeFileSync(f, String(n + 1));
+  return n;
+};
+let server;
 if (process.env.NEVER_HEALTHY) setInterval(() => {}, 1000);
-else http.createServer((req, res) => {
+else server = http.createServer((req, res) => {
   const chunks = [];
   req.on('data', (c) => chunks.push(c));
   req.on('end', () => {
@@ -45,21 +55,30 @@ else http.createServer((req, res) => {
     console.log('plain line');
     console.error('INFO:app:python style');
     if (body.crash_once && once('crash', id)) process.exit(3);
+    const attempt = bump('attempt', id) + 1;
+    const failing = attempt <= (body.fail_times ?? 0);
     const finish = (cancelled) => {
       inflight--;
       waiting.delete(id);
-      const status = body.fail_once_503 && once('503', id) ? 503 : (body.status ?? 200);
-      res.writeHead(status, { 'content-type': 'application/json', 'x-fal-billable-units': '2.5', 'x-app': 'yes' });
+      let status = body.fail_once_503 && once('503', id) ? 503 : (body.status ?? 200);
+      if (failing) status = body.fail_status ?? 503;
+      res.writeHead(status, {
+        'content-type': 'application/json', 'x-fal-billable-units': '2.5', 'x-app': 'yes',
+        ...(body.headers ?? {}), ...(failing ? (body.fail_headers ?? {}) : {}),
+      });
       res.end(JSON.stringify({
         runner: process.env.HANGAR_RUNNER_ID, rev: process.env.REV ?? null, app: process.env.HANGAR_APP,
         dataDir, path: req.url, method: req.method, headers: req.headers, body, maxInflight, cancelled,
-        envKeys: Object.keys(process.env),
+        envKeys: Object.keys(process.env), attempt,
       }));
+      if (body.close_listener) server.close();
     };
-    const timer = setTimeout(() => finish(false), body.sleep_ms ?? 0);
+    const sleep = attempt <= (body.slow_times ?? 0) ? body.slow_ms : body.sleep_ms;
+    const timer = setTimeout(() => finish(false), sleep ?? 0);
     waiting.set(id, () => { clearTimeout(timer); finish(true); });
   });
-}).listen(Number(process.env.PORT), '127.0.0.1');
+});
+server?.listen(Number(process.env.PORT), '127.0.0.1');
 process.on('SIGTERM', () => process.exit(0));
 `;
 
@@ -142,7 +161,10 @@ export function request(
     body: Buffer.from(JSON.stringify(body)),
     priority: 'normal',
     timeoutMs: 10_000,
+    startDeadline: null,
     noRetry: false,
+    retryBudgets: null,
+    runnerHint: null,
     sentAt: Date.now(),
     ...over,
   };

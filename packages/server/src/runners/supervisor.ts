@@ -57,7 +57,7 @@ export function createSupervisor(deps: SupervisorDeps): Supervisor {
   const jobs = new Map<string, Job>();
   const ctx: SupervisorContext = {
     deps,
-    maxAttempts: deps.maxAttempts ?? 3,
+    maxAttempts: deps.maxAttempts ?? 10,
     stopGraceMs: deps.stopGraceMs ?? 5000,
     backoffBaseMs: deps.backoffBaseMs ?? 1000,
     backoffMaxMs: deps.backoffMaxMs ?? 60_000,

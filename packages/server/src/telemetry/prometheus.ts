@@ -16,11 +16,13 @@ export interface Sample {
   value: number;
 }
 
-/** A gauge family with its help text and samples. */
+/** A gauge family (or, with `type`, a counter) with its help text and samples. */
 export interface GaugeFamily {
   name: string;
   help: string;
   samples: readonly Sample[];
+  /** `gauge` unless set. */
+  type?: 'gauge' | 'counter';
 }
 
 /** Escapes a label value: backslash, double quote and line feed, as the format requires. */
@@ -51,7 +53,7 @@ export function formatLe(bound: number): string {
 export function renderGauges(families: readonly GaugeFamily[]): string {
   const out: string[] = [];
   for (const f of families) {
-    out.push(`# HELP ${f.name} ${escapeHelp(f.help)}`, `# TYPE ${f.name} gauge`);
+    out.push(`# HELP ${f.name} ${escapeHelp(f.help)}`, `# TYPE ${f.name} ${f.type ?? 'gauge'}`);
     for (const s of f.samples) {
       const labels = s.labels.map(([k, v]) => `${k}="${escapeLabelValue(v)}"`).join(',');
       out.push(`${f.name}${labels ? `{${labels}}` : ''} ${formatValue(s.value)}`);

@@ -98,7 +98,8 @@ class Cell {
     if (code >= 200 && code < 300) c.success_count++;
     else if (code >= 400 && code < 500) c.user_error_count++;
     else if (code >= 500 && code < 600) c.error_count++;
-    if (rec.errorClass) c[`${rec.errorClass}_error_count`]++;
+    // fal's analytics has no start-timeout column: a start deadline that passed counts as a timeout.
+    if (rec.errorClass) c[`${rec.errorClass === 'start_timeout' ? 'timeout' : rec.errorClass}_error_count`]++;
     if (rec.prepareMs !== null) this.sketch('prepare_sketch').add(rec.prepareMs);
     if (rec.durationMs !== null) {
       this.sketch('duration_sketch').add(rec.durationMs);

@@ -1,6 +1,7 @@
 import { type Clock, type Dispatcher, systemClock } from '@hangar/core';
 import { type HttpApp, principalOf } from '../../http/app.js';
 import { PROMETHEUS_CONTENT_TYPE, renderGauges } from '../../telemetry/prometheus.js';
+import { buildDispatchFamilies } from './dispatch-families.js';
 import { buildAppFamilies } from './families.js';
 import type { RequestWindow } from './request-window.js';
 
@@ -24,12 +25,11 @@ export function createMetricsRenderer(deps: MetricsRoutesDeps): (owner: string) 
     const now = clock();
     const hit = cache.get(owner);
     if (hit && hit.until > now) return hit.text;
-    const families = buildAppFamilies(
-      owner,
-      deps.dispatcher.stats(owner),
-      deps.window.snapshot(owner),
-      label,
-    );
+    const stats = deps.dispatcher.stats(owner);
+    const families = [
+      ...buildAppFamilies(owner, stats, deps.window.snapshot(owner), label),
+      ...buildDispatchFamilies(owner, stats),
+    ];
     const text = renderGauges(families);
     if (cache.size > 1000) for (const [k, v] of cache) if (v.until <= now) cache.delete(k);
     cache.set(owner, { text, until: now + deps.cacheTtlMs });

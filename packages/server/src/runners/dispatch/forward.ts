@@ -17,6 +17,11 @@ export function isTimeoutError(err: Error): boolean {
   return TIMEOUT_CODES.has((err as { code?: string }).code ?? '');
 }
 
+/** True when the runner refused the connection: nothing of the request reached the app. */
+export function isRefusedError(err: Error): boolean {
+  return (err as { code?: string }).code === 'ECONNREFUSED';
+}
+
 /** True when the request cannot be sent as given (bad header value …): not a runner fault. */
 export function isRequestFault(err: Error): boolean {
   return REQUEST_FAULT_CODES.has((err as { code?: string }).code ?? '');

@@ -1,9 +1,19 @@
-import type { DispatchRequest, DispatchResult, StreamControl } from '@hangar/core';
+import type { DispatchRequest, DispatchResult, RetryCondition, StreamControl } from '@hangar/core';
 import type { AppPool } from '../app-pool.js';
 import type { Runner } from '../runner.js';
 import { headersFromRaw } from './results.js';
 
 export type JobState = 'queued' | 'running' | 'done';
+
+/** What an app's answer asks of the platform (fal's `X-Fal-Needs-Retry` and `x-fal-stop-runner`). */
+export interface AnswerControl {
+  /** `1` forces a retry, `0` prevents one; null when absent or not `0`/`1`. */
+  needsRetry: '1' | '0' | null;
+  /** true stops the runner after this answer, false keeps a runner that answered 503; null when absent. */
+  stopRunner: boolean | null;
+}
+
+const STOP_VALUES: Record<string, boolean> = { '1': true, true: true, '0': false, false: false };
 
 /**
  * One dispatched request through its queueing and attempts. It is also the undici dispatch handler of
@@ -29,6 +39,11 @@ export class Job implements StreamControl {
   clientGone = false;
   /** The app's answer, held for one tick before it settles the job (see `AppPool.settleNextTick`). */
   answer: DispatchResult | null = null;
+  /** Retries made so far, per condition (each has its own budget). */
+  readonly retriesBy: Record<RetryCondition, number> = { server_error: 0, timeout: 0, connection_error: 0 };
+  /** Fires the start deadline while the job waits in its queue. */
+  deadlineTimer: NodeJS.Timeout | null = null;
+  private control: AnswerControl | null = null;
   private forwardHeaders: string[] | null = null;
   private abortAttempt: ((err: Error) => void) | null = null;
   private resumeAttempt: (() => void) | null = null;
@@ -73,12 +88,41 @@ export class Job implements StreamControl {
     this.headersRead = null;
     this.chunks = [];
     this.error = null;
+    this.control = null;
+  }
+
+  /**
+   * The current answer's headers with the platform's control headers taken out (they never reach the
+   * caller), and what those asked for.
+   */
+  takeControl(): AnswerControl {
+    if (this.control !== null) return this.control;
+    const headers = this.headersRead ?? headersFromRaw(this.rawHeaders);
+    this.headersRead = headers;
+    const retry = headers['x-fal-needs-retry']?.trim();
+    const stop = headers['x-fal-stop-runner']?.trim().toLowerCase();
+    delete headers['x-fal-needs-retry'];
+    delete headers['x-fal-stop-runner'];
+    this.control = {
+      needsRetry: retry === '1' || retry === '0' ? retry : null,
+      stopRunner: stop === undefined ? null : (STOP_VALUES[stop] ?? null),
+    };
+    return this.control;
+  }
+
+  /** Stops the start-deadline timer (the job started, or settled). */
+  clearDeadline(): void {
+    if (this.deadlineTimer !== null) {
+      clearTimeout(this.deadlineTimer);
+      this.deadlineTimer = null;
+    }
   }
 
   /** Resolves the dispatch with its outcome (first call wins). */
   settle(result: DispatchResult): void {
     if (this.state === 'done') return;
     this.state = 'done';
+    this.clearDeadline();
     this.leaveIndex();
     this.resolve!(result);
   }
@@ -87,6 +131,7 @@ export class Job implements StreamControl {
   abandon(err: Error): void {
     if (this.state === 'done') return;
     this.state = 'done';
+    this.clearDeadline();
     this.leaveIndex();
     this.reject!(err);
   }
@@ -122,6 +167,7 @@ export class Job implements StreamControl {
     const headers = headersFromRaw(rawHeaders);
     this.headersRead = headers;
     if (!isStreamed(headers)) return true;
+    this.takeControl();
     this.streaming = true;
     this.resumeAttempt = resume;
     stream.open(statusCode, headers, this);

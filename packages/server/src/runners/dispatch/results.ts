@@ -89,6 +89,19 @@ export function errorResult(
   };
 }
 
+/** The response header that tells fal's clients a 504 came from the caller's own start deadline. */
+export const TIMEOUT_TYPE_HEADER = 'x-fal-request-timeout-type';
+
+/**
+ * A request whose `X-Fal-Request-Timeout` deadline passed before a runner started it: fal's 504 with
+ * `X-Fal-Request-Timeout-Type: user` (its clients never retry it).
+ */
+export function startTimeoutResult(job: AttemptSummary, endedAt: number): DispatchResult {
+  const result = errorResult(job, 'REQUEST_START_TIMEOUT', endedAt, 'start_timeout', null);
+  result.headers[TIMEOUT_TYPE_HEADER] = 'user';
+  return result;
+}
+
 /**
  * A request cancelled while queued. fal has no status for it; it answers 400 with a
  * `REQUEST_CANCELLED` envelope, the same status fal's queue uses for a request that cannot be served.
