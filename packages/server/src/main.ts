@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Revision, systemClock, uuidIds } from '@hangar/core';
 import { pino } from 'pino';
-import { createDiskObjectStore } from './adapters/disk/object-store.js';
+import { createDiskFileStore } from './adapters/disk/file-store.js';
 import { registerPlatformApi } from './api/index.js';
 import { createRequestWindow } from './api/metrics/request-window.js';
 import { createBundleStore } from './bundles/bundle-store.js';
@@ -94,7 +94,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       : null;
   let publicUrl = config.publicUrl;
   mkdirSync(config.storageDir, { recursive: true, mode: 0o700 });
-  const objects = createDiskObjectStore(config.storageDir);
+  const objects = createDiskFileStore(config.storageDir);
   const falStorage = createFalStorage({
     objects,
     secret: loadOrCreateStorageSecret(join(config.storageDir, 'upload-key')),

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Stores } from '@hangar/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDiskObjectStore } from '../adapters/disk/object-store.js';
+import { createDiskFileStore } from '../adapters/disk/file-store.js';
 import { createTestKey } from '../gateway/test-server.js';
 import { createHttpApp, type HttpApp } from '../http/app.js';
 import { createAuthenticator } from '../http/auth.js';
@@ -27,7 +27,7 @@ let storage: FalStorage;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'hangar-storage-'));
   stores = createSqliteStores({ path: join(dir, 'hangar.db') });
-  const objects = createDiskObjectStore(join(dir, 'storage'));
+  const objects = createDiskFileStore(join(dir, 'storage'));
   storage = createFalStorage({
     objects,
     secret: Buffer.alloc(32, 7),
