@@ -3,7 +3,6 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Revision, systemClock, uuidIds } from '@hangar/core';
 import { pino } from 'pino';
-import { createDiskFileStore } from './adapters/disk/file-store.js';
 import { registerPlatformApi } from './api/index.js';
 import { createRequestWindow } from './api/metrics/request-window.js';
 import { createBundleStore } from './bundles/bundle-store.js';
@@ -32,6 +31,7 @@ import {
   startFileHost,
   startStorageSweeper,
 } from './storage/index.js';
+import { describeLocation, openFileStore } from './storage/open-store.js';
 import { createSqliteStores } from './store/sqlite/index.js';
 import { createTextLogDestination } from './telemetry/log-text.js';
 import { observeRequests } from './telemetry/observed-requests.js';
@@ -94,7 +94,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       : null;
   let publicUrl = config.publicUrl;
   mkdirSync(config.storageDir, { recursive: true, mode: 0o700 });
-  const objects = createDiskFileStore(config.storageDir);
+  const objects = openFileStore(config.objectStorage);
+  logger.info({ storage: describeLocation(config.objectStorage) }, 'object storage');
   const falStorage = createFalStorage({
     objects,
     secret: loadOrCreateStorageSecret(join(config.storageDir, 'upload-key')),
@@ -150,6 +151,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   });
   const bundles = createBundleStore({
     root: config.bundlesDir,
+    objects,
     limits: config.limits.bundle,
     apps: stores.apps,
     clock,
