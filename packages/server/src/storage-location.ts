@@ -65,7 +65,14 @@ export function parseStorageLocation(
   if (url.username !== '' || url.password !== '' || url.port !== '' || url.search !== '' || url.hash !== '') {
     throw new ConfigError('HANGAR_STORAGE_URL: s3://bucket/prefix takes no credentials, port or query');
   }
-  const path = decodeURIComponent(url.pathname).replace(/^\/+|\/+$/g, '');
+  // Read from the text as given: URL parsing would already have resolved `a/../b` to `b`.
+  let given: string;
+  try {
+    given = decodeURIComponent(raw.slice('s3://'.length).replace(/^[^/]*/, ''));
+  } catch {
+    throw new ConfigError('HANGAR_STORAGE_URL: malformed percent-encoding in the prefix');
+  }
+  const path = given.replace(/^\/+|\/+$/g, '');
   if (path.split('/').some((s) => s === '.' || s === '..')) {
     throw new ConfigError('HANGAR_STORAGE_URL: the prefix must not contain "." or ".." segments');
   }
