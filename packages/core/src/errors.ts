@@ -191,6 +191,11 @@ export const ERRORS = {
     message: 'This upload is already complete',
   },
   STORAGE_OBJECT_NOT_FOUND: { type: 'not_found', status: 404, message: 'Object not found' },
+  STORAGE_UNAVAILABLE: {
+    type: 'server_error',
+    status: 503,
+    message: 'Object storage is unavailable; retry later',
+  },
   NET_URL_INVALID: {
     type: 'validation_error',
     status: 400,

@@ -125,7 +125,26 @@ export const ConfigFileSchema = Type.Object(
     files: Type.Optional(Type.Object({ url_allowlist: Type.Optional(Type.Array(Type.String())) }, strict)),
     storage: Type.Optional(
       Type.Object(
-        { max_object_bytes: int(1), quota_bytes: int(0), upload_url_ttl_s: int(1), sweep_interval_s: int(1) },
+        {
+          max_object_bytes: int(1),
+          quota_bytes: int(0),
+          upload_url_ttl_s: int(1),
+          sweep_interval_s: int(1),
+          s3: Type.Optional(
+            Type.Object(
+              {
+                endpoint: Type.Optional(Type.String({ minLength: 1 })),
+                region: Type.Optional(Type.String({ minLength: 1 })),
+                force_path_style: Type.Optional(Type.Boolean()),
+                access_key_id: Type.Optional(Type.String({ minLength: 1 })),
+                secret_access_key: Type.Optional(Type.String({ minLength: 1 })),
+                request_timeout_ms: int(1),
+                max_attempts: int(1),
+              },
+              strict,
+            ),
+          ),
+        },
         strict,
       ),
     ),

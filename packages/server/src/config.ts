@@ -10,6 +10,7 @@ import {
   readConfigFile,
 } from './config-file.js';
 import type { SandboxSettings } from './runners/sandbox/index.js';
+import { parseStorageLocation, type StorageLocation } from './storage-location.js';
 
 export { CONFIG_FILE, ConfigError, ConfigFileSchema, DEFAULT_MACHINE_TYPES };
 
@@ -30,6 +31,9 @@ export const CONFIG_ENV = [
   'HANGAR_PUBLIC_URL',
   'HANGAR_LOG_LEVEL',
   'HANGAR_LOG_FORMAT',
+  'HANGAR_STORAGE_URL',
+  'HANGAR_S3_ENDPOINT',
+  'HANGAR_S3_REGION',
 ] as const;
 
 /** Command-line flags read by `loadConfig`. */
@@ -115,8 +119,10 @@ export interface Config {
   readonly adminKeyPath: string;
   /** Deploy bundles: archives and unpacked trees by digest. */
   readonly bundlesDir: string;
-  /** `HANGAR_HOME/storage`: fal storage objects, upload parts and the upload-signing secret. */
+  /** `HANGAR_HOME/storage`: the upload-signing secret, and the objects when they are on this disk. */
   readonly storageDir: string;
+  /** Where objects live (`HANGAR_STORAGE_URL`): fal storage uploads and upload parts, app bundles. */
+  readonly objectStorage: StorageLocation;
   /** An owner's file storage root (the runners' DATA_DIR and what the Files API serves). */
   dataRoot(owner: string): string;
 }
@@ -175,6 +181,7 @@ export function loadConfig(
     adminKeyPath: join(home, 'admin.key'),
     bundlesDir: join(home, 'bundles'),
     storageDir: join(home, 'storage'),
+    objectStorage: parseStorageLocation(env, file.storage?.s3, join(home, 'storage')),
     dataRoot: (owner: string) => join(home, 'data', owner),
   };
   return deepFreeze(config);

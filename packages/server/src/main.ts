@@ -3,7 +3,6 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Revision, systemClock, uuidIds } from '@hangar/core';
 import { pino } from 'pino';
-import { createDiskObjectStore } from './adapters/disk/object-store.js';
 import { registerPlatformApi } from './api/index.js';
 import { createRequestWindow } from './api/metrics/request-window.js';
 import { createBundleStore } from './bundles/bundle-store.js';
@@ -33,6 +32,7 @@ import {
   startFileHost,
   startStorageSweeper,
 } from './storage/index.js';
+import { describeLocation, openFileStore } from './storage/open-store.js';
 import { createSqliteStores } from './store/sqlite/index.js';
 import { createTextLogDestination } from './telemetry/log-text.js';
 import { observeRequests } from './telemetry/observed-requests.js';
@@ -95,7 +95,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       : null;
   let publicUrl = config.publicUrl;
   mkdirSync(config.storageDir, { recursive: true, mode: 0o700 });
-  const objects = createDiskObjectStore(config.storageDir);
+  const objects = openFileStore(config.objectStorage);
+  logger.info({ storage: describeLocation(config.objectStorage) }, 'object storage');
   const falStorage = createFalStorage({
     objects,
     secret: loadOrCreateStorageSecret(join(config.storageDir, 'upload-key')),
@@ -151,6 +152,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   });
   const bundles = createBundleStore({
     root: config.bundlesDir,
+    objects,
     limits: config.limits.bundle,
     apps: stores.apps,
     clock,

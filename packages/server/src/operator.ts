@@ -3,6 +3,7 @@ import { OWNER_NAME_PATTERN, PlatformError, systemClock } from '@hangar/core';
 import { createBundleStore } from './bundles/bundle-store.js';
 import { loadConfig } from './config.js';
 import { createKeyService } from './services/keys.js';
+import { openFileStore } from './storage/open-store.js';
 import { createSqliteStores } from './store/sqlite/index.js';
 
 /** A key as the operator commands print it. */
@@ -39,6 +40,7 @@ export async function openOperator<T>(
   const keys = createKeyService({ keys: stores.keys, clock: systemClock });
   const bundles = createBundleStore({
     root: config.bundlesDir,
+    objects: openFileStore(config.objectStorage),
     limits: config.limits.bundle,
     apps: stores.apps,
     clock: systemClock,

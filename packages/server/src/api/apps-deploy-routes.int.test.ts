@@ -2,6 +2,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { uuidIds } from '@hangar/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createDiskFileStore } from '../adapters/disk/file-store.js';
 import { type BundleStore, createBundleStore } from '../bundles/bundle-store.js';
 import { tarGz } from '../bundles/tar-writer.test-helper.js';
 import { DEFAULT_MACHINE_TYPES } from '../config.js';
@@ -32,6 +33,7 @@ beforeEach(async () => {
   const keys = createKeyService({ keys: t.stores.keys, clock: Date.now, authenticator });
   bundles = createBundleStore({
     root: join(t.dir, 'bundles'),
+    objects: createDiskFileStore(join(t.dir, 'storage')),
     limits: { maxBytes: 64 * 1024, maxUnpackedBytes: 1 << 20, maxFiles: 100 },
     apps: t.stores.apps,
     clock: Date.now,

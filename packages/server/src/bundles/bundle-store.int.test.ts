@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { PlatformError } from '@hangar/core';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type FileStore, PlatformError } from '@hangar/core';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createDiskFileStore } from '../adapters/disk/file-store.js';
+import { createS3FileStore } from '../adapters/s3/file-store.js';
+import { type S3TestServer, startS3Server } from '../adapters/s3/s3rver.test-helper.js';
 import { openTestStores, type TestStores } from '../services/test-stores.js';
 import { type BundleStore, createBundleStore } from './bundle-store.js';
 import { bytesOf, type RawEntry, tarGz } from './tar-writer.test-helper.js';
@@ -12,13 +15,37 @@ const LIMITS = { maxBytes: 64 * 1024, maxUnpackedBytes: 1024 * 1024, maxFiles: 2
 let t: TestStores;
 let root: string;
 let store: BundleStore;
+let objects: FileStore;
+let s3: S3TestServer;
+let buckets = 0;
 
-beforeEach(() => {
-  t = openTestStores();
-  root = join(t.dir, 'bundles');
-  store = createBundleStore({ root, limits: LIMITS, apps: t.stores.apps, clock: () => 1_000 });
+beforeAll(async () => {
+  s3 = await startS3Server();
 });
+afterAll(() => s3.close());
 afterEach(() => t.close());
+
+/** Archives go to the object storage: local disk or an S3 bucket (s3rver), each test on a fresh one. */
+async function openObjects(backend: 'disk' | 's3'): Promise<FileStore> {
+  if (backend === 'disk') return createDiskFileStore(join(t.dir, 'storage'));
+  const bucket = await s3.bucket(`bundles-${buckets++}`);
+  return createS3FileStore({
+    bucket,
+    prefix: 'hangar/',
+    endpoint: s3.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: s3.credentials,
+    requestTimeoutMs: 10_000,
+    maxAttempts: 2,
+  });
+}
+
+async function storedArchives(): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const o of objects.list('bundles/')) keys.push(o.key);
+  return keys;
+}
 
 async function refusal(p: Promise<unknown>): Promise<PlatformError> {
   const err = await p.then(
@@ -47,7 +74,14 @@ const APP: RawEntry[] = [
   { path: 'bin/link', type: 'SymbolicLink', linkpath: '../hangar.json' },
 ];
 
-describe('bundle store', () => {
+describe.each(['disk', 's3'] as const)('bundle store, archives on %s', (backend) => {
+  beforeEach(async () => {
+    t = openTestStores();
+    root = join(t.dir, 'bundles');
+    objects = await openObjects(backend);
+    store = createBundleStore({ root, objects, limits: LIMITS, apps: t.stores.apps, clock: () => 1_000 });
+  });
+
   it('stores a bundle once by digest, unpacked with normalised modes, and records it per owner', async () => {
     const bytes = tarGz(APP);
     const first = await store.put('alice', bytesOf(bytes));
@@ -59,7 +93,7 @@ describe('bundle store', () => {
     expect(other).toMatchObject({ owner: 'bob', digest: first.digest, created: true });
 
     const hex = first.digest.slice(7);
-    expect(readdirSync(join(root, 'archives'))).toEqual([`${hex}.tar.gz`]);
+    expect(await storedArchives()).toEqual([`bundles/${hex}.tar.gz`]);
     expect(readdirSync(join(root, 'trees'))).toEqual([hex]);
     expect(readdirSync(join(root, 'tmp'))).toEqual([]);
     const tree = await store.treeDir(first.digest);
@@ -84,7 +118,7 @@ describe('bundle store', () => {
     const bytes = tarGz(APP);
     const all = await Promise.all(['a', 'b', 'c', 'a'].map((o) => store.put(o, bytesOf(bytes))));
     expect(new Set(all.map((b) => b.digest)).size).toBe(1);
-    expect(readdirSync(join(root, 'archives'))).toHaveLength(1);
+    expect(await storedArchives()).toHaveLength(1);
     expect(readdirSync(join(root, 'trees'))).toHaveLength(1);
     expect(readdirSync(join(root, 'tmp'))).toEqual([]);
   });
@@ -94,6 +128,38 @@ describe('bundle store', () => {
     const tree = await store.treeDir(digest);
     const { rmSync } = await import('node:fs');
     rmSync(tree, { recursive: true });
+    expect(readFileSync(join(await store.treeDir(digest), 'bin/data.txt'), 'utf8')).toBe('x');
+  });
+
+  it('gives another node, with its own empty disk, the tree from the shared archive', async () => {
+    const { digest } = await store.put('alice', bytesOf(tarGz(APP)));
+    const otherRoot = join(t.dir, 'node-2', 'bundles');
+    const other = createBundleStore({
+      root: otherRoot,
+      objects,
+      limits: LIMITS,
+      apps: t.stores.apps,
+      clock: () => 1,
+    });
+    expect(await other.get('alice', digest)).toMatchObject({ digest });
+    const tree = await other.treeDir(digest);
+    expect(tree.startsWith(otherRoot)).toBe(true);
+    expect(readFileSync(join(tree, 'hangar.json'), 'utf8')).toBe('{"name":"echo"}');
+    expect(readdirSync(join(otherRoot, 'tmp'))).toEqual([]);
+  });
+
+  it('moves an archive an older version left on this disk into the object storage', async () => {
+    const bytes = tarGz(APP);
+    const { digest } = await store.put('alice', bytesOf(bytes));
+    const hex = digest.slice(7);
+    await objects.delete(`bundles/${hex}.tar.gz`);
+    const { mkdirSync, writeFileSync, rmSync } = await import('node:fs');
+    rmSync(join(root, 'trees', hex), { recursive: true });
+    mkdirSync(join(root, 'archives'), { recursive: true });
+    writeFileSync(join(root, 'archives', `${hex}.tar.gz`), bytes);
+    expect(await store.get('alice', digest)).toMatchObject({ digest });
+    expect(await storedArchives()).toEqual([`bundles/${hex}.tar.gz`]);
+    expect(existsSync(join(root, 'archives', `${hex}.tar.gz`))).toBe(false);
     expect(readFileSync(join(await store.treeDir(digest), 'bin/data.txt'), 'utf8')).toBe('x');
   });
 
@@ -175,7 +241,8 @@ describe('bundle store', () => {
       expect(err.code).toBe(code);
       expect(err.message).toMatch(message);
       expect(err.message).not.toContain(t.dir);
-      expect(listing()).toEqual(['archives/', 'tmp/', 'trees/']);
+      expect(listing()).toEqual(['tmp/', 'trees/']);
+      expect(await storedArchives()).toEqual([]);
       expect(existsSync(outside)).toBe(false);
       expect(existsSync(join(t.dir, 'x'))).toBe(false);
       expect(await t.stores.apps.getBundle('alice', `sha256:${'0'.repeat(64)}`)).toBeNull();
@@ -196,6 +263,7 @@ describe('bundle store', () => {
     const { gzipSync } = await import('node:zlib');
     const nested = await refusal(store.put('alice', bytesOf(gzipSync(tarGz(APP)))));
     expect(nested.message).toMatch(/nested compression/);
-    expect(listing()).toEqual(['archives/', 'tmp/', 'trees/']);
+    expect(listing()).toEqual(['tmp/', 'trees/']);
+    expect(await storedArchives()).toEqual([]);
   });
 });

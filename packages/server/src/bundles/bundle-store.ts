@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -9,14 +9,19 @@ import {
   type BundleLimits,
   type BundleRecord,
   type Clock,
+  type FileStore,
+  isOpened,
   PlatformError,
+  StoreConflict,
 } from '@hangar/core';
 import { unpackBundle } from './unpack.js';
 
 /** Dependencies of the bundle store. */
 export interface BundleStoreDeps {
-  /** `HANGAR_HOME/bundles`: archives, unpacked trees and work files. */
+  /** `HANGAR_HOME/bundles`: this node's unpacked trees and work files. */
   root: string;
+  /** Where archives are kept (`bundles/<sha256 hex>.tar.gz`), shared by every node. */
+  objects: FileStore;
   limits: BundleLimits;
   /** Where owners' bundle records live. */
   apps: AppStore;
@@ -29,8 +34,9 @@ export interface StoredBundle extends BundleRecord {
 }
 
 /**
- * Content-addressed bundles: one archive and one unpacked tree per digest, shared on disk, while each owner
- * may only see and deploy the digests it uploaded itself.
+ * Content-addressed bundles: one archive per digest in the object storage, unpacked once per node into a
+ * local tree (a cache: a missing tree is unpacked again from the archive), while each owner may only see
+ * and deploy the digests it uploaded itself.
  */
 export interface BundleStore {
   /** Where packing and other work files go (the store's filesystem, so renames are atomic); created if new. */
@@ -48,12 +54,14 @@ const DIGEST_RE = new RegExp(BUNDLE_DIGEST_PATTERN);
 /** Creates the bundle store under `deps.root`. */
 export function createBundleStore(deps: BundleStoreDeps): BundleStore {
   const tmpDir = join(deps.root, 'tmp');
-  const archive = (hex: string) => join(deps.root, 'archives', `${hex}.tar.gz`);
+  /** Where archives were kept before they moved to the object storage; moved there on first use. */
+  const legacyArchive = (hex: string) => join(deps.root, 'archives', `${hex}.tar.gz`);
+  const archiveKey = (hex: string) => `bundles/${hex}.tar.gz`;
   const tree = (hex: string) => join(deps.root, 'trees', hex);
   let ready: Promise<unknown> | null = null;
   const layout = () =>
     (ready ??= Promise.all(
-      ['tmp', 'archives', 'trees'].map((d) => mkdir(join(deps.root, d), { recursive: true, mode: 0o755 })),
+      ['tmp', 'trees'].map((d) => mkdir(join(deps.root, d), { recursive: true, mode: 0o755 })),
     ));
 
   const tooLarge = () =>
@@ -100,6 +108,39 @@ export function createBundleStore(deps: BundleStoreDeps): BundleStore {
     return dir;
   }
 
+  /** Stores the archive unless the object storage has it (two nodes storing one digest store equal bytes). */
+  async function keepArchive(hex: string, file: string): Promise<void> {
+    try {
+      await deps.objects.put(archiveKey(hex), createReadStream(file), {}, { ifNoneMatch: '*' });
+    } catch (err) {
+      if (!(err instanceof StoreConflict)) throw err;
+    }
+  }
+
+  /** Whether the archive is stored, moving one left by an older version on this disk into the storage. */
+  async function hasArchive(hex: string): Promise<boolean> {
+    if ((await deps.objects.head(archiveKey(hex))) !== null) return true;
+    if (!(await isFile(legacyArchive(hex)))) return false;
+    await keepArchive(hex, legacyArchive(hex));
+    await rm(legacyArchive(hex), { force: true });
+    return true;
+  }
+
+  /** Fetches the stored archive into a work file, unpacks it into the tree, and removes the work file. */
+  async function treeFromStore(hex: string): Promise<string> {
+    const dir = tree(hex);
+    if (await isDir(dir)) return dir;
+    const opened = await deps.objects.open(archiveKey(hex));
+    if (!isOpened(opened)) throw new PlatformError('BUNDLE_NOT_FOUND');
+    const work = join(tmpDir, `fetch-${randomUUID()}.tar.gz`);
+    try {
+      await pipeline(opened.body, createWriteStream(work, { flags: 'wx', mode: 0o600 }));
+      return await ensureTree(hex, work);
+    } finally {
+      await rm(work, { force: true });
+    }
+  }
+
   return {
     async workDir() {
       await layout();
@@ -111,11 +152,9 @@ export function createBundleStore(deps: BundleStoreDeps): BundleStore {
       const work = join(tmpDir, `upload-${randomUUID()}.tar.gz`);
       try {
         const { hex, bytes } = await receive(source, work);
-        if (await isFile(archive(hex))) await ensureTree(hex, archive(hex));
-        else {
-          await ensureTree(hex, work);
-          await rename(work, archive(hex));
-        }
+        // Unpacked first: an archive that does not unpack safely is refused and never stored.
+        await ensureTree(hex, work);
+        if (!(await hasArchive(hex))) await keepArchive(hex, work);
         const digest = `sha256:${hex}`;
         const held = await deps.apps.getBundle(owner, digest);
         if (held) return { ...held, created: false };
@@ -129,14 +168,15 @@ export function createBundleStore(deps: BundleStoreDeps): BundleStore {
     async get(owner, digest) {
       if (!DIGEST_RE.test(digest)) return null;
       const rec = await deps.apps.getBundle(owner, digest);
-      return rec && (await isFile(archive(digest.slice(7)))) ? rec : null;
+      return rec && (await hasArchive(digest.slice(7))) ? rec : null;
     },
     async treeDir(digest) {
       if (!DIGEST_RE.test(digest)) throw new PlatformError('BUNDLE_NOT_FOUND');
       const hex = digest.slice(7);
       await layout();
-      if (!(await isFile(archive(hex)))) throw new PlatformError('BUNDLE_NOT_FOUND');
-      return ensureTree(hex, archive(hex));
+      if (await isDir(tree(hex))) return tree(hex);
+      if (!(await hasArchive(hex))) throw new PlatformError('BUNDLE_NOT_FOUND');
+      return treeFromStore(hex);
     },
   };
 }

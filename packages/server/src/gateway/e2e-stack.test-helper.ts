@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_BUNDLE_LIMITS, type IdSource, type Stores, systemClock, uuidIds } from '@hangar/core';
+import { createDiskFileStore } from '../adapters/disk/file-store.js';
 import { createBundleStore } from '../bundles/bundle-store.js';
 import { DEFAULT_MACHINE_TYPES } from '../config.js';
 import { createHttpApp, type HttpApp } from '../http/app.js';
@@ -88,6 +89,7 @@ export async function openGatewayStack(opts: GatewayStackOptions): Promise<Gatew
   const deployer = createDeployService({
     bundles: createBundleStore({
       root: join(dir, 'bundles'),
+      objects: createDiskFileStore(join(dir, 'storage')),
       limits: DEFAULT_BUNDLE_LIMITS,
       apps: stores.apps,
       clock: systemClock,

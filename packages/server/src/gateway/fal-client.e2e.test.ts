@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { ApiError, createFalClient, fal } from '@fal-ai/client';
 import { type Stores, systemClock } from '@hangar/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDiskObjectStore } from '../adapters/disk/object-store.js';
+import { createDiskFileStore } from '../adapters/disk/file-store.js';
 import { createFalStorage, registerStorageRoutes } from '../storage/index.js';
 import { type GatewayStack, openGatewayStack } from './e2e-stack.test-helper.js';
 import { createTestKey } from './test-server.js';
@@ -20,7 +20,7 @@ beforeAll(async () => {
   stack = await openGatewayStack({
     prefix: 'hangar-fal-e2e-',
     register: ({ http, dir, base: url }) => {
-      const objects = createDiskObjectStore(join(dir, 'storage'));
+      const objects = createDiskFileStore(join(dir, 'storage'));
       const storage = createFalStorage({
         objects,
         secret: randomBytes(32),

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { type KeyScope, PlatformError, type Principal, toEnvelope } from '@hangar/core';
+import { type KeyScope, PlatformError, type Principal, StoreUnavailable, toEnvelope } from '@hangar/core';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -192,7 +192,7 @@ function sendMissingHost(res: ServerResponse): void {
 /** fal's envelope for anything thrown, with the error's headers (e.g. `Retry-After`); internals are logged, never sent. */
 function sendError(err: unknown, reply: FastifyReply | LaneReply, logInternal: (err: unknown) => void): void {
   const platform = toPlatformError(err);
-  if (platform.status >= 500 && platform.code === 'SERVER_INTERNAL') logInternal(err);
+  if (platform.code === 'SERVER_INTERNAL' || platform.code === 'STORAGE_UNAVAILABLE') logInternal(err);
   for (const [name, value] of Object.entries(platform.headers)) reply.header(name, value);
   reply.code(platform.status).send(toEnvelope(platform));
 }
@@ -207,6 +207,9 @@ interface FastifyLikeError {
 /** Maps anything thrown to a PlatformError without leaking internals. */
 export function toPlatformError(err: unknown): PlatformError {
   if (err instanceof PlatformError) return err;
+  if (err instanceof StoreUnavailable) {
+    return new PlatformError('STORAGE_UNAVAILABLE', undefined, { 'retry-after': String(err.retryAfterS) });
+  }
   const e = (err ?? {}) as FastifyLikeError;
   if (e.validation) return new PlatformError('REQUEST_INVALID', e.message);
   switch (e.code) {

@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type App, PlatformError, type Revision } from '@hangar/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createDiskFileStore } from '../adapters/disk/file-store.js';
 import { type BundleStore, createBundleStore } from '../bundles/bundle-store.js';
 import { bytesOf, tarGz } from '../bundles/tar-writer.test-helper.js';
 import { createDeployService, type DeployService } from './deploy.js';
@@ -27,6 +28,7 @@ beforeEach(() => {
   n = 0;
   bundles = createBundleStore({
     root: join(t.dir, 'bundles'),
+    objects: createDiskFileStore(join(t.dir, 'storage')),
     limits: { maxBytes: 1 << 20, maxUnpackedBytes: 1 << 20, maxFiles: 100 },
     apps: t.stores.apps,
     clock: () => 1,

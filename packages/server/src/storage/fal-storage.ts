@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { type Clock, type ObjectInfo, type ObjectStore, PlatformError } from '@hangar/core';
+import { type Clock, type FileStore, isOpened, type ObjectInfo, PlatformError } from '@hangar/core';
 import { createObjectQuota } from './object-quota.js';
 import { signUploadGrant, type UploadGrant, verifyUploadGrant } from './upload-token.js';
 
 /** What the storage service is built from. */
 export interface FalStorageDeps {
-  objects: ObjectStore;
+  objects: FileStore;
   /** The upload-signing secret (HMAC). */
   secret: Buffer;
   clock: Clock;
@@ -247,10 +247,10 @@ export function createFalStorage(deps: FalStorageDeps): FalStorage {
   };
 }
 
-async function* concat(objects: ObjectStore, parts: ObjectInfo[]): AsyncIterable<Uint8Array> {
+async function* concat(objects: FileStore, parts: ObjectInfo[]): AsyncIterable<Uint8Array> {
   for (const p of parts) {
-    const opened = await objects.open(p.key);
-    if (!opened || opened.info.etag !== p.etag) {
+    const opened = await objects.open(p.key, { ifMatch: p.etag });
+    if (!isOpened(opened)) {
       throw new PlatformError('STORAGE_PARTS_INVALID', 'A part changed while the upload completed');
     }
     yield* opened.body;

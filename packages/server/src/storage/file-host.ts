@@ -1,5 +1,6 @@
 import { PlatformError, toEnvelope } from '@hangar/core';
 import Fastify from 'fastify';
+import { toPlatformError } from '../http/app.js';
 import { FILE_ROUTE, objectServer, type StorageRoutesDeps } from './routes.js';
 
 /** The runners' file host: a listener on the host's loopback that serves `file_url`s and nothing else. */
@@ -21,7 +22,7 @@ export async function startFileHost(deps: StorageRoutesDeps): Promise<FileHost> 
     reply.status(404).send(toEnvelope(new PlatformError('STORAGE_OBJECT_NOT_FOUND')));
   });
   app.setErrorHandler((err, _request, reply) => {
-    const platform = err instanceof PlatformError ? err : new PlatformError('SERVER_INTERNAL');
+    const platform = toPlatformError(err);
     for (const [name, value] of Object.entries(platform.headers)) reply.header(name, value);
     reply.status(platform.status).send(toEnvelope(platform));
   });

@@ -1,4 +1,4 @@
-import { type ObjectStore, PlatformError } from '@hangar/core';
+import { type FileStore, PlatformError } from '@hangar/core';
 
 /** Per-owner bytes held in object storage (objects and pending upload parts), counted as they stream. */
 export interface ObjectQuota {
@@ -24,7 +24,7 @@ export interface ObjectQuota {
  * the writes and deletes that go through the service, the only writer of these keys.
  */
 export function createObjectQuota(
-  objects: ObjectStore,
+  objects: FileStore,
   prefixes: readonly string[],
   quotaBytes: (owner: string) => number,
 ): ObjectQuota {

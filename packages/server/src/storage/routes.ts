@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { type ObjectStore, PlatformError } from '@hangar/core';
+import { type FileStore, isOpened, PlatformError } from '@hangar/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { etagMatches, parseRange } from '../api/files/download.js';
 import { type HttpApp, principalOf } from '../http/app.js';
@@ -8,7 +8,7 @@ import type { FalStorage, UploadCall } from './fal-storage.js';
 /** What the storage routes serve from. */
 export interface StorageRoutesDeps {
   storage: FalStorage;
-  objects: ObjectStore;
+  objects: FileStore;
 }
 
 /** Largest `complete` body: 10,000 parts with their etags. */
@@ -86,8 +86,8 @@ export function objectServer(deps: StorageRoutesDeps) {
     reply.header('content-length', String(length));
     if (range) reply.status(206).header('content-range', `bytes ${range.start}-${range.end}/${info.bytes}`);
     if (request.method === 'HEAD') return reply.send();
-    const opened = await deps.objects.open(info.key, range ?? undefined);
-    if (!opened || opened.info.etag !== info.etag) throw new PlatformError('STORAGE_OBJECT_NOT_FOUND');
+    const opened = await deps.objects.open(info.key, { range: range ?? undefined, ifMatch: info.etag });
+    if (!isOpened(opened)) throw new PlatformError('STORAGE_OBJECT_NOT_FOUND');
     return reply.send(opened.body);
   };
 }

@@ -1,0 +1,357 @@
+import { Readable, Transform } from 'node:stream';
+import {
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  type S3ClientConfig,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import {
+  type FileStore,
+  isKeyPrefix,
+  isObjectKey,
+  type ListPage,
+  type ObjectInfo,
+  type ObjectMeta,
+  type ReadOptions,
+  StoreConflict,
+  StoreUnavailable,
+  type WriteOptions,
+} from '@hangar/core';
+import { compareKeys } from '../../storage/keys.js';
+import { unmetCondition } from '../disk/file-store.js';
+
+/** Where and how to reach the bucket (from `HANGAR_STORAGE_URL=s3://bucket/prefix` and friends). */
+export interface S3StoreOptions {
+  bucket: string;
+  /** Key prefix inside the bucket, `''` or ending in `/`. */
+  prefix: string;
+  /** A non-AWS endpoint (MinIO, R2, Ceph, a test server); AWS's own when absent. */
+  endpoint?: string;
+  region: string;
+  /** Path-style addressing (`endpoint/bucket/key`) instead of virtual-host (`bucket.endpoint/key`). */
+  forcePathStyle: boolean;
+  /** Explicit keys; the SDK's standard chain (`AWS_*` variables, profiles, instance roles) when absent. */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** Per-request limit: a slow backend fails the call instead of hanging it. */
+  requestTimeoutMs: number;
+  /** Attempts per call, with the SDK's exponential backoff and jitter between them. */
+  maxAttempts: number;
+  /** Size of each part of a multipart upload (S3's minimum is 5 MiB). */
+  partBytes?: number;
+}
+
+const MAX_PAGE = 1000;
+const HEAD_BATCH = 16;
+/** The highest code point: `after + MAX_CHAR` sorts after every key below the prefix `after`. */
+const MAX_CHAR = '\u{10FFFF}';
+
+/**
+ * Objects in an S3-compatible bucket. Writes stream through the SDK's multipart upload (an object
+ * appears only when its upload completes, so readers never see part of it; a failed body aborts the
+ * upload). User metadata travels as `x-amz-meta-*`, its values percent-encoded so any text fits in a
+ * header. Every SDK failure the caller cannot fix (network, timeout, 5xx, refused credentials) becomes
+ * `StoreUnavailable`, after the SDK's own retries.
+ */
+export function createS3FileStore(opts: S3StoreOptions): FileStore {
+  const config: S3ClientConfig = {
+    region: opts.region,
+    forcePathStyle: opts.forcePathStyle,
+    maxAttempts: opts.maxAttempts,
+    // Without `throwOnRequestTimeout` the handler only warns when a request passes its timeout, and waits on.
+    requestHandler: {
+      requestTimeout: opts.requestTimeoutMs,
+      connectionTimeout: opts.requestTimeoutMs,
+      throwOnRequestTimeout: true,
+    },
+  };
+  if (opts.endpoint) config.endpoint = opts.endpoint;
+  if (opts.credentials) config.credentials = opts.credentials;
+  const client = new S3Client(config);
+  const Bucket = opts.bucket;
+  const root = opts.prefix;
+  const partBytes = Math.max(5 << 20, opts.partBytes ?? 8 << 20);
+
+  const full = (key: string) => {
+    if (!isObjectKey(key)) throw new Error('invalid object key');
+    return root + key;
+  };
+
+  async function call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw unavailable(what, err);
+    }
+  }
+
+  async function head(key: string): Promise<ObjectInfo | null> {
+    const Key = full(key);
+    try {
+      const res = await client.send(new HeadObjectCommand({ Bucket, Key }));
+      return {
+        key,
+        bytes: res.ContentLength ?? 0,
+        etag: unquote(res.ETag),
+        modifiedAt: res.LastModified?.getTime() ?? 0,
+        meta: decodeMeta(res.Metadata),
+      };
+    } catch (err) {
+      if (statusOf(err) === 404) return null;
+      throw unavailable('head', err);
+    }
+  }
+
+  async function put(key: string, body: AsyncIterable<Uint8Array>, meta: ObjectMeta, w?: WriteOptions) {
+    const Key = full(key);
+    // S3 enforces these itself (conditional writes); the check before also covers servers that do not.
+    if (w?.ifNoneMatch === '*' && (await head(key)) !== null) throw new StoreConflict(key);
+    if (w?.ifMatch !== undefined && (await head(key))?.etag !== w.ifMatch) throw new StoreConflict(key);
+    let bytes = 0;
+    let bodyError: unknown = null;
+    const source = Readable.from(body, { objectMode: false });
+    source.on('error', (err) => {
+      bodyError ??= err;
+    });
+    const counted = source.pipe(
+      new Transform({
+        transform(chunk: Buffer, _enc, done) {
+          bytes += chunk.length;
+          done(null, chunk);
+        },
+      }),
+    );
+    source.on('error', (err) => counted.destroy(err));
+    const upload = new Upload({
+      client,
+      params: {
+        Bucket,
+        Key,
+        Body: counted,
+        Metadata: encodeMeta(meta),
+        ...(w?.ifNoneMatch === '*' ? { IfNoneMatch: '*' } : {}),
+        ...(w?.ifMatch !== undefined ? { IfMatch: quote(w.ifMatch) } : {}),
+      },
+      partSize: partBytes,
+      queueSize: 4,
+      leavePartsOnError: false,
+    });
+    try {
+      const done = await upload.done();
+      return { key, bytes, etag: unquote(done.ETag), modifiedAt: Date.now(), meta: { ...meta } };
+    } catch (err) {
+      // The caller's body failing is its own error; the upload was aborted and left nothing.
+      if (bodyError !== null) throw bodyError;
+      if (statusOf(err) === 412) throw new StoreConflict(key);
+      throw unavailable('put', err);
+    }
+  }
+
+  async function listPage({
+    prefix,
+    delimiter = false,
+    after,
+    limit = MAX_PAGE,
+  }: Parameters<FileStore['listPage']>[0]): Promise<ListPage> {
+    const page: ListPage = { objects: [], prefixes: [], next: null };
+    if (!isKeyPrefix(prefix)) return page;
+    const max = Math.min(Math.max(1, Math.floor(limit)), MAX_PAGE);
+    // A folder returned on an earlier page is skipped whole by starting after everything inside it.
+    const startAfter =
+      after === undefined ? undefined : root + (after.endsWith('/') ? after + MAX_CHAR : after);
+    const res = await call('list', () =>
+      client.send(
+        new ListObjectsV2Command({
+          Bucket,
+          Prefix: root + prefix,
+          Delimiter: delimiter ? '/' : undefined,
+          StartAfter: startAfter,
+          MaxKeys: max,
+        }),
+      ),
+    );
+    for (const o of res.Contents ?? []) {
+      if (!o.Key) continue;
+      page.objects.push({
+        key: o.Key.slice(root.length),
+        bytes: o.Size ?? 0,
+        etag: unquote(o.ETag),
+        modifiedAt: o.LastModified?.getTime() ?? 0,
+        meta: {},
+      });
+    }
+    for (const p of res.CommonPrefixes ?? []) if (p.Prefix) page.prefixes.push(p.Prefix.slice(root.length));
+    if (res.IsTruncated) {
+      const lastObject = page.objects.at(-1)?.key ?? '';
+      const lastPrefix = page.prefixes.at(-1) ?? '';
+      page.next = compareKeys(lastObject, lastPrefix) > 0 ? lastObject : lastPrefix;
+    }
+    return page;
+  }
+
+  const store: FileStore = {
+    kind: 's3',
+    put,
+    head,
+    async open(key, r?: ReadOptions) {
+      const Key = full(key);
+      const range = r?.range;
+      try {
+        const res = await client.send(
+          new GetObjectCommand({
+            Bucket,
+            Key,
+            Range: range ? `bytes=${range.start}-${range.end}` : undefined,
+            IfNoneMatch: r?.ifNoneMatch === undefined ? undefined : quote(r.ifNoneMatch),
+            IfMatch: r?.ifMatch === undefined ? undefined : quote(r.ifMatch),
+          }),
+        );
+        const total = totalOf(res.ContentRange) ?? res.ContentLength ?? 0;
+        const info: ObjectInfo = {
+          key,
+          bytes: total,
+          etag: unquote(res.ETag),
+          modifiedAt: res.LastModified?.getTime() ?? 0,
+          meta: decodeMeta(res.Metadata),
+        };
+        const body = res.Body as Readable;
+        // Servers that ignore a condition still leave the answer to check.
+        const unmet = unmetCondition(info, r);
+        if (unmet) {
+          body.destroy();
+          return unmet;
+        }
+        return { info, body };
+      } catch (err) {
+        const status = statusOf(err);
+        if (status === 404) return null;
+        if (status === 304 || status === 412 || status === 416) {
+          const info = await head(key);
+          if (!info) return null;
+          if (status === 416) return { info, body: empty() };
+          return (
+            unmetCondition(info, r) ?? {
+              info,
+              unmet: status === 304 ? 'not-modified' : 'precondition-failed',
+            }
+          );
+        }
+        throw unavailable('read', err);
+      }
+    },
+    async delete(key) {
+      const Key = full(key);
+      if ((await head(key)) === null) return false;
+      await call('delete', () => client.send(new DeleteObjectCommand({ Bucket, Key })));
+      return true;
+    },
+    async *list(prefix) {
+      let after: string | undefined;
+      for (;;) {
+        const page = await listPage({ prefix, after, limit: MAX_PAGE });
+        // Listings carry no user metadata: read it per object, a few at a time.
+        for (let i = 0; i < page.objects.length; i += HEAD_BATCH) {
+          const infos = await Promise.all(page.objects.slice(i, i + HEAD_BATCH).map((o) => head(o.key)));
+          for (const info of infos) if (info) yield info;
+        }
+        if (page.next === null) return;
+        after = page.next;
+      }
+    },
+    listPage,
+    async copy(from, to, w) {
+      const source = full(from);
+      const Key = full(to);
+      if (w?.ifNoneMatch === '*' && (await head(to)) !== null) throw new StoreConflict(to);
+      try {
+        await client.send(
+          new CopyObjectCommand({
+            Bucket,
+            Key,
+            CopySource: `${Bucket}/${source.split('/').map(encodeURIComponent).join('/')}`,
+            MetadataDirective: 'COPY',
+          }),
+        );
+      } catch (err) {
+        if (statusOf(err) === 404) return null;
+        throw unavailable('copy', err);
+      }
+      return head(to);
+    },
+    async move(from, to) {
+      const info = await store.copy(from, to);
+      if (!info) return null;
+      await call('delete', () => client.send(new DeleteObjectCommand({ Bucket, Key: full(from) })));
+      return info;
+    },
+    async signedUrl(key, s) {
+      const Key = full(key);
+      const command =
+        s.method === 'PUT'
+          ? new PutObjectCommand({ Bucket, Key })
+          : new GetObjectCommand({
+              Bucket,
+              Key,
+              ResponseContentDisposition:
+                s.filename === undefined
+                  ? undefined
+                  : `attachment; filename*=UTF-8''${encodeURIComponent(s.filename)}`,
+            });
+      return call('sign', () => getSignedUrl(client, command, { expiresIn: s.expiresInS }));
+    },
+  };
+  return store;
+}
+
+/** The HTTP status of an SDK error, if it carries one. */
+function statusOf(err: unknown): number | undefined {
+  return (err as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
+}
+
+function unavailable(what: string, err: unknown): Error {
+  if (err instanceof StoreUnavailable || err instanceof StoreConflict) return err;
+  const status = statusOf(err);
+  const name = (err as { name?: string } | null)?.name ?? 'Error';
+  const detail = (err as { message?: string } | null)?.message ?? '';
+  return new StoreUnavailable(
+    `object storage ${what} failed: ${name}${status ? ` (${status})` : ''} ${detail}`.trim(),
+  );
+}
+
+function totalOf(contentRange: string | undefined): number | null {
+  const m = contentRange ? /\/(\d+)$/.exec(contentRange) : null;
+  return m ? Number(m[1]) : null;
+}
+
+function unquote(etag: string | undefined): string {
+  return (etag ?? '').replace(/^W\//, '').replace(/^"|"$/g, '');
+}
+
+function quote(etag: string): string {
+  return etag === '*' ? etag : `"${etag}"`;
+}
+
+function encodeMeta(meta: ObjectMeta): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(meta)) out[k.toLowerCase()] = encodeURIComponent(v);
+  return out;
+}
+
+function decodeMeta(meta: Record<string, string> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(meta ?? {})) {
+    try {
+      out[k] = decodeURIComponent(v);
+    } catch {
+      out[k] = v;
+    }
+  }
+  return out;
+}
+
+async function* empty(): AsyncIterable<Uint8Array> {}
