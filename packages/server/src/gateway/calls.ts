@@ -19,6 +19,8 @@ export async function runSync(ctx: GatewayContext, inv: Invocation, reply: Gatew
       if (!SKIPPED_RESPONSE_HEADERS.has(name)) reply.header(name, headers[name]!);
     }
   }
+  const platform = response.headers;
+  if (platform) for (const name in platform) reply.header(name, platform[name]!);
   reply
     .code(response.statusCode)
     .header('content-type', response.contentType)

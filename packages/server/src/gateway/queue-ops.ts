@@ -94,6 +94,8 @@ export async function sendResult(
   if (rec.status !== 'COMPLETED') throw new PlatformError('QUEUE_NOT_COMPLETED');
   const result: StoredResult | null = entry?.result ?? (await ctx.deps.requests.getResult(rec.requestId));
   if (!result) throw notFound(rec.requestId);
+  const headers = result.headers;
+  if (headers) for (const name in headers) reply.header(name, headers[name]!);
   reply
     .code(result.statusCode)
     .header('content-type', result.contentType)

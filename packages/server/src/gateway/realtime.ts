@@ -1,6 +1,12 @@
 import { type IncomingMessage, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { type HeldOutcome, PlatformError, type Principal, toEnvelope } from '@hangar/core';
+import {
+  FAL_ERROR_TYPE_HEADER,
+  type HeldOutcome,
+  PlatformError,
+  type Principal,
+  toFalGatewayError,
+} from '@hangar/core';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import type { Authenticator } from '../http/auth.js';
 import { type AuthThrottle, authenticateThrottled } from '../http/auth-throttle.js';
@@ -197,7 +203,7 @@ class Bridge {
 
   private refused(message: string): void {
     const err = new PlatformError('RUNNER_CONNECTION_FAILED', message);
-    this.resolve({ statusCode: err.status, body: Buffer.from(JSON.stringify(toEnvelope(err))) });
+    this.resolve({ statusCode: err.status, body: Buffer.from(JSON.stringify(toFalGatewayError(err))) });
   }
 
   private join(client: WebSocket, upstream: WebSocket): void {
@@ -248,8 +254,11 @@ function summary(statusCode: number, closeCode: number | null, received: number,
   return { statusCode, body: Buffer.from(JSON.stringify({ websocket })) };
 }
 
+/** Refuses an upgrade on `/run` in fal's gateway error shape, like the gateway's HTTP answers. */
 function refuse(socket: Duplex, err: PlatformError): void {
-  writeHttp(socket, err.status, Buffer.from(JSON.stringify(toEnvelope(err))), err.headers);
+  const body = toFalGatewayError(err);
+  const headers = { ...err.headers, [FAL_ERROR_TYPE_HEADER]: body.error_type };
+  writeHttp(socket, err.status, Buffer.from(JSON.stringify(body)), headers);
 }
 
 function writeHttp(socket: Duplex, status: number, body: Buffer, headers: Record<string, string> = {}): void {
