@@ -199,6 +199,13 @@ export interface DispatchRequest {
   timeoutMs: number;
   /** Set by `X-Fal-No-Retry`: a failed attempt is not retried. */
   noRetry: boolean;
+  /**
+   * The caller's `X-Fal-Runner-Hint`, for routing (the header itself is not forwarded to the app);
+   * null or absent without one.
+   */
+  runnerHint?: string | null;
+  /** The caller's `X-Fal-Retry-Config` as sent (not forwarded to the app); null or absent without one. */
+  retryConfig?: string | null;
   /** When the request was accepted (epoch ms); orders the queue and measures prepare time. */
   sentAt: number;
   /** Called when an attempt starts on a runner (may be called again on retry). */

@@ -24,6 +24,8 @@ export interface Job {
   body: Buffer;
   timeoutMs: number;
   noRetry: boolean;
+  runnerHint: string | null;
+  retryConfig: string | null;
 }
 
 /** The outcome of a sync call. */
@@ -176,6 +178,8 @@ function jobOf(inv: Invocation): Job {
     body: inv.body,
     timeoutMs: inv.timeoutS * 1000,
     noRetry: inv.noRetry,
+    runnerHint: inv.runnerHint,
+    retryConfig: inv.retryConfig,
   };
 }
 
@@ -198,6 +202,8 @@ function dispatchRequest(
     priority: rec.priority,
     timeoutMs: inv.timeoutS * 1000,
     noRetry: inv.noRetry,
+    runnerHint: inv.runnerHint,
+    retryConfig: inv.retryConfig,
     sentAt: rec.sentAt,
     onStart,
     stream,
@@ -218,6 +224,8 @@ function jobRequest(rec: RequestRecord, job: Job, onStart: (info: DispatchStart)
     priority: rec.priority,
     timeoutMs: job.timeoutMs,
     noRetry: job.noRetry,
+    runnerHint: job.runnerHint,
+    retryConfig: job.retryConfig,
     sentAt: rec.sentAt,
     onStart,
   };

@@ -7,7 +7,11 @@ import type { GatewayReply } from './context.js';
  * `{"detail","error_type"}` with `X-Fal-Error-Type`, instead of the Platform API's `{"error":{…}}`.
  * Unexpected errors are logged once and answered `internal_error`, never with internals.
  */
-export function sendGatewayError(err: unknown, reply: GatewayReply, logInternal: (err: unknown) => void): void {
+export function sendGatewayError(
+  err: unknown,
+  reply: GatewayReply,
+  logInternal: (err: unknown) => void,
+): void {
   const platform = toPlatformError(err);
   if (platform.code === 'SERVER_INTERNAL') logInternal(err);
   const body = toFalGatewayError(platform);

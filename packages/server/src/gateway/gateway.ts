@@ -77,7 +77,9 @@ export function registerGatewayRoutes(app: HttpApp, deps: GatewayDeps | Gateway)
     scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
     // Errors on these routes — the key check and shutdown included — answer in fal's gateway shape.
     scope.setErrorHandler((err, request, reply) => {
-      sendGatewayError(err, reply, (e) => request.log.error({ err: e, reqId: request.id }, 'unhandled error'));
+      sendGatewayError(err, reply, (e) =>
+        request.log.error({ err: e, reqId: request.id }, 'unhandled error'),
+      );
     });
     const methods = ['GET', 'POST', 'PUT'];
     const config = { auth: 'optional' as const };

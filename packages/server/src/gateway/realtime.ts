@@ -12,7 +12,7 @@ import type { Authenticator } from '../http/auth.js';
 import { type AuthThrottle, authenticateThrottled } from '../http/auth-throttle.js';
 import { streamHolder } from '../http/stream-slots.js';
 import type { GatewayContext } from './context.js';
-import { authorizeApp, forwardHeaders, type Invocation } from './invocation.js';
+import { authorizeApp, forwardHeaders, headerValue, type Invocation } from './invocation.js';
 import { verifyRealtimeToken } from './realtime-token.js';
 import { splitPath } from './router.js';
 
@@ -64,7 +64,8 @@ async function connect(
   const { owner, appName, rest } = splitPath(q === -1 ? url.slice(5) : url.slice(5, q));
   const params = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
   const token = params.get('fal_jwt_token');
-  params.delete('fal_jwt_token');
+  // fal's own parameters are the gateway's, never the app's.
+  for (const name of [...params.keys()]) if (name.startsWith('fal_')) params.delete(name);
   const principal = await principalOf(
     deps,
     req.headers.authorization,
@@ -83,7 +84,7 @@ async function connect(
   let upgraded = false;
   try {
     const query = params.toString();
-    const headers = forwardHeaders(req.headers);
+    const headers = forwardHeaders(req.headers, principal);
     for (const name of HANDSHAKE_HEADERS) delete headers[name];
     const inv: Invocation = {
       app,
@@ -100,6 +101,9 @@ async function connect(
       timeoutS: app.manifest.request_timeout,
       jsonInput: null,
       webhookUrl: null,
+      maxQueueLength: null,
+      runnerHint: headerValue(req.headers['x-fal-runner-hint']),
+      retryConfig: null,
       hold: (runnerUrl, requestId) => {
         if (socket.destroyed) return Promise.resolve(summary(499, null, 0, 0));
         return new Promise<HeldOutcome>((resolve) => {

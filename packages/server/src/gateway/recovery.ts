@@ -54,6 +54,8 @@ async function resumeQueued(ctx: GatewayContext, stored: RequestRecord): Promise
       body: input,
       timeoutMs: (rec.timeoutS ?? app.manifest.request_timeout) * 1000,
       noRetry: false,
+      runnerHint: null,
+      retryConfig: null,
     },
     rec.attempts,
   );

@@ -157,7 +157,8 @@ export class SqliteRequestStore implements RequestStore {
       contentType: row.result_type ?? '',
       body: row.result_body,
     };
-    if (row.result_headers !== null) result.headers = JSON.parse(row.result_headers) as Record<string, string>;
+    if (row.result_headers !== null)
+      result.headers = JSON.parse(row.result_headers) as Record<string, string>;
     return result;
   }
 
