@@ -13,6 +13,9 @@ export interface FalGatewayError {
 /** The response header carrying a gateway error's `error_type`. */
 export const FAL_ERROR_TYPE_HEADER = 'x-fal-error-type';
 
+/** Hangar's stable registry code of a gateway error, sent beside fal's shape (the body stays fal's). */
+export const HANGAR_ERROR_CODE_HEADER = 'x-hangar-error-code';
+
 /**
  * The one table from registry code to fal's `error_type` (fal's "Request Error Types" page). Codes not
  * listed here take the type their registry `type` maps to in `BY_ENVELOPE_TYPE`.
@@ -46,6 +49,11 @@ export function falErrorTypeOf(code: ErrorCode): string {
 /** The gateway error body of an error. */
 export function toFalGatewayError(err: PlatformError): FalGatewayError {
   return { detail: err.message, error_type: falErrorTypeOf(err.code) };
+}
+
+/** The headers sent with a gateway error: its `error_type` and Hangar's code. */
+export function falGatewayErrorHeaders(err: PlatformError): Record<string, string> {
+  return { [FAL_ERROR_TYPE_HEADER]: falErrorTypeOf(err.code), [HANGAR_ERROR_CODE_HEADER]: err.code };
 }
 
 /**

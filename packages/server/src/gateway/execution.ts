@@ -6,6 +6,7 @@ import {
   type RequestRecord,
   type RequestStore,
   type StoredResult,
+  falGatewayErrorHeaders,
   toFalGatewayError,
 } from '@hangar/core';
 import type { GatewayDeps } from './deps.js';
@@ -250,7 +251,7 @@ function platformResult(err: PlatformError, now: number): DispatchResult {
   const body = toFalGatewayError(err);
   return {
     statusCode: err.status,
-    headers: { 'content-type': 'application/json', 'x-fal-error-type': body.error_type },
+    headers: { 'content-type': 'application/json', ...falGatewayErrorHeaders(err) },
     body: Buffer.from(JSON.stringify(body)),
     runnerId: null,
     startedAt: null,

@@ -1,10 +1,10 @@
-import { FAL_ERROR_TYPE_HEADER, toFalGatewayError } from '@hangar/core';
+import { falGatewayErrorHeaders, toFalGatewayError } from '@hangar/core';
 import { toPlatformError } from '../http/app.js';
 import type { GatewayReply } from './context.js';
 
 /**
  * Answers an error on the app-calling surfaces (`/run`, `/queue`, `/fal/proxy`) in fal's gateway shape
- * `{"detail","error_type"}` with `X-Fal-Error-Type`, instead of the Platform API's `{"error":{…}}`.
+ * `{"detail","error_type"}` with `X-Fal-Error-Type` (and `X-Hangar-Error-Code`), instead of the Platform API's `{"error":{…}}`.
  * Unexpected errors are logged once and answered `internal_error`, never with internals.
  */
 export function sendGatewayError(
@@ -15,6 +15,7 @@ export function sendGatewayError(
   const platform = toPlatformError(err);
   if (platform.code === 'SERVER_INTERNAL') logInternal(err);
   const body = toFalGatewayError(platform);
-  for (const [name, value] of Object.entries(platform.headers)) reply.header(name, value);
-  reply.code(platform.status).header(FAL_ERROR_TYPE_HEADER, body.error_type).send(body);
+  const headers = { ...platform.headers, ...falGatewayErrorHeaders(platform) };
+  for (const [name, value] of Object.entries(headers)) reply.header(name, value);
+  reply.code(platform.status).send(body);
 }

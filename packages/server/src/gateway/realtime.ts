@@ -1,7 +1,7 @@
 import { type IncomingMessage, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import {
-  FAL_ERROR_TYPE_HEADER,
+  falGatewayErrorHeaders,
   type HeldOutcome,
   PlatformError,
   type Principal,
@@ -261,7 +261,7 @@ function summary(statusCode: number, closeCode: number | null, received: number,
 /** Refuses an upgrade on `/run` in fal's gateway error shape, like the gateway's HTTP answers. */
 function refuse(socket: Duplex, err: PlatformError): void {
   const body = toFalGatewayError(err);
-  const headers = { ...err.headers, [FAL_ERROR_TYPE_HEADER]: body.error_type };
+  const headers = { ...err.headers, ...falGatewayErrorHeaders(err) };
   writeHttp(socket, err.status, Buffer.from(JSON.stringify(body)), headers);
 }
 

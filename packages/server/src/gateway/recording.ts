@@ -4,6 +4,7 @@ import {
   FAL_CLASS_DETAILS,
   FAL_CLASS_ERROR_TYPES,
   FAL_ERROR_TYPE_HEADER,
+  falGatewayErrorHeaders,
   JsonText,
   PlatformError,
   type RequestRecord,
@@ -16,8 +17,9 @@ import { platformHeaders } from './response-headers.js';
 /** Status code recorded for a request cancelled before it started (nginx's "client closed request"). */
 export const CANCELLED_STATUS = 499;
 
-const CANCELLED_ERROR = toFalGatewayError(new PlatformError('REQUEST_CANCELLED'));
-const CANCELLED_BODY = Buffer.from(JSON.stringify(CANCELLED_ERROR));
+const CANCELLED = new PlatformError('REQUEST_CANCELLED');
+const CANCELLED_BODY = Buffer.from(JSON.stringify(toFalGatewayError(CANCELLED)));
+const CANCELLED_HEADERS: Readonly<Record<string, string>> = falGatewayErrorHeaders(CANCELLED);
 
 /** The record of a newly accepted request. */
 export function newRecord(
@@ -84,7 +86,7 @@ export function responseOf(result: DispatchResult): StoredResult {
       statusCode: CANCELLED_STATUS,
       contentType: 'application/json',
       body: CANCELLED_BODY,
-      headers: { [FAL_ERROR_TYPE_HEADER]: CANCELLED_ERROR.error_type },
+      headers: CANCELLED_HEADERS,
     };
   }
   const headers = platformHeaders(result);

@@ -1,4 +1,4 @@
-import { type DispatchResult, FAL_ERROR_TYPE_HEADER } from '@hangar/core';
+import { type DispatchResult, FAL_ERROR_TYPE_HEADER, HANGAR_ERROR_CODE_HEADER } from '@hangar/core';
 
 /** Which runner served the request (fal: "internal identifier of the runner that served the request"). */
 export const SERVED_FROM_HEADER = 'x-fal-served-from';
@@ -10,7 +10,12 @@ export const TIMEOUT_TYPE_HEADER = 'x-fal-request-timeout-type';
 export const BILLABLE_UNITS_HEADER = 'x-fal-billable-units';
 
 /** Headers of a dispatch result that belong to the platform's answer, copied as the result gives them. */
-const PASSED_ON = [FAL_ERROR_TYPE_HEADER, TIMEOUT_TYPE_HEADER, BILLABLE_UNITS_HEADER] as const;
+const PASSED_ON = [
+  FAL_ERROR_TYPE_HEADER,
+  HANGAR_ERROR_CODE_HEADER,
+  TIMEOUT_TYPE_HEADER,
+  BILLABLE_UNITS_HEADER,
+] as const;
 
 /**
  * The response headers the platform returns with an answer, on `/run` and with a queued request's

@@ -2,7 +2,7 @@ import {
   type DispatchResult,
   type ErrorClass,
   type ErrorCode,
-  FAL_ERROR_TYPE_HEADER,
+  falGatewayErrorHeaders,
   PlatformError,
   toFalGatewayError,
 } from '@hangar/core';
@@ -65,7 +65,7 @@ export type AttemptSummary = Pick<Job, 'req' | 'startedAt' | 'coldStart' | 'cold
 
 /**
  * A platform-generated failure in fal's gateway error shape: `{"detail","error_type"}` with the same type
- * in `X-Fal-Error-Type`.
+ * in `X-Fal-Error-Type` (and Hangar's code in `X-Hangar-Error-Code`).
  */
 export function errorResult(
   job: AttemptSummary,
@@ -79,7 +79,7 @@ export function errorResult(
   const body = toFalGatewayError(err);
   return {
     statusCode: err.status,
-    headers: { 'content-type': 'application/json', [FAL_ERROR_TYPE_HEADER]: body.error_type },
+    headers: { 'content-type': 'application/json', ...falGatewayErrorHeaders(err) },
     body: Buffer.from(JSON.stringify(body)),
     runnerId,
     startedAt: job.startedAt,
