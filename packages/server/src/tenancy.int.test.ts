@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from './config.js';
+import { expectedGatewayError as fal, gatewayError } from './gateway/gateway-errors.test-helper.js';
 import { type RunningServer, startServer } from './main.js';
 import { openOperator } from './operator.js';
-import { expectedGatewayError as fal, gatewayError } from './gateway/gateway-errors.test-helper.js';
 
 describe('single-tenant mode (runners.isolation "none")', () => {
   let home: string;

@@ -2,11 +2,11 @@ import {
   type DispatchRequest,
   type DispatchResult,
   type DispatchStart,
+  falGatewayErrorHeaders,
   PlatformError,
   type RequestRecord,
   type RequestStore,
   type StoredResult,
-  falGatewayErrorHeaders,
   toFalGatewayError,
 } from '@hangar/core';
 import type { GatewayDeps } from './deps.js';

@@ -12,9 +12,9 @@ import { createStreamSlots } from '../http/stream-slots.js';
 import { createLogBus } from '../runners/log-bus.js';
 import { createSqliteStores } from '../store/sqlite/index.js';
 import { createGateway, type Gateway, registerGatewayRoutes } from './gateway.js';
+import { expectedGatewayError as fal, gatewayError } from './gateway-errors.test-helper.js';
 import { type EchoApp, InlineDispatcher, startEchoApp } from './test-kit.js';
 import { createTestKey, putTestApp } from './test-server.js';
-import { expectedGatewayError as fal, gatewayError } from './gateway-errors.test-helper.js';
 
 // The fast lane serves /run and /queue from node:http; `inject` always goes through the Fastify routes.
 // Each case is sent both ways and must get the same answer, and the lane must really have served it.

@@ -20,6 +20,8 @@ export class InlineDispatcher implements Dispatcher {
   private readonly running = new Map<string, DispatchRequest>();
   private paused = false;
   readonly cancelled: string[] = [];
+  /** Every request dispatched, as the gateway handed it over. */
+  readonly dispatched: DispatchRequest[] = [];
 
   constructor(
     readonly baseUrl: string,
@@ -29,6 +31,7 @@ export class InlineDispatcher implements Dispatcher {
   }
 
   dispatch(req: DispatchRequest): Promise<DispatchResult> {
+    this.dispatched.push(req);
     return new Promise((resolve) => {
       const low = req.priority === 'low';
       const at = low ? this.queue.length : this.queue.findIndex((q) => q.req.priority === 'low');

@@ -4,10 +4,10 @@ import type { Stores } from '@hangar/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogBus } from '../runners/log-bus.js';
 import { createMemoryStores } from '../store/memory/index.js';
+import { expectedGatewayError as fal, gatewayError } from './gateway-errors.test-helper.js';
 import { type EchoApp, InlineDispatcher, startEchoApp } from './test-kit.js';
 import { createTestKey, putTestApp, startTestServer, type TestServer } from './test-server.js';
 import { type Jwks, verifyWebhookSignature } from './webhook-signer.js';
-import { expectedGatewayError as fal, gatewayError } from './gateway-errors.test-helper.js';
 
 interface Received {
   headers: IncomingHttpHeaders;
