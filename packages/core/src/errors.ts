@@ -87,7 +87,12 @@ export const ERRORS = {
   BUNDLE_TOO_LARGE: { type: 'validation_error', status: 413, message: 'Bundle exceeds the size limits' },
   BUNDLE_NOT_FOUND: { type: 'not_found', status: 404, message: 'Bundle not found' },
   QUEUE_REQUEST_NOT_FOUND: { type: 'not_found', status: 404, message: 'Request not found' },
-  REQUEST_CANCELLED: { type: 'validation_error', status: 400, message: 'Request was cancelled' },
+  REQUEST_CANCELLED: { type: 'validation_error', status: 499, message: 'Request was cancelled' },
+  QUEUE_LENGTH_EXCEEDED: {
+    type: 'rate_limited',
+    status: 429,
+    message: 'The app queue is longer than fal_max_queue_length',
+  },
   QUEUE_NOT_COMPLETED: { type: 'validation_error', status: 400, message: 'Request is still in progress' },
   RUNNER_STARTUP_FAILED: {
     type: 'server_error',
@@ -96,7 +101,7 @@ export const ERRORS = {
   },
   RUNNER_CONNECTION_FAILED: {
     type: 'server_error',
-    status: 502,
+    status: 503,
     message: 'The runner closed the connection before answering',
   },
   RUNNER_TIMEOUT: { type: 'server_error', status: 504, message: 'The request timed out' },

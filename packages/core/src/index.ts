@@ -2,6 +2,7 @@ export * from './bundle-rules.js';
 export * from './cursor.js';
 export * from './domain.js';
 export * from './errors.js';
+export * from './fal-errors.js';
 export * from './file-store.js';
 export * from './ids.js';
 export * from './json-input.js';

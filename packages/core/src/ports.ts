@@ -58,6 +58,11 @@ export interface StoredResult {
   statusCode: number;
   contentType: string;
   body: Buffer;
+  /**
+   * Response headers the platform returns with the answer (`x-fal-error-type`, `x-fal-served-from`, …),
+   * lowercase; absent when there are none.
+   */
+  headers?: Record<string, string>;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ERRORS } from '@hangar/core';
+import { ERRORS, FAL_ERROR_TYPES } from '@hangar/core';
 import { describe, expect, it } from 'vitest';
 import { CONFIG_ENV, CONFIG_FLAGS, ConfigFileSchema } from './config.js';
 
@@ -59,5 +59,23 @@ describe('docs/errors.md', () => {
     expect(rows.length).toBe(new Set(rows.map((m) => m[1])).size);
     expect(documented).toEqual(registry);
     expect(rows.filter((m) => (m[4] ?? '').length === 0).map((m) => m[1])).toEqual([]);
+  });
+});
+
+describe('docs/errors.md, gateway errors', () => {
+  it("lists exactly the fal error_type table, with each code's status", () => {
+    const rows = docs('errors.md')
+      .split('\n')
+      .map((line) => /^\|\s*`([a-z_]+)`\s*\|\s*([\d, ]+?)\s*\|\s*(.*?)\s*\|\s*$/.exec(line))
+      .filter((m): m is RegExpExecArray => m !== null);
+    const documented: Record<string, string> = {};
+    for (const [, type, statuses, codes] of rows) {
+      for (const [, code] of (codes ?? '').matchAll(/`([A-Z][A-Z0-9_]*)`/g)) {
+        documented[code!] = type!;
+        const status = ERRORS[code as keyof typeof ERRORS].status;
+        expect(statuses!.split(/,\s*/).map(Number)).toContain(status);
+      }
+    }
+    expect(documented).toEqual(FAL_ERROR_TYPES);
   });
 });

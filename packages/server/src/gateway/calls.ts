@@ -10,6 +10,7 @@ import { SKIPPED_RESPONSE_HEADERS, StreamedReply } from './stream-reply.js';
  * has already been written through as it arrived.
  */
 export async function runSync(ctx: GatewayContext, inv: Invocation, reply: GatewayReply): Promise<void> {
+  checkQueueLength(ctx, inv);
   const stream = new StreamedReply(reply, ctx.deps.jsonCap);
   const { requestId, result, response } = await ctx.exec.runSync(inv, stream);
   if (stream.opened) return;
@@ -19,6 +20,8 @@ export async function runSync(ctx: GatewayContext, inv: Invocation, reply: Gatew
       if (!SKIPPED_RESPONSE_HEADERS.has(name)) reply.header(name, headers[name]!);
     }
   }
+  const platform = response.headers;
+  if (platform) for (const name in platform) reply.header(name, platform[name]!);
   reply
     .code(response.statusCode)
     .header('content-type', response.contentType)
@@ -28,6 +31,7 @@ export async function runSync(ctx: GatewayContext, inv: Invocation, reply: Gatew
 
 /** `POST /queue/…`: answers once the request is durably recorded and queued. */
 export async function submitQueued(ctx: GatewayContext, inv: Invocation, reply: GatewayReply): Promise<void> {
+  checkQueueLength(ctx, inv);
   if (inv.webhookUrl) {
     try {
       ctx.guard.precheck(inv.webhookUrl);
@@ -47,4 +51,21 @@ export async function submitQueued(ctx: GatewayContext, inv: Invocation, reply: 
   };
   if (inv.webhookUrl) body['gateway_request_id'] = rec.requestId;
   reply.code(200).header('x-fal-request-id', rec.requestId).send(body);
+}
+
+/**
+ * `fal_max_queue_length`: 429 when more requests than that already wait in the app's queue (every
+ * route and caller of the app share it), checked before the request is recorded.
+ */
+function checkQueueLength(ctx: GatewayContext, inv: Invocation): void {
+  const max = inv.maxQueueLength;
+  if (max === null) return;
+  const { owner, name } = inv.app;
+  const waiting = ctx.deps.dispatcher.stats(owner).find((s) => s.app === name)?.queueSize ?? 0;
+  if (waiting > max) {
+    throw new PlatformError(
+      'QUEUE_LENGTH_EXCEEDED',
+      `${waiting} requests are waiting in the queue of ${owner}/${name}, more than fal_max_queue_length=${max}`,
+    );
+  }
 }

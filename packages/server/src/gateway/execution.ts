@@ -2,12 +2,13 @@ import {
   type DispatchRequest,
   type DispatchResult,
   type DispatchStart,
+  falGatewayErrorHeaders,
   PlatformError,
   type RequestRecord,
   type RequestStore,
   type RetryBudgets,
   type StoredResult,
-  toEnvelope,
+  toFalGatewayError,
 } from '@hangar/core';
 import type { GatewayDeps } from './deps.js';
 import type { Invocation } from './invocation.js';
@@ -71,10 +72,17 @@ export class Execution {
     const rec = newRecord(inv, requestId, 'sync', clock());
     const onError = (err: unknown) => this.failed(err, requestId);
     const record = new SyncRecord(requests, rec, onError, this.late);
-    if (stream) stream.requestId = requestId;
+    let onStart = record.onStart;
+    if (stream) {
+      stream.requestId = requestId;
+      onStart = (info) => {
+        stream.servedFrom = info.runnerId;
+        record.onStart(info);
+      };
+    }
     let result: DispatchResult;
     try {
-      result = await dispatcher.dispatch(dispatchRequest(rec, inv, record.onStart, stream));
+      result = await dispatcher.dispatch(dispatchRequest(rec, inv, onStart, stream));
     } catch (err) {
       const statusCode = err instanceof PlatformError ? err.status : 500;
       const now = clock();
@@ -125,8 +133,7 @@ export class Execution {
 
   /** Records a queued request as completed with a platform error (used when it cannot run at all). */
   fail(entry: LiveRequest, err: PlatformError, baseAttempts: number): void {
-    const body = Buffer.from(JSON.stringify(toEnvelope(err, entry.rec.requestId)));
-    this.finish(entry, platformResult(err.status, body, this.deps.clock()), baseAttempts);
+    this.finish(entry, platformResult(err, this.deps.clock()), baseAttempts);
   }
 
   private finish(entry: LiveRequest, result: DispatchResult, baseAttempts: number): void {
@@ -144,8 +151,7 @@ export class Execution {
   private failureResult(err: unknown, requestId: string): DispatchResult | null {
     if (err instanceof PlatformError && err.code === 'SERVER_SHUTTING_DOWN') return null;
     this.failed(err, requestId);
-    const body = Buffer.from(JSON.stringify(toEnvelope(new PlatformError('SERVER_INTERNAL'), requestId)));
-    return platformResult(500, body, this.deps.clock());
+    return platformResult(new PlatformError('SERVER_INTERNAL'), this.deps.clock());
   }
 
   private failed(err: unknown, requestId: string): false {
@@ -251,11 +257,13 @@ class QueuedStart implements LateWrite {
   }
 }
 
-function platformResult(statusCode: number, body: Buffer, now: number): DispatchResult {
+/** A platform error as a dispatch outcome, in fal's gateway error shape. */
+function platformResult(err: PlatformError, now: number): DispatchResult {
+  const body = toFalGatewayError(err);
   return {
-    statusCode,
-    headers: { 'content-type': 'application/json' },
-    body,
+    statusCode: err.status,
+    headers: { 'content-type': 'application/json', ...falGatewayErrorHeaders(err) },
+    body: Buffer.from(JSON.stringify(body)),
     runnerId: null,
     startedAt: null,
     endedAt: now,

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApiError, createFalClient, fal } from '@fal-ai/client';
@@ -36,7 +37,18 @@ beforeAll(async () => {
   ({ stores, base } = stack);
   key = await createTestKey(stores.keys, 'alice');
   await stack.deployDir('alice', ECHO_DIR);
+  await stack.deployDir('alice', soloCopy(stack.dir));
 });
+
+/** The echo app as `solo`: one runner serving one request at a time, so a second request waits. */
+function soloCopy(root: string): string {
+  const dir = join(root, 'solo-app');
+  cpSync(ECHO_DIR, dir, { recursive: true });
+  const manifest = JSON.parse(readFileSync(join(dir, 'hangar.json'), 'utf8')) as Record<string, unknown>;
+  const solo = { ...manifest, name: 'solo', max_concurrency: 1, max_multiplexing: 1 };
+  writeFileSync(join(dir, 'hangar.json'), JSON.stringify(solo));
+  return dir;
+}
 
 afterAll(async () => {
   await stack?.close();
@@ -179,10 +191,94 @@ describe.each(clients)('@fal-ai/client via %s', (_name, make) => {
     expect(digest.digest('hex')).toBe(createHash('sha256').update(bytes).digest('hex'));
   }, 120_000);
 
-  it('surfaces gateway errors as ApiError with the fal envelope', async () => {
+  it("surfaces gateway errors as ApiError carrying fal's error_type", async () => {
     const err = await client.run('alice/missing', { input: {} }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApiError);
-    expect((err as ApiError<{ error: { code: string } }>).status).toBe(404);
-    expect((err as ApiError<{ error: { code: string } }>).body.error.code).toBe('APP_NOT_FOUND');
+    expect((err as ApiError<FalError>).status).toBe(404);
+    expect((err as ApiError<FalError>).body).toEqual({
+      detail: 'App alice/missing not found',
+      error_type: 'not_found',
+    });
   });
+
+  it('throws client_cancelled from the result of a cancelled request', async () => {
+    const blocker = await client.queue.submit('alice/solo', { input: { sleep_ms: 20_000 } });
+    const sub = await client.queue.submit('alice/solo', { input: { n: 1 } });
+    await client.queue.cancel('alice/solo', { requestId: sub.request_id });
+    await client.queue.cancel('alice/solo', { requestId: blocker.request_id });
+    await expect
+      .poll(async () => (await client.queue.status('alice/solo', { requestId: sub.request_id })).status)
+      .toBe('COMPLETED');
+    const err = await client.queue
+      .result('alice/solo', { requestId: sub.request_id })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect((err as ApiError<FalError>).status).toBe(499);
+    expect((err as ApiError<FalError>).body.error_type).toBe('client_cancelled');
+    expect((err as ApiError<FalError>).requestId).toBe(sub.request_id);
+  });
+});
+
+/** fal's gateway error body. */
+interface FalError {
+  detail: string;
+  error_type: string;
+}
+
+describe('fal_max_queue_length through fal.queue.submit', () => {
+  it('is answered 429 queue_length_exceeded when more requests wait than the caller allows', async () => {
+    // Client 1.10.1 has no option for it: fal's docs say to put it on the URL, which a request
+    // middleware does here for the submit calls only.
+    const submits: string[] = [];
+    const limited = createFalClient({
+      credentials: key,
+      fetch: recordingFetch,
+      requestMiddleware: async (req) => {
+        let url = req.url.replace(/^https:\/\/queue\.fal\.run\//, `${base}/queue/`);
+        if (req.method === 'POST') {
+          url += `${url.includes('?') ? '&' : '?'}fal_max_queue_length=0`;
+          submits.push(url);
+        }
+        return { ...req, url };
+      },
+    });
+    const plain = createFalClient({
+      credentials: key,
+      requestMiddleware: async (req) => ({
+        ...req,
+        url: req.url.replace(/^https:\/\/queue\.fal\.run\//, `${base}/queue/`),
+      }),
+    });
+    // One runner with one slot: the first request holds it, the second waits.
+    const running = await plain.queue.submit('alice/solo', { input: { sleep_ms: 20_000 } });
+    const waiting = await plain.queue.submit('alice/solo', { input: { n: 2 } });
+    try {
+      const err = await limited.queue.submit('alice/solo', { input: { n: 3 } }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ApiError);
+      expect((err as ApiError<FalError>).status).toBe(429);
+      expect((err as ApiError<FalError>).body).toEqual({
+        detail: expect.stringContaining('fal_max_queue_length=0'),
+        error_type: 'queue_length_exceeded',
+      });
+      // The client retries a 429 like fal's gateway answers (3 retries), each refused the same way.
+      expect(submits).toHaveLength(4);
+      expect(submits.every((u) => u.endsWith('/queue/alice/solo?fal_max_queue_length=0'))).toBe(true);
+    } finally {
+      await plain.queue.cancel('alice/solo', { requestId: waiting.request_id });
+      await plain.queue.cancel('alice/solo', { requestId: running.request_id });
+    }
+  }, 60_000);
+});
+
+describe('a sync call whose runner crashes', () => {
+  it("answers 503 runner_disconnected in fal's gateway shape", async () => {
+    const res = await fetch(`${base}/run/alice/echo`, {
+      method: 'POST',
+      headers: { authorization: `Key ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ fail: 'crash' }),
+    });
+    expect(res.status).toBe(503);
+    expect(res.headers.get('x-fal-error-type')).toBe('runner_disconnected');
+    expect(await res.json()).toEqual({ detail: expect.any(String), error_type: 'runner_disconnected' });
+  }, 30_000);
 });

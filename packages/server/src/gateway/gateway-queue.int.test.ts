@@ -5,6 +5,7 @@ import type { Stores } from '@hangar/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogBus } from '../runners/log-bus.js';
 import { createSqliteStores } from '../store/sqlite/index.js';
+import { expectedGatewayError as fal, gatewayError } from './gateway-errors.test-helper.js';
 import { type EchoApp, InlineDispatcher, startEchoApp } from './test-kit.js';
 import { createTestKey, putTestApp, startTestServer, type TestServer } from './test-server.js';
 
@@ -126,7 +127,9 @@ describe('queue', () => {
     const queued = await get(String(b['status_url']));
     expect(queued.status).toBe(202);
     expect(await queued.json()).toMatchObject({ status: 'IN_QUEUE', queue_position: 1 });
-    expect((await get(String(c['response_url']))).status).toBe(400);
+    expect(await gatewayError(await get(String(c['response_url'])))).toEqual(
+      fal(400, 'bad_request', 'QUEUE_NOT_COMPLETED', 'Request is still in progress'),
+    );
     dispatcher.resume();
     await expect
       .poll(async () => (await (await get(String(a['status_url']))).json()) as Record<string, unknown>)
@@ -142,8 +145,10 @@ describe('queue', () => {
     expect(await cancel.json()).toEqual({ status: 'CANCELLATION_REQUESTED' });
     dispatcher.resume();
     const done = (await (await get(String(queued['status_url']))).json()) as Record<string, unknown>;
-    expect(done).toMatchObject({ status: 'COMPLETED', error_type: 'request_cancelled' });
-    expect((await get(String(queued['response_url']))).status).toBe(499);
+    expect(done).toMatchObject({ status: 'COMPLETED', error_type: 'client_cancelled' });
+    expect(await gatewayError(await get(String(queued['response_url'])))).toEqual(
+      fal(499, 'client_cancelled', 'REQUEST_CANCELLED', 'Request was cancelled'),
+    );
     const again = await fetch(String(queued['cancel_url']), { method: 'PUT', headers: headers(aliceKey) });
     expect(again.status).toBe(400);
     expect(await again.json()).toEqual({ status: 'ALREADY_COMPLETED' });
@@ -164,7 +169,7 @@ describe('queue', () => {
     const sub = await submit({ status: 422 });
     await waitCompleted(String(sub['status_url']));
     const body = (await (await get(String(sub['status_url']))).json()) as Record<string, unknown>;
-    expect(body).toMatchObject({ error: 'Invalid status code: 422', error_type: 'client_error' });
+    expect(body).toMatchObject({ error: 'Invalid status code: 422', error_type: 'bad_request' });
     expect((await get(String(sub['response_url']))).status).toBe(422);
   });
 
@@ -176,17 +181,16 @@ describe('queue', () => {
     const mine = await submit({ n: 7 }, aliceKey);
     await waitCompleted(String(mine['status_url']));
     const denied = await get(String(mine['status_url']), bobKey);
-    expect(denied.status).toBe(404);
-    expect(await denied.json()).toMatchObject({ error: { code: 'QUEUE_REQUEST_NOT_FOUND' } });
-    expect((await fetch(String(mine['status_url']))).status).toBe(401);
+    expect(await gatewayError(denied)).toEqual(fal(404, 'not_found', 'QUEUE_REQUEST_NOT_FOUND'));
+    const anonymous = await fetch(String(mine['status_url']));
+    expect(await gatewayError(anonymous)).toEqual(fal(401, 'authorization_error', 'AUTH_MISSING'));
   });
 
   it('answers unknown request ids and wrong apps with 404', async () => {
     const res = await get(
       `${server.url}/queue/alice/echo/requests/00000000-0000-0000-0000-000000000000/status`,
     );
-    expect(res.status).toBe(404);
-    expect(await res.json()).toMatchObject({ error: { type: 'not_found', code: 'QUEUE_REQUEST_NOT_FOUND' } });
+    expect(await gatewayError(res)).toEqual(fal(404, 'not_found', 'QUEUE_REQUEST_NOT_FOUND'));
     const sub = await submit({ n: 8 });
     const wrongApp = String(sub['status_url']).replace('/alice/echo/', '/alice/other/');
     expect((await get(wrongApp)).status).toBe(404);

@@ -5,6 +5,7 @@ import type { Stores } from '@hangar/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogBus } from '../runners/log-bus.js';
 import { createSqliteStores } from '../store/sqlite/index.js';
+import { expectedGatewayError as fal, gatewayError } from './gateway-errors.test-helper.js';
 import { type EchoApp, InlineDispatcher, startEchoApp } from './test-kit.js';
 import { createTestKey, putTestApp, startTestServer, type TestServer } from './test-server.js';
 
@@ -151,23 +152,25 @@ describe('app access and bad input', () => {
   const call = (url: string, headers: Record<string, string> = {}, payload: unknown = {}) =>
     server.app.inject({ method: 'POST', url, headers, payload: payload as object });
 
-  it('answers unknown apps and routes with 404 in the fal envelope', async () => {
+  it("answers unknown apps and routes with 404 in fal's gateway shape", async () => {
     const app = await call('/run/alice/nope', auth(aliceKey));
-    expect(app.statusCode).toBe(404);
-    expect(app.json()).toMatchObject({ error: { type: 'not_found', code: 'APP_NOT_FOUND' } });
+    expect(await gatewayError(app)).toEqual(
+      fal(404, 'not_found', 'APP_NOT_FOUND', 'App alice/nope not found'),
+    );
     const route = await call('/run/alice/echo/missing', auth(aliceKey));
-    expect(route.statusCode).toBe(404);
-    expect(route.json()).toMatchObject({ error: { type: 'not_found', code: 'ROUTE_NOT_FOUND' } });
+    expect(await gatewayError(route)).toEqual(fal(404, 'not_found', 'ROUTE_NOT_FOUND'));
     const bare = await call('/run/alice', auth(aliceKey));
-    expect(bare.statusCode).toBe(404);
+    expect(await gatewayError(bare)).toEqual(fal(404, 'not_found', 'ROUTE_NOT_FOUND'));
   });
 
   it('private apps answer only their owner: 401 without a key, 403 for other owners', async () => {
-    expect((await call('/run/alice/echo')).statusCode).toBe(401);
+    const none = await call('/run/alice/echo');
+    expect(await gatewayError(none)).toEqual(fal(401, 'authorization_error', 'AUTH_MISSING'));
     const other = await call('/run/alice/echo', auth(bobKey));
-    expect(other.statusCode).toBe(403);
-    expect(other.json()).toMatchObject({ error: { type: 'authorization_error' } });
-    expect((await call('/run/alice/echo', { authorization: 'Key nope:nope' })).statusCode).toBe(401);
+    expect(await gatewayError(other)).toEqual(fal(403, 'authorization_error', 'AUTH_FORBIDDEN'));
+    // A wrong key is refused by the key check before any route code runs: the same shape.
+    const wrong = await call('/run/alice/echo', { authorization: 'Key nope:nope' });
+    expect(await gatewayError(wrong)).toEqual(fal(401, 'authorization_error', 'AUTH_INVALID'));
   });
 
   it('public apps answer anyone; shared apps any valid key', async () => {
@@ -184,21 +187,19 @@ describe('app access and bad input', () => {
       headers: { ...auth(aliceKey), 'content-type': 'application/json' },
       payload: '{"a":',
     });
-    expect(bad.statusCode).toBe(400);
-    expect(bad.json()).toMatchObject({ error: { type: 'validation_error', code: 'REQUEST_BAD_JSON' } });
+    expect(await gatewayError(bad)).toEqual(fal(400, 'bad_request', 'REQUEST_BAD_JSON'));
     const big = await server.app.inject({
       method: 'POST',
       url: '/run/alice/echo',
       headers: { ...auth(aliceKey), 'content-type': 'application/json' },
       payload: JSON.stringify({ x: 'y'.repeat(10_000) }),
     });
-    expect(big.statusCode).toBe(413);
-    expect(big.json()).toMatchObject({ error: { code: 'REQUEST_TOO_LARGE' } });
+    expect(await gatewayError(big)).toEqual(fal(413, 'bad_request', 'REQUEST_TOO_LARGE'));
   });
 
   it('rejects a bad x-fal-request-timeout', async () => {
     const res = await call('/run/alice/echo', { ...auth(aliceKey), 'x-fal-request-timeout': 'soon' });
-    expect(res.statusCode).toBe(400);
+    expect(await gatewayError(res)).toEqual(fal(400, 'bad_request', 'REQUEST_INVALID'));
   });
 
   it('forwards non-JSON bodies untouched', async () => {
@@ -241,8 +242,7 @@ describe('/fal/proxy', () => {
         headers: { ...auth(aliceKey), 'x-fal-target-url': target },
         payload: {},
       });
-      expect(res.statusCode).toBe(400);
-      expect(res.json()).toMatchObject({ error: { code: 'PROXY_TARGET_INVALID' } });
+      expect(await gatewayError(res)).toEqual(fal(400, 'bad_request', 'PROXY_TARGET_INVALID'));
     }
   });
 

@@ -5,6 +5,7 @@ import { cachedAppLookup } from './app-cache.js';
 import type { GatewayContext, GatewayTarget } from './context.js';
 import type { GatewayDeps } from './deps.js';
 import { Execution } from './execution.js';
+import { sendGatewayError } from './gateway-errors.js';
 import { LiveRequests } from './live.js';
 import { createNetGuard } from './net-guard.js';
 import { handleProxy } from './proxy.js';
@@ -74,6 +75,12 @@ export function registerGatewayRoutes(app: HttpApp, deps: GatewayDeps | Gateway)
     // Bodies are forwarded untouched: parse nothing here, JSON is checked only where it is recorded.
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+    // Errors on these routes — the key check and shutdown included — answer in fal's gateway shape.
+    scope.setErrorHandler((err, request, reply) => {
+      sendGatewayError(err, reply, (e) =>
+        request.log.error({ err: e, reqId: request.id }, 'unhandled error'),
+      );
+    });
     const methods = ['GET', 'POST', 'PUT'];
     const config = { auth: 'optional' as const };
     const target = (kind: 'run' | 'queue') => (request: FastifyRequest, reply: FastifyReply) => {
@@ -91,8 +98,8 @@ export function registerGatewayRoutes(app: HttpApp, deps: GatewayDeps | Gateway)
       config,
       handler: (request, reply) => handleProxy(ctx, app, request, reply),
     });
-    scope.get('/.well-known/jwks.json', { config: { auth: 'none' } }, async () => ctx.signer.jwks());
   });
+  app.get('/.well-known/jwks.json', { config: { auth: 'none' } }, async () => ctx.signer.jwks());
   addFastLane(app, gatewayLane(ctx));
   return gateway;
 }
@@ -120,5 +127,7 @@ function gatewayLane(ctx: GatewayContext): FastLane {
       };
       return handleGateway(ctx, target, request, reply);
     },
+    errorReply: (err, reply) =>
+      sendGatewayError(err, reply, (e) => ctx.deps.logger.error({ err: e }, 'unhandled error')),
   };
 }

@@ -19,8 +19,9 @@ export interface Invocation {
   route: string;
   endpointId: string;
   method: string;
-  /** Path sent to the runner: the route plus the query string (without `fal_webhook`). */
+  /** Path sent to the runner: the route plus the query string (without any `fal_*` parameter). */
   forwardPath: string;
+  /** Headers sent to the runner: the caller's, without platform headers, plus `x-fal-caller-user-id`. */
   headers: Record<string, string>;
   body: Buffer;
   principal: Principal | null;
@@ -33,10 +34,12 @@ export interface Invocation {
   startTimeoutS: number | null;
   /** Per-condition retry budgets of `X-Fal-Retry-Config`, honoured only when the app's owner calls. */
   retryBudgets: RetryBudgets | null;
-  /** `X-Fal-Runner-Hint`, or null. */
+  /** `X-Fal-Runner-Hint`, for routing (never forwarded to the app), or null. */
   runnerHint: string | null;
   jsonInput: unknown;
   webhookUrl: string | null;
+  /** `fal_max_queue_length`: refuse (429) when more requests than this wait in the app's queue. */
+  maxQueueLength: number | null;
   /** Set for a WebSocket connection: holds the runner slot instead of sending an HTTP request. */
   hold?: DispatchRequest['hold'];
 }
@@ -55,6 +58,7 @@ export interface InvocationSource {
   principal: Principal | null;
 }
 
+/** Hop-by-hop, credential and framing headers: never forwarded to the app. */
 const DROPPED_HEADERS = new Set([
   'authorization',
   'connection',
@@ -67,8 +71,10 @@ const DROPPED_HEADERS = new Set([
   'trailer',
   'transfer-encoding',
   'upgrade',
-  'x-fal-target-url',
 ]);
+
+/** The caller's identity as the app receives it: the owner of the caller's key, absent for anonymous calls. */
+export const CALLER_USER_ID_HEADER = 'x-fal-caller-user-id';
 
 const TRUE_VALUES = new Set(['1', 'true', 'yes']);
 
@@ -100,7 +106,7 @@ export async function buildInvocation(
   if (src.body.length > 0 && isJsonType(src.headers['content-type'])) {
     assertJsonInput(src.body, limits.jsonInput);
   }
-  const { forwardQuery, webhookUrl } = splitQuery(src.search);
+  const { forwardQuery, webhookUrl, maxQueueLength } = splitQuery(src.search);
   const h = src.headers;
   const storeIo = !isFalse(h['x-fal-store-io']);
   return {
@@ -109,7 +115,7 @@ export async function buildInvocation(
     endpointId: route === '/' ? `${app.owner}/${app.name}` : `${app.owner}/${app.name}${route}`,
     method: src.method,
     forwardPath: forwardQuery ? `${route}?${forwardQuery}` : route,
-    headers: forwardHeaders(h),
+    headers: forwardHeaders(h, src.principal),
     body: src.body,
     principal: src.principal,
     priority: h['x-fal-queue-priority'] === 'low' ? 'low' : 'normal',
@@ -122,7 +128,14 @@ export async function buildInvocation(
     runnerHint: first(h['x-fal-runner-hint'])?.trim() || null,
     jsonInput: storeIo ? jsonInputOf(h['content-type'], src.body, limits.jsonCap) : null,
     webhookUrl,
+    maxQueueLength,
   };
+}
+
+/** A request header as one string (repeated values joined with `, `), or null when absent. */
+export function headerValue(v: string | string[] | undefined): string | null {
+  if (v === undefined) return null;
+  return Array.isArray(v) ? v.join(', ') : v;
 }
 
 function routeOf(app: App, rest: string): string {
@@ -141,13 +154,30 @@ function routeOf(app: App, rest: string): string {
   return route;
 }
 
-function splitQuery(search: string): { forwardQuery: string; webhookUrl: string | null } {
-  if (search === '' || !search.includes('fal_webhook=')) return { forwardQuery: search, webhookUrl: null };
+/** The query without fal's own parameters (`fal_*`, never forwarded to the app), and those read. */
+function splitQuery(search: string): {
+  forwardQuery: string;
+  webhookUrl: string | null;
+  maxQueueLength: number | null;
+} {
+  if (search === '' || !search.includes('fal_')) {
+    return { forwardQuery: search, webhookUrl: null, maxQueueLength: null };
+  }
   const params = new URLSearchParams(search);
   const webhookUrl = params.get('fal_webhook');
-  params.delete('fal_webhook');
   if (webhookUrl !== null) checkWebhookUrl(webhookUrl);
-  return { forwardQuery: params.toString(), webhookUrl };
+  const maxQueueLength = queueLengthOf(params.get('fal_max_queue_length'));
+  for (const name of [...params.keys()]) if (name.startsWith('fal_')) params.delete(name);
+  return { forwardQuery: params.toString(), webhookUrl, maxQueueLength };
+}
+
+function queueLengthOf(value: string | null): number | null {
+  if (value === null) return null;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isSafeInteger(n) || n < 0) {
+    throw new PlatformError('REQUEST_INVALID', 'fal_max_queue_length must be a non-negative integer');
+  }
+  return n;
 }
 
 function checkWebhookUrl(value: string): void {
@@ -162,14 +192,21 @@ function checkWebhookUrl(value: string): void {
   }
 }
 
-/** The caller's headers as the runner receives them: hop-by-hop, `authorization` and proxy headers dropped. */
-export function forwardHeaders(h: IncomingHttpHeaders): Record<string, string> {
+/**
+ * The caller's headers as the runner receives them: hop-by-hop and `authorization` dropped, and every
+ * `x-fal-*` / `x-app-fal-*` header too (fal reserves them for its gateway: platform controls such as
+ * `x-fal-runner-hint` or `x-fal-store-io` are read by the gateway, and a caller cannot spoof an identity
+ * header). The caller's identity is added as `x-fal-caller-user-id`; the dispatcher adds
+ * `x-fal-request-id` and `x-fal-endpoint`.
+ */
+export function forwardHeaders(h: IncomingHttpHeaders, principal: Principal | null): Record<string, string> {
   const out: Record<string, string> = {};
   for (const name in h) {
-    if (DROPPED_HEADERS.has(name)) continue;
+    if (DROPPED_HEADERS.has(name) || name.startsWith('x-fal-') || name.startsWith('x-app-fal-')) continue;
     const v = h[name];
     if (v !== undefined) out[name] = Array.isArray(v) ? v.join(', ') : v;
   }
+  if (principal) out[CALLER_USER_ID_HEADER] = principal.owner;
   return out;
 }
 

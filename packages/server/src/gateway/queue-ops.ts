@@ -94,7 +94,9 @@ export async function sendResult(
   if (rec.status !== 'COMPLETED') throw new PlatformError('QUEUE_NOT_COMPLETED');
   const result: StoredResult | null = entry?.result ?? (await ctx.deps.requests.getResult(rec.requestId));
   if (!result) throw notFound(rec.requestId);
-  // The stored answer keeps no headers: fal's clients tell a start-deadline 504 by this one.
+  const headers = result.headers;
+  if (headers) for (const name in headers) reply.header(name, headers[name]!);
+  // Results stored before their headers were kept: fal's clients tell a start-deadline 504 by this one.
   if (rec.errorClass === 'start_timeout') reply.header('x-fal-request-timeout-type', 'user');
   reply
     .code(result.statusCode)

@@ -83,7 +83,7 @@ const clients: [string, () => Client][] = [
 function handshake(
   url: string,
   headers: Record<string, string> = {},
-): Promise<{ ws: WebSocket } | { status: number; body: string }> {
+): Promise<{ ws: WebSocket } | { status: number; body: string; code: string }> {
   return new Promise((done, fail) => {
     const ws = new WebSocket(url, { headers });
     ws.on('open', () => done({ ws }));
@@ -92,7 +92,9 @@ function handshake(
       res.on('data', (c: Buffer) => {
         body += c.toString();
       });
-      res.on('end', () => done({ status: res.statusCode ?? 0, body }));
+      res.on('end', () =>
+        done({ status: res.statusCode ?? 0, body, code: String(res.headers['x-hangar-error-code']) }),
+      );
     });
     ws.on('error', fail);
   });
@@ -101,7 +103,10 @@ function handshake(
 async function refused(url: string, headers: Record<string, string> = {}) {
   const result = await handshake(url, headers);
   if ('ws' in result) throw new Error('the connection was accepted');
-  return { status: result.status, code: JSON.parse(result.body).error.code as string };
+  // Refused upgrades answer in fal's gateway shape, with Hangar's code beside it.
+  const body = JSON.parse(result.body) as Record<string, unknown>;
+  expect(Object.keys(body).sort()).toEqual(['detail', 'error_type']);
+  return { status: result.status, code: result.code };
 }
 
 async function tokenFor(apps: string[], k = key): Promise<string> {
@@ -226,7 +231,8 @@ describe('WebSocket routes', () => {
     });
     const res = await fetch(`${base}/run/${APP}/realtime`, { method: 'POST', headers: auth, body: '{}' });
     expect(res.status).toBe(426);
-    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('REALTIME_UPGRADE_REQUIRED');
+    expect(res.headers.get('x-hangar-error-code')).toBe('REALTIME_UPGRADE_REQUIRED');
+    expect(await res.json()).toEqual({ detail: expect.any(String), error_type: 'bad_request' });
   });
 
   it('caps open connections per key, sharing the stream slots', async () => {

@@ -1,12 +1,18 @@
 import { type IncomingMessage, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { type HeldOutcome, PlatformError, type Principal, toEnvelope } from '@hangar/core';
+import {
+  falGatewayErrorHeaders,
+  type HeldOutcome,
+  PlatformError,
+  type Principal,
+  toFalGatewayError,
+} from '@hangar/core';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import type { Authenticator } from '../http/auth.js';
 import { type AuthThrottle, authenticateThrottled } from '../http/auth-throttle.js';
 import { streamHolder } from '../http/stream-slots.js';
 import type { GatewayContext } from './context.js';
-import { authorizeApp, forwardHeaders, type Invocation } from './invocation.js';
+import { authorizeApp, forwardHeaders, headerValue, type Invocation } from './invocation.js';
 import { verifyRealtimeToken } from './realtime-token.js';
 import { splitPath } from './router.js';
 
@@ -58,7 +64,8 @@ async function connect(
   const { owner, appName, rest } = splitPath(q === -1 ? url.slice(5) : url.slice(5, q));
   const params = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
   const token = params.get('fal_jwt_token');
-  params.delete('fal_jwt_token');
+  // fal's own parameters are the gateway's, never the app's.
+  for (const name of [...params.keys()]) if (name.startsWith('fal_')) params.delete(name);
   const principal = await principalOf(
     deps,
     req.headers.authorization,
@@ -77,7 +84,7 @@ async function connect(
   let upgraded = false;
   try {
     const query = params.toString();
-    const headers = forwardHeaders(req.headers);
+    const headers = forwardHeaders(req.headers, principal);
     for (const name of HANDSHAKE_HEADERS) delete headers[name];
     const inv: Invocation = {
       app,
@@ -94,9 +101,10 @@ async function connect(
       timeoutS: app.manifest.request_timeout,
       startTimeoutS: null,
       retryBudgets: null,
-      runnerHint: null,
       jsonInput: null,
       webhookUrl: null,
+      maxQueueLength: null,
+      runnerHint: headerValue(req.headers['x-fal-runner-hint'])?.trim() || null,
       hold: (runnerUrl, requestId) => {
         if (socket.destroyed) return Promise.resolve(summary(499, null, 0, 0));
         return new Promise<HeldOutcome>((resolve) => {
@@ -200,7 +208,7 @@ class Bridge {
 
   private refused(message: string): void {
     const err = new PlatformError('RUNNER_CONNECTION_FAILED', message);
-    this.resolve({ statusCode: err.status, body: Buffer.from(JSON.stringify(toEnvelope(err))) });
+    this.resolve({ statusCode: err.status, body: Buffer.from(JSON.stringify(toFalGatewayError(err))) });
   }
 
   private join(client: WebSocket, upstream: WebSocket): void {
@@ -251,8 +259,11 @@ function summary(statusCode: number, closeCode: number | null, received: number,
   return { statusCode, body: Buffer.from(JSON.stringify({ websocket })) };
 }
 
+/** Refuses an upgrade on `/run` in fal's gateway error shape, like the gateway's HTTP answers. */
 function refuse(socket: Duplex, err: PlatformError): void {
-  writeHttp(socket, err.status, Buffer.from(JSON.stringify(toEnvelope(err))), err.headers);
+  const body = toFalGatewayError(err);
+  const headers = { ...err.headers, ...falGatewayErrorHeaders(err) };
+  writeHttp(socket, err.status, Buffer.from(JSON.stringify(body)), headers);
 }
 
 function writeHttp(socket: Duplex, status: number, body: Buffer, headers: Record<string, string> = {}): void {

@@ -88,9 +88,40 @@ describe('completion recording', () => {
       billableUnits: 0,
       durationMs: null,
     });
+    const gone = responseOf(cancelled);
+    expect(JSON.parse(gone.body.toString())).toEqual({
+      detail: 'Request was cancelled',
+      error_type: 'client_cancelled',
+    });
+    expect(gone.headers).toEqual({
+      'x-fal-error-type': 'client_cancelled',
+      'x-hangar-error-code': 'REQUEST_CANCELLED',
+    });
     const timeout = result({ statusCode: 504, errorClass: 'timeout', body: Buffer.alloc(0), headers: {} });
     const answer = responseOf(timeout);
-    expect(JSON.parse(answer.body.toString())).toMatchObject({ error: { code: 'RUNNER_TIMEOUT' } });
+    expect(JSON.parse(answer.body.toString())).toEqual({
+      detail: 'The request timed out',
+      error_type: 'request_timeout',
+    });
+    expect(answer.headers).toMatchObject({ 'x-fal-error-type': 'request_timeout' });
+  });
+
+  it("returns the platform's headers with the answer: runner, billing units, error and timeout types", () => {
+    const r = result({
+      runnerId: 'run-7',
+      headers: {
+        'content-type': 'application/json',
+        'x-fal-billable-units': '3',
+        'x-fal-request-timeout-type': 'user',
+        'x-app-own': 'kept on /run only',
+      },
+    });
+    expect(responseOf(r).headers).toEqual({
+      'x-fal-served-from': 'run-7',
+      'x-fal-billable-units': '3',
+      'x-fal-request-timeout-type': 'user',
+    });
+    expect(responseOf(result({ runnerId: null, headers: {} })).headers).toBeUndefined();
   });
 });
 
@@ -107,7 +138,7 @@ describe('status bodies', () => {
     expect(done).toMatchObject({
       metrics: { inference_time: 1.25 },
       error: 'Invalid status code: 503',
-      error_type: 'runtime_error',
+      error_type: 'runner_server_error',
     });
     expect(urls.status_url).toBe('http://h/queue/alice/echo/requests/r1/status');
   });

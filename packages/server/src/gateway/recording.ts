@@ -1,27 +1,25 @@
 import {
   type DispatchResult,
   type DispatchStart,
-  type ErrorClass,
+  FAL_CLASS_DETAILS,
+  FAL_CLASS_ERROR_TYPES,
+  FAL_ERROR_TYPE_HEADER,
+  falGatewayErrorHeaders,
   JsonText,
   PlatformError,
   type RequestRecord,
   type StoredResult,
-  toEnvelope,
+  toFalGatewayError,
 } from '@hangar/core';
 import { type Invocation, isJsonType } from './invocation.js';
+import { platformHeaders } from './response-headers.js';
 
 /** Status code recorded for a request cancelled before it started (nginx's "client closed request"). */
 export const CANCELLED_STATUS = 499;
 
-const CANCELLED_BODY = Buffer.from('{"detail":"Request was cancelled","message":"Request was cancelled"}');
-
-const CLASS_CODES = {
-  startup: 'RUNNER_STARTUP_FAILED',
-  connection: 'RUNNER_CONNECTION_FAILED',
-  timeout: 'RUNNER_TIMEOUT',
-  runtime: 'SERVER_INTERNAL',
-  start_timeout: 'REQUEST_START_TIMEOUT',
-} as const satisfies Record<ErrorClass, string>;
+const CANCELLED = new PlatformError('REQUEST_CANCELLED');
+const CANCELLED_BODY = Buffer.from(JSON.stringify(toFalGatewayError(CANCELLED)));
+const CANCELLED_HEADERS: Readonly<Record<string, string>> = falGatewayErrorHeaders(CANCELLED);
 
 /** The record of a newly accepted request. */
 export function newRecord(
@@ -78,25 +76,37 @@ export function startPatch(
   };
 }
 
-/** What the caller receives for an outcome: the app's answer, or a fal envelope for platform failures. */
+/**
+ * What the caller receives for an outcome: the app's answer, or fal's gateway error shape for platform
+ * failures, with the platform's response headers (see response-headers.ts).
+ */
 export function responseOf(result: DispatchResult): StoredResult {
   if (result.cancelled) {
-    return { statusCode: CANCELLED_STATUS, contentType: 'application/json', body: CANCELLED_BODY };
+    return {
+      statusCode: CANCELLED_STATUS,
+      contentType: 'application/json',
+      body: CANCELLED_BODY,
+      headers: CANCELLED_HEADERS,
+    };
   }
-  const contentType = result.headers['content-type'];
+  const headers = platformHeaders(result);
   if (result.body.length === 0 && result.errorClass && result.statusCode >= 500) {
-    const err = new PlatformError(CLASS_CODES[result.errorClass]);
+    const error_type = FAL_CLASS_ERROR_TYPES[result.errorClass];
+    headers[FAL_ERROR_TYPE_HEADER] = error_type;
     return {
       statusCode: result.statusCode,
       contentType: 'application/json',
-      body: Buffer.from(JSON.stringify(toEnvelope(err))),
+      body: Buffer.from(JSON.stringify({ detail: FAL_CLASS_DETAILS[result.errorClass], error_type })),
+      headers,
     };
   }
-  return {
+  const response: StoredResult = {
     statusCode: result.statusCode,
-    contentType: contentType ?? 'application/octet-stream',
+    contentType: result.headers['content-type'] ?? 'application/octet-stream',
     body: result.body,
   };
+  if (Object.keys(headers).length > 0) response.headers = headers;
+  return response;
 }
 
 /** The fields recorded at completion; `billable_units` falls back to execution seconds, never null. */

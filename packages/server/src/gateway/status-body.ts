@@ -1,4 +1,4 @@
-import type { ErrorClass, LogLine, RequestRecord } from '@hangar/core';
+import { FAL_CLASS_ERROR_TYPES, type LogLine, type RequestRecord } from '@hangar/core';
 
 /** A log entry as fal's queue status carries it. */
 export interface RequestLog {
@@ -47,20 +47,20 @@ export function toRequestLog(line: LogLine): RequestLog {
   };
 }
 
-const ERROR_TYPES: Record<ErrorClass, string> = {
-  startup: 'startup_error',
-  connection: 'connection_error',
-  timeout: 'timeout',
-  runtime: 'runtime_error',
-  start_timeout: 'request_timeout',
-};
-
-/** The `error`/`error_type` pair of a finished request that failed, or null when it succeeded. */
+/**
+ * The `error`/`error_type` pair of a finished request that failed, or null when it succeeded. The type
+ * is fal's (see fal-errors.ts): from the error class, else `runner_server_error` for a 5xx answer and
+ * `bad_request` for a 4xx one.
+ */
 export function errorOf(rec: RequestRecord): { error: string; error_type: string } | null {
-  if (rec.cancelled) return { error: 'Request was cancelled', error_type: 'request_cancelled' };
+  if (rec.cancelled) return { error: 'Request was cancelled', error_type: 'client_cancelled' };
   const code = rec.statusCode ?? 500;
   if (code < 400) return null;
-  const type = rec.errorClass ? ERROR_TYPES[rec.errorClass] : code >= 500 ? 'runtime_error' : 'client_error';
+  const type = rec.errorClass
+    ? FAL_CLASS_ERROR_TYPES[rec.errorClass]
+    : code >= 500
+      ? 'runner_server_error'
+      : 'bad_request';
   return { error: `Invalid status code: ${code}`, error_type: type };
 }
 

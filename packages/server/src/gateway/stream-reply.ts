@@ -2,7 +2,7 @@ import { JsonText, type ResponseStream, type StreamControl } from '@hangar/core'
 import type { GatewayReply } from './context.js';
 import { isJsonType } from './invocation.js';
 
-/** App response headers never copied to the caller (framing is the gateway's own). */
+/** App response headers never copied to the caller (framing and `x-fal-served-from` are the gateway's own). */
 export const SKIPPED_RESPONSE_HEADERS = new Set([
   'connection',
   'content-length',
@@ -11,7 +11,7 @@ export const SKIPPED_RESPONSE_HEADERS = new Set([
   'keep-alive',
   'transfer-encoding',
   'upgrade',
-  'x-fal-billable-units',
+  'x-fal-served-from',
 ]);
 
 /**
@@ -23,6 +23,8 @@ export const SKIPPED_RESPONSE_HEADERS = new Set([
 export class StreamedReply implements ResponseStream {
   /** Set before dispatch: the id the caller sees in `x-fal-request-id`. */
   requestId = '';
+  /** Set when the attempt starts: the runner sent as `x-fal-served-from`. */
+  servedFrom: string | null = null;
   /** The answer is the caller's: the gateway must not send another. */
   opened = false;
   /** Bytes the runner streamed. */
@@ -45,6 +47,7 @@ export class StreamedReply implements ResponseStream {
     }
     if (this.contentType !== '') out['content-type'] = this.contentType;
     out['x-fal-request-id'] = this.requestId;
+    if (this.servedFrom !== null) out['x-fal-served-from'] = this.servedFrom;
     // Proxies in front (nginx) would otherwise hold the events back.
     out['x-accel-buffering'] = 'no';
     this.reply.hijack();

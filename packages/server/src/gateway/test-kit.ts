@@ -20,6 +20,8 @@ export class InlineDispatcher implements Dispatcher {
   private readonly running = new Map<string, DispatchRequest>();
   private paused = false;
   readonly cancelled: string[] = [];
+  /** Every request dispatched, as the gateway handed it over. */
+  readonly dispatched: DispatchRequest[] = [];
 
   constructor(
     readonly baseUrl: string,
@@ -29,6 +31,7 @@ export class InlineDispatcher implements Dispatcher {
   }
 
   dispatch(req: DispatchRequest): Promise<DispatchResult> {
+    this.dispatched.push(req);
     return new Promise((resolve) => {
       const low = req.priority === 'low';
       const at = low ? this.queue.length : this.queue.findIndex((q) => q.req.priority === 'low');
@@ -159,8 +162,29 @@ export class InlineDispatcher implements Dispatcher {
     return at === -1 ? null : at;
   }
 
-  stats(): AppLiveStats[] {
-    return [];
+  /** Queued and running requests per app (no runner figures: there is one fixed app server). */
+  stats(owner?: string): AppLiveStats[] {
+    const apps = new Map<string, AppLiveStats>();
+    const entry = (req: DispatchRequest) => {
+      const key = `${req.owner}/${req.app}`;
+      let s = apps.get(key);
+      if (!s) {
+        s = {
+          owner: req.owner,
+          app: req.app,
+          machineType: 'inline',
+          queueSize: 0,
+          inFlight: 0,
+          runners: {} as AppLiveStats['runners'],
+        };
+        apps.set(key, s);
+      }
+      return s;
+    };
+    for (const { req } of this.queue) if (owner === undefined || req.owner === owner) entry(req).queueSize++;
+    for (const req of this.running.values())
+      if (owner === undefined || req.owner === owner) entry(req).inFlight++;
+    return [...apps.values()];
   }
 
   close(): Promise<void> {
@@ -168,7 +192,10 @@ export class InlineDispatcher implements Dispatcher {
   }
 }
 
-/** A running inline app server: echoes JSON input, honours `sleep_ms`, `status` and `fail`. */
+/**
+ * A running inline app server: echoes JSON input, honours `sleep_ms`, `status` and `fail`, sets the
+ * response headers in `set_headers`, and with `echo_headers` echoes the request headers it received.
+ */
 export interface EchoApp {
   url: string;
   server: Server;
@@ -205,9 +232,11 @@ export async function startEchoApp(): Promise<EchoApp> {
           method: req.method,
           request_id: id,
           endpoint: req.headers['x-fal-endpoint'],
+          ...(input['echo_headers'] ? { headers: req.headers } : {}),
         });
         const headers: Record<string, string> = { 'content-type': 'application/json', 'x-app-header': 'yes' };
         if (input['units'] !== undefined) headers['x-fal-billable-units'] = String(input['units']);
+        Object.assign(headers, input['set_headers'] ?? {});
         res.writeHead(status, headers);
         res.end(body);
       };

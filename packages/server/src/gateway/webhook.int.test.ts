@@ -4,6 +4,7 @@ import type { Stores } from '@hangar/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogBus } from '../runners/log-bus.js';
 import { createMemoryStores } from '../store/memory/index.js';
+import { expectedGatewayError as fal, gatewayError } from './gateway-errors.test-helper.js';
 import { type EchoApp, InlineDispatcher, startEchoApp } from './test-kit.js';
 import { createTestKey, putTestApp, startTestServer, type TestServer } from './test-server.js';
 import { type Jwks, verifyWebhookSignature } from './webhook-signer.js';
@@ -117,8 +118,7 @@ describe('webhooks', () => {
       'ftp://x/',
     ]) {
       const res = await submit(strict, {}, url);
-      expect(res.status).toBe(400);
-      expect(await res.json()).toMatchObject({ error: { code: 'REQUEST_INVALID' } });
+      expect(await gatewayError(res)).toEqual(fal(400, 'bad_request', 'REQUEST_INVALID'));
     }
   });
 });

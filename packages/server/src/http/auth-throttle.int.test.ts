@@ -31,6 +31,7 @@ afterAll(async () => {
 interface Answer {
   status: number;
   retryAfter: string | undefined;
+  code: string | undefined;
   body: { error?: { type: string; code: string; message: string } } & Record<string, unknown>;
 }
 
@@ -64,6 +65,7 @@ function call(
           resolve({
             status: res.statusCode ?? 0,
             retryAfter: res.headers['retry-after'] as string | undefined,
+            code: res.headers['x-hangar-error-code'] as string | undefined,
             body: text.startsWith('{') ? JSON.parse(text) : { text },
           });
         res.on('end', done);
@@ -123,7 +125,8 @@ describe('failed authentication over HTTP', () => {
     ];
     for (const [path, opts] of paths) {
       const a = await call(path, { ...opts, key: admin });
-      expect({ path, status: a.status, code: a.body.error?.code }).toEqual({
+      // The Platform API's envelope names the code; the gateway's fal shape sends it as a header.
+      expect({ path, status: a.status, code: a.body.error?.code ?? a.code }).toEqual({
         path,
         status: 429,
         code: 'AUTH_RATE_LIMITED',

@@ -35,6 +35,8 @@ export interface LaneReplyLike {
 export interface FastLane {
   accepts(method: string, url: string): boolean;
   handle(request: LaneRequest, reply: LaneReplyLike): Promise<void>;
+  /** Answers an error `handle` threw, when the lane's surface has its own error shape (else the app's). */
+  errorReply?(err: unknown, reply: LaneReply): void;
 }
 
 /** What the HTTP app gives the lanes: its key cache, body limit and error mapping. */
@@ -101,7 +103,8 @@ function run(lane: FastLane, env: LaneEnv, request: LaneRequest, res: ServerResp
         res.destroy();
         return;
       }
-      env.errorReply(err, reply);
+      if (lane.errorReply) lane.errorReply(err, reply);
+      else env.errorReply(err, reply);
     },
   );
 }

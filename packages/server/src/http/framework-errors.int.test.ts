@@ -180,6 +180,8 @@ describe('errors below the routes', () => {
       request('GET /run/alice/nope HTTP/1.1', `Authorization: Key ${key}\r\nConnection: close\r\n\r\n`),
     );
     expect(answer.status).toBe(404);
-    expect(JSON.parse(answer.body)).toMatchObject({ error: { code: 'APP_NOT_FOUND' } });
+    // A gateway route: fal's gateway shape, not the envelope of the errors the parser raises above.
+    expect(JSON.parse(answer.body)).toEqual({ detail: 'App alice/nope not found', error_type: 'not_found' });
+    expect(answer.headers['x-hangar-error-code']).toBe('APP_NOT_FOUND');
   });
 });

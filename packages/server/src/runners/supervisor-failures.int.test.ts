@@ -22,7 +22,11 @@ describe('supervisor: failures and retries', () => {
     expect(res.statusCode).toBe(503);
     expect(res.errorClass).toBe('startup');
     expect(res.runnerId).toBeNull();
-    expect(json(res.body).error).toMatchObject({ type: 'server_error', code: 'RUNNER_STARTUP_FAILED' });
+    expect(json(res.body)).toEqual({
+      detail: 'No runner could be started for this app',
+      error_type: 'runner_scheduling_failure',
+    });
+    expect(res.headers['x-hangar-error-code']).toBe('RUNNER_STARTUP_FAILED');
     const failures = h.stores.snapshot().events.filter((e) => e.category === 'runner_startup_failure');
     expect(failures.length).toBeGreaterThanOrEqual(1);
     expect(failures[0]!.payload).toMatchObject({ machine_type: 'CPU', state: 'terminated' });
@@ -54,10 +58,14 @@ describe('supervisor: failures and retries', () => {
     const { app, rev } = revision(h.dir, manifest({ name: 'noretry' }));
     await h.sup.deploy(app, rev);
     const res = await h.sup.dispatch(request('noretry', { crash_once: true }, { noRetry: true }));
-    expect(res.statusCode).toBe(502);
+    expect(res.statusCode).toBe(503);
     expect(res.errorClass).toBe('connection');
     expect(res.attempts).toBe(1);
-    expect(json(res.body).error.code).toBe('RUNNER_CONNECTION_FAILED');
+    expect(json(res.body)).toMatchObject({ error_type: 'runner_disconnected' });
+    expect(res.headers).toMatchObject({
+      'x-fal-error-type': 'runner_disconnected',
+      'x-hangar-error-code': 'RUNNER_CONNECTION_FAILED',
+    });
   });
 
   it('retries a 503 answer on another runner and recycles the runner that gave it', async () => {
@@ -94,6 +102,7 @@ describe('supervisor: failures and retries', () => {
     expect(res.errorClass).toBe('timeout');
     expect(res.attempts).toBe(1);
     expect(res.runnerId).not.toBeNull();
-    expect(json(res.body).error.code).toBe('RUNNER_TIMEOUT');
+    expect(json(res.body)).toMatchObject({ error_type: 'request_timeout' });
+    expect(res.headers['x-hangar-error-code']).toBe('RUNNER_TIMEOUT');
   });
 });

@@ -43,8 +43,8 @@ describe('supervisor: queue', () => {
     expect(h.sup.cancelQueued(x.requestId)).toBe(true);
     expect(h.sup.cancelQueued(x.requestId)).toBe(false);
     const rx = await px!;
-    expect(rx).toMatchObject({ cancelled: true, statusCode: 400, runnerId: null, attempts: 0 });
-    expect(json(rx.body).error).toMatchObject({ code: 'REQUEST_CANCELLED', request_id: x.requestId });
+    expect(rx).toMatchObject({ cancelled: true, statusCode: 499, runnerId: null, attempts: 0 });
+    expect(json(rx.body)).toEqual({ detail: 'Request was cancelled', error_type: 'client_cancelled' });
     expect(h.sup.flushQueue('alice', 'cancel').sort()).toEqual([y.requestId, z.requestId].sort());
     expect((await py!).cancelled).toBe(true);
     expect((await pz!).cancelled).toBe(true);

@@ -160,6 +160,27 @@ export function describeStoresContract(name: string, open: () => Promise<StoresH
       expect(await s.requests.get('nope')).toBeNull();
     });
 
+    it('keeps the platform headers of a stored result', async () => {
+      await s.requests.insert(requestFixture('hdrs'), Buffer.from('{}'));
+      const headers = { 'x-fal-error-type': 'request_timeout', 'x-fal-served-from': 'run1' };
+      const body = Buffer.from('{"detail":"The request timed out","error_type":"request_timeout"}');
+      s.requests.complete(
+        'hdrs',
+        {},
+        { statusCode: 504, contentType: 'application/json', body, headers },
+        Date.now() + 60_000,
+      );
+      expect(await s.requests.getResult('hdrs')).toMatchObject({ statusCode: 504, headers });
+      await s.requests.insert(requestFixture('plain'), Buffer.from('{}'));
+      s.requests.complete(
+        'plain',
+        {},
+        { statusCode: 200, contentType: 'text/plain', body: Buffer.from('ok') },
+        Date.now() + 60_000,
+      );
+      expect((await s.requests.getResult('plain'))?.headers).toBeUndefined();
+    });
+
     it('stores payloads only with storeIo and truncates large ones', async () => {
       await s.requests.insert(requestFixture('quiet', { storeIo: false }), Buffer.from('x'));
       s.requests.complete('quiet', { jsonOutput: { secret: 1 } }, null, Date.now() + 60_000);

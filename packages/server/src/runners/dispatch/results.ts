@@ -2,8 +2,9 @@ import {
   type DispatchResult,
   type ErrorClass,
   type ErrorCode,
+  falGatewayErrorHeaders,
   PlatformError,
-  toEnvelope,
+  toFalGatewayError,
 } from '@hangar/core';
 import type { Job } from './job.js';
 
@@ -11,7 +12,6 @@ import type { Job } from './job.js';
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'proxy-connection', 'upgrade']);
 
 const EMPTY = Buffer.alloc(0);
-const JSON_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'content-type': 'application/json' });
 
 /** Flattens undici's raw header list; repeated names are joined with `, `. */
 export function headersFromRaw(raw: Buffer[] | null): Record<string, string> {
@@ -63,7 +63,10 @@ export function responseResult(job: Job, endedAt: number, errorClass: ErrorClass
 /** What a platform-generated result reports about a request's attempts. */
 export type AttemptSummary = Pick<Job, 'req' | 'startedAt' | 'coldStart' | 'coldBootMs' | 'attempts'>;
 
-/** A platform-generated failure, with fal's error envelope as body. */
+/**
+ * A platform-generated failure in fal's gateway error shape: `{"detail","error_type"}` with the same type
+ * in `X-Fal-Error-Type` (and Hangar's code in `X-Hangar-Error-Code`).
+ */
 export function errorResult(
   job: AttemptSummary,
   code: ErrorCode,
@@ -73,10 +76,11 @@ export function errorResult(
   message?: string,
 ): DispatchResult {
   const err = new PlatformError(code, message);
+  const body = toFalGatewayError(err);
   return {
     statusCode: err.status,
-    headers: { ...JSON_HEADERS },
-    body: Buffer.from(JSON.stringify(toEnvelope(err, job.req.requestId))),
+    headers: { 'content-type': 'application/json', ...falGatewayErrorHeaders(err) },
+    body: Buffer.from(JSON.stringify(body)),
     runnerId,
     startedAt: job.startedAt,
     endedAt,
@@ -102,10 +106,7 @@ export function startTimeoutResult(job: AttemptSummary, endedAt: number): Dispat
   return result;
 }
 
-/**
- * A request cancelled while queued. fal has no status for it; it answers 400 with a
- * `REQUEST_CANCELLED` envelope, the same status fal's queue uses for a request that cannot be served.
- */
+/** A request cancelled while queued: 499 `client_cancelled`, as fal answers a cancelled request. */
 export function cancelledResult(job: Job, endedAt: number): DispatchResult {
   const result = errorResult(job, 'REQUEST_CANCELLED', endedAt, null, null);
   result.cancelled = true;

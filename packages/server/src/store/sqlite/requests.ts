@@ -40,7 +40,7 @@ const INSERT_SQL = `INSERT INTO requests (${REQUEST_COLUMNS}, raw_input)
   VALUES (${new Array(28).fill('?').join(', ')})`;
 
 const COMPLETE_SUFFIX =
-  "status = 'COMPLETED', result_status = ?, result_type = ?, result_body = ?, result_expires = ?";
+  "status = 'COMPLETED', result_status = ?, result_type = ?, result_body = ?, result_headers = ?, result_expires = ?";
 
 /**
  * Requests on SQLite. Writes go through the batched writer; a read waits for the batch holding the
@@ -64,7 +64,7 @@ export class SqliteRequestStore implements RequestStore {
     this.insertStmt = db.prepare(INSERT_SQL);
     this.getStmt = db.prepare(`SELECT ${REQUEST_COLUMNS} FROM requests WHERE request_id = ?`);
     this.resultStmt = db.prepare(
-      'SELECT result_status, result_type, result_body, result_expires FROM requests WHERE request_id = ?',
+      'SELECT result_status, result_type, result_body, result_headers, result_expires FROM requests WHERE request_id = ?',
     );
     this.inputStmt = db.prepare('SELECT raw_input FROM requests WHERE request_id = ?');
     this.unfinishedStmt = db.prepare(
@@ -127,7 +127,8 @@ export class SqliteRequestStore implements RequestStore {
   ): void {
     const params: unknown[] = [];
     const stmt = this.patchStatement(patch, params, true)!;
-    params.push(result?.statusCode ?? null, result?.contentType ?? null, result?.body ?? null);
+    const headers = result?.headers ? JSON.stringify(result.headers) : null;
+    params.push(result?.statusCode ?? null, result?.contentType ?? null, result?.body ?? null, headers);
     params.push(resultExpiresAt, requestId);
     this.writer.enqueue(stmt, params);
   }
@@ -145,12 +146,20 @@ export class SqliteRequestStore implements RequestStore {
           result_status: number | null;
           result_type: string | null;
           result_body: Buffer | null;
+          result_headers: string | null;
           result_expires: number | null;
         }
       | undefined;
     if (!row || row.result_status === null || row.result_body === null) return null;
     if (row.result_expires !== null && row.result_expires < this.clock()) return null;
-    return { statusCode: row.result_status, contentType: row.result_type ?? '', body: row.result_body };
+    const result: StoredResult = {
+      statusCode: row.result_status,
+      contentType: row.result_type ?? '',
+      body: row.result_body,
+    };
+    if (row.result_headers !== null)
+      result.headers = JSON.parse(row.result_headers) as Record<string, string>;
+    return result;
   }
 
   async getInput(requestId: string): Promise<Buffer | null> {

@@ -270,4 +270,9 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (owner, name)
   ) WITHOUT ROWID;
   `,
+  // 7: the response headers the platform returns with a stored result (fal's `X-Fal-Error-Type`,
+  // `X-Fal-Served-From`, …), as a JSON object; NULL when there are none.
+  `
+  ALTER TABLE requests ADD COLUMN result_headers TEXT;
+  `,
 ];
