@@ -146,7 +146,8 @@ describe('supervisor: start deadline', () => {
     expect(res.headers['x-fal-request-timeout-type']).toBe('user');
     expect(res.errorClass).toBe('start_timeout');
     expect(res.attempts).toBe(0);
-    expect(json(res.body).error.code).toBe('REQUEST_START_TIMEOUT');
+    expect(json(res.body).error_type).toBe('request_timeout');
+    expect(res.headers['x-hangar-error-code']).toBe('REQUEST_START_TIMEOUT');
     // Expired while the blocker still runs: the queue is empty before the runner frees up.
     expect(h.sup.stats()[0]!.queueSize).toBe(0);
     expect(h.sup.stats()[0]!.inFlight).toBe(1);

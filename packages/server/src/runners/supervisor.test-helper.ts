@@ -62,6 +62,8 @@ else server = http.createServer((req, res) => {
       waiting.delete(id);
       let status = body.fail_once_503 && once('503', id) ? 503 : (body.status ?? 200);
       if (failing) status = body.fail_status ?? 503;
+      // Stop listening before answering, so the port is gone by the time the answer arrives.
+      if (body.close_listener) server.close();
       res.writeHead(status, {
         'content-type': 'application/json', 'x-fal-billable-units': '2.5', 'x-app': 'yes',
         ...(body.headers ?? {}), ...(failing ? (body.fail_headers ?? {}) : {}),
@@ -71,7 +73,6 @@ else server = http.createServer((req, res) => {
         dataDir, path: req.url, method: req.method, headers: req.headers, body, maxInflight, cancelled,
         envKeys: Object.keys(process.env), attempt,
       }));
-      if (body.close_listener) server.close();
     };
     const sleep = attempt <= (body.slow_times ?? 0) ? body.slow_ms : body.sleep_ms;
     const timer = setTimeout(() => finish(false), sleep ?? 0);
