@@ -36,7 +36,13 @@ const AnalyticsRecord = Type.Object({
   ...Object.fromEntries(
     ANALYTICS_METRICS.map((m) => [
       m,
-      Type.Optional(COUNT_METRICS.has(m) ? Type.Integer({ minimum: 0 }) : Type.Number({ minimum: 0 })),
+      Type.Optional(
+        COUNT_METRICS.has(m)
+          ? Type.Integer({ minimum: 0 })
+          : m === 'total_billable_duration'
+            ? Type.Number({ minimum: 0 })
+            : Type.Union([Type.Number({ minimum: 0 }), Type.Null()]),
+      ),
     ]),
   ),
 });
