@@ -60,7 +60,8 @@ function violations(operationId: string, res: LightMyRequestResponse): string[] 
   const key = `${operationId} ${res.statusCode}`;
   let validate = validators.get(key);
   if (!validate) {
-    const schema = operationId === 'serverlessGetAnalytics' ? nullablePercentiles(media.schema) : media.schema;
+    const schema =
+      operationId === 'serverlessGetAnalytics' ? nullablePercentiles(media.schema) : media.schema;
     validate = ajv.compile(schema);
     validators.set(key, validate);
   }
@@ -192,7 +193,9 @@ describe.skipIf(falDocumentMissing !== null)("conformance with fal's OpenAPI doc
       )
     ).json();
     const records = cold.time_series.flatMap((b: { results: object[] }) => b.results);
-    expect(records).toContainEqual(expect.objectContaining({ cold_boot_count: 0, p50_cold_boot_duration: null }));
+    expect(records).toContainEqual(
+      expect.objectContaining({ cold_boot_count: 0, p50_cold_boot_duration: null }),
+    );
     for (const r of records) expect(r).toHaveProperty('p50_cold_boot_duration');
     const usage = (await h.get('/v1/serverless/usage?expand=summary', h.keys.adminA)).json();
     expect(usage.summary.length).toBeGreaterThan(0);

@@ -93,7 +93,7 @@ export function registerAnalyticsRoutes(app: HttpApp, deps: AnalyticsRoutesDeps)
       const { metrics, timeSeries, summary } = parseExpand(q.expand);
       const limit = clampLimit(q.limit, BUCKET_LIMIT.fallback, BUCKET_LIMIT.max);
       const window = resolveTimeWindow(q, { now: deps.clock(), maxRangeDays: deps.maxRangeDays });
-      const fromMs = bucketFromCursor('analytics', q.cursor, window);
+      const fromMs = bucketFromCursor('analytics', q.cursor, window, limit);
       const endpoints = await authorizeEndpoints(principalOf(request), ids, deps.apps);
       const params: AnalyticsParams = { endpoints, window, fromMs, limit, metrics, timeSeries, summary };
       // Serialised on the query thread: the schema above documents the body (and the tests check it).
