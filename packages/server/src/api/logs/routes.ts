@@ -1,13 +1,4 @@
-import {
-  type Clock,
-  decodeCursor,
-  encodeCursor,
-  type LogBus,
-  PlatformError,
-  pageInfo,
-  parseInstant,
-  systemClock,
-} from '@hangar/core';
+import { type Clock, type LogBus, PlatformError, pageInfo, systemClock } from '@hangar/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { type HttpApp, principalOf } from '../../http/app.js';
@@ -21,6 +12,7 @@ import {
   LogQuerySchema,
   resolveLogFilter,
 } from './filter.js';
+import { parseHistoryBound } from './history-cursor.js';
 import type { HistoryPageText } from './queries.js';
 import { LogStream } from './stream.js';
 import { createLogStreamHub } from './stream-hub.js';
@@ -49,18 +41,6 @@ const HistoryQuery = Type.Object({
 });
 const StreamQuery = Type.Object(LogQuerySchema);
 const Body = Type.Union([LabelFiltersBody, Type.Null()]);
-const TIMESTAMP_CURSOR = /^\d{4}-\d{2}-\d{2}T/;
-
-/** The (ts, id) a history page continues below; fal's plain timestamp cursors are accepted too. */
-function historyPosition(cursor: string | undefined): { ts: number; id: number } | null {
-  if (cursor === undefined) return null;
-  if (TIMESTAMP_CURSOR.test(cursor)) return { ts: parseInstant(cursor, 'cursor'), id: 0 };
-  const [ts, id] = decodeCursor(cursor, 'logs', 2);
-  if (typeof ts !== 'number' || typeof id !== 'number')
-    throw new PlatformError('REQUEST_INVALID', 'bad cursor');
-  return { ts, id };
-}
-
 /** Registers `POST /v1/serverless/logs/history` and `POST /v1/serverless/logs/stream`. */
 export function registerLogsRoutes(app: HttpApp, deps: LogsRoutesDeps): void {
   const now = deps.clock ?? systemClock;
@@ -100,17 +80,23 @@ export function registerLogsRoutes(app: HttpApp, deps: LogsRoutesDeps): void {
         },
       },
       async (request, reply) => {
-        const q = request.query;
+        const { cursor, ...q } = request.query;
+        // `end` may carry a previous page's cursor (fal: "use as 'until'"): it bounds the page like one,
+        // so the window itself ends after that millisecond.
+        const bounds = cursor === undefined ? [] : [parseHistoryBound(cursor, 'cursor')];
+        if (q.end?.includes('T')) {
+          const until = parseHistoryBound(q.end, 'end');
+          bounds.push(until);
+          q.end = new Date(until.ts + 1).toISOString();
+        }
         const filter = resolveLogFilter(q, request.body, principalOf(request).owner, now());
-        const before = historyPosition(q.cursor);
         // Entries are built and serialised on the query thread; the schema above documents the body.
         const page = (await deps.runQuery('logs.historyPage', {
           filter,
-          before,
+          bounds,
           limit: q.limit,
         })) as HistoryPageText;
-        const next = page.next ? encodeCursor('logs', [page.next.ts, page.next.id]) : null;
-        const info = pageInfo(next);
+        const info = pageInfo(page.next);
         return (reply as FastifyReply)
           .type('application/json; charset=utf-8')
           .send(
