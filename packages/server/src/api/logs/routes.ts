@@ -123,6 +123,12 @@ export function registerLogsRoutes(app: HttpApp, deps: LogsRoutesDeps): void {
     const principal = principalOf(request);
     const filter = resolveLogFilter(request.query, request.body, principal.owner, now(), true);
     const resumeAfter = lastEventId(request.headers['last-event-id']);
+    // Over the cap the answer is fal's 429, before any stream starts (as the status stream answers).
+    const release = deps.streams.acquire(streamHolder(principal, request.ip));
+    if (!release) {
+      const msg = `Too many concurrent streams for this key (at most ${deps.streams.max})`;
+      throw new PlatformError('LOGS_STREAM_LIMIT', msg);
+    }
     reply.hijack();
     const raw = reply.raw;
     raw.writeHead(200, {
@@ -131,12 +137,6 @@ export function registerLogsRoutes(app: HttpApp, deps: LogsRoutesDeps): void {
       Connection: 'keep-alive',
       'X-Accel-Buffering': 'no',
     });
-    const release = deps.streams.acquire(streamHolder(principal, request.ip));
-    if (!release) {
-      const msg = `Too many concurrent streams for this key (at most ${deps.streams.max})`;
-      raw.end(sseError('LOGS_STREAM_LIMIT', msg));
-      return;
-    }
     raw.write(': connected\n\n');
     const stream = new LogStream(raw, filter, streamDeps);
     open.add(stream);
