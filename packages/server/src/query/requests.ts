@@ -145,7 +145,9 @@ function baseItem(r: Row): RequestItem {
     sent_at: iso(r.sent_at),
     ended_at: r.ended_at === null ? null : iso(r.ended_at),
     status_code: r.status_code,
-    duration: r.duration_ms === null ? null : r.duration_ms / 1000,
+    // fal: "total request duration" (its example: sent 00:01, started 00:05, ended 00:08, duration 7.8),
+    // so from sent to ended, queue time included; execution time alone is in analytics' `duration`.
+    duration: r.ended_at === null ? null : (r.ended_at - r.sent_at) / 1000,
     runner_id: r.runner_id,
   };
 }

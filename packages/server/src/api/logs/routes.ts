@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import { type HttpApp, principalOf } from '../../http/app.js';
 import { type StreamSlots, streamHolder } from '../../http/stream-slots.js';
 import type { RunQuery } from '../apps/run-query.js';
-import { LogsHistoryResponse, sseError } from './entry.js';
+import { LogsHistoryResponse } from './entry.js';
 import {
   type LabelFilterInput,
   LabelFiltersBody,

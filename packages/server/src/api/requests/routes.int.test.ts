@@ -74,7 +74,8 @@ describe('GET /v1/serverless/requests/by-endpoint', () => {
       duration: null,
       runner_id: null,
     });
-    expect(page.items[0]).toMatchObject({ endpoint_id: 'alice/img', status_code: 200, duration: 2 });
+    // fal's `duration` is the total: sent to ended (3 s), the 1 s in the queue included, not the 2 s run.
+    expect(page.items[0]).toMatchObject({ endpoint_id: 'alice/img', status_code: 200, duration: 3 });
     expect(page.items[0]).not.toHaveProperty('json_input');
     expect(page).toMatchObject({ next_cursor: null, has_more: false });
   });
