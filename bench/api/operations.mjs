@@ -111,9 +111,18 @@ export async function apiOperations(meta, pool) {
       target: 100,
       heavy: true,
       request: get(
-        `/v1/serverless/analytics?${qs({ endpoint_id: hot, timeframe: 'hour', start: iso(start), end: iso(end), expand: ['time_series', 'summary', ...metrics].join(',') })}`,
+        `/v1/serverless/analytics?${qs({ endpoint_id: hot, timeframe: 'hour', start: iso(end - 30 * 24 * HOUR), end: iso(end), expand: ['time_series', 'summary', ...metrics].join(',') })}`,
       ),
       check: (body) => expect(json(body).time_series?.length >= 700, 'fewer than 700 hourly buckets'),
+    },
+    {
+      name: 'analytics_1y_monthly',
+      label: `analytics 1 year, automatic timeframe (month), time_series + summary, all ${metrics.length} metrics`,
+      target: 300,
+      request: get(
+        `/v1/serverless/analytics?${qs({ endpoint_id: hot, start: iso(end - 365 * 24 * HOUR), end: iso(end), expand: ['time_series', 'summary', ...metrics].join(',') })}`,
+      ),
+      check: (body) => expect(json(body).time_series?.length >= 12, 'fewer than 12 monthly buckets'),
     },
     {
       name: 'usage_30d_daily',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeCursor, encodeCursor, pageInfo } from './cursor.js';
+import { decodeCursor, encodeCursor, encodeFalPage, falPageNumber, pageInfo } from './cursor.js';
 import { PlatformError } from './errors.js';
 
 describe('cursors', () => {
@@ -33,5 +33,15 @@ describe('cursors', () => {
   it('derive has_more from next_cursor', () => {
     expect(pageInfo(null)).toEqual({ next_cursor: null, has_more: false });
     expect(pageInfo('abc')).toEqual({ next_cursor: 'abc', has_more: true });
+  });
+
+  it("read fal's page-number cursors and never mistake ours for one", () => {
+    expect(falPageNumber('Mg==')).toBe(2);
+    expect(falPageNumber('Mg')).toBe(2);
+    expect(falPageNumber(encodeFalPage(37))).toBe(37);
+    expect(encodeFalPage(2)).toBe('Mg==');
+    for (const other of ['MA==', 'LTE=', 'YQ==', 'MDI=', '', encodeCursor('k', [2]), '2024-01-01T00:00:00Z'])
+      expect(falPageNumber(other)).toBeNull();
+    expect(() => falPageNumber(encodeFalPage(2_000_000))).toThrow(PlatformError);
   });
 });

@@ -53,3 +53,28 @@ export interface PageInfo {
 export function pageInfo(nextCursor: string | null): PageInfo {
   return { next_cursor: nextCursor, has_more: nextCursor !== null };
 }
+
+/** The highest fal page number accepted; far beyond any listing a page-number walk would reach. */
+export const MAX_PAGE_NUMBER = 1_000_000;
+
+/**
+ * The page number of one of fal's page-number cursors (base64 of the decimal number, 1-based: `Mg==` is
+ * page 2, padding optional), or null when `cursor` is not one. The two forms cannot be confused: our own
+ * cursors decode to a JSON array.
+ */
+export function falPageNumber(cursor: string): number | null {
+  if (cursor.length > 12 || !/^[A-Za-z0-9+/]+={0,2}$/.test(cursor)) return null;
+  const text = Buffer.from(cursor, 'base64').toString('latin1');
+  if (!/^[1-9][0-9]*$/.test(text)) return null;
+  if (Buffer.from(text, 'latin1').toString('base64').replace(/=+$/, '') !== cursor.replace(/=+$/, ''))
+    return null;
+  const page = Number(text);
+  if (page > MAX_PAGE_NUMBER)
+    throw new PlatformError('REQUEST_INVALID', `cursor pages beyond ${MAX_PAGE_NUMBER} are not served`);
+  return page;
+}
+
+/** fal's page-number cursor for `page` (`encodeFalPage(2) === 'Mg=='`). */
+export function encodeFalPage(page: number): string {
+  return Buffer.from(String(page), 'latin1').toString('base64');
+}

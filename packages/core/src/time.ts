@@ -268,6 +268,7 @@ export interface Bucket {
  */
 export function listBuckets(win: TimeWindow, max: number, fromMs = win.startMs): Bucket[] {
   const out: Bucket[] = [];
+  if (fromMs >= win.endMs) return out;
   let start =
     fromMs <= win.startMs
       ? win.startMs

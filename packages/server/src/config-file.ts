@@ -203,7 +203,7 @@ export function fileSections(file: ConfigFile) {
         maxTracked: l.auth_failures?.max_tracked ?? 100_000,
       },
       maxUploadBytes: l.max_upload_bytes ?? 1024 * 1024 * 1024,
-      maxRangeDays: l.max_range_days ?? 90,
+      maxRangeDays: l.max_range_days ?? 400,
       jsonInput: {
         maxDepth: l.json_input?.max_depth ?? 64,
         maxItems: l.json_input?.max_items ?? 100_000,

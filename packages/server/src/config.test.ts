@@ -43,7 +43,7 @@ describe('loadConfig', () => {
     expect(c.limits.maxSseStreamsPerKey).toBe(10);
     expect(c.limits.authFailures).toEqual({ perAddress: 20, perKey: 100, windowS: 60, maxTracked: 100_000 });
     expect(c.limits.maxUploadBytes).toBe(1024 ** 3);
-    expect(c.limits.maxRangeDays).toBe(90);
+    expect(c.limits.maxRangeDays).toBe(400);
     expect(c.limits.jsonInput).toEqual({ maxDepth: 64, maxItems: 100_000, maxStringBytes: 10 * 1024 * 1024 });
     expect(c.limits.queryTimeoutMs).toBe(30_000);
     expect(c.retries.maxAttempts).toBe(10);

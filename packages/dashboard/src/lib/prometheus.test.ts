@@ -30,4 +30,11 @@ describe('parseLiveStats', () => {
       receivedPerMinute: 0,
     });
   });
+
+  it('prefers the exact states of hangar_app_runners', () => {
+    const text = `${TEXT}hangar_app_runners{application="demo/echo",machine_type="CPU",state="setup"} 2
+hangar_app_runners{application="demo/echo",machine_type="CPU",state="draining"} 1
+`;
+    expect(statsOf(parseLiveStats(text), 'demo/echo').runners).toEqual({ setup: 2, draining: 1 });
+  });
 });

@@ -25,9 +25,13 @@ function emptyStats(): LiveAppStats {
   return { runners: {}, queueSize: 0, concurrent: 0, receivedPerMinute: 0 };
 }
 
-/** Live stats by `owner/app`, from the `fal_app_*` gauges. */
+/**
+ * Live stats by `owner/app`, from the `fal_app_*` gauges. Runner states come from `hangar_app_runners`
+ * (the exact states) when the exposition has it, else from fal's three-state `fal_app_runners`.
+ */
 export function parseLiveStats(text: string): Map<string, LiveAppStats> {
   const out = new Map<string, LiveAppStats>();
+  const exact = new Map<string, Record<string, number>>();
   for (const line of text.split('\n')) {
     const m = SAMPLE.exec(line);
     if (!m) continue;
@@ -46,6 +50,13 @@ export function parseLiveStats(text: string): Map<string, LiveAppStats> {
         s.runners[state] = (s.runners[state] ?? 0) + value;
         break;
       }
+      case 'hangar_app_runners': {
+        const state = labels['state'] ?? 'unknown';
+        const r = exact.get(app) ?? {};
+        r[state] = (r[state] ?? 0) + value;
+        exact.set(app, r);
+        break;
+      }
       case 'fal_app_queue_size':
         s.queueSize = value;
         break;
@@ -57,6 +68,7 @@ export function parseLiveStats(text: string): Map<string, LiveAppStats> {
         break;
     }
   }
+  for (const [app, runners] of exact) out.get(app)!.runners = runners;
   return out;
 }
 

@@ -43,8 +43,8 @@ export const ANALYTICS_METRICS = [
 export type AnalyticsMetric = (typeof ANALYTICS_METRICS)[number];
 type SketchColumn = (typeof SKETCH_COLUMNS)[number];
 
-/** One analytics record: the endpoint and the requested metrics. */
-export type AnalyticsRecord = { endpoint_id: string } & Partial<Record<AnalyticsMetric, number>>;
+/** One analytics record: the endpoint and the requested metrics (a percentile without samples is null). */
+export type AnalyticsRecord = { endpoint_id: string } & Partial<Record<AnalyticsMetric, number | null>>;
 
 /** Parameters of `queryAnalytics` (already validated by the route). */
 export interface AnalyticsParams {
@@ -138,7 +138,10 @@ function planMetrics(metrics: readonly AnalyticsMetric[]): MetricPlan {
   return plan;
 }
 
-/** The requested metrics of a cell; percentiles without samples are left out (fal has no null for them). */
+/**
+ * The requested metrics of a cell. Every requested metric is present (fal: "only requested metrics will be
+ * populated"); a percentile whose cell has no samples is null, never a made-up 0.
+ */
 function toRecord(endpointId: string, acc: Acc, plan: MetricPlan): AnalyticsRecord {
   const rec: AnalyticsRecord = { endpoint_id: endpointId };
   for (const { metric, col } of plan.counts) rec[metric] = acc.counts[col];
@@ -147,7 +150,7 @@ function toRecord(endpointId: string, acc: Acc, plan: MetricPlan): AnalyticsReco
     const values = acc.quantiles(col, qs);
     for (let i = 0; i < metrics.length; i++) {
       const v = values[i];
-      if (v !== null && v !== undefined) rec[metrics[i]!] = round6(v / 1000);
+      rec[metrics[i]!] = v === null || v === undefined ? null : round6(v / 1000);
     }
   }
   return rec;

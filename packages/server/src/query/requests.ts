@@ -25,6 +25,8 @@ export interface ListRequestsParams {
   sortBy: 'ended_at' | 'duration';
   limit: number;
   after: RequestPosition | null;
+  /** Items skipped before the page (fal's page-number cursors); 0 (the default) with `after`. */
+  offset?: number;
   payloads: boolean;
   billing: boolean;
 }
@@ -143,7 +145,9 @@ function baseItem(r: Row): RequestItem {
     sent_at: iso(r.sent_at),
     ended_at: r.ended_at === null ? null : iso(r.ended_at),
     status_code: r.status_code,
-    duration: r.duration_ms === null ? null : r.duration_ms / 1000,
+    // fal: "total request duration" (its example: sent 00:01, started 00:05, ended 00:08, duration 7.8),
+    // so from sent to ended, queue time included; execution time alone is in analytics' `duration`.
+    duration: r.ended_at === null ? null : (r.ended_at - r.sent_at) / 1000,
     runner_id: r.runner_id,
   };
 }
@@ -187,7 +191,7 @@ function byRequestId(db: Database.Database, ids: string[], p: ListRequestsParams
   const r = prepared(db, `SELECT ${cols}, 0 AS k FROM requests WHERE request_id = ?`).get(p.requestId) as
     | Row
     | undefined;
-  if (!r || !ids.includes(r.endpoint_id) || p.after) return [];
+  if (!r || !ids.includes(r.endpoint_id) || p.after || (p.offset ?? 0) > 0) return [];
   const t = r.ended_at ?? r.sent_at;
   if (t < p.startMs || t >= p.endMs) return [];
   if (p.status && (r.status_code === null || Math.floor(r.status_code / 100) !== STATUS_CLASS[p.status]))
@@ -202,7 +206,8 @@ function pageRows(
 ): { rows: Row[]; next: RequestPosition | null } {
   const ids = expandEndpoints(db, 'requests', p.endpoints);
   if (p.requestId !== null) return { rows: byRequestId(db, ids, p), next: null };
-  const want = p.limit + 1;
+  const offset = p.offset ?? 0;
+  const want = offset + p.limit + 1;
   const rows: { row: Row; phase: 'd' | 'o' }[] = [];
   if (p.after?.phase !== 'o')
     rows.push(...fetchPhase(db, ids, 'd', p, want).map((row) => ({ row, phase: 'd' as const })));
@@ -212,10 +217,12 @@ function pageRows(
       ...fetchPhase(db, ids, 'o', p, want - rows.length).map((row) => ({ row, phase: 'o' as const })),
     );
   }
-  const page = rows.slice(0, p.limit);
+  const page = rows.slice(offset, offset + p.limit);
   const last = page.at(-1);
   const next =
-    rows.length > p.limit && last ? { phase: last.phase, key: last.row.k, id: last.row.request_id } : null;
+    rows.length > offset + p.limit && last
+      ? { phase: last.phase, key: last.row.k, id: last.row.request_id }
+      : null;
   return { rows: page.map(({ row }) => row), next };
 }
 

@@ -11,7 +11,7 @@ import {
 import type Database from 'better-sqlite3';
 import { meterKey, unstoredMeter } from './live-usage.js';
 import { prepared } from './statements.js';
-import { planTiers, type Range } from './tiers.js';
+import { METER_SPANS, planTiers, type Range } from './tiers.js';
 
 /** Price inputs of one machine type. */
 export interface MachinePrice {
@@ -132,7 +132,7 @@ function accumulate(
   extra: MeterRecord[],
 ): Groups[] {
   const groups = buckets.map((): Groups => new Map());
-  for (const [span, ranges] of planTiers(buckets)) {
+  for (const [span, ranges] of planTiers(buckets, METER_SPANS)) {
     for (const r of readGroups(db, p, span, intervals(buckets, ranges))) add(groups[r.i]!, r);
   }
   // Like stored rows, a live row counts in the bucket holding its minute's start.
@@ -165,6 +165,12 @@ function merge(all: Groups[]): Groups {
   return whole;
 }
 
+/**
+ * The environment apps run in when their manifest names none. fal reports a usage row's environment only
+ * "when present on the billing line item, null otherwise", so the default one is reported as null.
+ */
+const DEFAULT_ENVIRONMENT = 'main';
+
 function price(p: UsageParams, groups: Groups): UsageRow[] {
   return [...groups.entries()]
     .sort(([a], [b]) => (a < b ? -1 : 1))
@@ -173,7 +179,7 @@ function price(p: UsageParams, groups: Groups): UsageRow[] {
       const machine = p.prices[g.machine_type] ?? { unitPrice: 0, surgeMultiplier: 1 };
       return priceUsage({
         app: g.app,
-        environment: g.environment,
+        environment: g.environment === DEFAULT_ENVIRONMENT ? null : g.environment,
         machineType: g.machine_type,
         isSurge: g.is_surge === 1,
         quantity: g.seconds,

@@ -1,12 +1,18 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HOUR_MS, MINUTE_MS, QuantileSketch } from '@hangar/core';
+import { DAY_MS, HOUR_MS, MINUTE_MS, QuantileSketch } from '@hangar/core';
 import type Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { insertRequests, type SeedRequest } from '../api/analytics/harness.test-helper.js';
 import { openDatabase } from '../store/sqlite/open.js';
-import { RequestRollup, type RollupInput, rebuildRollups, upsertRollupRows } from './request-rollup.js';
+import {
+  RequestRollup,
+  type RollupInput,
+  rebuildRollups,
+  reconcileDayRollups,
+  upsertRollupRows,
+} from './request-rollup.js';
 
 const T0 = Date.UTC(2025, 0, 15, 10);
 
@@ -129,11 +135,19 @@ describe('RequestRollup', () => {
       });
     }
     upsertRollupRows(db, live.drain());
-    const incremental = [...stored(MINUTE_MS), ...stored(HOUR_MS)];
+    const incremental = [...stored(MINUTE_MS), ...stored(HOUR_MS), ...stored(DAY_MS)];
+    expect(stored(DAY_MS).reduce((n, d) => n + d.request_count, 0)).toBe(300);
     // A stale row outside the data must disappear on rebuild.
     db.prepare('UPDATE request_rollups SET request_count = 999 WHERE span = ?').run(HOUR_MS);
     expect(rebuildRollups(db, T0, T0 + 4 * HOUR_MS)).toBe(300);
-    expect([...stored(MINUTE_MS), ...stored(HOUR_MS)]).toEqual(incremental);
+    expect([...stored(MINUTE_MS), ...stored(HOUR_MS), ...stored(DAY_MS)]).toEqual(incremental);
     expect(stored(HOUR_MS).reduce((n, h) => n + h.request_count, 0)).toBe(300);
+    // Day rows missing (a database from before them) or out of step are rebuilt from the hours.
+    const days = stored(DAY_MS);
+    db.prepare('DELETE FROM request_rollups WHERE span = ? AND endpoint_id = ?').run(DAY_MS, 'alice/img');
+    db.prepare('UPDATE request_rollups SET request_count = 5 WHERE span = ?').run(DAY_MS);
+    expect(reconcileDayRollups(db)).toBeGreaterThan(0);
+    expect(stored(DAY_MS)).toEqual(days);
+    expect(reconcileDayRollups(db)).toBe(0);
   });
 });

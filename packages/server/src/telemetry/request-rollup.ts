@@ -1,4 +1,4 @@
-import { HOUR_MS, MINUTE_MS, QuantileSketch, type RequestRecord } from '@hangar/core';
+import { DAY_MS, HOUR_MS, MINUTE_MS, QuantileSketch, type RequestRecord } from '@hangar/core';
 import type Database from 'better-sqlite3';
 import { distinctEndpoints, prepared } from '../query/statements.js';
 import { ROLLUP_SPANS } from '../query/tiers.js';
@@ -184,10 +184,10 @@ function mergeCell(db: Database.Database, endpointId: string, span: number, star
 }
 
 /**
- * Merges drained rows into the minute, quarter-hour and hour rollups (read-merge-write, in one transaction —
+ * Merges drained rows into the minute, quarter-hour, hour and UTC-day rollups (read-merge-write, in one transaction —
  * a savepoint when the caller's batch already holds one), so a late row for a stored minute adds to it.
  */
-export function upsertRollupRows(db: Database.Database, rows: readonly RollupRow[]): void {
+export function upsertRollupRows(db: Database.Database, rows: readonly RollupRow[], days = true): void {
   if (rows.length === 0) return;
   db.transaction(() => {
     const coarse = new Map<string, { endpointId: string; span: number; start: number; cell: Cell }>();
@@ -196,7 +196,7 @@ export function upsertRollupRows(db: Database.Database, rows: readonly RollupRow
       minuteCell.absorb(row);
       mergeCell(db, row.endpoint_id, MINUTE_MS, row.minute, minuteCell);
       for (const span of ROLLUP_SPANS) {
-        if (span === MINUTE_MS) continue;
+        if (span === MINUTE_MS || (span === DAY_MS && !days)) continue;
         const start = row.minute - (row.minute % span);
         const key = `${row.endpoint_id}\u0000${span}\u0000${start}`;
         let entry = coarse.get(key);
@@ -216,8 +216,8 @@ const REBUILD_CHUNK_MS = 6 * HOUR_MS;
 
 /**
  * Recomputes the rollups of `[fromMs, toMs)` (widened to whole UTC hours) from the requests table,
- * replacing what was stored: for start-up after a crash and for seeded databases. Returns the number of
- * requests folded.
+ * replacing what was stored: for start-up after a crash and for seeded databases. The UTC days touched are
+ * then recomputed from their hour rows. Returns the number of requests folded.
  */
 export function rebuildRollups(db: Database.Database, fromMs: number, toMs: number): number {
   const from = fromMs - (((fromMs % HOUR_MS) + HOUR_MS) % HOUR_MS);
@@ -226,7 +226,10 @@ export function rebuildRollups(db: Database.Database, fromMs: number, toMs: numb
     ...distinctEndpoints(db, 'requests'),
     ...distinctEndpoints(db, 'request_rollups'),
   ]);
-  const del = prepared(db, 'DELETE FROM request_rollups WHERE endpoint_id = ? AND start >= ? AND start < ?');
+  const del = prepared(
+    db,
+    `DELETE FROM request_rollups WHERE endpoint_id = ? AND span < ${DAY_MS} AND start >= ? AND start < ?`,
+  );
   const scan = prepared(
     db,
     `SELECT endpoint_id AS endpointId, ended_at AS endedAt, status_code AS statusCode, prepare_ms AS prepareMs,
@@ -243,9 +246,47 @@ export function rebuildRollups(db: Database.Database, fromMs: number, toMs: numb
           rollup.observe(rec);
           folded++;
         }
-        upsertRollupRows(db, rollup.drain());
+        upsertRollupRows(db, rollup.drain(), false);
       }
+      for (let day = from - (from % DAY_MS); day < to; day += DAY_MS) rebuildDay(db, endpointId, day);
     }
   })();
   return folded;
+}
+
+const DAYS_OUT_OF_STEP = `SELECT h.endpoint_id AS endpointId, h.day AS day
+  FROM (SELECT endpoint_id, start - start % ${DAY_MS} AS day, sum(request_count) AS n
+        FROM request_rollups WHERE span = ${HOUR_MS} GROUP BY endpoint_id, day) h
+  LEFT JOIN request_rollups d ON d.endpoint_id = h.endpoint_id AND d.span = ${DAY_MS} AND d.start = h.day
+  WHERE d.request_count IS NOT h.n`;
+const DELETE_DAY = `DELETE FROM request_rollups WHERE endpoint_id = ? AND span = ${DAY_MS} AND start = ?`;
+const HOURS_OF_DAY = `SELECT ${ALL_COLUMNS.join(', ')} FROM request_rollups
+  WHERE endpoint_id = ? AND span = ${HOUR_MS} AND start >= ? AND start < ?`;
+
+/** Recomputes one UTC-day rollup from its hour rows (removing it when the day has none). */
+function rebuildDay(db: Database.Database, endpointId: string, day: number): void {
+  const cell = new Cell();
+  for (const row of prepared(db, HOURS_OF_DAY).all(endpointId, day, day + DAY_MS) as Parameters<
+    Cell['absorb']
+  >[0][])
+    cell.absorb(row);
+  if (cell.counts.request_count === 0) {
+    prepared(db, DELETE_DAY).run(endpointId, day);
+    return;
+  }
+  const values = [...COUNT_COLUMNS.map((c) => cell.counts[c]), ...SKETCH_COLUMNS.map((c) => cell.encoded(c))];
+  prepared(db, WRITE_CELL).run(endpointId, DAY_MS, day, ...values);
+}
+
+/**
+ * Rebuilds every UTC-day rollup whose request count differs from the sum of its hour rows. Databases
+ * written before day rollups existed get theirs at start-up; afterwards it finds nothing. Returns the
+ * number of day rows rebuilt.
+ */
+export function reconcileDayRollups(db: Database.Database): number {
+  const days = prepared(db, DAYS_OUT_OF_STEP).all() as { endpointId: string; day: number }[];
+  db.transaction(() => {
+    for (const { endpointId, day } of days) rebuildDay(db, endpointId, day);
+  })();
+  return days.length;
 }

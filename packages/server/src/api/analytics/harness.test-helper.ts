@@ -89,7 +89,7 @@ export async function openHarness(opts: HarnessOptions = {}): Promise<Harness> {
     authenticator: createAuthenticator(stores.keys),
     bodyLimit: 1 << 20,
   });
-  const maxRangeDays = opts.maxRangeDays ?? 90;
+  const maxRangeDays = opts.maxRangeDays ?? 400;
   const apps = (owner: string, name: string) => stores.apps.getApp(owner, name);
   registerRequestsRoutes(app, { pool, apps, clock: () => clock.now, maxRangeDays });
   registerAnalyticsRoutes(app, { pool, apps, clock: () => clock.now, maxRangeDays });

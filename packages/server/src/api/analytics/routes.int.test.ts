@@ -193,6 +193,56 @@ describe('GET /v1/serverless/analytics', () => {
     expect(total).toBe(24);
   });
 
+  it("serves fal's page-number cursors as the same bucket pages", async () => {
+    seed(Array.from({ length: 24 }, (_, i) => at('alice/img', NOW - i * HOUR_MS - MINUTE_MS)));
+    const first = await analytics('endpoint_id=alice/img&limit=5');
+    const second = await analytics(`endpoint_id=alice/img&limit=5&cursor=${first.next_cursor}`);
+    expect(await analytics('endpoint_id=alice/img&limit=5&cursor=Mg==')).toEqual(second);
+    const fifth = await analytics(
+      `endpoint_id=alice/img&limit=5&cursor=${Buffer.from('5').toString('base64')}`,
+    );
+    expect(fifth.time_series).toHaveLength(4);
+    expect(fifth.has_more).toBe(false);
+    const beyond = await analytics(
+      `endpoint_id=alice/img&limit=5&cursor=${Buffer.from('9').toString('base64')}`,
+    );
+    expect(beyond).toMatchObject({ time_series: [], next_cursor: null, has_more: false });
+  });
+
+  it('takes a year in monthly buckets from day rollups, with a null percentile for an empty cell', async () => {
+    // One request on the 15th of each month, March 2024 to February 2025.
+    const rows = Array.from({ length: 12 }, (_, i) =>
+      at('alice/img', Date.UTC(2024, 2 + i, 15, 10, 30), { durationMs: 1000 * (i + 1) }),
+    );
+    insertRequests(h.db, rows);
+    rebuildRollups(h.db, Date.UTC(2024, 0, 1), NOW);
+    const body = await analytics(
+      'endpoint_id=alice/img&start=2024-03-12&end=2025-03-12&expand=time_series,summary,request_count,p50_duration,p50_cold_boot_duration',
+    );
+    expect(body.time_series).toHaveLength(13);
+    expect(body.time_series![0]!.bucket).toBe('2024-03-01T00:00:00+00:00');
+    expect(body.time_series!.map((b) => b.results[0]?.request_count ?? 0)).toEqual([
+      1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,
+    ]);
+    expect(body.time_series![1]!.results[0]).toEqual({
+      endpoint_id: 'alice/img',
+      request_count: 1,
+      p50_duration: expect.closeTo(2, 1),
+      p50_cold_boot_duration: null,
+    });
+    expect(body.summary![0]).toMatchObject({ request_count: 12, p50_cold_boot_duration: null });
+    // In New York the months start at 04:00/05:00 UTC: day rows inside, hour rows at the edges.
+    const ny = await analytics(
+      'endpoint_id=alice/img&start=2024-03-12&end=2025-03-12&timezone=America/New_York',
+    );
+    expect(ny.time_series![1]!.bucket).toBe('2024-04-01T00:00:00-04:00');
+    expect(ny.time_series!.reduce((n, b) => n + (b.results[0]?.request_count ?? 0), 0)).toBe(12);
+    expect(
+      (await h.get('/v1/serverless/analytics?endpoint_id=alice/img&start=2023-01-01&end=2025-01-01'))
+        .statusCode,
+    ).toBe(400);
+  });
+
   it('enforces ownership and validates expand', async () => {
     expect((await h.get('/v1/serverless/analytics?endpoint_id=bob/vid')).statusCode).toBe(403);
     expect((await h.get('/v1/serverless/analytics?endpoint_id=bob/vid', h.keys.apiB)).statusCode).toBe(200);

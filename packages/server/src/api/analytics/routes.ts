@@ -36,7 +36,13 @@ const AnalyticsRecord = Type.Object({
   ...Object.fromEntries(
     ANALYTICS_METRICS.map((m) => [
       m,
-      Type.Optional(COUNT_METRICS.has(m) ? Type.Integer({ minimum: 0 }) : Type.Number({ minimum: 0 })),
+      Type.Optional(
+        COUNT_METRICS.has(m)
+          ? Type.Integer({ minimum: 0 })
+          : m === 'total_billable_duration'
+            ? Type.Number({ minimum: 0 })
+            : Type.Union([Type.Number({ minimum: 0 }), Type.Null()]),
+      ),
     ]),
   ),
 });
@@ -87,7 +93,7 @@ export function registerAnalyticsRoutes(app: HttpApp, deps: AnalyticsRoutesDeps)
       const { metrics, timeSeries, summary } = parseExpand(q.expand);
       const limit = clampLimit(q.limit, BUCKET_LIMIT.fallback, BUCKET_LIMIT.max);
       const window = resolveTimeWindow(q, { now: deps.clock(), maxRangeDays: deps.maxRangeDays });
-      const fromMs = bucketFromCursor('analytics', q.cursor, window);
+      const fromMs = bucketFromCursor('analytics', q.cursor, window, limit);
       const endpoints = await authorizeEndpoints(principalOf(request), ids, deps.apps);
       const params: AnalyticsParams = { endpoints, window, fromMs, limit, metrics, timeSeries, summary };
       // Serialised on the query thread: the schema above documents the body (and the tests check it).

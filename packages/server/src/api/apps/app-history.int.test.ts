@@ -163,6 +163,15 @@ describe('events', () => {
       cursor = body.next_cursor;
     } while (cursor);
     expect(seen).toEqual(Array.from({ length: 60 }, (_, i) => `e${String(59 - i).padStart(3, '0')}`));
+    // fal's page-number cursors (base64 of the page number) reach the same pages.
+    const byPage: string[] = [];
+    for (let page = 1; page <= 9; page++) {
+      const cursor = encodeURIComponent(Buffer.from(String(page)).toString('base64'));
+      const body = (await get('serverlessListAppEvents', `${EVENTS}?limit=7&cursor=${cursor}`)).json();
+      expect(body.has_more).toBe(page < 9);
+      byPage.push(...body.events.map((e: { event_id: string }) => e.event_id));
+    }
+    expect(byPage).toEqual(seen);
     const first = (await get('serverlessListAppEvents', `${EVENTS}?limit=1`)).json().events[0];
     expect(first).toEqual({
       event_id: 'e059',
@@ -230,6 +239,10 @@ describe('revisions', () => {
       'alice-echo-r0',
     ]);
     expect(p3).toMatchObject({ next_cursor: null, has_more: false });
+    const page2 = (
+      await get('serverlessListAppRevisions', '/v1/serverless/apps/alice/echo/revisions?limit=2&cursor=Mg==')
+    ).json();
+    expect(page2.revisions).toEqual(p2.revisions);
     expect(
       (await get('serverlessListAppRevisions', '/v1/serverless/apps/alice/echo/revisions?limit=101'))
         .statusCode,

@@ -2,7 +2,7 @@ import { type Clock, EVENT_CATEGORIES, PlatformError, resolveTimeWindow, TIMEFRA
 import { Type } from 'typebox';
 import { type HttpApp, principalOf } from '../../http/app.js';
 import { AppParams, requireOwnedApp } from './access.js';
-import { afterCursor, pageOf } from './paging.js';
+import { afterCursor, pageOf, pageOffset } from './paging.js';
 import type { EventRow, RevisionRow, SampleBucketRow } from './queries.js';
 import type { RunQuery } from './run-query.js';
 import { baseWidth, foldRunnerHistory, historyBuckets } from './runner-history.js';
@@ -94,7 +94,9 @@ export function registerAppHistoryRoutes(app: HttpApp, runQuery: RunQuery, clock
       const q = request.query;
       const w = resolveWindow(q, clock());
       const before = afterCursor(q.cursor, 'app-events');
-      const params = { owner, app: name, ...w, categories: categoriesOf(q.category), before, limit: q.limit };
+      const offset = pageOffset(q.cursor, q.limit);
+      const categories = categoriesOf(q.category);
+      const params = { owner, app: name, ...w, categories, before, limit: q.limit, offset };
       const rows = (await runQuery('apps.events', params)) as EventRow[];
       const page = pageOf(rows, q.limit, 'app-events', (r) => [r.created_at, r.event_id]);
       return {
@@ -126,6 +128,7 @@ export function registerAppHistoryRoutes(app: HttpApp, runQuery: RunQuery, clock
         app: name,
         before,
         limit: q.limit,
+        offset: pageOffset(q.cursor, q.limit),
       })) as RevisionRow[];
       const page = pageOf(rows, q.limit, 'app-revisions', (r) => [r.created_at, r.revision_id]);
       return {

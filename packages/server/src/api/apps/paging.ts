@@ -1,16 +1,33 @@
-import { decodeCursor, encodeCursor, PlatformError, pageInfo } from '@hangar/core';
+import { decodeCursor, encodeCursor, falPageNumber, PlatformError, pageInfo } from '@hangar/core';
 import type { Before } from './queries.js';
 
 // Newest-first keyset paging over (created_at, id): the cursor holds the last item served.
 
 /** The position a page continues after, from a cursor issued for listing `kind` (400 otherwise). */
 export function afterCursor(cursor: string | undefined, kind: string): Before {
-  if (cursor === undefined) return null;
+  if (cursor === undefined || falPageNumber(cursor) !== null) return null;
   const [t, k] = decodeCursor(cursor, kind, 2);
   if (typeof t !== 'number' || typeof k !== 'string') {
     throw new PlatformError('REQUEST_INVALID', 'cursor is not a cursor issued by this operation');
   }
   return { t, k };
+}
+
+/** Deepest row a page-number cursor may reach; past it, follow `next_cursor`. */
+const MAX_PAGE_OFFSET = 100_000;
+
+/** Rows before the page that fal's page-number cursor (`Mg==` = page 2) asks for, or 0 for our cursors. */
+export function pageOffset(cursor: string | undefined, limit: number): number {
+  const page = cursor === undefined ? null : falPageNumber(cursor);
+  if (page === null) return 0;
+  const offset = (page - 1) * limit;
+  if (offset > MAX_PAGE_OFFSET) {
+    throw new PlatformError(
+      'REQUEST_INVALID',
+      `a page-number cursor may skip at most ${MAX_PAGE_OFFSET} items; follow next_cursor instead`,
+    );
+  }
+  return offset;
 }
 
 /** Trims the extra row a query fetched and builds `next_cursor`/`has_more` from the last item kept. */

@@ -47,16 +47,16 @@ export interface RevisionRow {
 /** Revisions newest first, strictly after `before`, one extra row when more exist. */
 export function appRevisions(
   db: Database.Database,
-  p: { owner: string; app: string; before: Before; limit: number },
+  p: { owner: string; app: string; before: Before; limit: number; offset?: number },
 ): RevisionRow[] {
   const page = p.before ? 'AND (r.created_at < ? OR (r.created_at = ? AND r.revision_id < ?))' : '';
   const sql = `SELECT r.revision_id, r.created_at, r.message, r.annotations, r.status, r.deployed_by,
       (r.revision_id = a.current_revision) AS is_current
     FROM revisions r JOIN apps a ON a.owner = r.owner AND a.name = r.app
     WHERE r.owner = ? AND r.app = ? ${page}
-    ORDER BY r.created_at DESC, r.revision_id DESC LIMIT ?`;
+    ORDER BY r.created_at DESC, r.revision_id DESC LIMIT ? OFFSET ?`;
   const keys = p.before ? [p.before.t, p.before.t, p.before.k] : [];
-  return prepared(db, sql).all(p.owner, p.app, ...keys, p.limit + 1) as RevisionRow[];
+  return prepared(db, sql).all(p.owner, p.app, ...keys, p.limit + 1, p.offset ?? 0) as RevisionRow[];
 }
 
 /** An `events` row. */
@@ -78,13 +78,15 @@ export function appEvents(
     categories: string[] | null;
     before: Before;
     limit: number;
+    /** Rows skipped first (fal's page-number cursors). */
+    offset?: number;
   },
 ): EventRow[] {
   const cats = p.categories ? `AND category IN (${p.categories.map(() => '?').join(', ')})` : '';
   const page = p.before ? 'AND (created_at < ? OR (created_at = ? AND event_id < ?))' : '';
   const sql = `SELECT event_id, category, created_at, payload FROM events
     WHERE owner = ? AND app = ? AND created_at >= ? AND created_at < ? ${cats} ${page}
-    ORDER BY created_at DESC, event_id DESC LIMIT ?`;
+    ORDER BY created_at DESC, event_id DESC LIMIT ? OFFSET ?`;
   const keys = p.before ? [p.before.t, p.before.t, p.before.k] : [];
   return prepared(db, sql).all(
     p.owner,
@@ -94,6 +96,7 @@ export function appEvents(
     ...(p.categories ?? []),
     ...keys,
     p.limit + 1,
+    p.offset ?? 0,
   ) as EventRow[];
 }
 

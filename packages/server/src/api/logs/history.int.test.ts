@@ -259,4 +259,64 @@ describe('history cursor', () => {
     await p.close();
     u.close();
   });
+
+  it('pages by timestamp: next_cursor is a timestamp that works as cursor or as end ("until")', async () => {
+    const u = openTestDb();
+    // Runs of lines sharing one millisecond: 3, 1, 30 (more than a page), 4, 2, 9.
+    const runs = [3, 1, 30, 4, 2, 9];
+    const lines = runs.flatMap((n, r) =>
+      Array.from({ length: n }, (_, i) => ({ ts: T0 + r * 10, owner: 'dave', message: `r${r}-${i}` })),
+    );
+    insertLogs(u.db, lines);
+    const dave = addKey(u.db, 'dave').auth;
+    const a = testApp(u.db);
+    const p = testQueryPool(u.path, 1);
+    registerLogsRoutes(a, {
+      runQuery: p.runQuery,
+      bus: createLogBus(),
+      flushLogs: async () => {},
+      streams: createStreamSlots(1),
+      clock: () => T0 + 60_000,
+    });
+    const walk = async (param: 'cursor' | 'end') => {
+      const seen: string[] = [];
+      const cursors: string[] = [];
+      let next: string | null = null;
+      do {
+        const qs: string = `limit=7&start=${new Date(T0 - 1000).toISOString()}${next ? `&${param}=${encodeURIComponent(next)}` : ''}`;
+        const res = await a.inject({
+          method: 'POST',
+          url: `/v1/serverless/logs/history?${qs}`,
+          headers: { authorization: dave },
+        });
+        expect(res.statusCode).toBe(200);
+        expect(falViolations('serverlessLogsHistory', res)).toEqual([]);
+        const body = res.json();
+        const items = body.items as { message: string; timestamp: string }[];
+        expect(items.length).toBeLessThanOrEqual(7);
+        seen.push(...items.map((i) => i.message));
+        next = body.next_cursor;
+        if (next) {
+          cursors.push(next);
+          // Always an RFC 3339 timestamp of the page's last line.
+          expect(next).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d+Z$/);
+          expect(Date.parse(next)).toBe(Date.parse(items.at(-1)!.timestamp));
+        }
+      } while (next);
+      return { seen, cursors };
+    };
+    const expectedOrder = lines
+      .map((l, i) => ({ ...l, i }))
+      .sort((x, y) => y.ts - x.ts || y.i - x.i)
+      .map((l) => l.message);
+    for (const param of ['cursor', 'end'] as const) {
+      const { seen, cursors } = await walk(param);
+      expect(seen).toEqual(expectedOrder);
+      // Inside the run of 30 the cursor carries the line's rank in that millisecond (9 fraction digits).
+      expect(cursors.filter((c) => /\.\d{9}Z$/.test(c)).length).toBeGreaterThan(2);
+    }
+    await a.close();
+    await p.close();
+    u.close();
+  });
 });

@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { prepared } from '../../query/statements.js';
 import { rowToEntry } from './entry.js';
 import type { LabelCondition, LogFilter } from './filter.js';
+import { cutHistoryPage, earlier, type HistoryBound, type HistoryPosition } from './history-cursor.js';
 import { candidateQuery, needleTrigrams, newestCandidates, trigramDensities } from './search-index.js';
 
 /** A `logs` row as the queries return it (labels still JSON, parsed on the main thread). */
@@ -300,19 +301,36 @@ export function logsFirstIdFrom(db: Database.Database, p: { owner: string; start
 /** A history page serialised on the query thread: the `items` array as JSON and where the next page starts. */
 export interface HistoryPageText {
   itemsJson: string;
-  /** (ts, id) of the page's last line when another page exists, else null. */
-  next: Key | null;
+  /** The `next_cursor` (a timestamp, see history-cursor.ts) when another page exists, else null. */
+  next: string | null;
+}
+
+/** Params of `logsHistoryPage`: upper bounds as the client sent them (`cursor`, `end`), the earliest wins. */
+export interface LogsHistoryPageParams extends Omit<LogsHistoryParams, 'before'> {
+  bounds: (HistoryBound | HistoryPosition)[];
+}
+
+/** The position of a bound: before the owner's line stamped `ts` that has `ns` older lines stamped `ts`. */
+function resolveBound(
+  db: Database.Database,
+  owner: string,
+  b: HistoryBound | HistoryPosition,
+): HistoryPosition {
+  if (!('ns' in b)) return b;
+  if (b.ns === 0) return { ts: b.ts, id: 0 };
+  const sql = 'SELECT id FROM logs WHERE owner = ? AND ts = ? ORDER BY id LIMIT 1 OFFSET ?';
+  const row = prepared(db, sql).get(owner, b.ts, b.ns) as { id: number } | undefined;
+  return { ts: b.ts, id: row?.id ?? Number.MAX_SAFE_INTEGER };
 }
 
 /** `logsHistory` as the route answers it, mapped to fal's entries and serialised off the gateway's thread. */
-export function logsHistoryPage(db: Database.Database, p: LogsHistoryParams): HistoryPageText {
-  const rows = logsHistory(db, p);
-  const items = rows.length > p.limit ? rows.slice(0, p.limit) : rows;
-  const last = items[items.length - 1];
-  return {
-    itemsJson: JSON.stringify(items.map(rowToEntry)),
-    next: rows.length > p.limit && last ? { ts: last.ts, id: last.id } : null,
-  };
+export function logsHistoryPage(db: Database.Database, p: LogsHistoryPageParams): HistoryPageText {
+  const owner = p.filter.owner;
+  const before = p.bounds.map((b) => resolveBound(db, owner, b)).reduce(earlier, null);
+  const rankSql = 'SELECT count(*) AS n FROM logs WHERE owner = ? AND ts = ? AND id < ?';
+  const rankOf = (ts: number, id: number) => (prepared(db, rankSql).get(owner, ts, id) as { n: number }).n;
+  const { items, next } = cutHistoryPage(logsHistory(db, { ...p, before }), p.limit, rankOf);
+  return { itemsJson: JSON.stringify(items.map(rowToEntry)), next };
 }
 
 /** The logs queries, by registry name (a query-pool module: its `queries` export is merged). */

@@ -1,19 +1,10 @@
-import {
-  type Clock,
-  decodeCursor,
-  encodeCursor,
-  type LogBus,
-  PlatformError,
-  pageInfo,
-  parseInstant,
-  systemClock,
-} from '@hangar/core';
+import { type Clock, type LogBus, PlatformError, pageInfo, systemClock } from '@hangar/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { type HttpApp, principalOf } from '../../http/app.js';
 import { type StreamSlots, streamHolder } from '../../http/stream-slots.js';
 import type { RunQuery } from '../apps/run-query.js';
-import { LogsHistoryResponse, sseError } from './entry.js';
+import { LogsHistoryResponse } from './entry.js';
 import {
   type LabelFilterInput,
   LabelFiltersBody,
@@ -21,6 +12,7 @@ import {
   LogQuerySchema,
   resolveLogFilter,
 } from './filter.js';
+import { parseHistoryBound } from './history-cursor.js';
 import type { HistoryPageText } from './queries.js';
 import { LogStream } from './stream.js';
 import { createLogStreamHub } from './stream-hub.js';
@@ -49,18 +41,6 @@ const HistoryQuery = Type.Object({
 });
 const StreamQuery = Type.Object(LogQuerySchema);
 const Body = Type.Union([LabelFiltersBody, Type.Null()]);
-const TIMESTAMP_CURSOR = /^\d{4}-\d{2}-\d{2}T/;
-
-/** The (ts, id) a history page continues below; fal's plain timestamp cursors are accepted too. */
-function historyPosition(cursor: string | undefined): { ts: number; id: number } | null {
-  if (cursor === undefined) return null;
-  if (TIMESTAMP_CURSOR.test(cursor)) return { ts: parseInstant(cursor, 'cursor'), id: 0 };
-  const [ts, id] = decodeCursor(cursor, 'logs', 2);
-  if (typeof ts !== 'number' || typeof id !== 'number')
-    throw new PlatformError('REQUEST_INVALID', 'bad cursor');
-  return { ts, id };
-}
-
 /** Registers `POST /v1/serverless/logs/history` and `POST /v1/serverless/logs/stream`. */
 export function registerLogsRoutes(app: HttpApp, deps: LogsRoutesDeps): void {
   const now = deps.clock ?? systemClock;
@@ -100,17 +80,23 @@ export function registerLogsRoutes(app: HttpApp, deps: LogsRoutesDeps): void {
         },
       },
       async (request, reply) => {
-        const q = request.query;
+        const { cursor, ...q } = request.query;
+        // `end` may carry a previous page's cursor (fal: "use as 'until'"): it bounds the page like one,
+        // so the window itself ends after that millisecond.
+        const bounds = cursor === undefined ? [] : [parseHistoryBound(cursor, 'cursor')];
+        if (q.end?.includes('T')) {
+          const until = parseHistoryBound(q.end, 'end');
+          bounds.push(until);
+          q.end = new Date(until.ts + 1).toISOString();
+        }
         const filter = resolveLogFilter(q, request.body, principalOf(request).owner, now());
-        const before = historyPosition(q.cursor);
         // Entries are built and serialised on the query thread; the schema above documents the body.
         const page = (await deps.runQuery('logs.historyPage', {
           filter,
-          before,
+          bounds,
           limit: q.limit,
         })) as HistoryPageText;
-        const next = page.next ? encodeCursor('logs', [page.next.ts, page.next.id]) : null;
-        const info = pageInfo(next);
+        const info = pageInfo(page.next);
         return (reply as FastifyReply)
           .type('application/json; charset=utf-8')
           .send(
@@ -137,6 +123,12 @@ export function registerLogsRoutes(app: HttpApp, deps: LogsRoutesDeps): void {
     const principal = principalOf(request);
     const filter = resolveLogFilter(request.query, request.body, principal.owner, now(), true);
     const resumeAfter = lastEventId(request.headers['last-event-id']);
+    // Over the cap the answer is fal's 429, before any stream starts (as the status stream answers).
+    const release = deps.streams.acquire(streamHolder(principal, request.ip));
+    if (!release) {
+      const msg = `Too many concurrent streams for this key (at most ${deps.streams.max})`;
+      throw new PlatformError('LOGS_STREAM_LIMIT', msg);
+    }
     reply.hijack();
     const raw = reply.raw;
     raw.writeHead(200, {
@@ -145,12 +137,6 @@ export function registerLogsRoutes(app: HttpApp, deps: LogsRoutesDeps): void {
       Connection: 'keep-alive',
       'X-Accel-Buffering': 'no',
     });
-    const release = deps.streams.acquire(streamHolder(principal, request.ip));
-    if (!release) {
-      const msg = `Too many concurrent streams for this key (at most ${deps.streams.max})`;
-      raw.end(sseError('LOGS_STREAM_LIMIT', msg));
-      return;
-    }
     raw.write(': connected\n\n');
     const stream = new LogStream(raw, filter, streamDeps);
     open.add(stream);

@@ -239,13 +239,16 @@ describe('POST /v1/serverless/logs/stream', () => {
     for (const c of clients) c.close();
   });
 
-  it('caps concurrent streams per key with an error event', async () => {
+  it('caps concurrent streams per key with a 429 before the stream starts (fal)', async () => {
     const held = [await open('', bob.auth), await open('', bob.auth), await open('', bob.auth)];
     await Promise.all(held.map((h) => h.until((ev) => ev.some((e) => e.comment === 'connected'))));
-    const over = await open('', bob.auth);
-    await over.ended;
-    const err = over.events.find((e) => e.event === 'error');
-    expect(JSON.parse(err!.data!).error).toMatchObject({ type: 'rate_limited', code: 'LOGS_STREAM_LIMIT' });
+    const over = await fetch(base, { method: 'POST', headers: { authorization: bob.auth } });
+    expect(over.status).toBe(429);
+    expect(over.headers.get('content-type')).toMatch(/^application\/json/);
+    const text = await over.text();
+    expect(JSON.parse(text).error).toMatchObject({ type: 'rate_limited', code: 'LOGS_STREAM_LIMIT' });
+    const headers = { 'content-type': over.headers.get('content-type') ?? '' };
+    expect(falViolations('serverlessLogsStream', { statusCode: 429, headers, body: text })).toEqual([]);
     held[0]!.close();
     await held[0]!.ended;
     // The slot frees once the server sees the disconnect.

@@ -2,12 +2,28 @@ import type { AppLiveStats, RunnerState } from '@hangar/core';
 import { formatLe, type GaugeFamily, LATENCY_BUCKETS_S, type Sample } from '../../telemetry/prometheus.js';
 import type { WindowSnapshot } from './request-window.js';
 
-/** Runner states reported in `fal_app_runners` (terminated runners are gone, so never reported). */
+/** Runner states reported in `hangar_app_runners` (terminated runners are gone, so never reported). */
 export const REPORTED_STATES: readonly RunnerState[] = ['pending', 'setup', 'idle', 'running', 'draining'];
+
+/** The three states fal documents for `fal_app_runners`. */
+export const FAL_RUNNER_STATES = ['idle', 'running', 'pending'] as const;
+
+/**
+ * Our state as fal counts it. fal: idle (warm, waiting), running (processing), pending (cold start in
+ * progress). Booting (`pending`) and running the app's setup (`setup`) are both a cold start. A draining
+ * runner is finishing its in-flight requests (one with none left stops at once), so it is processing.
+ */
+export const FAL_STATE_OF: Record<Exclude<RunnerState, 'terminated'>, (typeof FAL_RUNNER_STATES)[number]> = {
+  pending: 'pending',
+  setup: 'pending',
+  idle: 'idle',
+  running: 'running',
+  draining: 'running',
+};
 
 const SEP = '\u0000';
 
-/** Builds fal's six `fal_app_*` families for one owner from live stats and last-minute counts. */
+/** Builds fal's six `fal_app_*` families and `hangar_app_runners` for one owner from live stats and last-minute counts. */
 export function buildAppFamilies(
   owner: string,
   stats: readonly AppLiveStats[],
@@ -18,12 +34,24 @@ export function buildAppFamilies(
   const application = (app: string) => ['application', `${owner}/${app}`] as const;
   const sorted = <V>(m: Map<string, V>) => [...m].sort(([a], [b]) => a.localeCompare(b));
 
-  const runners: Sample[] = live.flatMap((s) =>
-    REPORTED_STATES.map((state) => ({
-      labels: [application(s.app), ['machine_type', machineLabel(s.machineType)], ['state', state]] as const,
-      value: s.runners[state] ?? 0,
-    })),
-  );
+  const runnerSamples = (states: readonly string[], count: (s: AppLiveStats, state: string) => number) =>
+    live.flatMap((s) =>
+      states.map((state) => ({
+        labels: [
+          application(s.app),
+          ['machine_type', machineLabel(s.machineType)],
+          ['state', state],
+        ] as const,
+        value: count(s, state),
+      })),
+    );
+  const falCount = (s: AppLiveStats, falState: string) =>
+    REPORTED_STATES.reduce(
+      (n, st) => n + (FAL_STATE_OF[st as keyof typeof FAL_STATE_OF] === falState ? (s.runners[st] ?? 0) : 0),
+      0,
+    );
+  const runners = runnerSamples(FAL_RUNNER_STATES, falCount);
+  const exact = runnerSamples(REPORTED_STATES, (s, st) => s.runners[st as RunnerState] ?? 0);
   const completed: Sample[] = sorted(snap.completed).flatMap(([app, byKey]) =>
     sorted(byKey).map(([key, n]) => {
       const [method = '', status = ''] = key.split(SEP);
@@ -70,6 +98,11 @@ export function buildAppFamilies(
       name: 'fal_app_request_latency',
       help: 'Number of requests completed, bucketed by latency in seconds',
       samples: latency,
+    },
+    {
+      name: 'hangar_app_runners',
+      help: 'Number of runners by exact Hangar state (pending, setup, idle, running, draining)',
+      samples: exact,
     },
   ];
 }

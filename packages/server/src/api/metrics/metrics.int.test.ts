@@ -17,7 +17,7 @@ const stats: AppLiveStats[] = [
     machineType: 'GPU-H100',
     queueSize: 7,
     inFlight: 3,
-    runners: { pending: 1, setup: 0, idle: 2, running: 21, draining: 0, terminated: 4 },
+    runners: { pending: 1, setup: 3, idle: 2, running: 21, draining: 2, terminated: 4 },
   },
   {
     owner: 'bob',
@@ -85,12 +85,27 @@ describe('GET /v1/serverless/metrics', () => {
       expect(lines).toContain(`# HELP ${name} ${help}`);
       expect(lines).toContain(`# TYPE ${name} gauge`);
     }
-    expect(lines).toContain(
-      'fal_app_runners{application="alice/echo",machine_type="NVIDIA H100",state="running"} 21',
-    );
-    expect(lines).toContain(
+    // fal's three states: booting and setup are a cold start (pending); draining runners are finishing
+    // their in-flight requests (running).
+    const falRunners = lines.filter((l) => l.startsWith('fal_app_runners{application="alice/echo"'));
+    expect(falRunners).toEqual([
       'fal_app_runners{application="alice/echo",machine_type="NVIDIA H100",state="idle"} 2',
-    );
+      'fal_app_runners{application="alice/echo",machine_type="NVIDIA H100",state="running"} 23',
+      'fal_app_runners{application="alice/echo",machine_type="NVIDIA H100",state="pending"} 4',
+    ]);
+    // The exact states are in Hangar's own family.
+    expect(lines).toContain('# TYPE hangar_app_runners gauge');
+    for (const [state, n] of [
+      ['pending', 1],
+      ['setup', 3],
+      ['idle', 2],
+      ['running', 21],
+      ['draining', 2],
+    ]) {
+      expect(lines).toContain(
+        `hangar_app_runners{application="alice/echo",machine_type="NVIDIA H100",state="${state}"} ${n}`,
+      );
+    }
     expect(lines.some((l) => l.includes('state="terminated"'))).toBe(false);
     expect(lines).toContain('fal_app_queue_size{application="alice/echo"} 7');
     expect(lines).toContain('fal_app_concurrent_requests{application="alice/echo"} 3');

@@ -74,7 +74,8 @@ describe('GET /v1/serverless/requests/by-endpoint', () => {
       duration: null,
       runner_id: null,
     });
-    expect(page.items[0]).toMatchObject({ endpoint_id: 'alice/img', status_code: 200, duration: 2 });
+    // fal's `duration` is the total: sent to ended (3 s), the 1 s in the queue included, not the 2 s run.
+    expect(page.items[0]).toMatchObject({ endpoint_id: 'alice/img', status_code: 200, duration: 3 });
     expect(page.items[0]).not.toHaveProperty('json_input');
     expect(page).toMatchObject({ next_cursor: null, has_more: false });
   });
@@ -177,6 +178,37 @@ describe('GET /v1/serverless/requests/by-endpoint', () => {
     for (const id of seeded) expect(seen).toContain(id);
   });
 
+  it("serves fal's page-number cursors (Mg== = page 2) as the same pages the keyset cursors walk", async () => {
+    insertRequests(
+      h.db,
+      Array.from({ length: 23 }, (_, i) => done(i % 2 ? 'alice/img' : 'alice/img/turbo', 100 - i, {})),
+    );
+    insertRequests(h.db, [{ endpoint: 'alice/img', sentAt: NOW - 5 * MIN }]);
+    const keyset: string[][] = [];
+    let cursor: string | null = null;
+    do {
+      const res = await list(`endpoint_id=alice/img&limit=5${cursor ? `&cursor=${cursor}` : ''}`);
+      keyset.push(res.items.map((i) => i.request_id));
+      cursor = res.next_cursor;
+    } while (cursor);
+    expect(keyset).toHaveLength(5);
+    for (let page = 1; page <= 6; page++) {
+      const b64 = Buffer.from(String(page)).toString('base64');
+      const res = await list(`endpoint_id=alice/img&limit=5&cursor=${encodeURIComponent(b64)}`);
+      expect(res.items.map((i) => i.request_id)).toEqual(keyset[page - 1] ?? []);
+      expect(res.has_more).toBe(page < 5);
+    }
+    expect(Buffer.from('Mg==', 'base64').toString()).toBe('2');
+    expect((await list('endpoint_id=alice/img&limit=5&cursor=Mg==')).items.map((i) => i.request_id)).toEqual(
+      keyset[1],
+    );
+    // The next_cursor of a page-number page is our keyset cursor: following it continues with page 3.
+    const two = await list('endpoint_id=alice/img&limit=5&cursor=Mg==');
+    expect(
+      (await list(`endpoint_id=alice/img&limit=5&cursor=${two.next_cursor}`)).items.map((i) => i.request_id),
+    ).toEqual(keyset[2]);
+  });
+
   it('refuses endpoints of another owner with 403 and unknown apps with 404', async () => {
     insertRequests(h.db, [done('bob/vid', 1)]);
     const res = await h.get('/v1/serverless/requests/by-endpoint?endpoint_id=alice/img,bob/vid');
@@ -202,9 +234,10 @@ describe('GET /v1/serverless/requests/by-endpoint', () => {
       'endpoint_id=alice/img&status=ok',
       'endpoint_id=alice/img&sort_by=sent_at',
       'endpoint_id=alice/img&expand=everything',
-      'endpoint_id=alice/img&cursor=Mg==',
+      'endpoint_id=alice/img&cursor=!!',
+      `endpoint_id=alice/img&limit=100&cursor=${Buffer.from('1002').toString('base64')}`,
       'endpoint_id=alice/img&start=yesterday',
-      'endpoint_id=alice/img&start=2024-01-01&end=2025-01-01',
+      'endpoint_id=alice/img&start=2023-01-01&end=2025-01-01',
     ];
     for (const q of bad) {
       const res = await h.get(`/v1/serverless/requests/by-endpoint?${q}`);

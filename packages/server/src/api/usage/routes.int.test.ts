@@ -74,7 +74,8 @@ describe('GET /v1/serverless/usage', () => {
     expect(body.time_series![0]!.results).toEqual([
       {
         app: 'img',
-        environment: 'main',
+        // The default environment is not one the app set: null, as fal reports it.
+        environment: null,
         machine_type: 'GPU-H100',
         unit: 'second',
         quantity: 600,
@@ -179,14 +180,36 @@ describe('GET /v1/serverless/usage', () => {
       );
     }
     expect(pages.flatMap((p) => p.time_series!.map((b) => b.bucket))).toHaveLength(11);
+    // fal's page-number cursors pick the same pages; past the last one the page is empty.
+    for (let page = 1; page <= 4; page++) {
+      const cursor = Buffer.from(String(page)).toString('base64');
+      const body = await usage(`start=2025-03-01&end=2025-03-12&timeframe=day&limit=4&cursor=${cursor}`);
+      expect(body.time_series).toEqual(pages[page - 1]?.time_series ?? []);
+      expect(body.has_more).toBe(page < 3);
+    }
     for (const q of [
       'expand=bogus',
       'limit=0',
       'timezone=Nowhere',
-      'start=2025-01-01&end=2025-06-01',
-      'cursor=Mg==',
+      'start=2023-01-01&end=2025-01-01',
+      'cursor=bm90IGEgY3Vyc29y',
     ]) {
       expect((await h.get(`/v1/serverless/usage?${q}`, h.keys.adminA)).statusCode, q).toBe(400);
     }
+  });
+
+  it('takes a year in monthly buckets (fal: month from 183 days on), with a null environment', async () => {
+    busy(DAY0, 1, 30);
+    const year = await usage('start=2024-03-12&end=2025-03-12&expand=time_series,summary');
+    expect(year.time_series).toHaveLength(13);
+    expect(year.time_series![0]!.bucket).toBe('2024-03-01T00:00:00+00:00');
+    expect(year.summary![0]).toMatchObject({ quantity: 30, environment: null });
+    const half = await usage('start=2024-09-10&end=2025-03-12');
+    expect(half.time_series!.map((b) => b.bucket).slice(0, 2)).toEqual([
+      '2024-09-01T00:00:00+00:00',
+      '2024-10-01T00:00:00+00:00',
+    ]);
+    const under = await usage('start=2024-09-11&end=2025-03-12');
+    expect(under.time_series![1]!.bucket).toBe('2024-09-16T00:00:00+00:00');
   });
 });

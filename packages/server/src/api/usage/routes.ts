@@ -111,13 +111,14 @@ export function registerUsageRoutes(app: HttpApp, deps: UsageRoutesDeps): void {
       const now = deps.clock();
       const window = resolveTimeWindow(q, { now, maxRangeDays: deps.maxRangeDays });
       const discount = deps.discounts[owner] ?? 0;
+      const limit = clampLimit(q.limit, BUCKET_LIMIT.fallback, BUCKET_LIMIT.max);
       const params: UsageParams = {
         owner,
         apps: appNames(q.app, owner),
         search: q.search?.trim() ? q.search.trim() : null,
         window,
-        fromMs: bucketFromCursor('usage', q.cursor, window),
-        limit: clampLimit(q.limit, BUCKET_LIMIT.fallback, BUCKET_LIMIT.max),
+        fromMs: bucketFromCursor('usage', q.cursor, window, limit),
+        limit,
         timeSeries: expand.includes('time_series'),
         summary: expand.includes('summary'),
         prices: priceList,

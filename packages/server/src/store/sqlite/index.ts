@@ -1,5 +1,10 @@
 import { type Clock, type Stores, systemClock } from '@hangar/core';
-import { type RollupRow, rebuildRollups, upsertRollupRows } from '../../telemetry/request-rollup.js';
+import {
+  type RollupRow,
+  rebuildRollups,
+  reconcileDayRollups,
+  upsertRollupRows,
+} from '../../telemetry/request-rollup.js';
 import { DEFAULT_JSON_CAP } from '../payload.js';
 import { SqliteAppStore } from './apps.js';
 import { startCheckpointer } from './checkpointer.js';
@@ -84,7 +89,9 @@ export function createSqliteStores(opts: SqliteStoresOptions): SqliteStores {
       async rebuildRecent(windowMs) {
         await writer.flush();
         const last = (db.prepare('SELECT MAX(ended_at) AS t FROM requests').get() as { t: number | null }).t;
-        return last === null ? 0 : rebuildRollups(db, last - windowMs, last + 1);
+        const folded = last === null ? 0 : rebuildRollups(db, last - windowMs, last + 1);
+        reconcileDayRollups(db);
+        return folded;
       },
     },
     flush: () => writer.flush(),
