@@ -125,7 +125,7 @@ describe('hangar deploy', () => {
       const again = await hangar(['deploy', src, '--json']);
       expect(again.code, again.stderr).toBe(0);
       expect(JSON.parse(again.stdout).bundle).toBe(deployed.bundle);
-      expect(readdirSync(join(home, 'bundles', 'archives'))).toEqual([`${hex}.tar.gz`]);
+      expect(readdirSync(join(home, 'storage', 'objects', 'bundles'))).toEqual([`${hex}.tar.gz`]);
 
       rmSync(src, { recursive: true, force: true });
       const afterDelete = await call(`${server.owner}/gone`);

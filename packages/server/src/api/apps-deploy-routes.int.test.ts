@@ -89,7 +89,7 @@ describe('POST /v1/serverless/bundles and GET|HEAD /v1/serverless/bundles/{diges
     expect(again.statusCode).toBe(200);
     expect(again.json()).toEqual(first.json());
     expect((await upload(BUNDLE, rival)).statusCode).toBe(201);
-    expect(readdirSync(join(t.dir, 'bundles', 'archives'))).toHaveLength(1);
+    expect(readdirSync(join(t.dir, 'storage', 'objects', 'bundles'))).toHaveLength(1);
 
     const url = `/v1/serverless/bundles/${first.json().bundle}`;
     const got = await app.inject({ method: 'GET', url, headers: { authorization: admin } });
