@@ -85,8 +85,46 @@ export interface RequestStore {
   getInput(requestId: string): Promise<Buffer | null>;
   /** Requests accepted but not completed, oldest first: the work to resume after a restart. */
   listUnfinished(): Promise<RequestRecord[]>;
-  /** Drops stored results (and raw inputs) that expired before `now`. Returns how many. */
+  /**
+   * Drops stored results (and raw inputs) that expired before `now`, with their `input`/`result` object
+   * references (`PayloadPart`). Returns how many.
+   */
   purgeResults(now: number): Promise<number>;
+}
+
+/**
+ * Parts of a request that may be kept as objects of the `FileStore` instead of in its row (bit flags):
+ * the raw input and the recorded `json_input` share the request's `input` object, the stored result and
+ * `json_output` its `output` object.
+ */
+export const PayloadPart = { input: 1, jsonInput: 2, result: 4, jsonOutput: 8 } as const;
+
+/** Which parts of one request live as objects (`PayloadPart` bits), with the request's owner. */
+export interface PayloadObjects {
+  requestId: string;
+  owner: string;
+  parts: number;
+}
+
+/**
+ * A RequestStore whose rows can point at payload objects instead of holding the bytes. `parts` of a
+ * write (`PayloadPart` bits) are added to the row's: those payloads were written to the object store,
+ * so their values in the write are ignored, and reads give them back empty (`getInput` null, a result
+ * with an empty body, null `jsonInput`/`jsonOutput`).
+ */
+export interface PayloadRowStore extends RequestStore {
+  insert(rec: RequestRecord, rawInput: Buffer, parts?: number): Promise<void>;
+  complete(
+    requestId: string,
+    patch: Partial<RequestRecord>,
+    result: StoredResult | null,
+    resultExpiresAt: number,
+    parts?: number,
+  ): void;
+  /** The request's payload objects; null when the request is unknown. */
+  payloadObjects(requestId: string): Promise<PayloadObjects | null>;
+  /** Requests whose result expired before `now` still pointing at an input or result object. */
+  expiredPayloadObjects(now: number): Promise<PayloadObjects[]>;
 }
 
 /** Log lines, appended in batches. */
@@ -140,7 +178,7 @@ export interface RunnerRow {
 export interface Stores {
   keys: KeyStore;
   apps: AppStore;
-  requests: RequestStore;
+  requests: PayloadRowStore;
   logs: LogStore;
   events: EventStore;
   meter: MeterStore;

@@ -78,6 +78,7 @@ export const ConfigFileSchema = Type.Object(
         {
           body_limit: int(1),
           json_payload_cap: int(0),
+          payload_store_bytes: int(0),
           result_ttl_s: int(1),
           rate_limit: Type.Optional(
             Type.Object(
@@ -189,7 +190,8 @@ export function fileSections(file: ConfigFile) {
   return {
     limits: {
       bodyLimit,
-      jsonPayloadCap: l.json_payload_cap ?? 64 * 1024,
+      jsonPayloadCap: l.json_payload_cap ?? 1024 * 1024,
+      payloadStoreBytes: l.payload_store_bytes ?? 64 * 1024,
       resultTtlS: l.result_ttl_s ?? 3600,
       rateLimit: {
         requestsPerSecond: l.rate_limit?.requests_per_second ?? 10_000,

@@ -39,7 +39,12 @@ describe('loadConfig', () => {
     expect(c.adminKeyPath).toBe(join(dir, '.hangar', 'admin.key'));
     expect(c.dataRoot('alice')).toBe(join(dir, '.hangar', 'data', 'alice'));
     expect(Object.keys(c.machineTypes).sort()).toEqual(['CPU', 'GPU-A100', 'GPU-B200', 'GPU-H100']);
-    expect(c.limits).toMatchObject({ bodyLimit: 10 * 1024 * 1024, jsonPayloadCap: 65536, resultTtlS: 3600 });
+    expect(c.limits).toMatchObject({
+      bodyLimit: 10 * 1024 * 1024,
+      jsonPayloadCap: 1_048_576,
+      payloadStoreBytes: 65_536,
+      resultTtlS: 3600,
+    });
     expect(c.limits.maxSseStreamsPerKey).toBe(10);
     expect(c.limits.authFailures).toEqual({ perAddress: 20, perKey: 100, windowS: 60, maxTracked: 100_000 });
     expect(c.limits.maxUploadBytes).toBe(1024 ** 3);
@@ -155,7 +160,7 @@ describe('loadConfig', () => {
     expect(c.machineTypes['CPU']).toEqual(DEFAULT_MACHINE_TYPES['CPU']);
     expect(c.discounts).toEqual({ alice: 12.5 });
     expect(c.limits.bodyLimit).toBe(1024);
-    expect(c.limits.jsonPayloadCap).toBe(65536);
+    expect(c.limits.jsonPayloadCap).toBe(1_048_576);
     expect(c.limits.rateLimit.burst).toBe(5);
     expect(c.limits.authFailures).toEqual({ perAddress: 20, perKey: 0, windowS: 600, maxTracked: 100_000 });
     // Strings are bounded by the body limit unless limited on their own.

@@ -63,6 +63,8 @@ export interface Config {
   readonly limits: {
     readonly bodyLimit: number;
     readonly jsonPayloadCap: number;
+    /** Request payloads larger than this live in the object storage, not in the database. */
+    readonly payloadStoreBytes: number;
     readonly resultTtlS: number;
     readonly rateLimit: { readonly requestsPerSecond: number; readonly burst: number };
     readonly maxSseStreamsPerKey: number;

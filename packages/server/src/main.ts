@@ -33,6 +33,7 @@ import {
   startStorageSweeper,
 } from './storage/index.js';
 import { describeLocation, openFileStore } from './storage/open-store.js';
+import { createPayloadStore } from './storage/payloads.js';
 import { createSqliteStores } from './store/sqlite/index.js';
 import { createTextLogDestination } from './telemetry/log-text.js';
 import { observeRequests } from './telemetry/observed-requests.js';
@@ -193,7 +194,13 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const streams = createStreamSlots(config.limits.maxSseStreamsPerKey);
   await stores.rollups.rebuildRecent(ROLLUP_REBUILD_MS);
   const rollupTimer = setInterval(() => stores.rollups.record(rollup.drain()), ROLLUP_DRAIN_MS);
-  const requests = observeRequests(stores.requests, [
+  const payloads = createPayloadStore({
+    rows: stores.requests,
+    objects,
+    thresholdBytes: config.limits.payloadStoreBytes,
+    logger,
+  });
+  const requests = observeRequests(payloads, [
     { received: (rec) => window.received(rec), completed: (rec) => window.observe(rec) },
     { received: () => {}, completed: (rec) => rollup.observe(rec) },
   ]);
@@ -250,6 +257,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     window,
     queryWorkers: 2,
     streams,
+    payloadObjects: objects,
     // Files the API creates belong to the owner's sandbox uid, so its runners can change them.
     ...(isolation.mode === 'sandbox'
       ? { ownerIds: (owner: string) => isolation.identities.forOwner(owner) }
@@ -297,6 +305,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       const deadline = clock() + config.shutdownDeadlineMs;
       await supervisor.close(Math.max(0, deadline - clock()));
       await gateway.close();
+      await payloads.flush();
       sweeper.close();
       await http.close();
       await fileHost.close();

@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import type { Clock, LogBus, Stores } from '@hangar/core';
+import type { Clock, FileStore, LogBus, Stores } from '@hangar/core';
 import type { BundleStore } from '../bundles/bundle-store.js';
 import type { Config } from '../config.js';
 import type { Gateway } from '../gateway/index.js';
@@ -50,6 +50,8 @@ export interface PlatformApiDeps {
   streams: StreamSlots;
   /** The uid/gid an owner's sandboxed runners run as; files the Files API creates are given to them. */
   ownerIds?: (owner: string) => OwnerIds | null;
+  /** Where request payloads above `limits.payload_store_bytes` live (the requests listing reads them). */
+  payloadObjects?: FileStore;
 }
 
 /** The Platform API's resources that hold something to release at shutdown (worker threads). */
@@ -127,7 +129,13 @@ export function registerPlatformApi(app: HttpApp, deps: PlatformApiDeps): Platfo
     zip: { maxEntries: 10_000, maxTotalBytes: config.limits.maxUploadBytes * 4 },
     clock,
   });
-  registerRequestsRoutes(app, { pool, apps: appLookup, clock, maxRangeDays });
+  registerRequestsRoutes(app, {
+    pool,
+    apps: appLookup,
+    clock,
+    maxRangeDays,
+    ...(deps.payloadObjects ? { objects: deps.payloadObjects } : {}),
+  });
   registerUsageRoutes(app, {
     pool,
     clock,

@@ -1,5 +1,6 @@
-import { PlatformError, type RequestRecord } from '@hangar/core';
+import { type App, PlatformError, type RequestRecord, StoreUnavailable } from '@hangar/core';
 import type { GatewayContext } from './context.js';
+import type { LiveRequest } from './live.js';
 
 /** Status recorded for a sync call cut off by a server crash: its caller's connection is gone. */
 const ABANDONED_SYNC_STATUS = 502;
@@ -7,7 +8,8 @@ const ABANDONED_SYNC_STATUS = 502;
 /**
  * Resumes every request accepted before a restart: queued and in-progress ones run again (their
  * attempt count carried on), re-read with `getInput`. Sync calls cannot be answered any more and are
- * closed as connection errors. Records are updated by request id, so nothing is recorded twice.
+ * closed as connection errors. Records are updated by request id, so nothing is recorded twice. An input
+ * kept in an object storage that is unreachable is read again later: the request waits in the queue.
  */
 export async function recoverRequests(ctx: GatewayContext): Promise<number> {
   const { requests } = ctx.deps;
@@ -26,16 +28,35 @@ export async function recoverRequests(ctx: GatewayContext): Promise<number> {
 }
 
 async function resumeQueued(ctx: GatewayContext, stored: RequestRecord): Promise<void> {
-  const { requests, apps } = ctx.deps;
   const rec: RequestRecord = { ...stored, status: 'IN_QUEUE' };
   const entry = ctx.live.add(rec, rec.owner);
-  const [input, app] = await Promise.all([requests.getInput(rec.requestId), apps.getApp(rec.owner, rec.app)]);
+  const app = await ctx.deps.apps.getApp(rec.owner, rec.app);
   if (!app) {
     ctx.exec.fail(
       entry,
       new PlatformError('APP_NOT_FOUND', `App ${rec.owner}/${rec.app} not found`),
       rec.attempts,
     );
+    return;
+  }
+  await startWithInput(ctx, entry, app);
+}
+
+/** Reads the request's input and starts it; while the object storage is down, tries again later. */
+async function startWithInput(ctx: GatewayContext, entry: LiveRequest, app: App): Promise<void> {
+  const rec = entry.rec;
+  let input: Buffer | null;
+  try {
+    input = await ctx.deps.requests.getInput(rec.requestId);
+  } catch (err) {
+    if (!(err instanceof StoreUnavailable)) throw err;
+    ctx.deps.logger.warn({ err, requestId: rec.requestId }, 'request input unreadable; retrying');
+    const retry = () => {
+      startWithInput(ctx, entry, app).catch((e: unknown) =>
+        ctx.deps.logger.error({ err: e, requestId: rec.requestId }, 'request could not be resumed'),
+      );
+    };
+    setTimeout(retry, err.retryAfterS * 1000).unref();
     return;
   }
   if (!input) {

@@ -1,3 +1,4 @@
+import { PayloadPart } from '@hangar/core';
 import type Database from 'better-sqlite3';
 import { decodePayload } from '../store/payload.js';
 import { distinctEndpoints, prepared } from './statements.js';
@@ -64,12 +65,15 @@ interface Row {
   billable_units: number | null;
   json_input?: string | null;
   json_output?: string | null;
+  owner?: string;
+  payload_objects?: number;
   k: number;
 }
 
 const STATUS_CLASS = { success: 2, user_error: 4, error: 5 } as const;
 const BASE_COLUMNS =
   'request_id, endpoint_id, sent_at, started_at, ended_at, status_code, duration_ms, runner_id, billable_units';
+const PAYLOAD_COLUMNS = 'json_input, json_output, owner, payload_objects';
 
 /** Concrete (route-level) endpoint ids the selectors cover: bare ids expand to every recorded route. */
 export function expandEndpoints(
@@ -99,7 +103,7 @@ function indexFor(p: ListRequestsParams): string {
 }
 
 function sql(phase: 'd' | 'o', p: ListRequestsParams, withCursor: boolean): string {
-  const cols = p.payloads ? `${BASE_COLUMNS}, json_input, json_output` : BASE_COLUMNS;
+  const cols = p.payloads ? `${BASE_COLUMNS}, ${PAYLOAD_COLUMNS}` : BASE_COLUMNS;
   // Completed requests sort by ended_at (or duration, nulls as -1) descending; in-flight ones follow, newest
   // sent first. Ties break on request_id ascending, the order of every index used here.
   const key = phase === 'o' ? 'sent_at' : p.sortBy === 'duration' ? 'COALESCE(duration_ms, -1)' : 'ended_at';
@@ -162,14 +166,27 @@ function toItem(r: Row, p: ListRequestsParams): RequestItem {
   return item;
 }
 
-/** The item as JSON text, with the stored payload texts spliced in unparsed (same fields and order). */
-function itemJson(r: Row, p: ListRequestsParams): string {
-  let out = JSON.stringify(baseItem(r)).slice(0, -1);
+/**
+ * Appends the item as JSON text to `page.json`, with the stored payload texts spliced in unparsed (same
+ * fields and order). A payload kept as an object is left out and its place recorded in `page.objects`.
+ */
+function appendItem(page: ListRequestsJson, r: Row, p: ListRequestsParams): void {
+  page.json += JSON.stringify(baseItem(r)).slice(0, -1);
   if (p.payloads) {
-    out += `,"json_input":${payloadJson(r.json_input)},"json_output":${payloadJson(r.json_output)}`;
+    const parts = r.payload_objects ?? 0;
+    page.json += ',"json_input":';
+    if (parts & PayloadPart.jsonInput) page.objects.push(objectAt(page, r, 'input'));
+    else page.json += payloadJson(r.json_input);
+    page.json += ',"json_output":';
+    if (parts & PayloadPart.jsonOutput) page.objects.push(objectAt(page, r, 'output'));
+    else page.json += payloadJson(r.json_output);
   }
-  if (p.billing) out += `,"billable_units":${JSON.stringify(r.billable_units)}`;
-  return `${out}}`;
+  if (p.billing) page.json += `,"billable_units":${JSON.stringify(r.billable_units)}`;
+  page.json += '}';
+}
+
+function objectAt(page: ListRequestsJson, r: Row, which: 'input' | 'output'): PayloadAt {
+  return { at: page.json.length, owner: r.owner ?? '', requestId: r.request_id, which };
 }
 
 /**
@@ -187,7 +204,7 @@ function payloadJson(text: string | null | undefined): string {
 }
 
 function byRequestId(db: Database.Database, ids: string[], p: ListRequestsParams): Row[] {
-  const cols = p.payloads ? `${BASE_COLUMNS}, json_input, json_output` : BASE_COLUMNS;
+  const cols = p.payloads ? `${BASE_COLUMNS}, ${PAYLOAD_COLUMNS}` : BASE_COLUMNS;
   const r = prepared(db, `SELECT ${cols}, 0 AS k FROM requests WHERE request_id = ?`).get(p.requestId) as
     | Row
     | undefined;
@@ -232,9 +249,21 @@ export function listRequests(db: Database.Database, p: ListRequestsParams): List
   return { items: rows.map((r) => toItem(r, p)), next };
 }
 
-/** A page serialised on the query thread: `json` is `{"items":[...]}`. */
+/** A payload held as an object, to be spliced into a serialised page at offset `at`. */
+export interface PayloadAt {
+  at: number;
+  owner: string;
+  requestId: string;
+  which: 'input' | 'output';
+}
+
+/**
+ * A page serialised on the query thread: `json` is `{"items":[...]}`, still missing the payloads kept as
+ * objects (`objects`, in offset order), which the caller reads from the object store.
+ */
 export interface ListRequestsJson {
   json: string;
+  objects: PayloadAt[];
   next: RequestPosition | null;
 }
 
@@ -245,5 +274,11 @@ export interface ListRequestsJson {
  */
 export function listRequestsJson(db: Database.Database, p: ListRequestsParams): ListRequestsJson {
   const { rows, next } = pageRows(db, p);
-  return { json: `{"items":[${rows.map((r) => itemJson(r, p)).join(',')}]}`, next };
+  const page: ListRequestsJson = { json: '{"items":[', objects: [], next };
+  rows.forEach((r, i) => {
+    if (i > 0) page.json += ',';
+    appendItem(page, r, p);
+  });
+  page.json += ']}';
+  return page;
 }

@@ -1,4 +1,4 @@
-import type { MeterRecord, Stores } from '@hangar/core';
+import { type MeterRecord, PayloadPart, type Stores } from '@hangar/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { logFixture, requestFixture, revisionFixture, runnerFixture } from './fixtures.js';
 
@@ -190,6 +190,39 @@ export function describeStoresContract(name: string, open: () => Promise<StoresH
       const size = Buffer.byteLength(JSON.stringify(big));
       expect((await s.requests.get('big'))?.jsonInput).toEqual({ truncated: true, size });
       expect((await s.requests.getInput('big'))?.toString()).toBe('x');
+    });
+
+    it('keeps references to payload objects in place of the payloads', async () => {
+      const rec = requestFixture('obj', { jsonInput: { prompt: 'big' } });
+      await s.requests.insert(
+        rec,
+        Buffer.from('{"prompt":"big"}'),
+        PayloadPart.input | PayloadPart.jsonInput,
+      );
+      expect(await s.requests.getInput('obj')).toBeNull();
+      expect((await s.requests.get('obj'))?.jsonInput).toBeNull();
+      const result = { statusCode: 200, contentType: 'application/json', body: Buffer.from('{"a":1}') };
+      const expires = Date.now() + 60_000;
+      s.requests.complete('obj', { jsonOutput: { a: 1 } }, result, expires, PayloadPart.result);
+      const stored = await s.requests.getResult('obj');
+      expect(stored).toMatchObject({ statusCode: 200, contentType: 'application/json' });
+      expect(stored?.body.length).toBe(0);
+      expect((await s.requests.get('obj'))?.jsonOutput).toEqual({ a: 1 });
+      expect(await s.requests.payloadObjects('obj')).toEqual({
+        requestId: 'obj',
+        owner: rec.owner,
+        parts: 7,
+      });
+      expect(await s.requests.payloadObjects('nope')).toBeNull();
+      expect(await s.requests.expiredPayloadObjects(expires - 1)).toEqual([]);
+      expect(await s.requests.expiredPayloadObjects(expires + 1)).toEqual([
+        { requestId: 'obj', owner: rec.owner, parts: 7 },
+      ]);
+      expect(await s.requests.purgeResults(expires + 1)).toBeGreaterThanOrEqual(1);
+      // The expired result drops its references; json_input's stays with the row.
+      expect(await s.requests.payloadObjects('obj')).toMatchObject({ parts: PayloadPart.jsonInput });
+      expect(await s.requests.expiredPayloadObjects(expires + 1)).toEqual([]);
+      expect(await s.requests.getResult('obj')).toBeNull();
     });
 
     it('lists unfinished requests oldest first', async () => {

@@ -4,17 +4,20 @@ import {
   DAY_MS,
   decodeCursor,
   encodeCursor,
+  type FileStore,
   falPageNumber,
   PlatformError,
   pageInfo,
   parseList,
   resolveTimeWindow,
 } from '@hangar/core';
+import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { type HttpApp, principalOf } from '../../http/app.js';
 import type { QueryPool } from '../../query/pool.js';
 import type { ListRequestsJson, ListRequestsParams, RequestPosition } from '../../query/requests.js';
-import { sendPage } from '../../query/serialized.js';
+import { pageBody } from '../../query/serialized.js';
+import { payloadPageBody } from '../../storage/payload-page.js';
 import { MultiString } from '../analytics/params.js';
 import type { AppLookup } from './endpoint-access.js';
 import { authorizeEndpoints } from './endpoint-access.js';
@@ -26,6 +29,8 @@ export interface RequestsRoutesDeps {
   clock: Clock;
   /** Longest accepted `start`..`end` span, in days. */
   maxRangeDays: number;
+  /** Where payloads kept as objects are read from (`expand=payloads`). */
+  objects?: FileStore;
 }
 
 const Querystring = Type.Object({
@@ -135,7 +140,10 @@ export function registerRequestsRoutes(app: HttpApp, deps: RequestsRoutesDeps): 
       // Serialised on the query thread: stored payloads reach the socket as the text they were stored as.
       const page = await deps.pool.run<ListRequestsJson>('listRequestsJson', params);
       const next = page.next ? encodeCursor(kind, [page.next.phase, page.next.key, page.next.id]) : null;
-      return sendPage(reply, page, pageInfo(next));
+      const json = pageBody(page, pageInfo(next));
+      const body = deps.objects ? await payloadPageBody(deps.objects, json, page.objects) : json;
+      // Sent as it is (text, or a stream of text and objects): the response schema documents the body.
+      return (reply as FastifyReply).type('application/json; charset=utf-8').send(body);
     },
   );
 }

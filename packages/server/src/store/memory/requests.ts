@@ -1,8 +1,10 @@
 import {
   type Clock,
+  type PayloadObjects,
+  PayloadPart,
+  type PayloadRowStore,
   PlatformError,
   type RequestRecord,
-  type RequestStore,
   type StoredResult,
 } from '@hangar/core';
 import { decodePayload, encodePayload } from '../payload.js';
@@ -15,10 +17,15 @@ interface Entry {
   rawInput: Buffer | null;
   result: StoredResult | null;
   resultExpires: number | null;
+  /** `PayloadPart` bits of the payloads kept as objects. */
+  parts: number;
 }
 
+const EXPIRING_PARTS = PayloadPart.input | PayloadPart.result;
+const EMPTY = Buffer.alloc(0);
+
 /** Requests in process memory (tests, demos); the semantics match the SQLite adapter. */
-export class MemoryRequestStore implements RequestStore {
+export class MemoryRequestStore implements PayloadRowStore {
   private readonly rows = new Map<string, Entry>();
 
   constructor(
@@ -26,15 +33,17 @@ export class MemoryRequestStore implements RequestStore {
     private readonly jsonCap: number,
   ) {}
 
-  async insert(rec: RequestRecord, rawInput: Buffer): Promise<void> {
+  async insert(rec: RequestRecord, rawInput: Buffer, parts = 0): Promise<void> {
     if (this.rows.has(rec.requestId)) throw new PlatformError('STORE_WRITE_FAILED');
+    const cap = this.jsonCap;
     this.rows.set(rec.requestId, {
       rec: { ...rec, jsonInput: null, jsonOutput: null },
-      jsonInput: encodePayload(rec.jsonInput, rec.storeIo, this.jsonCap),
-      jsonOutput: encodePayload(rec.jsonOutput, rec.storeIo, this.jsonCap),
-      rawInput,
+      jsonInput: parts & PayloadPart.jsonInput ? null : encodePayload(rec.jsonInput, rec.storeIo, cap),
+      jsonOutput: parts & PayloadPart.jsonOutput ? null : encodePayload(rec.jsonOutput, rec.storeIo, cap),
+      rawInput: parts & PayloadPart.input ? null : rawInput,
       result: null,
       resultExpires: null,
+      parts,
     });
   }
 
@@ -48,13 +57,15 @@ export class MemoryRequestStore implements RequestStore {
     patch: Partial<RequestRecord>,
     result: StoredResult | null,
     resultExpiresAt: number,
+    parts = 0,
   ): void {
     const e = this.rows.get(requestId);
     if (!e) return;
-    this.applyPatch(e, patch);
+    this.applyPatch(e, parts & PayloadPart.jsonOutput ? { ...patch, jsonOutput: null } : patch);
     e.rec.status = 'COMPLETED';
-    e.result = result && { ...result };
+    e.result = result && { ...result, body: parts & PayloadPart.result ? EMPTY : result.body };
     e.resultExpires = resultExpiresAt;
+    e.parts |= parts;
   }
 
   async get(requestId: string): Promise<RequestRecord | null> {
@@ -73,6 +84,20 @@ export class MemoryRequestStore implements RequestStore {
     return this.rows.get(requestId)?.rawInput ?? null;
   }
 
+  async payloadObjects(requestId: string): Promise<PayloadObjects | null> {
+    const e = this.rows.get(requestId);
+    return e ? { requestId, owner: e.rec.owner, parts: e.parts } : null;
+  }
+
+  async expiredPayloadObjects(now: number): Promise<PayloadObjects[]> {
+    const out: PayloadObjects[] = [];
+    for (const e of this.rows.values()) {
+      if (e.resultExpires === null || e.resultExpires >= now || (e.parts & EXPIRING_PARTS) === 0) continue;
+      out.push({ requestId: e.rec.requestId, owner: e.rec.owner, parts: e.parts });
+    }
+    return out;
+  }
+
   async listUnfinished(): Promise<RequestRecord[]> {
     const open = [...this.rows.values()].filter((e) => e.rec.status !== 'COMPLETED');
     return open.sort((a, b) => a.rec.sentAt - b.rec.sentAt).map(toRecord);
@@ -82,9 +107,10 @@ export class MemoryRequestStore implements RequestStore {
     let n = 0;
     for (const e of this.rows.values()) {
       if (e.resultExpires === null || e.resultExpires >= now) continue;
-      if (e.result === null && e.rawInput === null) continue;
       e.result = null;
       e.rawInput = null;
+      e.resultExpires = null;
+      e.parts &= ~EXPIRING_PARTS;
       n++;
     }
     return n;

@@ -1,4 +1,11 @@
-import type { Clock, RequestRecord, RequestStore, StoredResult } from '@hangar/core';
+import {
+  type Clock,
+  type PayloadObjects,
+  PayloadPart,
+  type PayloadRowStore,
+  type RequestRecord,
+  type StoredResult,
+} from '@hangar/core';
 import type Database from 'better-sqlite3';
 import { encodePayload } from '../payload.js';
 import { REQUEST_COLUMNS, type RequestRow, rowToRequestRecord } from './rows.js';
@@ -36,23 +43,29 @@ const PATCH_COLUMNS: Record<string, readonly [string, Kind]> = {
   webhookUrl: ['webhook_url', 0],
 };
 
-const INSERT_SQL = `INSERT INTO requests (${REQUEST_COLUMNS}, raw_input)
-  VALUES (${new Array(28).fill('?').join(', ')})`;
+const INSERT_SQL = `INSERT INTO requests (${REQUEST_COLUMNS}, raw_input, payload_objects)
+  VALUES (${new Array(29).fill('?').join(', ')})`;
 
 const COMPLETE_SUFFIX =
-  "status = 'COMPLETED', result_status = ?, result_type = ?, result_body = ?, result_headers = ?, result_expires = ?";
+  "status = 'COMPLETED', result_status = ?, result_type = ?, result_body = ?, result_headers = ?, " +
+  'result_expires = ?, payload_objects = payload_objects | ?';
+
+/** Object references dropped with an expired result: the raw input and the result body. */
+const EXPIRING_PARTS = PayloadPart.input | PayloadPart.result;
 
 /**
  * Requests on SQLite. Writes go through the batched writer; a read waits for the batch holding the
  * writes queued before it, so it observes them without forcing a commit of its own.
  */
-export class SqliteRequestStore implements RequestStore {
+export class SqliteRequestStore implements PayloadRowStore {
   private readonly insertStmt: Database.Statement;
   private readonly getStmt: Database.Statement;
   private readonly resultStmt: Database.Statement;
   private readonly inputStmt: Database.Statement;
   private readonly unfinishedStmt: Database.Statement;
   private readonly purgeStmt: Database.Statement;
+  private readonly objectsStmt: Database.Statement;
+  private readonly expiredObjectsStmt: Database.Statement;
   private readonly patchStmts = new Map<string, Database.Statement>();
 
   constructor(
@@ -64,18 +77,27 @@ export class SqliteRequestStore implements RequestStore {
     this.insertStmt = db.prepare(INSERT_SQL);
     this.getStmt = db.prepare(`SELECT ${REQUEST_COLUMNS} FROM requests WHERE request_id = ?`);
     this.resultStmt = db.prepare(
-      'SELECT result_status, result_type, result_body, result_headers, result_expires FROM requests WHERE request_id = ?',
+      'SELECT result_status, result_type, result_body, result_headers, result_expires, payload_objects FROM requests WHERE request_id = ?',
     );
     this.inputStmt = db.prepare('SELECT raw_input FROM requests WHERE request_id = ?');
     this.unfinishedStmt = db.prepare(
       `SELECT ${REQUEST_COLUMNS} FROM requests WHERE status <> 'COMPLETED' ORDER BY sent_at, rowid`,
     );
+    // A purged row leaves the expiry index (result_expires NULL), so each purge visits new expiries only.
     this.purgeStmt = db.prepare(
-      'UPDATE requests SET result_body = NULL, raw_input = NULL WHERE result_expires < ? AND (result_body IS NOT NULL OR raw_input IS NOT NULL)',
+      `UPDATE requests SET result_body = NULL, raw_input = NULL, result_expires = NULL,
+        payload_objects = payload_objects & ~${EXPIRING_PARTS} WHERE result_expires < ?`,
+    );
+    this.objectsStmt = db.prepare(
+      'SELECT request_id, owner, payload_objects FROM requests WHERE request_id = ?',
+    );
+    this.expiredObjectsStmt = db.prepare(
+      `SELECT request_id, owner, payload_objects FROM requests INDEXED BY requests_result_expires
+        WHERE result_expires < ? AND payload_objects & ${EXPIRING_PARTS} <> 0`,
     );
   }
 
-  insert(rec: RequestRecord, rawInput: Buffer): Promise<void> {
+  insert(rec: RequestRecord, rawInput: Buffer, parts = 0): Promise<void> {
     const cap = this.jsonCap;
     const params = [
       rec.requestId,
@@ -101,11 +123,12 @@ export class SqliteRequestStore implements RequestStore {
       rec.errorClass,
       rec.attempts,
       rec.storeIo ? 1 : 0,
-      encodePayload(rec.jsonInput, rec.storeIo, cap),
-      encodePayload(rec.jsonOutput, rec.storeIo, cap),
+      parts & PayloadPart.jsonInput ? null : encodePayload(rec.jsonInput, rec.storeIo, cap),
+      parts & PayloadPart.jsonOutput ? null : encodePayload(rec.jsonOutput, rec.storeIo, cap),
       rec.timeoutS,
       rec.webhookUrl,
-      rawInput,
+      parts & PayloadPart.input ? null : rawInput,
+      parts,
     ];
     // Resolves with the changed-row count, which callers of a Promise<void> ignore: no extra promise.
     return this.writer.enqueueAwait(this.insertStmt, params) as Promise<unknown> as Promise<void>;
@@ -124,12 +147,15 @@ export class SqliteRequestStore implements RequestStore {
     patch: Partial<RequestRecord>,
     result: StoredResult | null,
     resultExpiresAt: number,
+    parts = 0,
   ): void {
     const params: unknown[] = [];
-    const stmt = this.patchStatement(patch, params, true)!;
+    const fields = parts & PayloadPart.jsonOutput ? { ...patch, jsonOutput: null } : patch;
+    const stmt = this.patchStatement(fields, params, true)!;
     const headers = result?.headers ? JSON.stringify(result.headers) : null;
-    params.push(result?.statusCode ?? null, result?.contentType ?? null, result?.body ?? null, headers);
-    params.push(resultExpiresAt, requestId);
+    const body = parts & PayloadPart.result ? null : (result?.body ?? null);
+    params.push(result?.statusCode ?? null, result?.contentType ?? null, body, headers);
+    params.push(resultExpiresAt, parts, requestId);
     this.writer.enqueue(stmt, params);
   }
 
@@ -148,14 +174,17 @@ export class SqliteRequestStore implements RequestStore {
           result_body: Buffer | null;
           result_headers: string | null;
           result_expires: number | null;
+          payload_objects: number;
         }
       | undefined;
-    if (!row || row.result_status === null || row.result_body === null) return null;
+    if (!row || row.result_status === null) return null;
+    const inObject = (row.payload_objects & PayloadPart.result) !== 0;
+    if (row.result_body === null && !inObject) return null;
     if (row.result_expires !== null && row.result_expires < this.clock()) return null;
     const result: StoredResult = {
       statusCode: row.result_status,
       contentType: row.result_type ?? '',
-      body: row.result_body,
+      body: row.result_body ?? EMPTY,
     };
     if (row.result_headers !== null)
       result.headers = JSON.parse(row.result_headers) as Record<string, string>;
@@ -166,6 +195,17 @@ export class SqliteRequestStore implements RequestStore {
     await this.writer.settled();
     const row = this.inputStmt.get(requestId) as { raw_input: Buffer | null } | undefined;
     return row?.raw_input ?? null;
+  }
+
+  async payloadObjects(requestId: string): Promise<PayloadObjects | null> {
+    await this.writer.settled();
+    const row = this.objectsStmt.get(requestId) as ObjectsRow | undefined;
+    return row ? toPayloadObjects(row) : null;
+  }
+
+  async expiredPayloadObjects(now: number): Promise<PayloadObjects[]> {
+    this.writer.commit();
+    return (this.expiredObjectsStmt.all(now) as ObjectsRow[]).map(toPayloadObjects);
   }
 
   async listUnfinished(): Promise<RequestRecord[]> {
@@ -202,6 +242,18 @@ export class SqliteRequestStore implements RequestStore {
     }
     return stmt;
   }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+interface ObjectsRow {
+  request_id: string;
+  owner: string;
+  payload_objects: number;
+}
+
+function toPayloadObjects(row: ObjectsRow): PayloadObjects {
+  return { requestId: row.request_id, owner: row.owner, parts: row.payload_objects };
 }
 
 function patchSql(sig: string): string {

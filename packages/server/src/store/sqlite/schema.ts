@@ -275,4 +275,10 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE requests ADD COLUMN result_headers TEXT;
   `,
+  // 8: payloads above limits.payload_store_bytes live in the object storage under
+  // payloads/<owner>/<request_id>/input|output; the row keeps which (core PayloadPart bits: 1 raw_input and
+  // 2 json_input in \`input\`, 4 result_body and 8 json_output in \`output\`) and NULL in those columns.
+  `
+  ALTER TABLE requests ADD COLUMN payload_objects INTEGER NOT NULL DEFAULT 0;
+  `,
 ];
