@@ -1,12 +1,6 @@
 import type { BigIntStats, Dirent } from 'node:fs';
 import { constants, type FileHandle, lstat, open, readdir, rename, unlink } from 'node:fs/promises';
-import {
-  DirHandle,
-  errnoOf,
-  type OwnerIds,
-  openChildDir,
-  openDir,
-} from '../api/files/dir-handle.js';
+import { DirHandle, errnoOf, type OwnerIds, openChildDir, openDir } from '../api/files/dir-handle.js';
 
 // The cache is written by an untrusted runner: every name is reached through already-open directories
 // (O_NOFOLLOW at each step, see dir-handle.ts), links, devices, sockets and FIFOs are never opened, and a
@@ -128,7 +122,11 @@ export interface OpenedCacheFile {
 }
 
 /** Opens `rel` for reading without following any link; null when it is not the file scanned as `sig`. */
-export async function openCacheFile(root: DirHandle, rel: string, sig: FileSig): Promise<OpenedCacheFile | null> {
+export async function openCacheFile(
+  root: DirHandle,
+  rel: string,
+  sig: FileSig,
+): Promise<OpenedCacheFile | null> {
   let parent: Awaited<ReturnType<typeof parentOf>>;
   try {
     parent = await parentOf(root, rel, false, null);

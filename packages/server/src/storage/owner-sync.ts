@@ -4,7 +4,13 @@ import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type FileStore, isObjectKey, isOpened, StoreUnavailable } from '@hangar/core';
 import type { DirHandle, OwnerIds } from '../api/files/dir-handle.js';
-import { changedFiles, planSync, type RemoteFile, type SyncAction, type SyncedFile } from './owner-sync-plan.js';
+import {
+  changedFiles,
+  planSync,
+  type RemoteFile,
+  type SyncAction,
+  type SyncedFile,
+} from './owner-sync-plan.js';
 import {
   currentSig,
   type FileSig,
@@ -294,7 +300,8 @@ export function createOwnerSync(deps: OwnerSyncDeps): OwnerSync {
     const dFiles = action.replaces ? 0 : 1;
     const quota = deps.limitsFor(owner);
     let reason: string | null = null;
-    if (!isObjectKey(key)) reason = 'its name cannot be stored (too long, or a backslash or control character)';
+    if (!isObjectKey(key))
+      reason = 'its name cannot be stored (too long, or a backslash or control character)';
     else if (dBytes > 0 && usage.bytes + dBytes > quota.bytes) {
       reason = `storage quota exceeded (${quota.bytes} bytes allowed)`;
     } else if (dFiles > 0 && usage.files + dFiles > quota.files) {
