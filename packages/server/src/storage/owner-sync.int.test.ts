@@ -277,4 +277,17 @@ describe('runner cache sync with S3 storage', () => {
     expect(report).toMatchObject({ downloaded: [], uploaded: [], removedLocal: [], removedRemote: [] });
     expect(await read('files/again/b.txt')).toBe('b');
   });
+
+  it('treats a removed cache folder as a new cache: fetched again, nothing deleted in the store', async () => {
+    await put('files/wiped/keep.txt', 'still here');
+    const { sync } = bed();
+    const dir = await sync.acquire('wiped');
+    sync.release('wiped');
+    await sync.sync('wiped');
+    rmSync(dir, { recursive: true });
+    const report = await sync.sync('wiped');
+    expect(report.removedRemote).toEqual([]);
+    expect(report.downloaded).toEqual(['keep.txt']);
+    expect(readFileSync(join(dir, 'keep.txt'), 'utf8')).toBe('still here');
+  });
 });

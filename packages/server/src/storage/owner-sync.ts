@@ -78,6 +78,8 @@ interface OwnerState {
   holders: number;
   timer: NodeJS.Timeout | null;
   manifest: Map<string, SyncedFile>;
+  /** The cache folder the manifest describes (device, inode, birth): a new folder starts with no manifest. */
+  rootId: string;
   previous: Map<string, FileSig>;
   running: Promise<SyncReport> | null;
   queued: Promise<SyncReport> | null;
@@ -114,7 +116,7 @@ export function createOwnerSync(deps: OwnerSyncDeps): OwnerSync {
       state = {
         holders: 0,
         timer: null,
-        manifest: loadManifest(manifestPath(owner)),
+        ...loadManifest(manifestPath(owner)),
         previous: new Map(),
         running: null,
         queued: null,
@@ -156,7 +158,15 @@ export function createOwnerSync(deps: OwnerSyncDeps): OwnerSync {
     const ids = deps.ownerIds?.(owner) ?? null;
     let root: DirHandle;
     try {
-      root = await openCacheRoot(ensureRoot(dataDir(owner), ids));
+      const rootId = ensureRoot(dataDir(owner), ids);
+      if (rootId !== state.rootId) {
+        // The cache folder was removed or replaced: its files are fetched again, none counts as deleted.
+        state.manifest = new Map();
+        state.previous = new Map();
+        state.rootId = rootId;
+        state.dirty = true;
+      }
+      root = await openCacheRoot(dataDir(owner));
     } catch (err) {
       report.failed = `cache unavailable: ${(err as Error).message}`;
       return report;
@@ -169,7 +179,7 @@ export function createOwnerSync(deps: OwnerSyncDeps): OwnerSync {
       await root.close();
       if (state.dirty) {
         try {
-          saveManifest(manifestPath(owner), state.manifest);
+          saveManifest(manifestPath(owner), state.rootId, state.manifest);
           state.dirty = false;
         } catch (err) {
           report.failed ??= `manifest not written: ${(err as Error).message}`;
@@ -406,21 +416,30 @@ async function listOwner(
   }
 }
 
-/** Creates the owner's cache folder (0700, the owner's uid); answers its path. */
+/** Creates the owner's cache folder (0700, the owner's uid); answers its identity (device, inode, birth). */
 function ensureRoot(dir: string, ids: OwnerIds | null): string {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  if (ids) {
-    const st = lstatSync(dir);
-    if (st.uid !== ids.uid || st.gid !== ids.gid) lchownSync(dir, ids.uid, ids.gid);
-  }
-  return dir;
+  const st = lstatSync(dir, { bigint: true });
+  if (ids && (st.uid !== BigInt(ids.uid) || st.gid !== BigInt(ids.gid))) lchownSync(dir, ids.uid, ids.gid);
+  // Inode numbers are reused at once; with the birth time (where the filesystem keeps it) a new folder differs.
+  return `${st.dev}:${st.ino}:${st.birthtimeNs}`;
 }
 
-function loadManifest(path: string): Map<string, SyncedFile> {
+function loadManifest(path: string): { rootId: string; manifest: Map<string, SyncedFile> } {
+  const none = { rootId: '', manifest: new Map<string, SyncedFile>() };
   try {
-    const parsed = JSON.parse(readFileSync(path, 'utf8')) as { version?: number; files?: unknown };
-    if (parsed.version !== MANIFEST_VERSION || !parsed.files || typeof parsed.files !== 'object') {
-      return new Map();
+    const parsed = JSON.parse(readFileSync(path, 'utf8')) as {
+      version?: number;
+      root?: unknown;
+      files?: unknown;
+    };
+    if (
+      parsed.version !== MANIFEST_VERSION ||
+      typeof parsed.root !== 'string' ||
+      !parsed.files ||
+      typeof parsed.files !== 'object'
+    ) {
+      return none;
     }
     const out = new Map<string, SyncedFile>();
     for (const [k, v] of Object.entries(parsed.files as Record<string, unknown>)) {
@@ -428,17 +447,17 @@ function loadManifest(path: string): Map<string, SyncedFile> {
         out.set(k, { etag: v[0], sig: v[1] });
       }
     }
-    return out;
+    return { rootId: parsed.root, manifest: out };
   } catch {
     // No manifest (or a damaged one): every cached file counts as the runner's own until published.
-    return new Map();
+    return none;
   }
 }
 
-function saveManifest(path: string, manifest: ReadonlyMap<string, SyncedFile>): void {
+function saveManifest(path: string, rootId: string, manifest: ReadonlyMap<string, SyncedFile>): void {
   const files: Record<string, [string, string]> = {};
   for (const [k, v] of manifest) files[k] = [v.etag, v.sig];
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify({ version: MANIFEST_VERSION, files }), { mode: 0o600 });
+  writeFileSync(tmp, JSON.stringify({ version: MANIFEST_VERSION, root: rootId, files }), { mode: 0o600 });
   renameSync(tmp, path);
 }
