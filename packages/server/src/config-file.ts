@@ -131,6 +131,7 @@ export const ConfigFileSchema = Type.Object(
           quota_bytes: int(0),
           upload_url_ttl_s: int(1),
           sweep_interval_s: int(1),
+          sync_interval_s: int(1),
           s3: Type.Optional(
             Type.Object(
               {
@@ -236,6 +237,7 @@ export function fileSections(file: ConfigFile) {
       quotaBytes: file.storage?.quota_bytes ?? 10 * 1024 ** 3,
       uploadUrlTtlS: file.storage?.upload_url_ttl_s ?? 3600,
       sweepIntervalS: file.storage?.sweep_interval_s ?? 60,
+      syncIntervalS: file.storage?.sync_interval_s ?? 5,
     },
     metrics: { cacheTtlS: file.metrics?.cache_ttl_s ?? 10 },
     runners: {

@@ -99,6 +99,8 @@ export interface Config {
     readonly quotaBytes: number;
     readonly uploadUrlTtlS: number;
     readonly sweepIntervalS: number;
+    /** With S3 storage: how often a node syncs the cache of an owner whose runners run there. */
+    readonly syncIntervalS: number;
   };
   readonly metrics: { readonly cacheTtlS: number };
   readonly runners: {
@@ -121,6 +123,8 @@ export interface Config {
   readonly adminKeyPath: string;
   /** Deploy bundles: archives and unpacked trees by digest. */
   readonly bundlesDir: string;
+  /** With S3 storage: this node's caches of owners' files (runners' DATA_DIRs) and their manifests. */
+  readonly cacheDir: string;
   /** `HANGAR_HOME/storage`: the upload-signing secret, and the objects when they are on this disk. */
   readonly storageDir: string;
   /** Where objects live (`HANGAR_STORAGE_URL`): fal storage uploads and upload parts, app bundles. */
@@ -182,6 +186,7 @@ export function loadConfig(
     dbPath: join(home, 'hangar.db'),
     adminKeyPath: join(home, 'admin.key'),
     bundlesDir: join(home, 'bundles'),
+    cacheDir: join(home, 'cache'),
     storageDir: join(home, 'storage'),
     objectStorage: parseStorageLocation(env, file.storage?.s3, join(home, 'storage')),
     dataRoot: (owner: string) => join(home, 'data', owner),

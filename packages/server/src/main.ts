@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Revision, systemClock, uuidIds } from '@hangar/core';
 import { pino } from 'pino';
+import { storageLimitsFor } from './api/files/storage-quota.js';
 import { registerPlatformApi } from './api/index.js';
 import { createRequestWindow } from './api/metrics/request-window.js';
 import { createBundleStore } from './bundles/bundle-store.js';
@@ -33,6 +34,7 @@ import {
   startStorageSweeper,
 } from './storage/index.js';
 import { describeLocation, openFileStore } from './storage/open-store.js';
+import { createOwnerSync } from './storage/owner-sync.js';
 import { createPayloadStore } from './storage/payloads.js';
 import { createSqliteStores } from './store/sqlite/index.js';
 import { createTextLogDestination } from './telemetry/log-text.js';
@@ -131,12 +133,27 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const singleTenant = isolation.mode === 'single-tenant';
   const keyStore = singleTenant ? singleTenantKeys(stores.keys, config.owner) : stores.keys;
   const logBus = createLogBus();
+  // With S3 storage, a runner's DATA_DIR is this node's cache of its owner's files, synced with the store.
+  const ownerSync =
+    config.objectStorage.kind === 's3'
+      ? createOwnerSync({
+          objects,
+          cacheRoot: config.cacheDir,
+          ...(isolation.mode === 'sandbox'
+            ? { ownerIds: (owner: string) => isolation.identities.forOwner(owner) }
+            : {}),
+          limitsFor: (owner) => storageLimitsFor(config, owner),
+          intervalMs: config.storage.syncIntervalS * 1000,
+          logger,
+        })
+      : null;
   const supervisor = createSupervisor({
     driver: isolation.driver,
     stores,
     logBus,
     machineTypes: { ...config.machineTypes },
     dataRoot: config.dataRoot,
+    ...(ownerSync ? { dataDirs: ownerSync } : {}),
     clock,
     ids,
     logger,
@@ -304,6 +321,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       draining = true;
       const deadline = clock() + config.shutdownDeadlineMs;
       await supervisor.close(Math.max(0, deadline - clock()));
+      // Runners are gone: their last changes are published before the store closes.
+      await ownerSync?.close();
       await gateway.close();
       await payloads.flush();
       sweeper.close();

@@ -18,6 +18,14 @@ export interface SupervisorLogger {
   error(obj: object, msg?: string): void;
 }
 
+/** Hands runners their owner's `DATA_DIR` (a host folder the drivers bind or pass on unchanged). */
+export interface RunnerDataDirs {
+  /** Readies the owner's folder for a runner about to start and answers its path. */
+  acquire(owner: string): Promise<string>;
+  /** The runner that acquired it ended (each `acquire` is released once). */
+  release(owner: string): void;
+}
+
 /** What the supervisor is built from. */
 export interface SupervisorDeps {
   driver: RunnerDriver;
@@ -26,6 +34,11 @@ export interface SupervisorDeps {
   machineTypes: Record<string, MachineType>;
   /** The owner's file storage root, given to runners as `DATA_DIR`. */
   dataRoot: (owner: string) => string;
+  /**
+   * Where runners' `DATA_DIR`s come from when they are not `dataRoot` itself: with object storage, a
+   * node-local cache kept in step with the store (see storage/owner-sync.ts).
+   */
+  dataDirs?: RunnerDataDirs;
   clock: Clock;
   ids: IdSource;
   logger: SupervisorLogger;

@@ -65,6 +65,7 @@ export class Runner {
   private stopping = false;
   private healthPolling = false;
   private drainReason = '';
+  private dataHeld = false;
 
   constructor(
     private readonly ctx: SupervisorContext,
@@ -104,8 +105,7 @@ export class Runner {
     this.record();
     let handle: RunnerHandle;
     try {
-      const dataDir = deps.dataRoot(this.owner);
-      await mkdir(dataDir, { recursive: true });
+      const dataDir = await this.acquireData();
       handle = await deps.driver.start(this.spec(dataDir), {
         onLine: (stream, line) => this.ctx.logs.push(this, stream, line),
         onExit: (code, signal) => this.terminate(code, signal),
@@ -133,6 +133,19 @@ export class Runner {
     };
     this.setState('setup', 'runner_setup');
     if (this.stopping) void handle.stop(this.ctx.stopGraceMs);
+  }
+
+  /** The owner's DATA_DIR: the plain data root, or a synced cache held until the runner ends. */
+  private async acquireData(): Promise<string> {
+    const { deps } = this.ctx;
+    if (!deps.dataDirs) {
+      const dataDir = deps.dataRoot(this.owner);
+      await mkdir(dataDir, { recursive: true });
+      return dataDir;
+    }
+    const dataDir = await deps.dataDirs.acquire(this.owner);
+    this.dataHeld = true;
+    return dataDir;
   }
 
   private spec(dataDir: string): RunnerSpec {
@@ -291,6 +304,10 @@ export class Runner {
       );
     }
     void this.http?.destroy();
+    if (this.dataHeld) {
+      this.dataHeld = false;
+      this.ctx.deps.dataDirs?.release(this.owner);
+    }
     this.pool.runnerEnded(this, failedStart);
   }
 

@@ -1,0 +1,86 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type FileStore, isOpened } from '@hangar/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createS3FileStore } from '../adapters/s3/file-store.js';
+import { type S3TestServer, startS3Server } from '../adapters/s3/s3rver.test-helper.js';
+import { loadConfig } from '../config.js';
+import { type RunningServer, startServer } from '../main.js';
+import { multiTenantIsolation } from '../runners/sandbox/availability.test-helper.js';
+import { until } from '../runners/supervisor.test-helper.js';
+
+// The whole server with `s3://` storage: a runner's DATA_DIR is the node's cache, and what it writes
+// reaches the bucket.
+describe('server with S3 storage: runners write DATA_DIR back to the store', () => {
+  let s3: S3TestServer;
+  let home: string;
+  let server: RunningServer;
+  let objects: FileStore;
+  let key: string;
+
+  beforeAll(async () => {
+    s3 = await startS3Server();
+    const bucket = await s3.bucket('server-files');
+    home = mkdtempSync(join(tmpdir(), 'hangar-s3-server-'));
+    const s3Config = {
+      access_key_id: s3.credentials.accessKeyId,
+      secret_access_key: s3.credentials.secretAccessKey,
+    };
+    writeFileSync(
+      join(home, 'hangar.config.json'),
+      JSON.stringify({
+        runners: { isolation: multiTenantIsolation },
+        storage: { sync_interval_s: 1, s3: s3Config },
+      }),
+    );
+    const env = {
+      HANGAR_LOG_LEVEL: 'silent',
+      HANGAR_HOME: home,
+      HANGAR_OWNER: 'solo',
+      HANGAR_STORAGE_URL: `s3://${bucket}/hangar`,
+      HANGAR_S3_ENDPOINT: s3.endpoint,
+    };
+    server = await startServer(loadConfig({ port: '0', home }, env, home), { demo: true });
+    key = readFileSync(join(home, 'admin.key'), 'utf8').trim();
+    objects = createS3FileStore({
+      bucket,
+      prefix: 'hangar/',
+      endpoint: s3.endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: s3.credentials,
+      requestTimeoutMs: 2000,
+      maxAttempts: 2,
+    });
+  });
+
+  afterAll(async () => {
+    await server?.shutdown();
+    await s3?.close();
+    if (home) rmSync(home, { recursive: true, force: true });
+  });
+
+  it('publishes the image the png app wrote to DATA_DIR under files/<owner>/', async () => {
+    const res = await fetch(`${server.url}/run/solo/png`, {
+      method: 'POST',
+      headers: { authorization: `Key ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ prompt: 'a cache', width: 8, height: 8, steps: 1 }),
+    });
+    expect(res.status).toBe(200);
+    const { images } = (await res.json()) as { images: Array<{ path: string }> };
+    const rel = images[0]?.path ?? '';
+    expect(rel).toMatch(/^outputs\/.+\.png$/);
+    // The runner wrote into this node's cache, not into HANGAR_HOME/data.
+    expect(existsSync(join(home, 'cache', 'files', 'solo', rel))).toBe(true);
+    expect(existsSync(join(home, 'data', 'solo', rel))).toBe(false);
+    const stored = await until(async () => {
+      const opened = await objects.open(`files/solo/${rel}`);
+      if (!isOpened(opened)) return null;
+      const chunks: Buffer[] = [];
+      for await (const c of opened.body) chunks.push(Buffer.from(c));
+      return Buffer.concat(chunks);
+    });
+    expect(stored.equals(readFileSync(join(home, 'cache', 'files', 'solo', rel)))).toBe(true);
+  });
+});
