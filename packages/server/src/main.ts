@@ -250,6 +250,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     window,
     queryWorkers: 2,
     streams,
+    objects,
     // Files the API creates belong to the owner's sandbox uid, so its runners can change them.
     ...(isolation.mode === 'sandbox'
       ? { ownerIds: (owner: string) => isolation.identities.forOwner(owner) }
