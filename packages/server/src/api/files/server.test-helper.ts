@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { type FileStore, isOpened, type Stores } from '@hangar/core';
-import { createS3FileStore } from '../../adapters/s3/file-store.js';
+import { createS3FileStore, type S3StoreOptions } from '../../adapters/s3/file-store.js';
 import { type S3TestServer, startS3Server } from '../../adapters/s3/s3rver.test-helper.js';
 import { createHttpApp, type HttpApp } from '../../http/app.js';
 import { createAuthenticator, hashSecret } from '../../http/auth.js';
@@ -68,6 +68,8 @@ export type FilesTestOptions = Partial<Omit<FileDeps, 'urlFetch' | 'zip' | 'quot
   quota?: Partial<StorageLimits>;
   /** `disk` by default. */
   backend?: FilesBackend;
+  /** s3 only: overrides of the store's options (credentials, timeouts). */
+  s3Store?: Partial<S3StoreOptions>;
   /** s3 only: redirect downloads of this size and more to signed URLs. */
   redirect?: DownloadRedirect;
 };
@@ -97,6 +99,7 @@ export async function startFilesServer(opts: FilesTestOptions = {}): Promise<Fil
         credentials: s3.credentials,
         requestTimeoutMs: 2_000,
         maxAttempts: 2,
+        ...opts.s3Store,
       })
     : null;
   const stores = createSqliteStores({ path: join(dir, 'hangar.db') });
