@@ -71,7 +71,8 @@ export function createS3FileStore(opts: S3StoreOptions): FileStore {
     },
   };
   if (opts.endpoint) config.endpoint = opts.endpoint;
-  if (opts.credentials) config.credentials = opts.credentials;
+  // A copy: the SDK marks where credentials came from on the object itself, and config objects are frozen.
+  if (opts.credentials) config.credentials = { ...opts.credentials };
   const client = new S3Client(config);
   const Bucket = opts.bucket;
   const root = opts.prefix;
