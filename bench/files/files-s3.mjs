@@ -35,8 +35,13 @@ const rssOf = (pid) =>
   Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)?.[1] ?? 0) * 1024;
 function sampleRss(pid) {
   let peak = rssOf(pid);
-  const timer = setInterval(() => (peak = Math.max(peak, rssOf(pid))), 20);
-  return () => (clearInterval(timer), Math.max(peak, rssOf(pid)));
+  const timer = setInterval(() => {
+    peak = Math.max(peak, rssOf(pid));
+  }, 20);
+  return () => {
+    clearInterval(timer);
+    return Math.max(peak, rssOf(pid));
+  };
 }
 const firstLine = (child) => new Promise((r) => createInterface({ input: child.stdout }).once('line', r));
 
@@ -180,6 +185,10 @@ try {
   rmSync(src, { force: true });
 
   const mibs = (s) => (SIZE / MIB / s).toFixed(0);
+  // Printed as soon as measured: the listings below can take long on s3rver.
+  console.error(
+    JSON.stringify({ upS, refUpS, downS, refDownS, upGrowth: upPeak - idle, downGrowth: downPeak - idle }),
+  );
   rows.push(
     `| upload ${SIZE / MIB} MiB | ${mibs(upS)} | ${mibs(refUpS)} | ${(refUpS / upS).toFixed(2)}× | ${((upPeak - idle) / MIB).toFixed(1)} MiB |`,
   );
@@ -190,7 +199,7 @@ try {
   // A folder of LIST_OBJECTS objects of the admin key's owner (HANGAR_OWNER, default "demo"), written
   // straight to the bucket, listed through Hangar.
   const keys = Array.from(
-    { length: LIST_OBJECTS },
+    { length: S3_LIST_OBJECTS },
     (_, i) => `hangar/files/demo/many/f${String(i).padStart(6, '0')}`,
   );
   for (let i = 0; i < keys.length; i += 64) {
@@ -201,6 +210,7 @@ try {
     );
   }
   s3List = await listLatency(hangar, '/v1/serverless/files/list/many', S3_SAMPLES);
+  console.error(JSON.stringify({ s3List }));
 } finally {
   hangar.child.kill('SIGTERM');
 }
