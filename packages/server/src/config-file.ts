@@ -123,7 +123,16 @@ export const ConfigFileSchema = Type.Object(
         strict,
       ),
     ),
-    files: Type.Optional(Type.Object({ url_allowlist: Type.Optional(Type.Array(Type.String())) }, strict)),
+    files: Type.Optional(
+      Type.Object(
+        {
+          url_allowlist: Type.Optional(Type.Array(Type.String())),
+          download_redirect_bytes: int(0),
+          download_redirect_ttl_s: Type.Optional(Type.Integer({ minimum: 1, maximum: 604_800 })),
+        },
+        strict,
+      ),
+    ),
     storage: Type.Optional(
       Type.Object(
         {
@@ -231,6 +240,8 @@ export function fileSections(file: ConfigFile) {
     },
     files: {
       urlAllowlist: checkAllowlist('files.url_allowlist', file.files?.url_allowlist ?? [], splitUrlAllowlist),
+      downloadRedirectBytes: file.files?.download_redirect_bytes ?? 0,
+      downloadRedirectTtlS: file.files?.download_redirect_ttl_s ?? 300,
     },
     storage: {
       maxObjectBytes: file.storage?.max_object_bytes ?? 5 * 1024 ** 3,

@@ -91,7 +91,12 @@ export interface Config {
   readonly retries: { readonly maxAttempts: number };
   readonly shutdownDeadlineMs: number;
   readonly webhooks: { readonly allowPrivate: boolean; readonly allowlist: readonly string[] };
-  readonly files: { readonly urlAllowlist: readonly string[] };
+  readonly files: {
+    readonly urlAllowlist: readonly string[];
+    /** With S3 storage, downloads of at least this many bytes redirect to a signed URL (0: never). */
+    readonly downloadRedirectBytes: number;
+    readonly downloadRedirectTtlS: number;
+  };
   /** fal's storage API (`/storage/upload/…` and the `file_url`s it hands out). */
   readonly storage: {
     readonly maxObjectBytes: number;

@@ -275,6 +275,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     queryWorkers: 2,
     streams,
     payloadObjects: objects,
+    objects,
     // Files the API creates belong to the owner's sandbox uid, so its runners can change them.
     ...(isolation.mode === 'sandbox'
       ? { ownerIds: (owner: string) => isolation.identities.forOwner(owner) }

@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import type { Clock, FileStore, LogBus, Stores } from '@hangar/core';
 import type { BundleStore } from '../bundles/bundle-store.js';
 import type { Config } from '../config.js';
@@ -48,6 +49,8 @@ export interface PlatformApiDeps {
   queryWorkers: number;
   /** Open streams per key, shared with the gateway's status streams. */
   streams: StreamSlots;
+  /** The object store (fal uploads, bundles, and owners' files when it is S3). */
+  objects?: FileStore;
   /** The uid/gid an owner's sandboxed runners run as; files the Files API creates are given to them. */
   ownerIds?: (owner: string) => OwnerIds | null;
   /** Where request payloads above `limits.payload_store_bytes` live (the requests listing reads them). */
@@ -115,8 +118,23 @@ export function registerPlatformApi(app: HttpApp, deps: PlatformApiDeps): Platfo
   registerKeyRoutes(app, { keyService: deps.keys });
   registerBundleRoutes(app, { bundles: deps.bundles });
   registerDeployRoutes(app, { deployService: deps.deployer });
-  const storageQuota = createOwnerStorageQuota(config, clock);
+  // With S3 storage, owners' files are objects `files/<owner>/<path>`; with disk, today's folders.
+  const fileObjects = config.objectStorage.kind === 's3' ? deps.objects : undefined;
+  const storageQuota = createOwnerStorageQuota(config, clock, fileObjects);
+  const redirectBytes = config.files.downloadRedirectBytes;
   registerFileRoutes(app, {
+    ...(fileObjects
+      ? {
+          objects: {
+            store: fileObjects,
+            scratchDir: join(config.home, 'scratch'),
+            redirect:
+              redirectBytes > 0
+                ? { overBytes: redirectBytes, expiresInS: config.files.downloadRedirectTtlS }
+                : null,
+          },
+        }
+      : {}),
     dataRoot: config.dataRoot,
     quota: storageQuota,
     ownerIds: deps.ownerIds,

@@ -1,6 +1,7 @@
 import type { BigIntStats, Dirent } from 'node:fs';
 import { constants, type FileHandle, lstat, open, readdir, rename, unlink } from 'node:fs/promises';
 import { DirHandle, errnoOf, type OwnerIds, openChildDir, openDir } from '../api/files/dir-handle.js';
+import { TEMP_PREFIX } from '../api/files/safe-path.js';
 
 // The cache is written by an untrusted runner: every name is reached through already-open directories
 // (O_NOFOLLOW at each step, see dir-handle.ts), links, devices, sockets and FIFOs are never opened, and a
@@ -50,6 +51,8 @@ export async function scanTree(root: DirHandle, maxEntries: number): Promise<Tre
         scan.complete = false;
         return;
       }
+      // Names the Files API reserves (its folder markers, work objects) are never published.
+      if (entry.name.startsWith(TEMP_PREFIX)) continue;
       const path = rel === '' ? entry.name : `${rel}/${entry.name}`;
       if (Buffer.byteLength(path) > MAX_REL_BYTES) continue;
       if (entry.isDirectory()) {

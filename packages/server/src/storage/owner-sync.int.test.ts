@@ -116,6 +116,23 @@ describe('runner cache sync with S3 storage', () => {
     sync.release('rival');
   });
 
+  it("makes the Files API's empty-folder markers folders, and never publishes reserved names", async () => {
+    await put('files/marks/empty/.hangar-tmp-folder', '');
+    await put('files/marks/inflight/.hangar-tmp-upload-1', 'partial');
+    const { sync } = bed();
+    const dir = await sync.acquire('marks');
+    expect(existsSync(join(dir, 'empty'))).toBe(true);
+    expect(existsSync(join(dir, 'empty', '.hangar-tmp-folder'))).toBe(false);
+    expect(existsSync(join(dir, 'inflight', '.hangar-tmp-upload-1'))).toBe(false);
+    writeFileSync(join(dir, '.hangar-tmp-mine'), 'reserved');
+    writeFileSync(join(dir, 'kept.txt'), 'kept');
+    await sync.sync('marks', { final: true });
+    expect(await read('files/marks/kept.txt')).toBe('kept');
+    expect(await read('files/marks/.hangar-tmp-mine')).toBeNull();
+    expect(await read('files/marks/empty/.hangar-tmp-folder')).toBe('');
+    sync.release('marks');
+  });
+
   it('syncs once for runners starting together', async () => {
     let listings = 0;
     const counted: FileStore = {

@@ -4,6 +4,8 @@ import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type FileStore, isObjectKey, isOpened, StoreUnavailable } from '@hangar/core';
 import type { DirHandle, OwnerIds } from '../api/files/dir-handle.js';
+import { TEMP_PREFIX } from '../api/files/safe-path.js';
+import { FOLDER_MARKER } from '../api/files/store-keys.js';
 import {
   changedFiles,
   planSync,
@@ -407,8 +409,13 @@ async function listOwner(
     const page = await objects.listPage({ prefix, limit: 1000, ...(after ? { after } : {}) });
     for (const o of page.objects) {
       const rel = o.key.slice(prefix.length);
-      if (rel.endsWith('/')) {
-        if (rel.length > 1) folders.push(rel.slice(0, -1));
+      const cut = rel.lastIndexOf('/');
+      const name = rel.slice(cut + 1);
+      if (name === FOLDER_MARKER) {
+        // The Files API's marker of a folder with nothing in it: the folder exists, the marker is no file.
+        if (cut > 0) folders.push(rel.slice(0, cut));
+      } else if (name.startsWith(TEMP_PREFIX)) {
+        // Objects in flight under reserved names are never owner data.
       } else if (rel !== '') remote.set(rel, { etag: o.etag, bytes: o.bytes });
     }
     if (page.next === null) return { remote, folders };

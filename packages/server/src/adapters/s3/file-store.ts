@@ -139,7 +139,8 @@ export function createS3FileStore(opts: S3StoreOptions): FileStore {
         ...(w?.ifMatch !== undefined ? { IfMatch: quote(w.ifMatch) } : {}),
       },
       partSize: partBytes,
-      queueSize: 4,
+      // Two parts in flight keep an upload fast while bounding its memory (the SDK also copies each part).
+      queueSize: 2,
       leavePartsOnError: false,
     });
     try {

@@ -1,12 +1,10 @@
 import multipart from '@fastify/multipart';
-import { type Clock, PlatformError } from '@hangar/core';
+import { type Clock, type FileStore, PlatformError } from '@hangar/core';
 import type { FastifyRequest } from 'fastify';
 import { type HttpApp, principalOf } from '../../http/app.js';
 import { createGuardedFetch, splitUrlAllowlist } from '../../net/address-policy.js';
-import { type OwnerIds, openRoot, translateFsError } from './dir-handle.js';
-import { sendFile } from './download.js';
-import { listDirectory } from './listing.js';
-import { deletePath, movePath } from './mutations.js';
+import type { OwnerIds } from './dir-handle.js';
+import { createDiskOwnerFiles, type OwnerFiles } from './owner-files.js';
 import type { StorageQuota } from './quota.js';
 import { parseFilePath, parseRawFilePath } from './safe-path.js';
 import {
@@ -17,8 +15,8 @@ import {
   UploadLocalQuery,
   WildcardParams,
 } from './schemas.js';
+import { createStoreOwnerFiles, type DownloadRedirect } from './store-files.js';
 import type { ZipLimits } from './unzip.js';
-import { uploadArchive, uploadFile, uploadFromUrl, type WriteContext } from './uploads.js';
 
 /** What the Files API needs: where each owner's tree lives and the safety limits. */
 export interface FileDeps {
@@ -45,6 +43,17 @@ export interface FileDeps {
    */
   ownerIds?: (owner: string) => OwnerIds | null;
   clock: Clock;
+  /**
+   * Owners' files in the object store (`files/<owner>/<path>`) instead of `dataRoot`: set when storage is
+   * S3. `scratchDir` is where `unzip=true` uploads are extracted before their entries are stored.
+   */
+  objects?: { store: FileStore; scratchDir: string; redirect: DownloadRedirect | null };
+}
+
+/** The Files API's backend: the object store when one is given, else the owners' folders on this disk. */
+export function ownerFilesFor(deps: FileDeps): OwnerFiles {
+  if (deps.objects) return createStoreOwnerFiles({ ...deps.objects, quota: deps.quota });
+  return createDiskOwnerFiles({ dataRoot: deps.dataRoot, ownerIds: deps.ownerIds, quota: deps.quota });
 }
 
 const BASE = '/v1/serverless/files';
@@ -69,25 +78,6 @@ function malformedUpload(err: unknown): unknown {
   return new PlatformError('FILES_UPLOAD_INVALID', 'Malformed multipart/form-data body');
 }
 
-/**
- * Opens the caller's root, runs `fn` in it and closes it; filesystem errors a racing writer can cause
- * become 4xx answers (never a server path).
- */
-async function inRoot<T>(deps: FileDeps, request: FastifyRequest, fn: (ctx: WriteContext) => Promise<T>) {
-  const owner = principalOf(request).owner;
-  const ids = deps.ownerIds?.(owner) ?? null;
-  try {
-    const root = await openRoot(deps.dataRoot(owner), ids);
-    try {
-      return await fn({ root, owner, ids, quota: deps.quota });
-    } finally {
-      await root.close();
-    }
-  } catch (err) {
-    throw translateFsError(err);
-  }
-}
-
 /** Registers the five fal Files operations plus delete and move, each confined to the caller's tree. */
 export function registerFileRoutes(app: HttpApp, deps: FileDeps): void {
   const { prefixes, allowlist } = splitUrlAllowlist(deps.urlFetch.allowlist);
@@ -99,6 +89,8 @@ export function registerFileRoutes(app: HttpApp, deps: FileDeps): void {
     resolve: deps.urlFetch.resolve,
   });
   const zipLimits = { ...deps.zip, maxUploadBytes: deps.maxUploadBytes };
+  const owned = ownerFilesFor(deps);
+  const ownerOf = (request: FastifyRequest) => principalOf(request).owner;
 
   app.register(async (scoped) => {
     const files = scoped as unknown as HttpApp;
@@ -106,7 +98,7 @@ export function registerFileRoutes(app: HttpApp, deps: FileDeps): void {
 
     const list = async (request: FastifyRequest) => {
       const segments = parseRawFilePath(rawWildcard(request));
-      return inRoot(deps, request, (ctx) => listDirectory(ctx.root, segments));
+      return owned.list(ownerOf(request), segments);
     };
     const listSchema = { tags: TAGS, response: { 200: FileListSchema } };
     files.get(`${BASE}/list`, { schema: { ...listSchema, operationId: 'serverlessListRoot' } }, list);
@@ -121,7 +113,7 @@ export function registerFileRoutes(app: HttpApp, deps: FileDeps): void {
       { schema: { tags: TAGS, operationId: 'serverlessDownloadFile', params: WildcardParams } },
       async (request, reply) => {
         const segments = parseRawFilePath(rawWildcard(request));
-        return inRoot(deps, request, (ctx) => sendFile(request, reply, ctx.root, segments));
+        return owned.send(request, reply, ownerOf(request), segments);
       },
     );
 
@@ -138,7 +130,7 @@ export function registerFileRoutes(app: HttpApp, deps: FileDeps): void {
       },
       async (request) => {
         const segments = parseRawFilePath(rawWildcard(request));
-        await inRoot(deps, request, (ctx) => uploadFromUrl(ctx, segments, request.body.url, fetch));
+        await owned.uploadFromUrl(ownerOf(request), segments, request.body.url, fetch);
         return true;
       },
     );
@@ -165,11 +157,9 @@ export function registerFileRoutes(app: HttpApp, deps: FileDeps): void {
           throw new PlatformError('FILES_UPLOAD_INVALID');
         }
         try {
-          await inRoot(deps, request, (ctx) =>
-            request.query.unzip
-              ? uploadArchive(ctx, segments, part.file, zipLimits)
-              : uploadFile(ctx, segments, part.file, deps.maxUploadBytes),
-          );
+          await (request.query.unzip
+            ? owned.uploadArchive(ownerOf(request), segments, part.file, zipLimits)
+            : owned.upload(ownerOf(request), segments, part.file, deps.maxUploadBytes));
         } catch (err) {
           // Unread, the rest of the body would stall this keep-alive connection for good.
           part.file.unpipe();
@@ -186,9 +176,7 @@ export function registerFileRoutes(app: HttpApp, deps: FileDeps): void {
       { schema: { tags: TAGS, operationId: 'hangarDeleteFile', params: WildcardParams } },
       async (request, reply) => {
         const segments = parseRawFilePath(rawWildcard(request));
-        await inRoot(deps, request, async (ctx) =>
-          ctx.quota.credit(ctx.owner, await deletePath(ctx.root, segments)),
-        );
+        await owned.delete(ownerOf(request), segments);
         return reply.status(204).send();
       },
     );
@@ -207,9 +195,7 @@ export function registerFileRoutes(app: HttpApp, deps: FileDeps): void {
       async (request) => {
         const from = parseRawFilePath(rawWildcard(request));
         const to = parseFilePath(request.body.destination);
-        await inRoot(deps, request, async (ctx) =>
-          ctx.quota.credit(ctx.owner, await movePath(ctx.root, from, to, ctx.ids)),
-        );
+        await owned.move(ownerOf(request), from, to);
         return true;
       },
     );

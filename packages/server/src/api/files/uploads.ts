@@ -44,7 +44,7 @@ function requireFilePath(segments: readonly string[]): string {
  * The upload seen through a pass-through: a failing write destroys only the pass-through, so the
  * route can still drain the multipart part (a destroyed part would stall the parser and the response).
  */
-function detached(source: UploadStream): Readable {
+export function detached(source: UploadStream): Readable {
   const through = new PassThrough();
   // The write's pipeline reports the failure (it sees `errored`), even when it starts later.
   through.on('error', () => undefined);
@@ -60,7 +60,7 @@ function detached(source: UploadStream): Readable {
 }
 
 /** Fails the pipeline (before anything is renamed into place) when the parser truncated the upload. */
-function truncationGuard(source: UploadStream, maxBytes: number): Transform {
+export function truncationGuard(source: UploadStream, maxBytes: number): Transform {
   return new Transform({
     transform: (chunk, _enc, done) => done(null, chunk),
     flush: (done) =>
@@ -73,7 +73,7 @@ function truncationGuard(source: UploadStream, maxBytes: number): Transform {
 }
 
 /** Charges every byte streamed through it to the reservation; fails the stream once the quota is crossed. */
-function quotaMeter(reservation: QuotaReservation): Transform {
+export function quotaMeter(reservation: QuotaReservation): Transform {
   return new Transform({
     transform(chunk: Buffer, _enc, done) {
       try {

@@ -1,0 +1,246 @@
+// Files API on S3: upload and download MB/s through Hangar vs straight to the same s3rver with the AWS
+// SDK (same run), server RSS growth, and listing latency of a folder of many objects on S3 and on disk.
+// Not a test: prints a Markdown report. Env: BENCH_BYTES (2 GiB), BENCH_LIST_OBJECTS (100000),
+// BENCH_S3_LIST_OBJECTS (as many), BENCH_LIST_SAMPLES (50 on disk, BENCH_S3_LIST_SAMPLES 5 on S3), BENCH_DIR.
+import { spawn } from 'node:child_process';
+import {
+  closeSync,
+  createReadStream,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+
+const SIZE = Number(process.env.BENCH_BYTES ?? 2 * 1024 ** 3);
+const LIST_OBJECTS = Number(process.env.BENCH_LIST_OBJECTS ?? 100_000);
+/** s3rver walks its whole folder per listing page, so a folder of 100,000 keys takes minutes there. */
+const S3_LIST_OBJECTS = Number(process.env.BENCH_S3_LIST_OBJECTS ?? LIST_OBJECTS);
+const DISK_SAMPLES = Number(process.env.BENCH_LIST_SAMPLES ?? 50);
+const S3_SAMPLES = Number(process.env.BENCH_S3_LIST_SAMPLES ?? 5);
+const MIB = 1024 * 1024;
+const base = mkdtempSync(join(process.env.BENCH_DIR ?? tmpdir(), 'hangar-bench-files-'));
+const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+
+const rssOf = (pid) =>
+  Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)?.[1] ?? 0) * 1024;
+function sampleRss(pid) {
+  let peak = rssOf(pid);
+  const timer = setInterval(() => {
+    peak = Math.max(peak, rssOf(pid));
+  }, 20);
+  return () => {
+    clearInterval(timer);
+    return Math.max(peak, rssOf(pid));
+  };
+}
+const firstLine = (child) => new Promise((r) => createInterface({ input: child.stdout }).once('line', r));
+
+async function startS3() {
+  const main = new URL('../../packages/server/src/adapters/s3/s3rver-main.test-helper.mjs', import.meta.url);
+  const child = spawn(process.execPath, ['--openssl-legacy-provider', main.pathname, join(base, 's3')], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  mkdirSync(join(base, 's3'), { recursive: true });
+  const { port } = JSON.parse(await firstLine(child));
+  return { child, endpoint: `http://127.0.0.1:${port}` };
+}
+
+async function startHangar(name, storage) {
+  const home = join(base, name);
+  mkdirSync(home, { recursive: true });
+  const s3 = storage ? { s3: { access_key_id: 'S3RVER', secret_access_key: 'S3RVER' } } : {};
+  writeFileSync(
+    join(home, 'hangar.config.json'),
+    JSON.stringify({
+      limits: { max_upload_bytes: SIZE + MIB, storage_quota_files: 10_000_000 },
+      storage: s3,
+    }),
+  );
+  const args = storage ? [storage.url, storage.endpoint] : [];
+  const child = spawn(process.execPath, [new URL('./server.mjs', import.meta.url).pathname, home, ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout });
+  const { url, key } = JSON.parse(await new Promise((r) => lines.once('line', r)));
+  // The server's own warnings and errors (its log goes to stdout) show why a call failed.
+  lines.on('line', (line) => process.env.BENCH_VERBOSE && process.stderr.write(`${line}\n`));
+  return { child, home, port: Number(new URL(url).port), auth: `Key ${key}` };
+}
+
+/** Sends a request, streaming `body` (a function writing to the request) and draining the answer. */
+function call(h, method, path, headers = {}, body) {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: '127.0.0.1', port: h.port, method, path, headers: { authorization: h.auth, ...headers } },
+      (res) => {
+        let n = 0;
+        const chunks = [];
+        res.on('data', (c) => {
+          n += c.length;
+          if (n < 1 << 20) chunks.push(c);
+        });
+        res.on('end', () =>
+          resolve({ status: res.statusCode, bytes: n, text: Buffer.concat(chunks).toString() }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    if (body) body(req);
+    else req.end();
+  });
+}
+
+function uploadFile(h, target, file) {
+  const boundary = 'hangarbench';
+  const head = `--${boundary}\r\nContent-Disposition: form-data; name="file_upload"; filename="x"\r\n\r\n`;
+  return call(
+    h,
+    'POST',
+    `/v1/serverless/files/file/local/${target}`,
+    { 'content-type': `multipart/form-data; boundary=${boundary}` },
+    (req) => {
+      req.write(head);
+      const rs = createReadStream(file);
+      rs.pipe(req, { end: false });
+      rs.on('end', () => req.end(`\r\n--${boundary}--\r\n`));
+    },
+  );
+}
+
+const pct = (xs, p) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
+async function listLatency(h, path, samples) {
+  const times = [];
+  let entries = 0;
+  for (let i = 0; i < samples + 1; i++) {
+    const t = performance.now();
+    const res = await call(h, 'GET', path);
+    if (res.status !== 200) throw new Error(`list answered ${res.status}`);
+    if (i > 0) times.push(performance.now() - t);
+    entries = res.bytes;
+  }
+  return { p50: pct(times, 50), p95: pct(times, 95), bytes: entries };
+}
+
+const s3 = await startS3();
+const client = new S3Client({
+  endpoint: s3.endpoint,
+  region: 'us-east-1',
+  forcePathStyle: true,
+  credentials,
+});
+await client.send(new CreateBucketCommand({ Bucket: 'bench' }));
+const hangar = await startHangar('home-s3', { url: 's3://bench/hangar/', endpoint: s3.endpoint });
+const rows = [];
+let s3List;
+try {
+  const src = join(base, 'src.bin');
+  const block = Buffer.alloc(8 * MIB);
+  for (let i = 0; i < block.length; i += 4) block.writeUInt32LE((i * 2654435761) >>> 0, i);
+  const fd = openSync(src, 'w');
+  for (let left = SIZE; left > 0; left -= block.length) writeSync(fd, block, 0, Math.min(left, block.length));
+  closeSync(fd);
+  // Warm up the code paths with a small upload, then measure from a settled baseline.
+  const warm = join(base, 'warm.bin');
+  writeFileSync(warm, block);
+  await uploadFile(hangar, 'warm.bin', warm);
+  const idle = rssOf(hangar.child.pid);
+  let stop = sampleRss(hangar.child.pid);
+  let t = performance.now();
+  const up = await uploadFile(hangar, 'big.bin', src);
+  const upS = (performance.now() - t) / 1000;
+  const upPeak = stop();
+  if (up.status !== 200) throw new Error(`upload answered ${up.status}: ${up.text}`);
+  stop = sampleRss(hangar.child.pid);
+  t = performance.now();
+  const down = await call(hangar, 'GET', '/v1/serverless/files/file/big.bin');
+  const downS = (performance.now() - t) / 1000;
+  const downPeak = stop();
+  if (down.bytes !== SIZE) throw new Error(`download gave ${down.bytes} bytes`);
+
+  t = performance.now();
+  await new Upload({
+    client,
+    params: { Bucket: 'bench', Key: 'direct/big.bin', Body: createReadStream(src) },
+    partSize: 8 * MIB,
+    queueSize: 4,
+  }).done();
+  const refUpS = (performance.now() - t) / 1000;
+  t = performance.now();
+  const got = await client.send(new GetObjectCommand({ Bucket: 'bench', Key: 'direct/big.bin' }));
+  let refBytes = 0;
+  for await (const c of got.Body) refBytes += c.length;
+  const refDownS = (performance.now() - t) / 1000;
+  rmSync(src, { force: true });
+
+  const mibs = (s) => (SIZE / MIB / s).toFixed(0);
+  // Printed as soon as measured: the listings below can take long on s3rver.
+  console.error(
+    JSON.stringify({ upS, refUpS, downS, refDownS, upGrowth: upPeak - idle, downGrowth: downPeak - idle }),
+  );
+  rows.push(
+    `| upload ${SIZE / MIB} MiB | ${mibs(upS)} | ${mibs(refUpS)} | ${(refUpS / upS).toFixed(2)}× | ${((upPeak - idle) / MIB).toFixed(1)} MiB |`,
+  );
+  rows.push(
+    `| download ${SIZE / MIB} MiB | ${mibs(downS)} | ${mibs(refDownS)} (${refBytes === SIZE ? 'ok' : 'short'}) | ${(refDownS / downS).toFixed(2)}× | ${((downPeak - idle) / MIB).toFixed(1)} MiB |`,
+  );
+
+  // A folder of LIST_OBJECTS objects of the admin key's owner (HANGAR_OWNER, default "demo"), written
+  // straight to the bucket, listed through Hangar.
+  const keys = Array.from(
+    { length: S3_LIST_OBJECTS },
+    (_, i) => `hangar/files/demo/many/f${String(i).padStart(6, '0')}`,
+  );
+  for (let i = 0; i < keys.length; i += 64) {
+    await Promise.all(
+      keys
+        .slice(i, i + 64)
+        .map((Key) => client.send(new PutObjectCommand({ Bucket: 'bench', Key, Body: 'x' }))),
+    );
+  }
+  s3List = await listLatency(hangar, '/v1/serverless/files/list/many', S3_SAMPLES);
+  console.error(JSON.stringify({ s3List }));
+} finally {
+  hangar.child.kill('SIGTERM');
+}
+
+// The same folder as plain files on disk (file:// storage), listed through Hangar.
+const disk = await startHangar('home-disk', null);
+let diskList;
+try {
+  const dir = join(disk.home, 'data', 'demo', 'many');
+  mkdirSync(dir, { recursive: true });
+  for (let i = 0; i < LIST_OBJECTS; i++) writeFileSync(join(dir, `f${String(i).padStart(6, '0')}`), 'x');
+  diskList = await listLatency(disk, '/v1/serverless/files/list/many', DISK_SAMPLES);
+} finally {
+  disk.child.kill('SIGTERM');
+  s3.child.stdin.end();
+  s3.child.kill('SIGTERM');
+}
+
+console.log(`Files API on S3 (s3rver), ${new Date().toISOString()}\n`);
+console.log(
+  '| path | through Hangar MiB/s | SDK straight to s3rver MiB/s | ratio | server RSS peak − idle |',
+);
+console.log('| --- | --- | --- | --- | --- |');
+for (const r of rows) console.log(r);
+console.log(`\n| list of a folder of ${LIST_OBJECTS} objects | p50 ms | p95 ms | samples |`);
+console.log('| --- | --- | --- | --- |');
+console.log(
+  `| local disk (file://) | ${diskList.p50.toFixed(1)} | ${diskList.p95.toFixed(1)} | ${DISK_SAMPLES} |`,
+);
+console.log(
+  `| S3 (s3rver), folder of ${S3_LIST_OBJECTS} | ${s3List.p50.toFixed(0)} | ${s3List.p95.toFixed(0)} | ${S3_SAMPLES} |`,
+);
+rmSync(base, { recursive: true, force: true });

@@ -1,0 +1,226 @@
+import { Readable } from 'node:stream';
+import { type FileStore, isOpened, type ObjectInfo, PlatformError } from '@hangar/core';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { NONE } from './atomic-write.js';
+import { etagMatches, parseRange } from './download.js';
+import type { FileEntry } from './listing.js';
+import type { OwnerFiles } from './owner-files.js';
+import type { StorageQuota, StorageUsage } from './quota.js';
+import {
+  checkNoFileAbove,
+  FOLDER_MARKER,
+  folderPrefix,
+  inBatches,
+  isBookkeeping,
+  isFolder,
+  keepParent,
+  keyOf,
+  walkPrefix,
+} from './store-keys.js';
+import { createStoreUploads } from './store-uploads.js';
+
+/** Large downloads answered by a redirect to a signed URL of the backend. */
+export interface DownloadRedirect {
+  /** Files of at least this many bytes are redirected. */
+  overBytes: number;
+  /** Lifetime of the signed URL, in seconds. */
+  expiresInS: number;
+}
+
+/** What the store implementation needs. */
+export interface StoreOwnerFilesDeps {
+  store: FileStore;
+  quota: StorageQuota;
+  /** Null: every download streams through Hangar. */
+  redirect: DownloadRedirect | null;
+  /** Where uploads sent with `unzip=true` are staged and extracted before their entries are stored. */
+  scratchDir: string;
+}
+
+const BATCH = 16;
+const EPOCH = new Date(0).toISOString();
+
+/**
+ * Owners' files as objects `files/<owner>/<path>` of the object store. Folders are prefixes: a folder
+ * exists while any object sits below it, and a folder the API has emptied keeps a zero-byte marker
+ * object ({@link FOLDER_MARKER}). Each object is written whole or not at all; several-object changes
+ * (folder moves and deletes, extractions) are not atomic as a whole.
+ */
+export function createStoreOwnerFiles(deps: StoreOwnerFilesDeps): OwnerFiles {
+  const { store } = deps;
+  return {
+    list: (owner, segments) => listFolder(store, owner, segments),
+    send: (request, reply, owner, segments) => sendObject(deps, request, reply, owner, segments),
+    ...createStoreUploads(deps),
+    async delete(owner, segments) {
+      deps.quota.credit(owner, await deleteEntry(store, owner, segments));
+    },
+    async move(owner, from, to) {
+      deps.quota.credit(owner, await moveEntry(store, owner, from, to));
+    },
+  };
+}
+
+async function listFolder(
+  store: FileStore,
+  owner: string,
+  segments: readonly string[],
+): Promise<FileEntry[]> {
+  const rel = segments.join('/');
+  const prefix = folderPrefix(owner, segments);
+  const files: ObjectInfo[] = [];
+  const folders: string[] = [];
+  let after: string | undefined;
+  do {
+    const page = await store.listPage({ prefix, delimiter: true, after });
+    files.push(...page.objects);
+    folders.push(...page.prefixes);
+    after = page.next ?? undefined;
+  } while (after !== undefined);
+  if (segments.length > 0 && files.length === 0 && folders.length === 0) {
+    if (await store.head(keyOf(owner, segments)))
+      throw new PlatformError('FILES_NOT_A_DIRECTORY', `Not a directory: ${rel}`);
+    throw new PlatformError('FILES_NOT_FOUND', `Directory not found: ${rel}`);
+  }
+  const path = (name: string) => (rel ? `${rel}/${name}` : name);
+  const entries: FileEntry[] = [];
+  for (const o of files) {
+    const name = o.key.slice(prefix.length);
+    if (isBookkeeping(name)) continue;
+    const time = new Date(o.modifiedAt).toISOString();
+    entries.push({
+      path: path(name),
+      name,
+      created_time: time,
+      updated_time: time,
+      is_file: true,
+      size: o.bytes,
+    });
+  }
+  const visible = folders.map((p) => p.slice(prefix.length, -1)).filter((name) => !isBookkeeping(name));
+  await inBatches(visible, BATCH, async (name) => {
+    // A folder has no time of its own; its marker's, when it has one.
+    const marker = await store.head(`${prefix}${name}/${FOLDER_MARKER}`);
+    const time = marker ? new Date(marker.modifiedAt).toISOString() : EPOCH;
+    entries.push({ path: path(name), name, created_time: time, updated_time: time, is_file: false, size: 0 });
+  });
+  return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** Streams an object with validators and one range, or redirects a large one to a signed URL. */
+async function sendObject(
+  deps: StoreOwnerFilesDeps,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  owner: string,
+  segments: readonly string[],
+): Promise<unknown> {
+  const rel = segments.join('/');
+  const name = segments[segments.length - 1];
+  if (name === undefined) throw new PlatformError('FILES_NOT_A_FILE', 'Not a file: /');
+  const key = keyOf(owner, segments);
+  // A replace between the stat and the read is seen (If-Match) and read again.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const info = await deps.store.head(key);
+    if (!info) {
+      if (await isFolder(deps.store, owner, segments))
+        throw new PlatformError('FILES_NOT_A_FILE', `Not a file: ${rel}`);
+      throw new PlatformError('FILES_NOT_FOUND', `File not found: ${rel}`);
+    }
+    const etag = `"${info.etag}"`;
+    reply.header('etag', etag);
+    reply.header('last-modified', new Date(info.modifiedAt).toUTCString());
+    reply.header('accept-ranges', 'bytes');
+    reply.header('cache-control', 'private, no-cache');
+    if (etagMatches(request.headers['if-none-match'], etag)) return reply.status(304).send();
+    if (deps.redirect && info.bytes >= deps.redirect.overBytes) {
+      const url = await deps.store.signedUrl(key, { expiresInS: deps.redirect.expiresInS, filename: name });
+      if (url !== null) return reply.header('cache-control', 'no-store').redirect(url, 302);
+    }
+    const ifRange = request.headers['if-range'];
+    const wantsRange = ifRange === undefined || ifRange === etag;
+    const range = wantsRange ? parseRange(request.headers.range, info.bytes) : null;
+    const opened = await deps.store.open(key, { range: range ?? undefined, ifMatch: info.etag });
+    if (opened === null) throw new PlatformError('FILES_NOT_FOUND', `File not found: ${rel}`);
+    if (!isOpened(opened)) continue;
+    reply.type('application/octet-stream');
+    if (range) {
+      reply.status(206).header('content-range', `bytes ${range.start}-${range.end}/${info.bytes}`);
+      reply.header('content-length', range.end - range.start + 1);
+    } else reply.header('content-length', info.bytes);
+    // The adapters hand over Node streams: send them as they are (wrapping one costs a copy per chunk).
+    const body = opened.body;
+    return reply.send(body instanceof Readable ? body : Readable.from(body, { objectMode: false }));
+  }
+  throw new PlatformError('FILES_CONFLICT');
+}
+
+/** Deletes a file or every object below a folder; answers what was freed. */
+async function deleteEntry(
+  store: FileStore,
+  owner: string,
+  segments: readonly string[],
+): Promise<StorageUsage> {
+  if (segments.length === 0)
+    throw new PlatformError('FILES_PATH_INVALID', 'The storage root cannot be deleted');
+  const key = keyOf(owner, segments);
+  const file = await store.head(key);
+  const freed = { bytes: 0, files: 0 };
+  if (file) {
+    await store.delete(key);
+    freed.bytes = file.bytes;
+    freed.files = 1;
+  } else {
+    let found = false;
+    const batch: ObjectInfo[] = [];
+    const flush = () => inBatches(batch.splice(0), BATCH, async (o) => void (await store.delete(o.key)));
+    for await (const o of walkPrefix(store, `${key}/`)) {
+      found = true;
+      if (!o.key.endsWith(`/${FOLDER_MARKER}`)) {
+        freed.bytes += o.bytes;
+        freed.files += 1;
+      }
+      batch.push(o);
+      if (batch.length >= 1000) await flush();
+    }
+    await flush();
+    if (!found) throw new PlatformError('FILES_NOT_FOUND', `Not found: ${segments.join('/')}`);
+  }
+  await keepParent(store, owner, segments);
+  return freed;
+}
+
+/** Moves a file (replacing a file) or a folder (onto nothing); answers what the move replaced. */
+async function moveEntry(
+  store: FileStore,
+  owner: string,
+  from: readonly string[],
+  to: readonly string[],
+): Promise<StorageUsage> {
+  if (from.length === 0 || to.length === 0)
+    throw new PlatformError('FILES_PATH_INVALID', 'The storage root cannot be moved or replaced');
+  const fromRel = from.join('/');
+  const toRel = to.join('/');
+  if (toRel.startsWith(`${fromRel}/`))
+    throw new PlatformError('FILES_PATH_INVALID', 'A folder cannot be moved into itself');
+  const fromKey = keyOf(owner, from);
+  const toKey = keyOf(owner, to);
+  const source = await store.head(fromKey);
+  if (!source && !(await isFolder(store, owner, from)))
+    throw new PlatformError('FILES_NOT_FOUND', `Not found: ${fromRel}`);
+  if (fromRel === toRel) return NONE;
+  await checkNoFileAbove(store, owner, to);
+  const dest = await store.head(toKey);
+  const exists = () =>
+    new PlatformError('FILES_DESTINATION_EXISTS', `The destination already exists: ${toRel}`);
+  if ((!source && dest) || (await isFolder(store, owner, to))) throw exists();
+  if (source) {
+    await store.move(fromKey, toKey);
+  } else {
+    const keys: string[] = [];
+    for await (const o of walkPrefix(store, `${fromKey}/`)) keys.push(o.key);
+    await inBatches(keys, BATCH, async (k) => void (await store.move(k, toKey + k.slice(fromKey.length))));
+  }
+  await keepParent(store, owner, from);
+  return dest ? { bytes: dest.bytes, files: 1 } : NONE;
+}
