@@ -259,8 +259,9 @@ describe.skipIf(sandboxUnavailable !== null)('runner sandbox', () => {
     const bomber = await start('bomber');
     const bystander = await start('bystander');
     const uid = Number((await sh(bomber, 'id -u')).stdout.trim());
-    // A classic fork bomb, in the background so the shell answers.
-    await sh(bomber, '(f(){ f | f & }; f) >/dev/null 2>&1 & echo started');
+    // A fork bomb whose processes stay (each forks two more, then sleeps), in the background so the shell
+    // answers. (The classic `f | f &` dies out between samples once forks fail at the cap.)
+    await sh(bomber, '(f(){ f & f & sleep 60; }; f) >/dev/null 2>&1 & echo started');
     // Sample until the bomb has clearly forked (a loaded machine can take seconds to get there), and
     // at least a second in all, so a breach of the cap would be seen.
     let peak = 0;
