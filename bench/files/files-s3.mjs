@@ -55,7 +55,7 @@ async function startS3() {
   return { child, endpoint: `http://127.0.0.1:${port}` };
 }
 
-async function startHangar(name, storage) {
+async function startHangar(name, storage, files = {}) {
   const home = join(base, name);
   mkdirSync(home, { recursive: true });
   const s3 = storage ? { s3: { access_key_id: 'S3RVER', secret_access_key: 'S3RVER' } } : {};
@@ -64,6 +64,7 @@ async function startHangar(name, storage) {
     JSON.stringify({
       limits: { max_upload_bytes: SIZE + MIB, storage_quota_files: 10_000_000 },
       storage: s3,
+      files,
     }),
   );
   const args = storage ? [storage.url, storage.endpoint] : [];
@@ -169,6 +170,25 @@ try {
   const downPeak = stop();
   if (down.bytes !== SIZE) throw new Error(`download gave ${down.bytes} bytes`);
 
+  // The same download from a second server on the same bucket that answers large files with a 302 to a
+  // signed URL (`files.download_redirect_bytes`): the client follows it to s3rver.
+  const redirecting = await startHangar(
+    'home-s3-redirect',
+    { url: 's3://bench/hangar/', endpoint: s3.endpoint },
+    { download_redirect_bytes: MIB },
+  );
+  const moved = await call(redirecting, 'GET', '/v1/serverless/files/file/big.bin');
+  if (moved.status !== 302) throw new Error(`redirecting server answered ${moved.status}`);
+  t = performance.now();
+  const followed = await fetch(`http://127.0.0.1:${redirecting.port}/v1/serverless/files/file/big.bin`, {
+    headers: { authorization: redirecting.auth },
+  });
+  let redirectBytes = 0;
+  for await (const c of followed.body) redirectBytes += c.length;
+  const redirectS = (performance.now() - t) / 1000;
+  redirecting.child.kill('SIGTERM');
+  if (redirectBytes !== SIZE) throw new Error(`redirected download gave ${redirectBytes} bytes`);
+
   t = performance.now();
   await new Upload({
     client,
@@ -187,10 +207,21 @@ try {
   const mibs = (s) => (SIZE / MIB / s).toFixed(0);
   // Printed as soon as measured: the listings below can take long on s3rver.
   console.error(
-    JSON.stringify({ upS, refUpS, downS, refDownS, upGrowth: upPeak - idle, downGrowth: downPeak - idle }),
+    JSON.stringify({
+      upS,
+      refUpS,
+      downS,
+      refDownS,
+      redirectS,
+      upGrowth: upPeak - idle,
+      downGrowth: downPeak - idle,
+    }),
   );
   rows.push(
     `| upload ${SIZE / MIB} MiB | ${mibs(upS)} | ${mibs(refUpS)} | ${(refUpS / upS).toFixed(2)}× | ${((upPeak - idle) / MIB).toFixed(1)} MiB |`,
+  );
+  rows.push(
+    `| download ${SIZE / MIB} MiB, 302 to a signed URL | ${mibs(redirectS)} | ${mibs(refDownS)} | ${(refDownS / redirectS).toFixed(2)}× | — |`,
   );
   rows.push(
     `| download ${SIZE / MIB} MiB | ${mibs(downS)} | ${mibs(refDownS)} (${refBytes === SIZE ? 'ok' : 'short'}) | ${(refDownS / downS).toFixed(2)}× | ${((downPeak - idle) / MIB).toFixed(1)} MiB |`,
