@@ -1,22 +1,22 @@
 import {
   type AppLiveStats,
-  type AppManifest,
   type DispatchResult,
   PlatformError,
   type RetryCondition,
   type Revision,
   type RunnerSample,
   type RunnerState,
-  retryBudgetOf,
 } from '@hangar/core';
 import type { SupervisorContext } from './context.js';
 import { holdAttempt, sendAttempt } from './dispatch/forward.js';
 import type { Job } from './dispatch/job.js';
 import { settleAttempt } from './dispatch/outcome.js';
 import { cancelledResult, errorResult, startTimeoutResult } from './dispatch/results.js';
+import { mayRetry, type RetryMode } from './dispatch/retry-rules.js';
 import { JobQueue } from './job-queue.js';
 import { isSurgeStart } from './metering.js';
-import type { Rollout } from './rollout.js';
+import { countStates, inFlightOf } from './pool-stats.js';
+import { type Rollout, retireRolloutIdle } from './rollout.js';
 import { Runner, type RunnerOwner } from './runner.js';
 import { runnersToStart, shouldRetire, startupBackoffMs } from './scaling.js';
 
@@ -207,18 +207,12 @@ export class AppPool implements RunnerOwner {
   }
 
   /**
-   * Puts a job whose attempt failed back in line when its retry rules allow it, counting the retry under
-   * `condition` and noting it in the request's logs. `default` follows the budgets and `X-Fal-No-Retry`;
-   * `forced` (the app's `X-Fal-Needs-Retry: 1`) ignores `skip_retry_conditions`; `refused` (nothing reached
-   * the app) retries any request, direct calls included. The attempt ceiling bounds all three.
+   * Puts a job whose attempt failed back in line when its retry rules allow it (see `RetryMode`),
+   * counting the retry under `condition` and noting it in the request's logs.
    */
   retry(job: Job, runner: Runner, condition: RetryCondition, mode: RetryMode, detail: string): boolean {
-    if (this.removed || this.ctx.closing || job.attempts >= this.ctx.maxAttempts) return false;
-    if (mode !== 'refused') {
-      if (job.req.noRetry) return false;
-      const budget = retryBudgetOf(condition, job.req.retryBudgets, budgetRules(runner.manifest, mode));
-      if (job.retriesBy[condition] >= budget) return false;
-    }
+    if (this.removed || this.ctx.closing) return false;
+    if (!mayRetry(job, runner.manifest, condition, mode, this.ctx.maxAttempts)) return false;
     job.retriesBy[condition]++;
     this.retries[condition]++;
     this.ctx.logs.note(
@@ -364,16 +358,7 @@ export class AppPool implements RunnerOwner {
   }
 
   counts(): Record<RunnerState, number> {
-    const c: Record<RunnerState, number> = {
-      pending: 0,
-      setup: 0,
-      idle: 0,
-      running: 0,
-      draining: 0,
-      terminated: 0,
-    };
-    for (const r of this.runners) c[r.state]++;
-    return c;
+    return countStates(this.runners);
   }
 
   sample(ts: number): RunnerSample {
@@ -391,44 +376,16 @@ export class AppPool implements RunnerOwner {
   }
 
   stats(gpuLabel: string): AppLiveStats {
-    let inFlight = 0;
-    for (const r of this.runners) inFlight += r.jobs.size;
     return {
       owner: this.owner,
       app: this.name,
       machineType: gpuLabel,
       queueSize: this.queue.length,
-      inFlight,
+      inFlight: inFlightOf(this.runners),
       runners: this.counts(),
       retries: { ...this.retries },
       hintHits: this.hintHits,
       hintMisses: this.hintMisses,
     };
   }
-}
-
-/** Retires idle rollout-target runners past their keep-alive, keeping one warm. */
-function retireRolloutIdle(runners: readonly Runner[], rev: Revision, now: number): void {
-  const m = rev.manifest;
-  let live = 0;
-  for (const r of runners)
-    if (r.revisionId === rev.revisionId && (r.ready || r.starting) && !r.stopRequested) live++;
-  for (const r of runners) {
-    if (r.state !== 'idle' || r.revisionId !== rev.revisionId || r.stopRequested) continue;
-    if (shouldRetire(r.idleSince, now, m.keep_alive, live, Math.max(1, m.min_concurrency))) {
-      r.drain('keep_alive expired');
-      live--;
-    }
-  }
-}
-
-/** How `AppPool.retry` treats a failed attempt. */
-export type RetryMode = 'default' | 'forced' | 'refused';
-
-/** The app's retry rules as a retry of `mode` applies them: a forced retry ignores `skip_retry_conditions`. */
-function budgetRules(
-  m: AppManifest,
-  mode: RetryMode,
-): Pick<AppManifest, 'skip_retry_conditions' | 'retry_config'> {
-  return mode === 'forced' ? { retry_config: m.retry_config } : m;
 }

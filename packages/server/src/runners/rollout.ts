@@ -1,4 +1,6 @@
 import type { Revision } from '@hangar/core';
+import type { Runner } from './runner.js';
+import { shouldRetire } from './scaling.js';
 
 /**
  * Splits an app's requests between its current revision and a rollout target. The split is counted, not
@@ -62,5 +64,20 @@ export class Rollout {
   shares(queued: number): { current: number; target: number } {
     const target = this.failures > 0 ? 0 : Math.ceil((queued * this.split.percent) / 100);
     return { current: queued - Math.min(queued, target), target };
+  }
+}
+
+/** Retires idle rollout-target runners past their keep-alive, keeping one warm. */
+export function retireRolloutIdle(runners: readonly Runner[], rev: Revision, now: number): void {
+  const m = rev.manifest;
+  let live = 0;
+  for (const r of runners)
+    if (r.revisionId === rev.revisionId && (r.ready || r.starting) && !r.stopRequested) live++;
+  for (const r of runners) {
+    if (r.state !== 'idle' || r.revisionId !== rev.revisionId || r.stopRequested) continue;
+    if (shouldRetire(r.idleSince, now, m.keep_alive, live, Math.max(1, m.min_concurrency))) {
+      r.drain('keep_alive expired');
+      live--;
+    }
   }
 }
