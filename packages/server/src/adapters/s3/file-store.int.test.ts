@@ -1,5 +1,6 @@
+import { createServer as createHttpServer, request } from 'node:http';
 import { createServer } from 'node:net';
-import { StoreUnavailable } from '@hangar/core';
+import { type FileStore, isOpened, type ReadOptions, StoreConflict, StoreUnavailable } from '@hangar/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeFileStoreContract } from '../../storage/file-store-contract.test-helper.js';
 import { createS3FileStore, type S3StoreOptions } from './file-store.js';
@@ -32,6 +33,112 @@ describeFileStoreContract('s3', async () => {
   const n = buckets++;
   const bucket = await s3.bucket(`contract-${n}`);
   return createS3FileStore(options({ bucket, prefix: n % 2 === 0 ? '' : 'tenant/hangar/' }));
+});
+
+// The same contract with every copy and move of a non-empty object made as a multipart copy.
+describeFileStoreContract('s3, multipart copies', async () => {
+  const bucket = await s3.bucket(`contract-mp-${buckets++}`);
+  return createS3FileStore(options({ bucket, prefix: 'p/', multipartCopyOverBytes: 0 }));
+});
+
+const MIB = 1 << 20;
+async function* body(...parts: Buffer[]) {
+  yield* parts;
+}
+async function bytesOf(store: FileStore, key: string, opts?: ReadOptions) {
+  const opened = await store.open(key, opts);
+  if (!isOpened(opened)) return opened;
+  const out: Buffer[] = [];
+  for await (const c of opened.body) out.push(Buffer.from(c));
+  return Buffer.concat(out);
+}
+/** 11 MiB of varied bytes: three parts of 5 MiB. */
+const big = Buffer.alloc(11 * MIB);
+for (let i = 0; i < big.length; i += 4) big.writeUInt32LE((i * 2654435761) >>> 0, i);
+
+describe('S3 adapter: copies past the single-copy limit', () => {
+  it("copies and moves in parts, with the metadata, a multipart ETag and the port's conditions", async () => {
+    const bucket = await s3.bucket('multipart-copy');
+    const store = createS3FileStore(options({ bucket, multipartCopyOverBytes: MIB, copyPartBytes: 5 * MIB }));
+    // Written in one piece (parts of 16 MiB), so its ETag is the plain MD5 of its bytes.
+    const writer = createS3FileStore(options({ bucket, partBytes: 16 * MIB }));
+    const src = await writer.put('big/src.bin', body(big), { type: 'model/weights', note: 'é x' });
+    expect(src.etag).toMatch(/^[0-9a-f]{32}$/);
+    const copied = await store.copy('big/src.bin', 'big/copy.bin');
+    expect(copied).toMatchObject({ key: 'big/copy.bin', bytes: big.length, meta: src.meta });
+    // S3's ETag of an object made of 3 parts; a validator of its own, not the source's.
+    expect(copied?.etag).toMatch(/^[0-9a-f]{32}-3$/);
+    expect(copied?.etag).not.toBe(src.etag);
+    expect((await store.head('big/copy.bin'))?.etag).toBe(copied?.etag);
+    expect(Buffer.compare((await bytesOf(store, 'big/copy.bin')) as Buffer, big)).toBe(0);
+    expect(await bytesOf(store, 'big/copy.bin', { ifMatch: src.etag })).toMatchObject({
+      unmet: 'precondition-failed',
+    });
+    expect(await bytesOf(store, 'big/copy.bin', { ifNoneMatch: copied!.etag })).toMatchObject({
+      unmet: 'not-modified',
+    });
+    const part = await bytesOf(store, 'big/copy.bin', {
+      range: { start: 5 * MIB - 2, end: 5 * MIB + 1 },
+      ifMatch: copied!.etag,
+    });
+    expect(part).toEqual(big.subarray(5 * MIB - 2, 5 * MIB + 2));
+    await expect(store.copy('big/src.bin', 'big/copy.bin', { ifNoneMatch: '*' })).rejects.toBeInstanceOf(
+      StoreConflict,
+    );
+
+    const moved = await store.move('big/copy.bin', 'big/moved.bin');
+    expect(moved).toMatchObject({ key: 'big/moved.bin', bytes: big.length, meta: src.meta });
+    expect(await store.head('big/copy.bin')).toBeNull();
+    expect(Buffer.compare((await bytesOf(store, 'big/moved.bin')) as Buffer, big)).toBe(0);
+    expect(await store.move('big/none.bin', 'big/x.bin')).toBeNull();
+    expect(await store.head('big/x.bin')).toBeNull();
+  });
+
+  it('aborts the multipart copy when a part fails, leaving no destination', async () => {
+    const bucket = await s3.bucket('multipart-abort');
+    // A proxy in front of the S3 server that fails every copy of part 2 and records the abort.
+    const seen: string[] = [];
+    const target = new URL(s3.endpoint);
+    const proxy = createHttpServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      if (req.headers['x-amz-copy-source-range'] && url.searchParams.get('partNumber') === '2') {
+        req.resume();
+        res.writeHead(500, { 'content-type': 'application/xml' });
+        res.end('<Error><Code>InternalError</Code><Message>injected</Message></Error>');
+        return;
+      }
+      const out = request(
+        { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+        (answer) => {
+          if (req.method === 'DELETE' && url.searchParams.has('uploadId'))
+            seen.push(`abort ${answer.statusCode}`);
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      req.pipe(out);
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    try {
+      const port = (proxy.address() as { port: number }).port;
+      const store = createS3FileStore(
+        options({
+          bucket,
+          endpoint: `http://127.0.0.1:${port}`,
+          multipartCopyOverBytes: MIB,
+          copyPartBytes: 5 * MIB,
+        }),
+      );
+      await store.put('src.bin', body(big), {});
+      await expect(store.copy('src.bin', 'dst.bin')).rejects.toBeInstanceOf(StoreUnavailable);
+      await expect(store.move('src.bin', 'dst.bin')).rejects.toBeInstanceOf(StoreUnavailable);
+      expect(await store.head('dst.bin')).toBeNull();
+      expect((await store.head('src.bin'))?.bytes).toBe(big.length);
+      expect(seen).toEqual(['abort 204', 'abort 204']);
+    } finally {
+      await new Promise<void>((r) => proxy.close(() => r()));
+    }
+  });
 });
 
 describe('S3 adapter failures', () => {

@@ -25,6 +25,7 @@ import {
 } from '@hangar/core';
 import { compareKeys } from '../../storage/keys.js';
 import { unmetCondition } from '../disk/file-store.js';
+import { copyInParts, SourceChanged } from './multipart-copy.js';
 
 /** Where and how to reach the bucket (from `HANGAR_STORAGE_URL=s3://bucket/prefix` and friends). */
 export interface S3StoreOptions {
@@ -44,6 +45,13 @@ export interface S3StoreOptions {
   maxAttempts: number;
   /** Size of each part of a multipart upload (S3's minimum is 5 MiB). */
   partBytes?: number;
+  /**
+   * Copies (and moves) of objects larger than this go through a multipart copy (`UploadPartCopy`)
+   * instead of one `CopyObject`, which S3 limits to 5 GiB. Default 5 GiB; lowered in tests.
+   */
+  multipartCopyOverBytes?: number;
+  /** Preferred part size of a multipart copy (default 512 MiB; at least 5 MiB, grown to fit 10,000 parts). */
+  copyPartBytes?: number;
 }
 
 const MAX_PAGE = 1000;
@@ -77,6 +85,8 @@ export function createS3FileStore(opts: S3StoreOptions): FileStore {
   const Bucket = opts.bucket;
   const root = opts.prefix;
   const partBytes = Math.max(5 << 20, opts.partBytes ?? 8 << 20);
+  const copyOverBytes = opts.multipartCopyOverBytes ?? 5 * 1024 ** 3;
+  const copyPartBytes = opts.copyPartBytes ?? 512 << 20;
 
   const full = (key: string) => {
     if (!isObjectKey(key)) throw new Error('invalid object key');
@@ -151,6 +161,46 @@ export function createS3FileStore(opts: S3StoreOptions): FileStore {
       if (bodyError !== null) throw bodyError;
       if (statusOf(err) === 412) throw new StoreConflict(key);
       throw unavailable('put', err);
+    }
+  }
+
+  /** Copies `from` to `to`, answering the copy and the ETag of the source version copied. */
+  async function copyObject(from: string, to: string, w?: WriteOptions) {
+    const source = full(from);
+    const Key = full(to);
+    if (w?.ifNoneMatch === '*' && (await head(to)) !== null) throw new StoreConflict(to);
+    const CopySource = `${Bucket}/${source.split('/').map(encodeURIComponent).join('/')}`;
+    // Every copy is of the version just seen; one replaced meanwhile is copied again from the new one.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const src = await client.send(new HeadObjectCommand({ Bucket, Key: source }));
+        const CopySourceIfMatch = src.ETag;
+        if ((src.ContentLength ?? 0) > copyOverBytes) {
+          await copyInParts(client, { Bucket, Key, CopySource, source: src, partBytes: copyPartBytes }, w);
+        } else {
+          await client
+            .send(
+              new CopyObjectCommand({
+                Bucket,
+                Key,
+                CopySource,
+                CopySourceIfMatch,
+                MetadataDirective: 'COPY',
+              }),
+            )
+            .catch((err) => {
+              throw statusOf(err) === 412 ? new SourceChanged() : err;
+            });
+        }
+        const info = await head(to);
+        return info && { info, sourceEtag: CopySourceIfMatch ?? '' };
+      } catch (err) {
+        if (err instanceof SourceChanged && attempt < 3) continue;
+        const status = statusOf(err);
+        if (status === 404) return null;
+        if (status === 412 || err instanceof SourceChanged) throw new StoreConflict(to);
+        throw unavailable('copy', err);
+      }
     }
   }
 
@@ -266,30 +316,25 @@ export function createS3FileStore(opts: S3StoreOptions): FileStore {
       }
     },
     listPage,
-    async copy(from, to, w) {
-      const source = full(from);
-      const Key = full(to);
-      if (w?.ifNoneMatch === '*' && (await head(to)) !== null) throw new StoreConflict(to);
-      try {
-        await client.send(
-          new CopyObjectCommand({
-            Bucket,
-            Key,
-            CopySource: `${Bucket}/${source.split('/').map(encodeURIComponent).join('/')}`,
-            MetadataDirective: 'COPY',
-          }),
-        );
-      } catch (err) {
-        if (statusOf(err) === 404) return null;
-        throw unavailable('copy', err);
-      }
-      return head(to);
-    },
+    copy: async (from, to, w) => (await copyObject(from, to, w))?.info ?? null,
     async move(from, to) {
-      const info = await store.copy(from, to);
-      if (!info) return null;
-      await call('delete', () => client.send(new DeleteObjectCommand({ Bucket, Key: full(from) })));
-      return info;
+      const copied = await copyObject(from, to);
+      if (!copied) return null;
+      // Only the version that was copied is deleted: a source replaced since then stays (If-Match, and a
+      // check before for servers that ignore it).
+      const now = await head(from);
+      if (now !== null && now.etag === unquote(copied.sourceEtag)) {
+        await call('delete', async () => {
+          try {
+            await client.send(
+              new DeleteObjectCommand({ Bucket, Key: full(from), IfMatch: copied.sourceEtag }),
+            );
+          } catch (err) {
+            if (statusOf(err) !== 412) throw err;
+          }
+        });
+      }
+      return copied.info;
     },
     async signedUrl(key, s) {
       const Key = full(key);

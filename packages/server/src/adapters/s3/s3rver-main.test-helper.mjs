@@ -5,11 +5,14 @@
 // One fix to the test server: s3rver 3.7.1 lists keys in folder-walk order rather than S3's UTF-8 byte
 // order (so `a/b` comes before `a-c`, and paging with StartAfter skips keys), never reports a common
 // prefix whose objects all sit deeper, and does not count common prefixes against MaxKeys. The
-// replacement below lists as S3 documents ListObjectsV2; everything else is s3rver's own.
+// replacement below lists as S3 documents ListObjectsV2. The multipart fixes (UploadPartCopy,
+// AbortMultipartUpload, S3's ETag of a multipart object) are in s3rver-multipart.test-helper.mjs;
+// everything else is s3rver's own.
 import { readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import S3rver from 's3rver';
+import './s3rver-multipart.test-helper.mjs';
 
 const require = createRequire(import.meta.url);
 const FilesystemStore = require('s3rver/lib/stores/filesystem.js');

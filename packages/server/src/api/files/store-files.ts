@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { type FileStore, isOpened, type ObjectInfo, PlatformError } from '@hangar/core';
+import { type FileStore, isOpened, type ObjectInfo, PlatformError, StoreConflict } from '@hangar/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { NONE } from './atomic-write.js';
 import { etagMatches, parseRange } from './download.js';
@@ -214,12 +214,17 @@ async function moveEntry(
   const exists = () =>
     new PlatformError('FILES_DESTINATION_EXISTS', `The destination already exists: ${toRel}`);
   if ((!source && dest) || (await isFolder(store, owner, to))) throw exists();
+  // A source replaced again and again while it was copied (big files are copied in parts).
+  const move = (a: string, b: string) =>
+    store.move(a, b).catch((err) => {
+      throw err instanceof StoreConflict ? new PlatformError('FILES_CONFLICT') : err;
+    });
   if (source) {
-    await store.move(fromKey, toKey);
+    await move(fromKey, toKey);
   } else {
     const keys: string[] = [];
     for await (const o of walkPrefix(store, `${fromKey}/`)) keys.push(o.key);
-    await inBatches(keys, BATCH, async (k) => void (await store.move(k, toKey + k.slice(fromKey.length))));
+    await inBatches(keys, BATCH, async (k) => void (await move(k, toKey + k.slice(fromKey.length))));
   }
   await keepParent(store, owner, from);
   return dest ? { bytes: dest.bytes, files: 1 } : NONE;
