@@ -276,6 +276,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     streams,
     payloadObjects: objects,
     objects,
+    ...(ownerSync ? { filesChanged: (owner: string) => ownerSync.refresh(owner) } : {}),
     // Files the API creates belong to the owner's sandbox uid, so its runners can change them.
     ...(isolation.mode === 'sandbox'
       ? { ownerIds: (owner: string) => isolation.identities.forOwner(owner) }

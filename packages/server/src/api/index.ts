@@ -53,6 +53,8 @@ export interface PlatformApiDeps {
   objects?: FileStore;
   /** The uid/gid an owner's sandboxed runners run as; files the Files API creates are given to them. */
   ownerIds?: (owner: string) => OwnerIds | null;
+  /** Told after the Files API changed an owner's files in the object store (refreshes runner caches). */
+  filesChanged?: (owner: string) => void;
   /** Where request payloads above `limits.payload_store_bytes` live (the requests listing reads them). */
   payloadObjects?: FileStore;
 }
@@ -128,6 +130,7 @@ export function registerPlatformApi(app: HttpApp, deps: PlatformApiDeps): Platfo
           objects: {
             store: fileObjects,
             scratchDir: join(config.home, 'scratch'),
+            ...(deps.filesChanged ? { changed: deps.filesChanged } : {}),
             redirect:
               redirectBytes > 0
                 ? { overBytes: redirectBytes, expiresInS: config.files.downloadRedirectTtlS }

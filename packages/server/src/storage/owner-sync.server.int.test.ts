@@ -84,3 +84,84 @@ describe('server with S3 storage: runners write DATA_DIR back to the store', () 
     expect(stored.equals(readFileSync(join(home, 'cache', 'files', 'solo', rel)))).toBe(true);
   });
 });
+
+// With a sync interval far longer than the test, a file written or deleted through the Files API reaches
+// (or leaves) a running runner's DATA_DIR on this node only because the API asks for a refresh.
+describe('server with S3 storage: Files API changes refresh the runner cache on this node', () => {
+  let s3: S3TestServer;
+  let home: string;
+  let server: RunningServer;
+  let auth: string;
+
+  beforeAll(async () => {
+    s3 = await startS3Server();
+    const bucket = await s3.bucket('refresh-files');
+    home = mkdtempSync(join(tmpdir(), 'hangar-s3-refresh-'));
+    const s3Config = {
+      access_key_id: s3.credentials.accessKeyId,
+      secret_access_key: s3.credentials.secretAccessKey,
+    };
+    writeFileSync(
+      join(home, 'hangar.config.json'),
+      JSON.stringify({
+        runners: { isolation: multiTenantIsolation },
+        storage: { sync_interval_s: 3600, s3: s3Config },
+      }),
+    );
+    const env = {
+      HANGAR_LOG_LEVEL: 'silent',
+      HANGAR_HOME: home,
+      HANGAR_OWNER: 'solo',
+      HANGAR_STORAGE_URL: `s3://${bucket}/hangar`,
+      HANGAR_S3_ENDPOINT: s3.endpoint,
+    };
+    server = await startServer(loadConfig({ port: '0', home }, env, home), { demo: true });
+    auth = `Key ${readFileSync(join(home, 'admin.key'), 'utf8').trim()}`;
+  });
+
+  afterAll(async () => {
+    await server?.shutdown();
+    await s3?.close();
+    if (home) rmSync(home, { recursive: true, force: true });
+  });
+
+  const cached = (rel: string) => join(home, 'cache', 'files', 'solo', rel);
+  const readCached = (rel: string) => (existsSync(cached(rel)) ? readFileSync(cached(rel), 'utf8') : null);
+
+  it('shows an uploaded, moved and deleted file in DATA_DIR long before the interval', async () => {
+    // A runner of the owner runs on this node (the echo app keeps one).
+    const ran = await fetch(`${server.url}/run/solo/echo`, {
+      method: 'POST',
+      headers: { authorization: auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ hello: 'cache' }),
+    });
+    expect(ran.status).toBe(200);
+    await ran.arrayBuffer();
+
+    const form = new FormData();
+    form.append('file_upload', new Blob(['fresh weights']), 'w.bin');
+    const up = await fetch(`${server.url}/v1/serverless/files/file/local/models/w.bin`, {
+      method: 'POST',
+      headers: { authorization: auth },
+      body: form,
+    });
+    expect(up.status).toBe(200);
+    expect(await until(() => readCached('models/w.bin'))).toBe('fresh weights');
+
+    const moved = await fetch(`${server.url}/v1/serverless/files/move/models/w.bin`, {
+      method: 'POST',
+      headers: { authorization: auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ destination: 'models/v2.bin' }),
+    });
+    expect(moved.status).toBe(200);
+    expect(await until(() => readCached('models/v2.bin'))).toBe('fresh weights');
+    await until(() => !existsSync(cached('models/w.bin')));
+
+    const gone = await fetch(`${server.url}/v1/serverless/files/file/models/v2.bin`, {
+      method: 'DELETE',
+      headers: { authorization: auth },
+    });
+    expect(gone.status).toBe(204);
+    await until(() => !existsSync(cached('models/v2.bin')));
+  });
+});

@@ -65,6 +65,12 @@ export interface OwnerSync {
   release(owner: string): void;
   /** Syncs now (after any sync in progress); `final` publishes changed files without waiting. */
   sync(owner: string, opts?: { final?: boolean }): Promise<SyncReport>;
+  /**
+   * The owner's files changed in the store through this node (the Files API): when runners of `owner`
+   * run here, syncs their cache soon instead of at the next interval. Calls while a sync is queued join
+   * it; without runners here it does nothing (the next runner's start syncs).
+   */
+  refresh(owner: string): void;
   /** Stops the periodic syncs and waits for those in progress (final ones included). */
   close(): Promise<void>;
 }
@@ -365,6 +371,13 @@ export function createOwnerSync(deps: OwnerSyncDeps): OwnerSync {
     sync(owner, opts = {}) {
       const state = stateOf(owner);
       return schedule(owner, state, opts.final ?? false);
+    },
+    refresh(owner) {
+      const state = states.get(owner);
+      if (closed || !state || state.holders === 0) return;
+      // A sync already queued starts after the one running, so it sees this change: join it.
+      if (state.queued) return;
+      void schedule(owner, state, false).catch(() => undefined);
     },
     async close() {
       closed = true;

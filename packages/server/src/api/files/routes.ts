@@ -45,9 +45,15 @@ export interface FileDeps {
   clock: Clock;
   /**
    * Owners' files in the object store (`files/<owner>/<path>`) instead of `dataRoot`: set when storage is
-   * S3. `scratchDir` is where `unzip=true` uploads are extracted before their entries are stored.
+   * S3. `scratchDir` is where `unzip=true` uploads are extracted before their entries are stored;
+   * `changed` is told after each change of an owner's files.
    */
-  objects?: { store: FileStore; scratchDir: string; redirect: DownloadRedirect | null };
+  objects?: {
+    store: FileStore;
+    scratchDir: string;
+    redirect: DownloadRedirect | null;
+    changed?: (owner: string) => void;
+  };
 }
 
 /** The Files API's backend: the object store when one is given, else the owners' folders on this disk. */

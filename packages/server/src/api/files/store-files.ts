@@ -35,6 +35,8 @@ export interface StoreOwnerFilesDeps {
   redirect: DownloadRedirect | null;
   /** Where uploads sent with `unzip=true` are staged and extracted before their entries are stored. */
   scratchDir: string;
+  /** Told after a write, delete or move changed `owner`'s files (refreshes this node's runner cache). */
+  changed?: (owner: string) => void;
 }
 
 const BATCH = 16;
@@ -48,16 +50,29 @@ const EPOCH = new Date(0).toISOString();
  */
 export function createStoreOwnerFiles(deps: StoreOwnerFilesDeps): OwnerFiles {
   const { store } = deps;
+  const uploads = createStoreUploads(deps);
+  /** Runs a change, then tells `changed` (also after a failure midway, which may have changed some). */
+  const changing =
+    <A extends unknown[]>(fn: (owner: string, ...rest: A) => Promise<void>) =>
+    async (owner: string, ...rest: A) => {
+      try {
+        await fn(owner, ...rest);
+      } finally {
+        deps.changed?.(owner);
+      }
+    };
   return {
     list: (owner, segments) => listFolder(store, owner, segments),
     send: (request, reply, owner, segments) => sendObject(deps, request, reply, owner, segments),
-    ...createStoreUploads(deps),
-    async delete(owner, segments) {
+    upload: changing(uploads.upload),
+    uploadFromUrl: changing(uploads.uploadFromUrl),
+    uploadArchive: changing(uploads.uploadArchive),
+    delete: changing(async (owner, segments: readonly string[]) => {
       deps.quota.credit(owner, await deleteEntry(store, owner, segments));
-    },
-    async move(owner, from, to) {
+    }),
+    move: changing(async (owner, from: readonly string[], to: readonly string[]) => {
       deps.quota.credit(owner, await moveEntry(store, owner, from, to));
-    },
+    }),
   };
 }
 
