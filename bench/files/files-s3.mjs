@@ -43,6 +43,22 @@ function sampleRss(pid) {
     return Math.max(peak, rssOf(pid));
   };
 }
+/** CPU seconds (user + system) a process has used so far, from /proc (clock ticks of 1/100 s). */
+const cpuOf = (pid) => {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+};
+const ownCpu = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+/** CPU seconds per GiB moved, of Hangar, s3rver and this client, over `fn`. */
+async function cpuPerGiB(pids, fn) {
+  const before = [...pids.map(cpuOf), ownCpu()];
+  const out = await fn();
+  const after = [...pids.map(cpuOf), ownCpu()];
+  return { out, cpu: after.map((a, i) => ((a - before[i]) / (SIZE / 1024 ** 3)).toFixed(2)) };
+}
 const firstLine = (child) => new Promise((r) => createInterface({ input: child.stdout }).once('line', r));
 
 async function startS3() {
@@ -144,9 +160,10 @@ const client = new S3Client({
 await client.send(new CreateBucketCommand({ Bucket: 'bench' }));
 const hangar = await startHangar('home-s3', { url: 's3://bench/hangar/', endpoint: s3.endpoint });
 const rows = [];
+const cpuRows = [];
+const src = join(base, 'src.bin');
 let s3List;
 try {
-  const src = join(base, 'src.bin');
   const block = Buffer.alloc(8 * MIB);
   for (let i = 0; i < block.length; i += 4) block.writeUInt32LE((i * 2654435761) >>> 0, i);
   const fd = openSync(src, 'w');
@@ -165,7 +182,9 @@ try {
   if (up.status !== 200) throw new Error(`upload answered ${up.status}: ${up.text}`);
   stop = sampleRss(hangar.child.pid);
   t = performance.now();
-  const down = await call(hangar, 'GET', '/v1/serverless/files/file/big.bin');
+  const { out: down, cpu: downCpu } = await cpuPerGiB([hangar.child.pid, s3.child.pid], () =>
+    call(hangar, 'GET', '/v1/serverless/files/file/big.bin'),
+  );
   const downS = (performance.now() - t) / 1000;
   const downPeak = stop();
   if (down.bytes !== SIZE) throw new Error(`download gave ${down.bytes} bytes`);
@@ -198,11 +217,13 @@ try {
   }).done();
   const refUpS = (performance.now() - t) / 1000;
   t = performance.now();
-  const got = await client.send(new GetObjectCommand({ Bucket: 'bench', Key: 'direct/big.bin' }));
-  let refBytes = 0;
-  for await (const c of got.Body) refBytes += c.length;
+  const { out: refBytes, cpu: refCpu } = await cpuPerGiB([hangar.child.pid, s3.child.pid], async () => {
+    const got = await client.send(new GetObjectCommand({ Bucket: 'bench', Key: 'direct/big.bin' }));
+    let n = 0;
+    for await (const c of got.Body) n += c.length;
+    return n;
+  });
   const refDownS = (performance.now() - t) / 1000;
-  rmSync(src, { force: true });
 
   const mibs = (s) => (SIZE / MIB / s).toFixed(0);
   // Printed as soon as measured: the listings below can take long on s3rver.
@@ -215,6 +236,9 @@ try {
       redirectS,
       upGrowth: upPeak - idle,
       downGrowth: downPeak - idle,
+      // CPU seconds per GiB: [Hangar, s3rver, client].
+      downCpu,
+      refCpu,
     }),
   );
   rows.push(
@@ -223,6 +247,8 @@ try {
   rows.push(
     `| download ${SIZE / MIB} MiB, 302 to a signed URL | ${mibs(redirectS)} | ${mibs(refDownS)} | ${(refDownS / redirectS).toFixed(2)}× | — |`,
   );
+  cpuRows.push(`| download through Hangar | ${downCpu.join(' | ')} |`);
+  cpuRows.push(`| SDK straight from s3rver | ${refCpu.join(' | ')} |`);
   rows.push(
     `| download ${SIZE / MIB} MiB | ${mibs(downS)} | ${mibs(refDownS)} (${refBytes === SIZE ? 'ok' : 'short'}) | ${(refDownS / downS).toFixed(2)}× | ${((downPeak - idle) / MIB).toFixed(1)} MiB |`,
   );
@@ -250,6 +276,30 @@ try {
 const disk = await startHangar('home-disk', null);
 let diskList;
 try {
+  // The same 2 GiB file through a server on local disk: its memory.
+  const warm = join(base, 'warm.bin');
+  await uploadFile(disk, 'warm.bin', warm);
+  const idle = rssOf(disk.child.pid);
+  let stop = sampleRss(disk.child.pid);
+  let t = performance.now();
+  const up = await uploadFile(disk, 'big.bin', src);
+  const upS = (performance.now() - t) / 1000;
+  const upPeak = stop();
+  if (up.status !== 200) throw new Error(`disk upload answered ${up.status}: ${up.text}`);
+  stop = sampleRss(disk.child.pid);
+  t = performance.now();
+  const down = await call(disk, 'GET', '/v1/serverless/files/file/big.bin');
+  const downS = (performance.now() - t) / 1000;
+  const downPeak = stop();
+  if (down.bytes !== SIZE) throw new Error(`disk download gave ${down.bytes} bytes`);
+  rmSync(src, { force: true });
+  const mibs = (s) => (SIZE / MIB / s).toFixed(0);
+  rows.push(
+    `| local disk: upload ${SIZE / MIB} MiB | ${mibs(upS)} | — | — | ${((upPeak - idle) / MIB).toFixed(1)} MiB |`,
+  );
+  rows.push(
+    `| local disk: download ${SIZE / MIB} MiB | ${mibs(downS)} | — | — | ${((downPeak - idle) / MIB).toFixed(1)} MiB |`,
+  );
   const dir = join(disk.home, 'data', 'demo', 'many');
   mkdirSync(dir, { recursive: true });
   for (let i = 0; i < LIST_OBJECTS; i++) writeFileSync(join(dir, `f${String(i).padStart(6, '0')}`), 'x');
@@ -266,6 +316,9 @@ console.log(
 );
 console.log('| --- | --- | --- | --- | --- |');
 for (const r of rows) console.log(r);
+console.log('\n| CPU seconds per GiB downloaded | Hangar | s3rver | client |');
+console.log('| --- | --- | --- | --- |');
+for (const r of cpuRows) console.log(r);
 console.log(`\n| list of a folder of ${LIST_OBJECTS} objects | p50 ms | p95 ms | samples |`);
 console.log('| --- | --- | --- | --- |');
 console.log(

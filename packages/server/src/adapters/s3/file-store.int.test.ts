@@ -1,7 +1,7 @@
 import { createServer as createHttpServer, request } from 'node:http';
 import { createServer } from 'node:net';
 import { type FileStore, isOpened, type ReadOptions, StoreConflict, StoreUnavailable } from '@hangar/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { describeFileStoreContract } from '../../storage/file-store-contract.test-helper.js';
 import { createS3FileStore, type S3StoreOptions } from './file-store.js';
 import { type S3TestServer, startS3Server } from './s3rver.test-helper.js';
@@ -137,6 +137,94 @@ describe('S3 adapter: copies past the single-copy limit', () => {
       expect(seen).toEqual(['abort 204', 'abort 204']);
     } finally {
       await new Promise<void>((r) => proxy.close(() => r()));
+    }
+  });
+});
+
+/** A proxy in front of the S3 server; `hold` requests wait until `release()`, and what passed is in `seen`. */
+async function s3Proxy(hold: (method: string, url: URL) => boolean) {
+  const seen: string[] = [];
+  const waiting: Array<() => void> = [];
+  let holding = true;
+  const target = new URL(s3.endpoint);
+  const server = createHttpServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const forward = () => {
+      const out = request(
+        { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+        (answer) => {
+          seen.push(`${req.method} ${[...url.searchParams.keys()].join('&')} ${answer.statusCode}`);
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      req.pipe(out);
+    };
+    if (holding && hold(req.method ?? '', url)) waiting.push(forward);
+    else forward();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    endpoint: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    seen,
+    held: () => waiting.length,
+    release() {
+      holding = false;
+      for (const go of waiting.splice(0)) go();
+    },
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+describe('S3 adapter: streamed writes', () => {
+  const PART = 5 * MIB;
+  const CHUNK = 64 * 1024;
+
+  it('reads the body no further than its part buffers while parts are in flight', async () => {
+    const bucket = await s3.bucket('bounded-put');
+    const proxy = await s3Proxy((method, url) => method === 'PUT' && url.searchParams.has('partNumber'));
+    try {
+      const store = createS3FileStore(options({ bucket, endpoint: proxy.endpoint, partBytes: PART }));
+      let pulled = 0;
+      const chunk = Buffer.alloc(CHUNK, 3);
+      async function* body() {
+        for (let i = 0; i < (40 * MIB) / CHUNK; i++) {
+          pulled += CHUNK;
+          yield chunk;
+        }
+      }
+      const put = store.put('bounded.bin', body(), {});
+      // Its three part buffers are sent and held by the proxy; then reading waits for a free one.
+      await vi.waitFor(() => expect(proxy.held()).toBe(3), { timeout: 4000 });
+      expect(pulled).toBeGreaterThanOrEqual(3 * PART);
+      expect(pulled).toBeLessThanOrEqual(3 * PART + CHUNK);
+      proxy.release();
+      const info = await put;
+      expect(info.bytes).toBe(40 * MIB);
+      expect(info.etag).toMatch(/-8$/);
+      expect((await store.head('bounded.bin'))?.bytes).toBe(40 * MIB);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("aborts the upload when the body fails after parts were sent, and rethrows the body's error", async () => {
+    const bucket = await s3.bucket('failed-put');
+    const proxy = await s3Proxy(() => false);
+    try {
+      const store = createS3FileStore(options({ bucket, endpoint: proxy.endpoint, partBytes: PART }));
+      async function* body() {
+        yield big;
+        throw new Error('client went away');
+      }
+      await expect(store.put('failed.bin', body(), {})).rejects.toThrow('client went away');
+      expect(await store.head('failed.bin')).toBeNull();
+      const parts = proxy.seen.filter((s) => s.startsWith('PUT') && s.includes('partNumber'));
+      expect(parts.map((s) => s.split(' ')[2])).toEqual(['200', '200']);
+      const aborts = proxy.seen.filter((s) => s.startsWith('DELETE') && s.includes('uploadId'));
+      expect(aborts.map((s) => s.split(' ')[2])).toEqual(['204']);
+    } finally {
+      await proxy.close();
     }
   });
 });
