@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 
 const SIZE = Number(process.env.BENCH_BYTES ?? 2 * 1024 ** 3);
 const LIST_OBJECTS = Number(process.env.BENCH_LIST_OBJECTS ?? 100_000);
@@ -173,6 +174,7 @@ try {
   const warm = join(base, 'warm.bin');
   writeFileSync(warm, block);
   await uploadFile(hangar, 'warm.bin', warm);
+  for (let i = 0; i < 8; i++) await call(hangar, 'GET', '/v1/serverless/files/file/warm.bin');
   const idle = rssOf(hangar.child.pid);
   let stop = sampleRss(hangar.child.pid);
   let t = performance.now();
@@ -225,6 +227,26 @@ try {
   });
   const refDownS = (performance.now() - t) / 1000;
 
+  // The same bytes through a bare node:http pass-through (no Hangar, no SDK): the cost of one Node hop.
+  const signed = await getSignedUrl(
+    client,
+    new GetObjectCommand({ Bucket: 'bench', Key: 'direct/big.bin' }),
+    {
+      expiresIn: 600,
+    },
+  );
+  const bare = spawn(process.execPath, [new URL('./bare-proxy.mjs', import.meta.url).pathname, signed], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const bareHop = { port: JSON.parse(await firstLine(bare)).port, auth: '' };
+  t = performance.now();
+  const { out: bareDown, cpu: bareCpu } = await cpuPerGiB([bare.pid, s3.child.pid], () =>
+    call(bareHop, 'GET', '/'),
+  );
+  const bareS = (performance.now() - t) / 1000;
+  bare.kill('SIGTERM');
+  if (bareDown.bytes !== SIZE) throw new Error(`bare proxy gave ${bareDown.bytes} bytes`);
+
   const mibs = (s) => (SIZE / MIB / s).toFixed(0);
   // Printed as soon as measured: the listings below can take long on s3rver.
   console.error(
@@ -236,9 +258,11 @@ try {
       redirectS,
       upGrowth: upPeak - idle,
       downGrowth: downPeak - idle,
-      // CPU seconds per GiB: [Hangar, s3rver, client].
+      // CPU seconds per GiB: [Hangar (or the bare proxy), s3rver, client].
       downCpu,
       refCpu,
+      bareS,
+      bareCpu,
     }),
   );
   rows.push(
@@ -248,7 +272,11 @@ try {
     `| download ${SIZE / MIB} MiB, 302 to a signed URL | ${mibs(redirectS)} | ${mibs(refDownS)} | ${(refDownS / redirectS).toFixed(2)}× | — |`,
   );
   cpuRows.push(`| download through Hangar | ${downCpu.join(' | ')} |`);
+  cpuRows.push(`| bare node:http proxy (no Hangar) | ${bareCpu.join(' | ')} |`);
   cpuRows.push(`| SDK straight from s3rver | ${refCpu.join(' | ')} |`);
+  rows.push(
+    `| download ${SIZE / MIB} MiB, bare node:http proxy | ${mibs(bareS)} | ${mibs(refDownS)} | ${(refDownS / bareS).toFixed(2)}× | — |`,
+  );
   rows.push(
     `| download ${SIZE / MIB} MiB | ${mibs(downS)} | ${mibs(refDownS)} (${refBytes === SIZE ? 'ok' : 'short'}) | ${(refDownS / downS).toFixed(2)}× | ${((downPeak - idle) / MIB).toFixed(1)} MiB |`,
   );
@@ -316,7 +344,7 @@ console.log(
 );
 console.log('| --- | --- | --- | --- | --- |');
 for (const r of rows) console.log(r);
-console.log('\n| CPU seconds per GiB downloaded | Hangar | s3rver | client |');
+console.log('\n| CPU seconds per GiB downloaded | Hangar (or the bare proxy) | s3rver | client |');
 console.log('| --- | --- | --- | --- |');
 for (const r of cpuRows) console.log(r);
 console.log(`\n| list of a folder of ${LIST_OBJECTS} objects | p50 ms | p95 ms | samples |`);

@@ -131,7 +131,7 @@ export function createS3FileStore(opts: S3StoreOptions): FileStore {
         ...(w?.ifNoneMatch === '*' ? { IfNoneMatch: '*' as const } : {}),
         ...(w?.ifMatch !== undefined ? { IfMatch: quote(w.ifMatch) } : {}),
         partBytes,
-        // Two parts in flight while a third fills (or three in flight): fast, in 3 × partBytes of memory.
+        // Parts in flight while the next fills, all in a fixed 3 × partBytes of memory.
         buffers: 3,
       });
       return { key, bytes: done.bytes, etag: unquote(done.etag), modifiedAt: Date.now(), meta: { ...meta } };
