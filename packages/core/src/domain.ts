@@ -25,6 +25,8 @@ export interface AppManifest {
   name: string;
   command: string[];
   machine_type: string;
+  /** GPUs per runner, overriding the machine type's count (absent: the machine type's). */
+  gpus?: number;
   environment: string;
   auth_mode: AuthMode;
   keep_alive: number;

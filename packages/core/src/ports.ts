@@ -428,6 +428,13 @@ export interface AppLiveStats {
   /** Attempts of requests with `X-Fal-Runner-Hint` since start, on a runner with that hint (hits) or not. */
   hintHits?: number;
   hintMisses?: number;
+  /** Last sampled usage of each GPU held by a runner of the app (absent or empty: none sampled). */
+  gpus?: RunnerGpuUsage[];
+}
+
+/** One GPU's last sampled usage, with the runner holding it. */
+export interface RunnerGpuUsage extends GpuUsage {
+  runnerId: string;
 }
 
 /** The runner pool as the gateway sees it. */

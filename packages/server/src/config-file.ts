@@ -94,6 +94,19 @@ export const ConfigFileSchema = Type.Object(
         strict,
       ),
     ),
+    gpus: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            index: Type.Integer({ minimum: 0 }),
+            uuid: Type.String({ minLength: 1 }),
+            name: Type.String({ minLength: 1 }),
+            memory_mb: Type.Integer({ minimum: 0 }),
+          },
+          strict,
+        ),
+      ),
+    ),
     discounts: Type.Optional(
       Type.Record(
         Type.String({ pattern: OWNER_NAME_PATTERN }),
@@ -233,6 +246,9 @@ export function fileSections(file: ConfigFile) {
   const sb = file.runners?.sandbox ?? {};
   const bodyLimit = l.body_limit ?? 10 * 1024 * 1024;
   return {
+    gpus: file.gpus
+      ? file.gpus.map((g) => ({ index: g.index, uuid: g.uuid, name: g.name, memoryMb: g.memory_mb }))
+      : null,
     limits: {
       bodyLimit,
       jsonPayloadCap: l.json_payload_cap ?? 1024 * 1024,

@@ -10,6 +10,7 @@ import {
   mergeMachineTypes,
   readConfigFile,
 } from './config-file.js';
+import type { GpuCard } from './runners/gpus/inventory.js';
 import type { SandboxSettings } from './runners/sandbox/index.js';
 import { parseStorageLocation, type StorageLocation } from './storage-location.js';
 
@@ -62,6 +63,8 @@ export interface Config {
   /** This node's name (`HANGAR_NODE_ID`, default the host name), put on every runner it starts as a label. */
   readonly nodeId: string;
   readonly machineTypes: Readonly<Record<string, Readonly<MachineType>>>;
+  /** The config file's GPU list (`gpus`), which replaces what nvidia-smi reports; null: ask nvidia-smi. */
+  readonly gpus: readonly Readonly<GpuCard>[] | null;
   /** Owner → percent discount (0–100). */
   readonly discounts: Readonly<Record<string, number>>;
   readonly limits: {

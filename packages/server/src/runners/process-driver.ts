@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunnerDriver, RunnerHandle, RunnerHooks, RunnerSpec } from '@hangar/core';
+import { type GpuPlacement, type LocalGpus, placeGpus } from './gpus/placement.js';
 import { LineSplitter } from './line-splitter.js';
 import { openRunnerStateFiles } from './runner-state-files.js';
 
@@ -23,6 +24,8 @@ export interface ProcessDriverOptions {
    * default a fresh temporary folder (discovery then covers this driver's own runners only).
    */
   stateDir?: string;
+  /** This machine's GPUs, handed out one runner per card; absent or null: the machine has none. */
+  gpus?: LocalGpus | null;
 }
 
 /**
@@ -43,24 +46,35 @@ export function createProcessRunnerDriver(options: ProcessDriverOptions = {}): R
     async start(spec, hooks, signal) {
       const artifact = bundleArtifact(spec);
       signal?.throwIfAborted();
-      const port = await freePort();
-      const env = {
-        ...baseEnv,
-        ...spec.env,
-        ...filesEnv(options.filesPort),
-        DATA_DIR: spec.dataDir,
-        PORT: String(port),
-      };
-      const child = await spawnRunner(artifact, env);
-      if (child.pid) states.record(child.pid, spec.labels);
-      watchChild(child, hooks, async () => states.forget(spec.runnerId));
-      hooks.onPhase('SETUP');
-      const handle = processHandle(spec.runnerId, `http://127.0.0.1:${port}`, child);
-      if (signal?.aborted) {
-        handle.kill();
-        signal.throwIfAborted();
+      const placed = await placeGpus(options.gpus?.allocator ?? null, spec, hooks, signal);
+      try {
+        const port = await freePort();
+        const env = {
+          ...baseEnv,
+          ...spec.env,
+          ...placed.env,
+          ...filesEnv(options.filesPort),
+          DATA_DIR: spec.dataDir,
+          PORT: String(port),
+        };
+        const child = await spawnRunner(artifact, env);
+        if (child.pid) states.record(child.pid, spec.labels);
+        watchChild(child, hooks, async () => {
+          states.forget(spec.runnerId);
+          placed.release();
+        });
+        hooks.onPhase('SETUP');
+        const handle = processHandle(spec.runnerId, `http://127.0.0.1:${port}`, child, placed, options.gpus);
+        if (signal?.aborted) {
+          handle.kill();
+          signal.throwIfAborted();
+        }
+        return handle;
+      } catch (err) {
+        // Released again by the exit of a process that did start: release is idempotent.
+        placed.release();
+        throw err;
       }
-      return handle;
     },
     async discover(node) {
       return states.discover(node);
@@ -162,7 +176,13 @@ export function watchChild(
   });
 }
 
-function processHandle(runnerId: string, url: string, child: ChildProcess): RunnerHandle {
+function processHandle(
+  runnerId: string,
+  url: string,
+  child: ChildProcess,
+  placed: GpuPlacement,
+  gpus: LocalGpus | null | undefined,
+): RunnerHandle {
   const pid = child.pid ?? null;
   const ref = pid === null ? '' : String(pid);
   const exited = new Promise<void>((resolve) => {
@@ -173,7 +193,7 @@ function processHandle(runnerId: string, url: string, child: ChildProcess): Runn
     runnerId,
     url,
     ref,
-    gpus: [],
+    ...gpuHandle(placed, gpus),
     stop(graceMs) {
       if (pid === null || child.exitCode !== null || child.signalCode !== null) return exited;
       signalGroup(pid, 'SIGTERM');
@@ -193,4 +213,14 @@ export function signalGroup(pid: number, signal: NodeJS.Signals): void {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
   }
+}
+
+/** The handle's `gpus` (UUIDs) and, when it has cards, `sampleGpus` over the machine's sampler. */
+export function gpuHandle(
+  placed: GpuPlacement,
+  gpus: LocalGpus | null | undefined,
+): Pick<RunnerHandle, 'gpus' | 'sampleGpus'> {
+  const uuids = placed.cards.map((c) => c.uuid);
+  if (uuids.length === 0 || !gpus) return { gpus: uuids };
+  return { gpus: uuids, sampleGpus: () => gpus.sampler.sample(uuids) };
 }

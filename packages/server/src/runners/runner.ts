@@ -3,6 +3,9 @@ import { connect } from 'node:net';
 import type {
   AppManifest,
   EventCategory,
+  GpuRequest,
+  GpuUsage,
+  MachineType,
   MeterRecord,
   Revision,
   RunnerHandle,
@@ -27,6 +30,12 @@ const HEALTH_TIMEOUT_MS = 2000;
  * runner usually exits within this time and is then recorded as failed rather than as stopped by us.
  */
 const SUSPECT_GRACE_MS = 1000;
+
+/** The GPUs a runner of this manifest needs: its `gpus`, else its machine type's; null for none. */
+export function gpuRequestOf(manifest: AppManifest, type: MachineType | undefined): GpuRequest | null {
+  const count = manifest.gpus ?? type?.gpus ?? 0;
+  return count > 0 ? { count, product: type?.gpuProduct ?? null } : null;
+}
 
 /** How a runner's pool hears about its lifecycle. */
 export interface RunnerOwner {
@@ -60,6 +69,8 @@ export class Runner {
   suspectSince: number | null = null;
   /** What the app last reported in `x-fal-runner-hints` (the model or LoRA it has loaded, …). */
   hints: ReadonlySet<string> = NO_HINTS;
+  /** The runner's GPUs as last sampled (empty: none, or the driver cannot tell). */
+  gpuUsage: readonly GpuUsage[] = [];
   private tcpChecking = false;
   private meterBase: MeterBase | null = null;
   private end: EndEvent | null = null;
@@ -175,7 +186,6 @@ export class Runner {
 
   private spec(dataDir: string): RunnerSpec {
     const type = this.ctx.deps.machineTypes[this.machineType];
-    const gpus = type?.gpus ?? 0;
     return {
       runnerId: this.id,
       owner: this.owner,
@@ -197,7 +207,7 @@ export class Runner {
       resources: {
         cpu: type?.cpu ?? null,
         memoryMb: type?.memoryMb ?? null,
-        gpus: gpus > 0 ? { count: gpus, product: type?.gpuProduct ?? null } : null,
+        gpus: gpuRequestOf(this.manifest, type),
       },
       healthPath: this.manifest.health_path,
       labels: {
@@ -358,6 +368,18 @@ export class Runner {
       this.ctx.deps.dataDirs?.release(this.owner);
     }
     this.pool.runnerEnded(this, failedStart);
+  }
+
+  /** Refreshes `gpuUsage` from the driver, when it samples GPUs; a failed sample keeps the last one. */
+  sampleGpus(): void {
+    const sample = this.handle?.sampleGpus;
+    if (!sample || this.state === 'terminated') return;
+    sample
+      .call(this.handle)
+      .then((usage) => {
+        if (this.state !== 'terminated') this.gpuUsage = usage;
+      })
+      .catch(() => {});
   }
 
   /** Machine time since the last call, as rows to (re)write; empty before setup. */
