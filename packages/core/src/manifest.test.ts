@@ -120,6 +120,15 @@ describe('parseManifest', () => {
     expectInvalid({ env: { A: 1 } }, 'env.A');
     expectInvalid({ env: { 'BAD-NAME': 'x' } }, 'env.BAD-NAME');
     expectInvalid({ env: { PORT: '9000' } }, 'env.PORT');
+    expectInvalid({ env: { CUDA_VISIBLE_DEVICES: '0' } }, 'env.CUDA_VISIBLE_DEVICES');
+  });
+
+  it('takes gpus as a count of cards per runner', () => {
+    expect(parseManifest({ ...base, machine_type: 'GPU-H100', gpus: 2 }, TYPES).gpus).toBe(2);
+    expect(parseManifest(base, TYPES).gpus).toBeUndefined();
+    expectInvalid({ gpus: -1 }, 'gpus');
+    expectInvalid({ gpus: 1.5 }, 'gpus');
+    expectInvalid({ gpus: '2' }, 'gpus');
   });
 
   it('rejects an unknown machine type listing the known ones', () => {

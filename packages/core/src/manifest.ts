@@ -12,7 +12,15 @@ export const OWNER_NAME_PATTERN = '^[a-z0-9][a-z0-9_-]{0,62}$';
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Environment variables the runner contract sets; a manifest may not override them. */
-const RESERVED_ENV = new Set(['PORT', 'DATA_DIR', 'HANGAR_APP', 'HANGAR_RUNNER_ID', 'HANGAR_FILES_URL']);
+const RESERVED_ENV = new Set([
+  'PORT',
+  'DATA_DIR',
+  'HANGAR_APP',
+  'HANGAR_RUNNER_ID',
+  'HANGAR_FILES_URL',
+  'CUDA_VISIBLE_DEVICES',
+  'NVIDIA_VISIBLE_DEVICES',
+]);
 
 const seconds = (options: { exclusiveMinimum?: number; minimum?: number }) =>
   Type.Optional(Type.Number(options));
@@ -27,6 +35,7 @@ export const AppManifestSchema = Type.Object(
     name: Type.String({ pattern: APP_NAME_PATTERN }),
     command: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
     machine_type: Type.String({ minLength: 1 }),
+    gpus: Type.Optional(Type.Integer({ minimum: 0, maximum: 64 })),
     environment: Type.Optional(Type.String({ pattern: APP_NAME_PATTERN })),
     auth_mode: Type.Optional(Type.Enum(['private', 'public', 'shared'])),
     keep_alive: seconds({ minimum: 0 }),

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Revision, systemClock, uuidIds } from '@hangar/core';
+import { type GpuRequest, type Revision, systemClock, uuidIds } from '@hangar/core';
 import { pino } from 'pino';
 import { storageLimitsFor } from './api/files/storage-quota.js';
 import { registerPlatformApi } from './api/index.js';
@@ -20,6 +20,7 @@ import { createAuthThrottle } from './http/auth-throttle.js';
 import { registerDashboard } from './http/dashboard-static.js';
 import { registerOpenApi } from './http/openapi.js';
 import { createStreamSlots } from './http/stream-slots.js';
+import { openLocalGpus } from './runners/gpus/index.js';
 import { createLogBus } from './runners/log-bus.js';
 import { chooseIsolation, startEgressProxy } from './runners/sandbox/index.js';
 import { createSupervisor } from './runners/supervisor.js';
@@ -111,10 +112,17 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   });
   // Runners read file_urls at the file host: the one host port their sandbox may reach besides egress.
   const fileHost = await startFileHost({ storage: falStorage, objects });
+  const gpus = await openLocalGpus(config);
+  if (gpus) {
+    const cards = gpus.allocator.cards.map((c) => `${c.index}: ${c.name}`);
+    logger.info({ gpus: cards }, `${cards.length} GPU(s); each runner gets its own`);
+  }
   const isolation = chooseIsolation({
     isolation: config.runners.isolation,
     settings: config.runners.sandbox,
     stateDir: config.sandboxDir,
+    runnersStateDir: config.runnersStateDir,
+    gpus,
     searchPath: config.searchPath,
     egressPort: egress?.port ?? null,
     filesPort: fileHost.port,
@@ -152,6 +160,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     stores,
     logBus,
     machineTypes: { ...config.machineTypes },
+    nodeId: config.nodeId,
+    ...(gpus ? { gpuCapacity: (request: GpuRequest) => gpus.allocator.capacity(request) } : {}),
     dataRoot: config.dataRoot,
     ...(ownerSync ? { dataDirs: ownerSync } : {}),
     clock,

@@ -17,7 +17,7 @@ import { JobQueue } from './job-queue.js';
 import { isSurgeStart } from './metering.js';
 import { countStates, inFlightOf } from './pool-stats.js';
 import { type Rollout, retireRolloutIdle } from './rollout.js';
-import { Runner, type RunnerOwner } from './runner.js';
+import { gpuRequestOf, Runner, type RunnerOwner } from './runner.js';
 import { runnersToStart, shouldRetire, startupBackoffMs } from './scaling.js';
 
 /** The runners and the queue of one app, across its revisions. */
@@ -256,11 +256,22 @@ export class AppPool implements RunnerOwner {
       live,
       freeSlots,
       minConcurrency: Math.max(floor, m.min_concurrency),
-      maxConcurrency: m.max_concurrency,
+      maxConcurrency: this.maxRunners(rev),
       maxMultiplexing: m.max_multiplexing,
       cautious: failures > 0,
     });
     for (let i = 0; i < n; i++) this.startRunner(rev);
+  }
+
+  /**
+   * `max_concurrency`, capped by how many runners of the revision the machine's GPUs hold at once. A
+   * request that never fits (capacity 0) still starts one runner, whose start fails with the reason.
+   */
+  private maxRunners(rev: Revision): number {
+    const m = rev.manifest;
+    const request = gpuRequestOf(m, this.ctx.deps.machineTypes[m.machine_type]);
+    if (request === null || !this.ctx.deps.gpuCapacity) return m.max_concurrency;
+    return Math.min(m.max_concurrency, Math.max(1, this.ctx.deps.gpuCapacity(request)));
   }
 
   private startRunner(rev = this.rev): void {
@@ -386,6 +397,9 @@ export class AppPool implements RunnerOwner {
       retries: { ...this.retries },
       hintHits: this.hintHits,
       hintMisses: this.hintMisses,
+      gpus: this.runners.flatMap((r) =>
+        r.state === 'terminated' ? [] : r.gpuUsage.map((u) => ({ runnerId: r.id, ...u })),
+      ),
     };
   }
 }

@@ -2,6 +2,7 @@ import type {
   AppEvent,
   Clock,
   EventCategory,
+  GpuRequest,
   IdSource,
   LogBus,
   MachineType,
@@ -32,6 +33,14 @@ export interface SupervisorDeps {
   stores: Pick<Stores, 'logs' | 'events' | 'meter' | 'samples' | 'runners'>;
   logBus: LogBus;
   machineTypes: Record<string, MachineType>;
+  /**
+   * How many runners needing these GPUs the runner backend can hold at once (this machine's matching
+   * cards ÷ the count); absent: no limit. An app never has more live runners than that, so runners
+   * waiting in PENDING for cards are ones that will get them.
+   */
+  gpuCapacity?: (request: GpuRequest) => number;
+  /** This server's node id, put on every runner as its `node` label (default `local`). */
+  nodeId?: string;
   /** The owner's file storage root, given to runners as `DATA_DIR`. */
   dataRoot: (owner: string) => string;
   /**

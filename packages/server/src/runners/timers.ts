@@ -69,6 +69,9 @@ function sampleAll(ctx: SupervisorContext, pools: Map<string, AppPool>): void {
   if (pools.size === 0) return;
   const now = ctx.deps.clock();
   const samples: RunnerSample[] = [];
-  for (const pool of pools.values()) samples.push(pool.sample(now));
+  for (const pool of pools.values()) {
+    samples.push(pool.sample(now));
+    for (const runner of pool.runners) runner.sampleGpus();
+  }
   ctx.deps.stores.samples.append(samples);
 }

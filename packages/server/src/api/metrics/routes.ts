@@ -3,6 +3,7 @@ import { type HttpApp, principalOf } from '../../http/app.js';
 import { PROMETHEUS_CONTENT_TYPE, renderGauges } from '../../telemetry/prometheus.js';
 import { buildDispatchFamilies } from './dispatch-families.js';
 import { buildAppFamilies } from './families.js';
+import { buildGpuFamilies } from './gpu-families.js';
 import type { RequestWindow } from './request-window.js';
 
 /** What the metrics route needs. */
@@ -29,6 +30,7 @@ export function createMetricsRenderer(deps: MetricsRoutesDeps): (owner: string) 
     const families = [
       ...buildAppFamilies(owner, stats, deps.window.snapshot(owner), label),
       ...buildDispatchFamilies(owner, stats),
+      ...buildGpuFamilies(owner, stats),
     ];
     const text = renderGauges(families);
     if (cache.size > 1000) for (const [k, v] of cache) if (v.until <= now) cache.delete(k);

@@ -2,8 +2,18 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import type { RunnerDriver, RunnerHandle, RunnerSpec } from '@hangar/core';
-import { filesEnv, freePort, signalGroup, watchChild } from '../process-driver.js';
+import type { RunnerDriver, RunnerHandle, RunnerHooks, RunnerSpec } from '@hangar/core';
+import { type GpuPlacement, type LocalGpus, placeGpus } from '../gpus/placement.js';
+import {
+  bundleArtifact,
+  defaultStateDir,
+  filesEnv,
+  freePort,
+  gpuHandle,
+  signalGroup,
+  watchChild,
+} from '../process-driver.js';
+import { openRunnerStateFiles } from '../runner-state-files.js';
 import type { CgroupManager } from './cgroups.js';
 import type { OwnerIdentities } from './identities.js';
 import { forwardIngress, type IngressForward } from './pasta.js';
@@ -21,6 +31,10 @@ export interface SandboxDriverOptions {
   cgroups: CgroupManager | null;
   /** Directory for pasta's pid files (server-private). */
   runDir: string;
+  /** Where per-runner state files go, for orphan discovery (default: a fresh temporary folder). */
+  stateDir?: string;
+  /** This machine's GPUs; a runner sees only the device nodes of its own cards. */
+  gpus?: LocalGpus | null;
   memoryBytes: number;
   pidsMax: number;
   nofile: number;
@@ -42,8 +56,8 @@ const BLOCK_FD = 4;
  * Runs each runner in a bubblewrap sandbox (see `plan.ts` for what it sees) as its owner's own host
  * uid, in its own pid, mount, IPC, UTS and network namespaces, with a cgroup capping memory and
  * processes. The gateway reaches it through a pasta port forward on 127.0.0.1; the runner itself can
- * open no connection at all. The handle's pid is bubblewrap's (its process group is what `reap` kills;
- * `--die-with-parent` takes the sandbox down with it, and with the server).
+ * open no connection at all. The handle's ref is bubblewrap's pid (its process group is what `remove`
+ * kills; `--die-with-parent` takes the sandbox down with it, and with the server).
  */
 export function createSandboxRunnerDriver(options: SandboxDriverOptions): RunnerDriver {
   const host = hostView();
@@ -51,132 +65,163 @@ export function createSandboxRunnerDriver(options: SandboxDriverOptions): Runner
   const hardNofile = ownHardLimit('Max open files') ?? options.nofile;
   const baseEnv = { PYTHONUNBUFFERED: '1', ...(options.baseEnv ?? {}) };
   mkdirSync(options.runDir, { recursive: true, mode: 0o700 });
+  const states = openRunnerStateFiles(options.stateDir ?? defaultStateDir());
 
   return {
-    async start(spec, hooks) {
-      const port = await freePort();
-      const identity = options.identities.forOwner(spec.owner);
-      await options.identities.prepareDataDir(spec.owner, spec.dataDir);
-      const cgroup =
-        options.cgroups?.create(cgroupName(spec), {
-          memoryBytes: options.memoryBytes,
-          pidsMax: options.pidsMax,
-        }) ?? null;
-      let ingress: IngressForward | null = null;
-      let cleanedUp = false;
-      const cleanup = async () => {
-        cleanedUp = true;
-        await ingress?.close();
-        await cgroup?.destroy();
-      };
-      const env = {
-        ...baseEnv,
-        PATH: sandboxPath(options.roPaths),
-        HOME: SANDBOX_HOME,
-        TMPDIR: '/tmp',
-        USER: 'app',
-        ...spec.env,
-        ...(options.egressPort === null ? {} : proxyEnv(options.egressPort)),
-        ...filesEnv(options.filesPort),
-        DATA_DIR: SANDBOX_DATA_DIR,
-        PORT: String(port),
-      };
-      const args = bwrapArgs(host, {
-        uid: identity.uid,
-        gid: identity.gid,
-        appDir: spec.dir,
-        dataDir: spec.dataDir,
-        passwdFile: identity.passwdFile,
-        groupFile: identity.groupFile,
-        tmpBytes: options.tmpBytes,
-        roPaths: options.roPaths,
-        env,
-        command: spec.command,
-        setprivPath: options.setpriv,
-        infoFd: INFO_FD,
-        blockFd: BLOCK_FD,
-      });
-      const nofile = Math.min(options.nofile, hardNofile);
-      const limits = [`--nofile=${nofile}:${nofile}`, '--core=0:0'];
-      // Without a pids cgroup, the owner's uid gets a process cap instead (shared by its runners).
-      if (!cgroup) limits.push(`--nproc=${options.pidsMax}:${options.pidsMax}`);
-      const child = spawn(options.prlimit, [...limits, '--', options.bwrap, ...args], {
-        detached: true,
-        stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
-      });
-      // bubblewrap closes its ends of the info and block descriptors when done with them.
-      for (const fd of [INFO_FD, BLOCK_FD]) child.stdio[fd]?.on('error', () => {});
-      const ended = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      let sandboxPid: number | null = null;
-      let killed = false;
-      watchChild(
-        child,
-        {
-          onLine: hooks.onLine,
-          onExit: (code, signal) => {
-            // bubblewrap reports an app killed by a signal as 128 + its number, like a shell.
-            const bySignal = code !== null && code > 128 && code < 160 ? signalName(code - 128) : null;
-            if (killed && code !== 0) hooks.onExit(null, 'SIGKILL');
-            else if (bySignal) hooks.onExit(null, bySignal);
-            else hooks.onExit(code, signal);
-          },
-        },
-        cleanup,
-      );
+    kind: 'sandbox',
+    async start(spec, hooks, abort) {
+      const artifact = bundleArtifact(spec);
+      abort?.throwIfAborted();
+      const placed = await placeGpus(options.gpus?.allocator ?? null, spec, hooks, abort);
       try {
-        await spawned(child);
-        sandboxPid = await readChildPid(child.stdio[INFO_FD] as Readable);
-        cgroup?.add(sandboxPid);
-        const netns = openSync(`/proc/${sandboxPid}/ns/net`, 'r');
-        // The app starts while pasta sets up (tens of ms); health checks wait for both.
-        (child.stdio[BLOCK_FD] as Writable).end('go');
-        try {
-          ingress = await forwardIngress({
-            pasta: options.pasta,
-            netnsFd: netns,
-            port,
-            egressPort: options.egressPort,
-            filesPort: options.filesPort ?? null,
-            pidFile: join(options.runDir, `${spec.runnerId}.pasta.pid`),
-          });
-        } finally {
-          closeSync(netns);
-        }
-        // An app that ended while the forward was being set up has already been cleaned up without it.
-        if (cleanedUp) await ingress.close();
+        return await startSandboxed(spec, hooks, abort, artifact, placed);
       } catch (err) {
-        killed = true;
-        if (child.pid) signalGroup(child.pid, 'SIGKILL');
-        await ended;
+        placed.release();
         throw err;
       }
-      const pid = child.pid ?? null;
-      const inner = sandboxPid;
-      return {
-        runnerId: spec.runnerId,
-        url: `http://127.0.0.1:${port}`,
-        pid,
-        stop(graceMs) {
-          if (child.exitCode !== null || child.signalCode !== null) return ended;
-          // The sandbox's pid 1 ignores SIGTERM; the app and everything it forked get it.
-          for (const p of descendants(inner)) signal(p, 'SIGTERM');
-          const timer = setTimeout(() => kill(), graceMs);
-          return ended.then(() => clearTimeout(timer));
-        },
-        kill,
-      } satisfies RunnerHandle;
-
-      function kill(): void {
-        killed = true;
-        // SIGKILL of the namespace's pid 1 ends every process in it.
-        signal(inner, 'SIGKILL');
-        if (pid !== null) signalGroup(pid, 'SIGKILL');
-      }
     },
-    async reap(pid) {
-      signalGroup(pid, 'SIGKILL');
+    async discover(node) {
+      return states.discover(node);
+    },
+    async remove(ref) {
+      states.remove(ref, (pid) => signalGroup(pid, 'SIGKILL'));
     },
   };
+
+  async function startSandboxed(
+    spec: RunnerSpec,
+    hooks: RunnerHooks,
+    abort: AbortSignal | undefined,
+    artifact: { dir: string; command: string[] },
+    placed: GpuPlacement,
+  ): Promise<RunnerHandle> {
+    const port = await freePort();
+    const identity = options.identities.forOwner(spec.owner);
+    await options.identities.prepareDataDir(spec.owner, spec.dataDir);
+    const cgroup =
+      options.cgroups?.create(cgroupName(spec), {
+        memoryBytes: options.memoryBytes,
+        pidsMax: options.pidsMax,
+      }) ?? null;
+    let ingress: IngressForward | null = null;
+    let cleanedUp = false;
+    const cleanup = async () => {
+      cleanedUp = true;
+      states.forget(spec.runnerId);
+      placed.release();
+      await ingress?.close();
+      await cgroup?.destroy();
+    };
+    const env = {
+      ...baseEnv,
+      PATH: sandboxPath(options.roPaths),
+      HOME: SANDBOX_HOME,
+      TMPDIR: '/tmp',
+      USER: 'app',
+      ...spec.env,
+      ...placed.env,
+      ...(options.egressPort === null ? {} : proxyEnv(options.egressPort)),
+      ...filesEnv(options.filesPort),
+      DATA_DIR: SANDBOX_DATA_DIR,
+      PORT: String(port),
+    };
+    const args = bwrapArgs(host, {
+      uid: identity.uid,
+      gid: identity.gid,
+      appDir: artifact.dir,
+      dataDir: spec.dataDir,
+      passwdFile: identity.passwdFile,
+      groupFile: identity.groupFile,
+      tmpBytes: options.tmpBytes,
+      roPaths: options.roPaths,
+      env,
+      command: artifact.command,
+      gpuIndexes: placed.cards.map((c) => c.index),
+      setprivPath: options.setpriv,
+      infoFd: INFO_FD,
+      blockFd: BLOCK_FD,
+    });
+    const nofile = Math.min(options.nofile, hardNofile);
+    const limits = [`--nofile=${nofile}:${nofile}`, '--core=0:0'];
+    // Without a pids cgroup, the owner's uid gets a process cap instead (shared by its runners).
+    if (!cgroup) limits.push(`--nproc=${options.pidsMax}:${options.pidsMax}`);
+    const child = spawn(options.prlimit, [...limits, '--', options.bwrap, ...args], {
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
+    });
+    // bubblewrap closes its ends of the info and block descriptors when done with them.
+    for (const fd of [INFO_FD, BLOCK_FD]) child.stdio[fd]?.on('error', () => {});
+    const ended = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    let sandboxPid: number | null = null;
+    let killed = false;
+    watchChild(
+      child,
+      {
+        onLine: hooks.onLine,
+        onExit: (code, signal) => {
+          // bubblewrap reports an app killed by a signal as 128 + its number, like a shell.
+          const bySignal = code !== null && code > 128 && code < 160 ? signalName(code - 128) : null;
+          if (killed && code !== 0) hooks.onExit(null, 'SIGKILL');
+          else if (bySignal) hooks.onExit(null, bySignal);
+          else hooks.onExit(code, signal);
+        },
+      },
+      cleanup,
+    );
+    try {
+      await spawned(child);
+      if (child.pid) states.record(child.pid, spec.labels);
+      sandboxPid = await readChildPid(child.stdio[INFO_FD] as Readable);
+      cgroup?.add(sandboxPid);
+      const netns = openSync(`/proc/${sandboxPid}/ns/net`, 'r');
+      // The app starts while pasta sets up (tens of ms); health checks wait for both.
+      (child.stdio[BLOCK_FD] as Writable).end('go');
+      try {
+        ingress = await forwardIngress({
+          pasta: options.pasta,
+          netnsFd: netns,
+          port,
+          egressPort: options.egressPort,
+          filesPort: options.filesPort ?? null,
+          pidFile: join(options.runDir, `${spec.runnerId}.pasta.pid`),
+        });
+      } finally {
+        closeSync(netns);
+      }
+      // An app that ended while the forward was being set up has already been cleaned up without it.
+      if (cleanedUp) await ingress.close();
+      abort?.throwIfAborted();
+    } catch (err) {
+      killed = true;
+      if (child.pid) signalGroup(child.pid, 'SIGKILL');
+      await ended;
+      throw err;
+    }
+    const pid = child.pid ?? null;
+    const inner = sandboxPid;
+    hooks.onPhase('SETUP');
+    return {
+      runnerId: spec.runnerId,
+      url: `http://127.0.0.1:${port}`,
+      ref: pid === null ? '' : String(pid),
+      ...gpuHandle(placed, options.gpus),
+      stop(graceMs) {
+        if (child.exitCode !== null || child.signalCode !== null) return ended;
+        // The sandbox's pid 1 ignores SIGTERM; the app and everything it forked get it.
+        for (const p of descendants(inner)) signal(p, 'SIGTERM');
+        const timer = setTimeout(() => kill(), graceMs);
+        return ended.then(() => clearTimeout(timer));
+      },
+      kill,
+    } satisfies RunnerHandle;
+
+    function kill(): void {
+      killed = true;
+      // SIGKILL of the namespace's pid 1 ends every process in it.
+      signal(inner, 'SIGKILL');
+      if (pid !== null) signalGroup(pid, 'SIGKILL');
+    }
+  }
 }
 
 /** The variables HTTP clients (curl, Python requests, huggingface_hub, pip) read their proxy from. */

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { RunnerDriver } from '@hangar/core';
+import type { LocalGpus } from '../gpus/placement.js';
 import { createProcessRunnerDriver } from '../process-driver.js';
 import { createSandboxRunnerDriver } from './driver.js';
 import { type OwnerIdentities, openOwnerIdentities } from './identities.js';
@@ -50,6 +51,10 @@ export function chooseIsolation(opts: {
   settings: SandboxSettings;
   /** Server-private directory for the sandbox's state (uid table, passwd files, pid files). */
   stateDir: string;
+  /** This machine's GPUs (null: none), handed to whichever driver is chosen. */
+  gpus?: LocalGpus | null;
+  /** Where the drivers keep per-runner state files for orphan discovery (`HANGAR_HOME/run/runners`). */
+  runnersStateDir?: string;
   /** PATH to find bwrap, pasta, prlimit and setpriv on. */
   searchPath: string;
   /** Port of the egress proxy on 127.0.0.1 (runners.sandbox.egress "proxy"), else null. */
@@ -58,7 +63,12 @@ export function chooseIsolation(opts: {
   filesPort?: number | null;
   baseEnv?: Record<string, string>;
 }): RunnerIsolation {
-  const processes = () => createProcessRunnerDriver({ filesPort: opts.filesPort ?? null });
+  const processes = () =>
+    createProcessRunnerDriver({
+      filesPort: opts.filesPort ?? null,
+      gpus: opts.gpus ?? null,
+      ...(opts.runnersStateDir ? { stateDir: opts.runnersStateDir } : {}),
+    });
   if (opts.isolation === 'trusted') return { mode: 'trusted', driver: processes() };
   if (opts.isolation === 'none') {
     return {
@@ -82,6 +92,8 @@ export function chooseIsolation(opts: {
     identities,
     cgroups: probe.cgroups,
     runDir: `${opts.stateDir}/run`,
+    ...(opts.runnersStateDir ? { stateDir: opts.runnersStateDir } : {}),
+    gpus: opts.gpus ?? null,
     memoryBytes: opts.settings.memoryBytes,
     pidsMax: opts.settings.pidsMax,
     nofile: opts.settings.nofile,

@@ -7,7 +7,7 @@
  * - `/data`: its owner's storage root, read-write (`DATA_DIR`);
  * - `/tmp` and `/dev/shm`: private, size-capped tmpfs;
  * - `/usr` and the `/bin`, `/lib*` links or directories, a handful of `/etc` files, read-only;
- * - its own `/proc` (pid namespace) and a minimal `/dev`.
+ * - its own `/proc` (pid namespace) and a minimal `/dev`, plus the device nodes of its own GPUs.
  * Nothing else of the host's file tree exists there: no HANGAR_HOME, no other owner's data, no /root.
  */
 
@@ -71,6 +71,8 @@ export interface SandboxRun {
   command: readonly string[];
   /** Where setpriv is inside the sandbox (it drops to `uid` after the namespaces are built). */
   setprivPath: string;
+  /** nvidia-smi indexes of the runner's own GPUs: their `/dev/nvidia<N>` nodes are bound (default none). */
+  gpuIndexes?: readonly number[];
   /** File descriptors the launcher passes: bubblewrap writes its JSON info to one, waits on the other. */
   infoFd: number;
   blockFd: number;
@@ -98,6 +100,7 @@ export function bwrapArgs(host: SandboxHost, run: SandboxRun): string[] {
     if (host.kind(path) !== null) args.push('--ro-bind', path, path);
   }
   args.push('--proc', '/proc', '--dev', '/dev');
+  args.push(...gpuDevices(host, run.gpuIndexes ?? []));
   args.push('--size', String(run.tmpBytes), '--perms', '1777', '--tmpfs', '/tmp');
   args.push('--size', String(run.tmpBytes), '--perms', '1777', '--tmpfs', '/dev/shm');
   args.push('--ro-bind', run.appDir, SANDBOX_APP_DIR, '--bind', run.dataDir, SANDBOX_DATA_DIR);
@@ -116,6 +119,27 @@ export function bwrapArgs(host: SandboxHost, run: SandboxRun): string[] {
     '--',
     ...run.command,
   );
+  return args;
+}
+
+/** Device nodes of NVIDIA's driver every GPU process needs besides its cards' own, bound when present. */
+export const GPU_CONTROL_DEVICES = [
+  '/dev/nvidiactl',
+  '/dev/nvidia-uvm',
+  '/dev/nvidia-uvm-tools',
+  '/dev/nvidia-modeset',
+] as const;
+
+/**
+ * `--dev-bind`s of a runner's own GPUs (`/dev/nvidia<N>`, N the card's index as its minor number) and of
+ * the driver's control devices; nothing for a runner without GPUs, so it sees no card at all.
+ */
+export function gpuDevices(host: SandboxHost, indexes: readonly number[]): string[] {
+  if (indexes.length === 0) return [];
+  const args: string[] = [];
+  for (const path of [...indexes.map((i) => `/dev/nvidia${i}`), ...GPU_CONTROL_DEVICES]) {
+    if (host.kind(path) !== null) args.push('--dev-bind', path, path);
+  }
   return args;
 }
 
