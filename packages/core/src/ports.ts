@@ -14,6 +14,7 @@ import type {
   Revision,
   RunnerSample,
   RunnerState,
+  RunnerStateTimes,
 } from './domain.js';
 
 /** Owners and their keys. Secrets are given in clear only to `createKey`'s caller. */
@@ -158,6 +159,8 @@ export interface RunnerSampleStore {
 export interface RunnerRegistry {
   upsertRunner(row: RunnerRow): void;
   listLiveRunners(): Promise<RunnerRow[]>;
+  /** One runner of `owner`/`app` (alive or ended), or null. */
+  findRunner(owner: string, app: string, runnerId: string): Promise<RunnerRow | null>;
 }
 
 export interface RunnerRow {
@@ -172,6 +175,9 @@ export interface RunnerRow {
   endedAt: number | null;
   /** Last time machine time was metered for this runner. */
   meteredUntil: number;
+  /** When the runner entered `state`. */
+  stateSince: number;
+  times: RunnerStateTimes;
 }
 
 /** All stores of one backend, with lifecycle. */
@@ -343,6 +349,11 @@ export interface AppLiveStats {
   /** Attempts of requests with `X-Fal-Runner-Hint` since start, on a runner with that hint (hits) or not. */
   hintHits?: number;
   hintMisses?: number;
+  /**
+   * Seconds runners spent in each state, observed as they left it since the server started: per-bucket
+   * counts (not cumulative, the last one `+Inf`; bounds are the server's), sum and count.
+   */
+  stateSeconds?: Partial<Record<RunnerState, { buckets: number[]; sum: number; count: number }>>;
 }
 
 /** The runner pool as the gateway sees it. */

@@ -19,6 +19,7 @@ import { countStates, inFlightOf } from './pool-stats.js';
 import { type Rollout, retireRolloutIdle } from './rollout.js';
 import { Runner, type RunnerOwner } from './runner.js';
 import { runnersToStart, shouldRetire, startupBackoffMs } from './scaling.js';
+import { StateHistogram } from './state-histogram.js';
 
 /** The runners and the queue of one app, across its revisions. */
 export class AppPool implements RunnerOwner {
@@ -35,6 +36,8 @@ export class AppPool implements RunnerOwner {
   /** Attempts of hinted requests that started on a runner with (hits) or without (misses) their hint. */
   hintHits = 0;
   hintMisses = 0;
+  /** Time runners of the app spent in each state, observed as they leave it. */
+  readonly stateTimes = new StateHistogram();
   private readonly ended: Array<() => void> = [];
   /** Jobs answered this turn, settled together on the next one (after their log lines are flushed). */
   private answered: Job[] = [];
@@ -146,7 +149,7 @@ export class AppPool implements RunnerOwner {
     job.coldStart = runner.readyAt! > job.enqueuedAt;
     job.coldBootMs = job.coldStart ? runner.readyAt! - runner.setupAt! : null;
     runner.jobs.add(job);
-    if (runner.state === 'idle') runner.state = 'running';
+    runner.markBusy(now);
     const onStart = job.req.onStart;
     if (onStart) {
       onStart({
@@ -167,10 +170,8 @@ export class AppPool implements RunnerOwner {
     const now = this.ctx.deps.clock();
     runner.jobs.delete(job);
     if (runner.jobs.size === 0) {
-      if (runner.state === 'running') {
-        runner.state = 'idle';
-        runner.idleSince = now;
-      } else runner.finishDrain();
+      if (runner.state === 'running') runner.markIdle(now);
+      else runner.finishDrain();
     }
     settleAttempt(this.ctx, this, job, runner, now);
     this.pump();
@@ -280,6 +281,10 @@ export class AppPool implements RunnerOwner {
     else this.pump();
   }
 
+  stateLeft(state: RunnerState, seconds: number): void {
+    this.stateTimes.observe(state, seconds);
+  }
+
   runnerEnded(runner: Runner, startupFailed: boolean): void {
     const i = this.runners.indexOf(runner);
     if (i !== -1) this.runners.splice(i, 1);
@@ -367,11 +372,11 @@ export class AppPool implements RunnerOwner {
       ts,
       owner: this.owner,
       app: this.name,
-      pending: c.pending,
+      pending: c.pending + c.docker_pull,
       setup: c.setup,
       idle: c.idle,
       running: c.running,
-      draining: c.draining,
+      draining: c.draining + c.terminating,
     };
   }
 
@@ -386,6 +391,7 @@ export class AppPool implements RunnerOwner {
       retries: { ...this.retries },
       hintHits: this.hintHits,
       hintMisses: this.hintMisses,
+      stateSeconds: this.stateTimes.snapshot(),
     };
   }
 }

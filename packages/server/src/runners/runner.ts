@@ -1,14 +1,16 @@
 import { mkdir } from 'node:fs/promises';
 import { connect } from 'node:net';
-import type {
-  AppManifest,
-  EventCategory,
-  MeterRecord,
-  Revision,
-  RunnerHandle,
-  RunnerRow,
-  RunnerSpec,
-  RunnerState,
+import {
+  type AppManifest,
+  type EventCategory,
+  falRunnerState,
+  type MeterRecord,
+  type Revision,
+  type RunnerHandle,
+  type RunnerRow,
+  type RunnerSpec,
+  type RunnerState,
+  type RunnerStateTimes,
 } from '@hangar/core';
 import { Pool } from 'undici';
 import type { SupervisorContext } from './context.js';
@@ -31,7 +33,12 @@ const SUSPECT_GRACE_MS = 1000;
 export interface RunnerOwner {
   runnerReady(runner: Runner): void;
   runnerEnded(runner: Runner, startupFailed: boolean): void;
+  /** The runner left `state` after `seconds` in it (for the state-time histogram). */
+  stateLeft(state: RunnerState, seconds: number): void;
 }
+
+/** Phases a driver reports before the runner's process is up. */
+export type StartPhase = 'PENDING' | 'DOCKER_PULL' | 'SETUP';
 
 interface EndEvent {
   category: EventCategory;
@@ -40,7 +47,11 @@ interface EndEvent {
 
 /** One runner process of an app revision, from `pending` to `terminated`. */
 export class Runner {
-  state: RunnerState = 'pending';
+  private current: RunnerState = 'pending';
+  /** When the runner entered its current state. */
+  stateSince: number;
+  /** Seconds per state left so far, and the lifecycle timeline. */
+  readonly times: RunnerStateTimes;
   handle: RunnerHandle | null = null;
   /** Connections to the runner, one per multiplexing slot. */
   http: Pool | null = null;
@@ -79,6 +90,62 @@ export class Runner {
     this.revisionId = rev.revisionId;
     this.manifest = rev.manifest;
     this.createdAt = ctx.deps.clock();
+    this.stateSince = this.createdAt;
+    this.times = { seconds: {}, timeline: [{ state: 'pending', at: this.createdAt }] };
+  }
+
+  get state(): RunnerState {
+    return this.current;
+  }
+
+  /** Seconds in the current state as of `now`. */
+  secondsInState(now: number): number {
+    return Math.max(0, now - this.stateSince) / 1000;
+  }
+
+  /**
+   * Enters `state`: the time spent in the one left is added to its total, reported to the pool and
+   * returned (seconds). Going between idle and running adds no timeline entry.
+   */
+  private enter(state: RunnerState, now = this.ctx.deps.clock()): { from: RunnerState; seconds: number } {
+    const from = this.current;
+    const seconds = this.secondsInState(now);
+    const total = (this.times.seconds[from] ?? 0) + seconds;
+    this.times.seconds[from] = Math.round(total * 1000) / 1000;
+    this.pool.stateLeft(from, seconds);
+    this.current = state;
+    this.stateSince = now;
+    const flip = (from === 'idle' || from === 'running') && (state === 'idle' || state === 'running');
+    if (!flip) this.times.timeline.push({ state, at: now });
+    return { from, seconds };
+  }
+
+  /** A request started on the runner: an idle runner becomes running. */
+  markBusy(now: number): void {
+    if (this.current === 'idle') this.enter('running', now);
+  }
+
+  /** The runner's last request ended: a running runner becomes idle. */
+  markIdle(now: number): void {
+    if (this.current !== 'running') return;
+    this.enter('idle', now);
+    this.idleSince = now;
+  }
+
+  /**
+   * A start phase the driver reported: `DOCKER_PULL` while an image is fetched, `SETUP` once the app's
+   * process started (the `startup_timeout` counts from here; time waiting in `PENDING` does not).
+   */
+  notePhase(phase: StartPhase): void {
+    if (this.stopping || !this.starting) return;
+    if (phase === 'DOCKER_PULL' && this.current === 'pending')
+      this.setState('docker_pull', 'runner_docker_pull');
+    if (phase === 'SETUP' && this.current !== 'setup') this.enterSetup();
+  }
+
+  private enterSetup(): void {
+    this.setupAt = this.ctx.deps.clock();
+    this.setState('setup', 'runner_setup');
   }
 
   get machineType(): string {
@@ -95,7 +162,7 @@ export class Runner {
   }
 
   get starting(): boolean {
-    return this.state === 'pending' || this.state === 'setup';
+    return this.state === 'pending' || this.state === 'docker_pull' || this.state === 'setup';
   }
 
   /** Starts the process; failures end the runner through the same path as a crash before readiness. */
@@ -121,8 +188,12 @@ export class Runner {
     if (this.state === 'terminated') return;
     this.handle = handle;
     this.http = new Pool(handle.url, { connections: Math.max(1, this.maxMultiplexing), pipelining: 1 });
-    this.setupAt = deps.clock();
-    this.meteredUntil = this.setupAt;
+    if (this.stopping) {
+      void handle.stop(this.ctx.stopGraceMs);
+      return;
+    }
+    if (this.state !== 'setup') this.enterSetup();
+    this.meteredUntil = this.setupAt!;
     this.meterBase = {
       runnerId: this.id,
       owner: this.owner,
@@ -131,8 +202,6 @@ export class Runner {
       machineType: this.machineType,
       isSurge: this.isSurge,
     };
-    this.setState('setup', 'runner_setup');
-    if (this.stopping) void handle.stop(this.ctx.stopGraceMs);
   }
 
   /** The owner's DATA_DIR: the plain data root, or a synced cache held until the runner ends. */
@@ -175,6 +244,8 @@ export class Runner {
         reason: `not healthy within startup_timeout (${this.manifest.startup_timeout}s)`,
       };
       this.stopping = true;
+      this.enter('terminating', now);
+      this.record();
       this.handle?.kill();
       return;
     }
@@ -271,7 +342,7 @@ export class Runner {
     if (this.stopping || this.state === 'terminated') return;
     this.stopping = true;
     this.end ??= { category: 'runner_finished', reason };
-    this.emit('runner_stopping', reason);
+    this.setState('terminating', 'runner_stopping', reason);
     if (this.handle) void this.handle.stop(graceMs);
   }
 
@@ -280,6 +351,10 @@ export class Runner {
     if (this.state === 'terminated') return;
     this.end ??= { category: 'runner_finished', reason };
     this.stopping = true;
+    if (this.state !== 'terminating') {
+      this.enter('terminating');
+      this.record();
+    }
     this.handle?.kill();
   }
 
@@ -341,6 +416,8 @@ export class Runner {
       startedAt: this.setupAt ?? this.createdAt,
       endedAt: this.endedAt,
       meteredUntil: this.meteredUntil || this.createdAt,
+      stateSince: this.stateSince,
+      times: { seconds: { ...this.times.seconds }, timeline: [...this.times.timeline] },
     };
   }
 
@@ -348,19 +425,31 @@ export class Runner {
     this.ctx.deps.stores.runners.upsertRunner(this.row());
   }
 
-  private setState(state: RunnerState, category: EventCategory, reason?: string): void {
-    this.state = state;
-    this.emit(category, reason);
+  private setState(state: RunnerState, category: EventCategory, reason?: string, now?: number): void {
+    const left = this.enter(state, now);
+    this.emit(category, reason, left);
     this.record();
   }
 
-  private emit(category: EventCategory, reason?: string): void {
+  /**
+   * Records a runner event. `state` is fal's name of the state entered; `previous_state` and
+   * `previous_state_seconds` (Hangar's, kept in the stored payload) say how long the one left lasted.
+   */
+  private emit(
+    category: EventCategory,
+    reason?: string,
+    left?: { from: RunnerState; seconds: number },
+  ): void {
     const payload: Record<string, unknown> = {
       job_id: this.id,
       machine_type: this.machineType,
-      state: this.state,
+      state: falRunnerState(this.state),
     };
     if (reason !== undefined) payload.reason = reason;
+    if (left !== undefined) {
+      payload.previous_state = falRunnerState(left.from);
+      payload.previous_state_seconds = Math.round(left.seconds * 1000) / 1000;
+    }
     this.ctx.event(this.owner, this.app, category, payload);
   }
 }

@@ -122,6 +122,7 @@ beforeAll(async () => {
         runners: supervisor,
         clock: systemClock,
         ids: uuidIds,
+        registry: stores.runners,
         materialize: async (rev) => rev,
       });
       registerAppOpsRoutes(http, { appOps, runQuery: pool.runQuery });

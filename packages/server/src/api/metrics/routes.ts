@@ -4,6 +4,7 @@ import { PROMETHEUS_CONTENT_TYPE, renderGauges } from '../../telemetry/prometheu
 import { buildDispatchFamilies } from './dispatch-families.js';
 import { buildAppFamilies } from './families.js';
 import type { RequestWindow } from './request-window.js';
+import { buildStateTimeFamilies } from './state-families.js';
 
 /** What the metrics route needs. */
 export interface MetricsRoutesDeps {
@@ -29,6 +30,7 @@ export function createMetricsRenderer(deps: MetricsRoutesDeps): (owner: string) 
     const families = [
       ...buildAppFamilies(owner, stats, deps.window.snapshot(owner), label),
       ...buildDispatchFamilies(owner, stats),
+      ...buildStateTimeFamilies(owner, stats),
     ];
     const text = renderGauges(families);
     if (cache.size > 1000) for (const [k, v] of cache) if (v.until <= now) cache.delete(k);
