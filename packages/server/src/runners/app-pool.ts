@@ -18,7 +18,7 @@ import { isSurgeStart } from './metering.js';
 import { countStates, inFlightOf } from './pool-stats.js';
 import { type Rollout, retireRolloutIdle } from './rollout.js';
 import { Runner, type RunnerOwner } from './runner.js';
-import { runnersToStart, shouldRetire, startupBackoffMs } from './scaling.js';
+import { runnersToStart, shouldRetire, startupBackoffMs, warmFloor } from './scaling.js';
 import { StateHistogram } from './state-histogram.js';
 
 /** The runners and the queue of one app, across its revisions. */
@@ -28,6 +28,8 @@ export class AppPool implements RunnerOwner {
   /** Consecutive startup failures of the current revision. */
   failures = 0;
   nextStartAt = 0;
+  /** Since when the current revision's queue has been above its capacity (for `scaling_delay`), or null. */
+  overCapacitySince: number | null = null;
   removed = false;
   /** A second revision taking a share of the traffic (`hangar apps rollout`), or null. */
   rollout: Rollout | null = null;
@@ -242,15 +244,18 @@ export class AppPool implements RunnerOwner {
     let live = 0;
     let starting = 0;
     let freeSlots = 0;
+    let inFlight = 0;
     for (const r of this.runners) {
       if (r.revisionId !== rev.revisionId || r.state === 'draining' || r.state === 'terminated') continue;
       if (r.stopRequested || r.suspectSince !== null) continue;
       live++;
+      inFlight += r.jobs.size;
       if (r.starting) {
         starting++;
         freeSlots += r.maxMultiplexing;
       } else freeSlots += r.maxMultiplexing - r.jobs.size;
     }
+    const queueScaling = this.queueMayScale(rev, queued > freeSlots, now);
     if (failures > 0 && (starting > 0 || now < this.nextStartAt)) return;
     const n = runnersToStart({
       queued,
@@ -260,8 +265,25 @@ export class AppPool implements RunnerOwner {
       maxConcurrency: m.max_concurrency,
       maxMultiplexing: m.max_multiplexing,
       cautious: failures > 0,
+      inFlight,
+      concurrencyBuffer: m.concurrency_buffer ?? 0,
+      queueScaling,
     });
     for (let i = 0; i < n; i++) this.startRunner(rev);
+  }
+
+  /**
+   * fal's `scaling_delay`: runners are started for the current revision's queue only once it has stayed
+   * above capacity that long (a burst that free slots absorb meanwhile starts nothing).
+   */
+  private queueMayScale(rev: Revision, over: boolean, now: number): boolean {
+    if (rev.revisionId !== this.rev.revisionId) return true;
+    if (!over) {
+      this.overCapacitySince = null;
+      return true;
+    }
+    this.overCapacitySince ??= now;
+    return now - this.overCapacitySince >= (rev.manifest.scaling_delay ?? 0) * 1000;
   }
 
   private startRunner(rev = this.rev): void {
@@ -305,14 +327,19 @@ export class AppPool implements RunnerOwner {
   tick(now: number): void {
     const m = this.rev.manifest;
     let live = 0;
+    let inFlight = 0;
     for (const r of this.runners) {
       r.checkStartup(now);
       r.checkSuspect(now);
-      if (r.revisionId === this.rev.revisionId && (r.ready || r.starting) && !r.stopRequested) live++;
+      if (r.revisionId === this.rev.revisionId && (r.ready || r.starting) && !r.stopRequested) {
+        live++;
+        inFlight += r.jobs.size;
+      }
     }
+    const keep = warmFloor(m.min_concurrency, m.concurrency_buffer ?? 0, inFlight, m.max_multiplexing);
     for (const r of this.runners) {
       if (r.state !== 'idle' || r.revisionId !== this.rev.revisionId || r.stopRequested) continue;
-      if (shouldRetire(r.idleSince, now, m.keep_alive, live, m.min_concurrency)) {
+      if (shouldRetire(r.idleSince, now, m.keep_alive, live, keep)) {
         r.drain('keep_alive expired');
         live--;
       }
@@ -338,6 +365,7 @@ export class AppPool implements RunnerOwner {
     this.rollout = null;
     this.failures = 0;
     this.nextStartAt = 0;
+    this.overCapacitySince = null;
     for (const r of this.runners) if (r.revisionId !== rev.revisionId) r.drain('revision replaced');
     this.scale(this.ctx.deps.clock());
     this.pump();
