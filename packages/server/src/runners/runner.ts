@@ -7,6 +7,7 @@ import {
   type MeterRecord,
   type Revision,
   type RunnerHandle,
+  type RunnerPhase,
   type RunnerRow,
   type RunnerSpec,
   type RunnerState,
@@ -37,8 +38,6 @@ export interface RunnerOwner {
   stateLeft(state: RunnerState, seconds: number): void;
 }
 
-/** Phases a driver reports before the runner's process is up. */
-export type StartPhase = 'PENDING' | 'DOCKER_PULL' | 'SETUP';
 
 interface EndEvent {
   category: EventCategory;
@@ -77,6 +76,8 @@ export class Runner {
   private healthPolling = false;
   private drainReason = '';
   private dataHeld = false;
+  /** Aborts the driver's start (e.g. a wait for GPUs) when the runner is stopped before it started. */
+  private readonly startAbort = new AbortController();
 
   constructor(
     private readonly ctx: SupervisorContext,
@@ -132,22 +133,6 @@ export class Runner {
     this.idleSince = now;
   }
 
-  /**
-   * A start phase the driver reported: `DOCKER_PULL` while an image is fetched, `SETUP` once the app's
-   * process started (the `startup_timeout` counts from here; time waiting in `PENDING` does not).
-   */
-  notePhase(phase: StartPhase): void {
-    if (this.stopping || !this.starting) return;
-    if (phase === 'DOCKER_PULL' && this.current === 'pending')
-      this.setState('docker_pull', 'runner_docker_pull');
-    if (phase === 'SETUP' && this.current !== 'setup') this.enterSetup();
-  }
-
-  private enterSetup(): void {
-    this.setupAt = this.ctx.deps.clock();
-    this.setState('setup', 'runner_setup');
-  }
-
   get machineType(): string {
     return this.manifest.machine_type;
   }
@@ -173,10 +158,15 @@ export class Runner {
     let handle: RunnerHandle;
     try {
       const dataDir = await this.acquireData();
-      handle = await deps.driver.start(this.spec(dataDir), {
-        onLine: (stream, line) => this.ctx.logs.push(this, stream, line),
-        onExit: (code, signal) => this.terminate(code, signal),
-      });
+      handle = await deps.driver.start(
+        this.spec(dataDir),
+        {
+          onLine: (stream, line) => this.ctx.logs.push(this, stream, line),
+          onExit: (code, signal, reason) => this.terminate(code, signal, reason),
+          onPhase: (phase, detail) => this.phase(phase, detail),
+        },
+        this.startAbort.signal,
+      );
     } catch (err) {
       this.end ??= {
         category: 'runner_startup_failure',
@@ -192,8 +182,34 @@ export class Runner {
       void handle.stop(this.ctx.stopGraceMs);
       return;
     }
-    if (this.state !== 'setup') this.enterSetup();
-    this.meteredUntil = this.setupAt!;
+    // Drivers report SETUP before start() resolves; one that did not is in setup now.
+    if (this.state !== 'setup') this.phase('SETUP');
+    else this.record();
+  }
+
+  /**
+   * A step the driver reached before the runner's process is up: `DOCKER_PULL` while an image is
+   * fetched, `SETUP` once the app's process started (machine time and `startup_timeout` count from
+   * here; time waiting in `PENDING` for a machine or a GPU does not).
+   */
+  private phase(phase: RunnerPhase, detail?: string): void {
+    if (phase === 'SETUP' && this.setupAt === null) this.beginMetering();
+    if (this.stopping || !this.starting || this.state === 'setup') return;
+    if (phase === 'PENDING') {
+      // The start itself was recorded as runner_pending; a driver's reason for waiting is worth another.
+      if (detail !== undefined && this.state === 'pending') this.emit('runner_pending', detail);
+      return;
+    }
+    if (phase === 'DOCKER_PULL') {
+      if (this.state === 'pending') this.setState('docker_pull', 'runner_docker_pull', detail);
+      return;
+    }
+    this.setState('setup', 'runner_setup', detail);
+  }
+
+  private beginMetering(): void {
+    this.setupAt = this.ctx.deps.clock();
+    this.meteredUntil = this.setupAt;
     this.meterBase = {
       runnerId: this.id,
       owner: this.owner,
@@ -218,19 +234,40 @@ export class Runner {
   }
 
   private spec(dataDir: string): RunnerSpec {
+    const type = this.ctx.deps.machineTypes[this.machineType];
+    const gpus = type?.gpus ?? 0;
     return {
       runnerId: this.id,
       owner: this.owner,
       app: this.app,
       revisionId: this.revisionId,
-      dir: this.rev.dir,
+      machineType: this.machineType,
+      artifact: {
+        kind: 'bundle',
+        digest: this.rev.bundle,
+        dir: this.rev.dir,
+        command: this.manifest.command,
+      },
       dataDir,
-      command: this.manifest.command,
       env: {
         ...this.manifest.env,
         HANGAR_APP: `${this.owner}/${this.app}`,
         HANGAR_RUNNER_ID: this.id,
       },
+      resources: {
+        cpu: type?.cpu ?? null,
+        memoryMb: type?.memoryMb ?? null,
+        gpus: gpus > 0 ? { count: gpus, product: type?.gpuProduct ?? null } : null,
+      },
+      healthPath: this.manifest.health_path,
+      labels: {
+        owner: this.owner,
+        app: this.app,
+        revisionId: this.revisionId,
+        runnerId: this.id,
+        node: this.ctx.deps.nodeId ?? 'local',
+      },
+      placement: type?.placement ?? null,
     };
   }
 
@@ -246,7 +283,8 @@ export class Runner {
       this.stopping = true;
       this.enter('terminating', now);
       this.record();
-      this.handle?.kill();
+      if (this.handle) this.handle.kill();
+      else this.startAbort.abort();
       return;
     }
     if (this.healthPolling || !this.http) return;
@@ -344,6 +382,7 @@ export class Runner {
     this.end ??= { category: 'runner_finished', reason };
     this.setState('terminating', 'runner_stopping', reason);
     if (this.handle) void this.handle.stop(graceMs);
+    else this.startAbort.abort();
   }
 
   /** Immediate SIGKILL (shutdown deadline passed). */
@@ -355,14 +394,15 @@ export class Runner {
       this.enter('terminating');
       this.record();
     }
-    this.handle?.kill();
+    if (this.handle) this.handle.kill();
+    else this.startAbort.abort();
   }
 
-  private terminate(code: number | null, signal: string | null): void {
+  private terminate(code: number | null, signal: string | null, why?: string): void {
     if (this.state === 'terminated') return;
     const startupFailed = this.readyAt === null && !this.stopping;
     if (this.end === null) {
-      const how = signal ? `signal ${signal}` : `code ${code}`;
+      const how = (signal ? `signal ${signal}` : `code ${code}`) + (why ? ` (${why})` : '');
       this.end = startupFailed
         ? { category: 'runner_startup_failure', reason: `exited with ${how} before becoming healthy` }
         : { category: 'runner_failed', reason: `exited with ${how}` };
@@ -411,7 +451,7 @@ export class Runner {
       app: this.app,
       revisionId: this.revisionId,
       machineType: this.machineType,
-      pid: this.handle?.pid ?? null,
+      ref: this.handle?.ref || null,
       state: this.state,
       startedAt: this.setupAt ?? this.createdAt,
       endedAt: this.endedAt,
