@@ -91,4 +91,39 @@ describe('runner states and the time spent in each', () => {
     ]);
     expect(row.times.seconds.draining).toBeGreaterThan(0);
   });
+
+  it('enters DOCKER_PULL when the driver pulls an image, and SETUP once the process started', async () => {
+    const time = offsetClock();
+    const h = testBed(cleanups, { clock: time.clock });
+    const inner = h.deps.driver;
+    const pause = () => new Promise((r) => setTimeout(r, 50));
+    h.deps.driver = {
+      ...inner,
+      start: async (spec, hooks, signal) => {
+        hooks.onPhase('PENDING', 'waiting for a GPU');
+        await pause();
+        time.advance(4_000);
+        hooks.onPhase('DOCKER_PULL', 'pulling example/app:1');
+        await pause();
+        time.advance(7_000);
+        return inner.start(spec, hooks, signal);
+      },
+    };
+    const { app, rev } = revision(h.dir, manifest({ name: 'image', min_concurrency: 1 }));
+    await h.sup.deploy(app, rev);
+    await until(() => h.sup.stats()[0]?.runners.idle === 1);
+    const [runner] = h.sup.runners('alice', 'image');
+    expect(runner!.times.timeline.map((t) => t.state)).toEqual(['pending', 'docker_pull', 'setup', 'idle']);
+    expect(runner!.times.seconds.pending).toBeGreaterThanOrEqual(4);
+    expect(runner!.times.seconds.docker_pull).toBeGreaterThanOrEqual(7);
+    const mine = h.stores.snapshot().events.filter((e) => e.payload.job_id === runner!.runnerId);
+    expect(mine.map((e) => [e.category, e.payload.state, e.payload.reason])).toEqual([
+      ['runner_pending', 'PENDING', undefined],
+      ['runner_pending', 'PENDING', 'waiting for a GPU'],
+      ['runner_docker_pull', 'DOCKER_PULL', 'pulling example/app:1'],
+      ['runner_setup', 'SETUP', undefined],
+      ['runner_started', 'IDLE', undefined],
+    ]);
+    expect(h.sup.stats()[0]!.stateSeconds!.docker_pull!.count).toBe(1);
+  });
 });

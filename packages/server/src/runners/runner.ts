@@ -38,7 +38,6 @@ export interface RunnerOwner {
   stateLeft(state: RunnerState, seconds: number): void;
 }
 
-
 interface EndEvent {
   category: EventCategory;
   reason: string;
