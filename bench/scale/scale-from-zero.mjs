@@ -71,7 +71,8 @@ const deploy = (dir) =>
 const owner = process.env.BENCH_OWNER ?? 'demo';
 const auth = { authorization: `Key ${key}` };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const api = async (path) => (await fetch(`${url}/v1/serverless/apps/${owner}/${path}`, { headers: auth })).json();
+const api = async (path) =>
+  (await fetch(`${url}/v1/serverless/apps/${owner}/${path}`, { headers: auth })).json();
 
 async function waitZero(app) {
   for (;;) {
@@ -161,7 +162,9 @@ async function burst() {
   while (pending.size > 0) {
     for (const r of (await api('burst/runners')).runners) seen.set(r.runner_id, r);
     for (const id of [...pending]) {
-      const s = await (await fetch(`${url}/queue/${owner}/burst/requests/${id}/status`, { headers: auth })).json();
+      const s = await (
+        await fetch(`${url}/queue/${owner}/burst/requests/${id}/status`, { headers: auth })
+      ).json();
       if (s.status === 'COMPLETED') {
         pending.delete(id);
         lastAnswer = Date.now() - t0;
@@ -198,17 +201,27 @@ const f = (n) => (n === undefined ? '—' : n.toFixed(0));
 console.log(
   `Machine: ${cpus().length} vCPUs (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, load ${load} before the run`,
 );
-console.log(`App setup ${SETUP_MS} ms before its port opens, ${WORK_MS} ms of work per call; ${ROUNDS} rounds.\n`);
-console.log('| scale from zero (ms, median) | total to first byte | PENDING | SETUP | first request (rest) |');
+console.log(
+  `App setup ${SETUP_MS} ms before its port opens, ${WORK_MS} ms of work per call; ${ROUNDS} rounds.\n`,
+);
+console.log(
+  '| scale from zero (ms, median) | total to first byte | PENDING | SETUP | first request (rest) |',
+);
 console.log('| --- | --- | --- | --- | --- |');
 const m = (k) => median(hangar.map((h) => h[k]));
-console.log(`| Hangar /run, process driver | ${f(m('total'))} | ${f(m('pending'))} | ${f(m('setup'))} | ${f(m('rest'))} |`);
+console.log(
+  `| Hangar /run, process driver | ${f(m('total'))} | ${f(m('pending'))} | ${f(m('setup'))} | ${f(m('rest'))} |`,
+);
 console.log(`| direct start (spawn → first byte, reference) | ${f(median(direct))} | — | — | — |`);
 console.log(`\nRatio Hangar / direct: ${(m('total') / median(direct)).toFixed(2)}`);
-console.log(`Rounds (total ms): Hangar ${hangar.map((h) => f(h.total)).join(', ')}; direct ${direct.map(f).join(', ')}\n`);
-console.log(`| burst of ${BURST} queued calls from zero (ms) | runners started | first runner ready | last runner ready | last answer |`);
-console.log('| --- | --- | --- | --- | --- |');
-bursts.forEach((b, i) =>
-  console.log(`| run ${i + 1} | ${b.runners} | ${f(b.first)} | ${f(b.last)} | ${f(b.lastAnswer)} |`),
+console.log(
+  `Rounds (total ms): Hangar ${hangar.map((h) => f(h.total)).join(', ')}; direct ${direct.map(f).join(', ')}\n`,
 );
+console.log(
+  `| burst of ${BURST} queued calls from zero (ms) | runners started | first runner ready | last runner ready | last answer |`,
+);
+console.log('| --- | --- | --- | --- | --- |');
+for (const [i, b] of bursts.entries()) {
+  console.log(`| run ${i + 1} | ${b.runners} | ${f(b.first)} | ${f(b.last)} | ${f(b.lastAnswer)} |`);
+}
 process.exit(0);
