@@ -143,7 +143,7 @@ describe('hangar apps operations and hangar runners', () => {
     async () => {
       const [one] = await until(runners, (rs) => rs.some((r) => r.state === 'idle'));
       const table = await hangar(['runners', 'list', app]);
-      expect(table.stdout).toMatch(/RUNNER\s+REVISION\s+STATE\s+UPTIME\s+IN FLIGHT/);
+      expect(table.stdout).toMatch(/RUNNER\s+REVISION\s+STATE\s+IN STATE\s+UPTIME\s+IN FLIGHT/);
       expect(table.stdout).toContain(one!.runner_id);
       const stopped = await json(['runners', 'stop', app, one!.runner_id]);
       expect(stopped.runner).toMatchObject({ runner_id: one!.runner_id, stopping: true });

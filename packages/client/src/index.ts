@@ -11,6 +11,7 @@ export {
 export type {
   LiveRunnerInfo,
   RolloutState,
+  RunnerStateName,
   ScalingInput,
   ScalingResult,
   SetRevisionResult,

@@ -35,6 +35,10 @@ export interface AppManifest {
   max_multiplexing: number;
   request_timeout: number;
   startup_timeout: number;
+  /** Seconds the queue must stay above capacity before runners are started for it (fal's `scaling_delay`). */
+  scaling_delay?: number;
+  /** Runners kept above current demand (fal's `concurrency_buffer`). */
+  concurrency_buffer?: number;
   health_path: string;
   /** Route paths the app serves (`/` plus any extra, e.g. `/turbo`); requests to others are 404. */
   routes: string[];
@@ -93,6 +97,9 @@ export interface ScalingOverrides {
   max_concurrency?: number;
   keep_alive?: number;
   max_multiplexing?: number;
+  scaling_delay?: number;
+  concurrency_buffer?: number;
+  startup_timeout?: number;
 }
 
 /** A gradual traffic shift to `revisionId`: it serves `percent` of the app's requests. */
@@ -116,13 +123,63 @@ export interface LiveRunner {
   state: RunnerState;
   createdAt: number;
   readyAt: number | null;
+  /** When it terminated (runners read back from the registry); absent or null while alive. */
+  endedAt?: number | null;
   inFlight: number;
   maxMultiplexing: number;
   /** True once a stop or kill was asked for and the process is exiting. */
   stopping: boolean;
+  /** When the runner entered its current state. */
+  stateSince: number;
+  times: RunnerStateTimes;
 }
 
-export type RunnerState = 'pending' | 'setup' | 'idle' | 'running' | 'draining' | 'terminated';
+/**
+ * fal's runner states, in Hangar's lowercase spelling (fal writes them in capitals: `PENDING`,
+ * `DOCKER_PULL`, `SETUP`, `IDLE`, `RUNNING`, `DRAINING`, `TERMINATING`, `TERMINATED`).
+ */
+export type RunnerState =
+  | 'pending'
+  | 'docker_pull'
+  | 'setup'
+  | 'idle'
+  | 'running'
+  | 'draining'
+  | 'terminating'
+  | 'terminated';
+
+/** Every runner state in lifecycle order. */
+export const RUNNER_STATES: readonly RunnerState[] = [
+  'pending',
+  'docker_pull',
+  'setup',
+  'idle',
+  'running',
+  'draining',
+  'terminating',
+  'terminated',
+];
+
+/** fal's spelling of a runner state (`docker_pull` → `DOCKER_PULL`). */
+export function falRunnerState(state: RunnerState): string {
+  return state.toUpperCase();
+}
+
+/** One entry of a runner's timeline: the state it entered and when (epoch ms). */
+export interface RunnerTransition {
+  state: RunnerState;
+  at: number;
+}
+
+/**
+ * Where a runner spent its time: seconds per state left so far (idle and running add up over every
+ * visit) and its lifecycle timeline. Going between `idle` and `running` is not a timeline entry (it
+ * happens per request); their totals are in `seconds`.
+ */
+export interface RunnerStateTimes {
+  seconds: Partial<Record<RunnerState, number>>;
+  timeline: RunnerTransition[];
+}
 
 /**
  * Error classes of fal's analytics breakdown, plus `start_timeout`: the caller's `X-Fal-Request-Timeout`

@@ -14,6 +14,7 @@ import type {
   Revision,
   RunnerSample,
   RunnerState,
+  RunnerStateTimes,
 } from './domain.js';
 
 /** Owners and their keys. Secrets are given in clear only to `createKey`'s caller. */
@@ -158,6 +159,8 @@ export interface RunnerSampleStore {
 export interface RunnerRegistry {
   upsertRunner(row: RunnerRow): void;
   listLiveRunners(): Promise<RunnerRow[]>;
+  /** One runner of `owner`/`app` (alive or ended), or null. */
+  findRunner(owner: string, app: string, runnerId: string): Promise<RunnerRow | null>;
 }
 
 export interface RunnerRow {
@@ -173,6 +176,9 @@ export interface RunnerRow {
   endedAt: number | null;
   /** Last time machine time was metered for this runner. */
   meteredUntil: number;
+  /** When the runner entered `state`. */
+  stateSince: number;
+  times: RunnerStateTimes;
 }
 
 /** All stores of one backend, with lifecycle. */
@@ -430,6 +436,11 @@ export interface AppLiveStats {
   hintMisses?: number;
   /** Last sampled usage of each GPU held by a runner of the app (absent or empty: none sampled). */
   gpus?: RunnerGpuUsage[];
+  /**
+   * Seconds runners spent in each state, observed as they left it since the server started: per-bucket
+   * counts (not cumulative, the last one `+Inf`; bounds are the server's), sum and count.
+   */
+  stateSeconds?: Partial<Record<RunnerState, { buckets: number[]; sum: number; count: number }>>;
 }
 
 /** One GPU's last sampled usage, with the runner holding it. */

@@ -131,6 +131,15 @@ describe.skipIf(!hasChromium)('dashboard in Chromium against a real server', () 
     await page.locator('table[aria-label=Revisions] tbody tr').first().waitFor();
     await expect(page.locator('table[aria-label=Revisions]').textContent()).resolves.toContain('current');
     await page.locator('ol[aria-label=Events] li').first().waitFor();
+    // Live runners with their state and time in it; a click opens the runner's timeline.
+    const runner = page.locator('table[aria-label="Live runners"] tbody tr').first();
+    await runner.waitFor();
+    await expect(runner.locator('[data-testid=runner-state]').textContent()).resolves.toMatch(/idle|running/);
+    await runner.click();
+    await page.locator('ol[aria-label="Runner timeline"] li[data-state=setup]').waitFor();
+    await expect(
+      page.locator('ol[aria-label="Runner timeline"] li').first().getAttribute('data-state'),
+    ).resolves.toBe('pending');
     await screenshot(page, 'app-detail');
     expect(browser.errors).toEqual([]);
   }, 60_000);

@@ -268,6 +268,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     runners: supervisor,
     clock,
     ids,
+    registry: stores.runners,
     materialize: redeploy,
   });
   const api = registerPlatformApi(http, {

@@ -14,6 +14,13 @@ function count(value: string): number {
   return n;
 }
 
+/** Commander parser for a number of seconds > 0 (fractions allowed). */
+function seconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected seconds > 0, got "${value}"`);
+  return n;
+}
+
 /** Commander parser for a rollout share: an integer from 1 to 99. */
 function percent(value: string): number {
   const n = Number(value);
@@ -55,6 +62,13 @@ function registerScale(apps: Command): void {
     .option('--max-concurrency <n>', 'most runners at once', count)
     .option('--keep-alive <seconds>', 'idle seconds before a runner above the minimum stops', count)
     .option('--max-multiplexing <n>', 'requests one runner serves at once (reset by the next deploy)', count)
+    .option('--scaling-delay <seconds>', 'seconds the queue stays above capacity before runners start', count)
+    .option('--concurrency-buffer <n>', 'runners kept warm above those in use', count)
+    .option(
+      '--startup-timeout <seconds>',
+      'seconds a runner may spend in SETUP before it is replaced (reset by the next deploy)',
+      seconds,
+    )
     .option('--json', 'print JSON')
     .action(async (appId: string, opts: Record<string, number | boolean | undefined>, c: Command) => {
       const input = {
@@ -62,6 +76,9 @@ function registerScale(apps: Command): void {
         max_concurrency: opts.maxConcurrency as number | undefined,
         keep_alive: opts.keepAlive as number | undefined,
         max_multiplexing: opts.maxMultiplexing as number | undefined,
+        scaling_delay: opts.scalingDelay as number | undefined,
+        concurrency_buffer: opts.concurrencyBuffer as number | undefined,
+        startup_timeout: opts.startupTimeout as number | undefined,
       };
       const body = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));
       if (Object.keys(body).length === 0)
@@ -70,7 +87,9 @@ function registerScale(apps: Command): void {
       if (opts.json) return printJson(res);
       process.stdout.write(
         `${res.endpoint_id}: runners ${res.min_concurrency}-${res.max_concurrency}, keep alive ` +
-          `${formatSeconds(res.keep_alive)}, multiplexing ${res.max_multiplexing}\n`,
+          `${formatSeconds(res.keep_alive)}, multiplexing ${res.max_multiplexing}, buffer ` +
+          `${res.concurrency_buffer}, scaling delay ${formatSeconds(res.scaling_delay)}, startup timeout ` +
+          `${formatSeconds(res.startup_timeout)}\n`,
       );
     });
   example(cmd, 'hangar apps scale alice/echo --min-concurrency 2 --max-concurrency 10');
@@ -212,6 +231,7 @@ function runnerRow(r: LiveRunnerInfo): (string | number)[] {
     r.runner_id,
     r.revision_id,
     r.stopping ? `${r.state} (stopping)` : r.state,
+    formatSeconds(Math.round(r.state_seconds)),
     formatSeconds(Math.round(r.uptime_s)),
     `${r.in_flight}/${r.max_multiplexing}`,
   ];
@@ -228,7 +248,10 @@ export function registerRunnersCommand(program: Command): void {
     .action(async (appId: string, opts: { json?: boolean }, c: Command) => {
       const res = await connect(globals(c)).apps.runners(appId);
       if (opts.json) return printJson(res);
-      printTable(['RUNNER', 'REVISION', 'STATE', 'UPTIME', 'IN FLIGHT'], res.runners.map(runnerRow));
+      printTable(
+        ['RUNNER', 'REVISION', 'STATE', 'IN STATE', 'UPTIME', 'IN FLIGHT'],
+        res.runners.map(runnerRow),
+      );
     });
   example(list, 'hangar runners list alice/echo');
   for (const how of ['stop', 'kill'] as const) {

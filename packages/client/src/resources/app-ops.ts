@@ -7,6 +7,12 @@ export interface ScalingInput {
   max_concurrency?: number;
   keep_alive?: number;
   max_multiplexing?: number;
+  /** Seconds the queue must stay above capacity before runners are started for it (fal's `scaling_delay`). */
+  scaling_delay?: number;
+  /** Runners kept warm above those the requests in flight use (fal's `concurrency_buffer`). */
+  concurrency_buffer?: number;
+  /** Seconds a runner may spend in SETUP before it is killed and replaced. */
+  startup_timeout?: number;
 }
 
 /** The app's scaling after `scale`: effective values plus the overrides set so far. */
@@ -35,14 +41,33 @@ export interface RolloutState {
   traffic?: { revision_id: string; requests: number }[];
 }
 
-/** A live runner. */
+/** fal's runner states, in lowercase. */
+export type RunnerStateName =
+  | 'pending'
+  | 'docker_pull'
+  | 'setup'
+  | 'idle'
+  | 'running'
+  | 'draining'
+  | 'terminating'
+  | 'terminated';
+
+/** A runner (live, or read back from the registry once ended). */
 export interface LiveRunnerInfo {
   runner_id: string;
   revision_id: string;
   machine_type: string;
-  state: 'pending' | 'setup' | 'idle' | 'running' | 'draining' | 'terminated';
+  state: RunnerStateName;
+  /** When it entered `state`, and the seconds since (0 once terminated). */
+  state_since: string;
+  state_seconds: number;
+  /** Seconds per state over its life, the current state included. */
+  time_in_states: Partial<Record<RunnerStateName, number>>;
+  /** Lifecycle transitions, oldest first (idle ↔ running flips are only in the totals). */
+  timeline: { state: RunnerStateName; at: string }[];
   started_at: string;
   ready_at: string | null;
+  ended_at: string | null;
   uptime_s: number;
   in_flight: number;
   max_multiplexing: number;
@@ -93,6 +118,12 @@ export function createAppOps(http: HttpTransport) {
     runners: (appId: string) =>
       http.json<{ endpoint_id: string; runners: LiveRunnerInfo[] }>('GET', appPath(appId, '/runners')),
     /** Drains a runner (`kill`: ends it now; its in-flight requests follow the retry rules). */
+    /** One runner, live or ended, with its timeline. */
+    runner: (appId: string, runnerId: string) =>
+      http.json<{ endpoint_id: string; runner: LiveRunnerInfo }>(
+        'GET',
+        appPath(appId, `/runners/${encodePath(runnerId)}`),
+      ),
     stopRunner: (appId: string, runnerId: string, how: 'stop' | 'kill' = 'stop') =>
       http.json<{ endpoint_id: string; runner: LiveRunnerInfo | null }>(
         'POST',

@@ -10,6 +10,8 @@ const STATE_COLOR: Record<string, string> = {
   setup: PALETTE[4]!,
   pending: PALETTE[2]!,
   draining: PALETTE[5]!,
+  docker_pull: PALETTE[3]!,
+  terminating: PALETTE[6]!,
 };
 
 /** Runner counts by state, the queue and in-flight requests of one app, as of the last poll. */

@@ -9,7 +9,15 @@ export interface LiveAppStats {
 }
 
 /** Runner states in the order the dashboard shows them. */
-export const RUNNER_STATES = ['running', 'idle', 'setup', 'pending', 'draining'] as const;
+export const RUNNER_STATES = [
+  'running',
+  'idle',
+  'setup',
+  'docker_pull',
+  'pending',
+  'draining',
+  'terminating',
+] as const;
 
 const SAMPLE = /^([a-zA-Z_:][\w:]*)\{([^}]*)\}\s+(\S+)/;
 const LABEL = /(\w+)="((?:[^"\\]|\\.)*)"/g;

@@ -1,6 +1,7 @@
 import { APP_EVENT_CATEGORIES, type AppEvent, type AppEventCategory } from '@hangar/client';
 import { useState } from 'preact/hooks';
 import { AppSettings, LiveFigures, RunnerHistoryChart } from '../components/app-live';
+import { RunnerList } from '../components/runner-list';
 import { Empty, ErrorBox, Field, Loading, PageHeader, Select } from '../components/ui';
 import { useApps } from '../lib/apps';
 import { fmtAgo, fmtTime, shortId } from '../lib/format';
@@ -78,6 +79,7 @@ export function AppDetailPage({ owner, name }: { owner: string; name: string }) 
         />
         {history ? <RunnerHistoryChart history={history} height={180} /> : <Loading />}
         {app && <AppSettings app={app} />}
+        <RunnerList appId={appId} pollMs={LIVE_POLL_MS} />
       </section>
       <div class="two-col">
         <Revisions appId={appId} />

@@ -18,7 +18,8 @@ import { isSurgeStart } from './metering.js';
 import { countStates, inFlightOf } from './pool-stats.js';
 import { type Rollout, retireRolloutIdle } from './rollout.js';
 import { gpuRequestOf, Runner, type RunnerOwner } from './runner.js';
-import { runnersToStart, shouldRetire, startupBackoffMs } from './scaling.js';
+import { runnersToStart, shouldRetire, startupBackoffMs, warmFloor } from './scaling.js';
+import { StateHistogram } from './state-histogram.js';
 
 /** The runners and the queue of one app, across its revisions. */
 export class AppPool implements RunnerOwner {
@@ -27,6 +28,8 @@ export class AppPool implements RunnerOwner {
   /** Consecutive startup failures of the current revision. */
   failures = 0;
   nextStartAt = 0;
+  /** Since when the current revision's queue has been above its capacity (for `scaling_delay`), or null. */
+  overCapacitySince: number | null = null;
   removed = false;
   /** A second revision taking a share of the traffic (`hangar apps rollout`), or null. */
   rollout: Rollout | null = null;
@@ -35,6 +38,8 @@ export class AppPool implements RunnerOwner {
   /** Attempts of hinted requests that started on a runner with (hits) or without (misses) their hint. */
   hintHits = 0;
   hintMisses = 0;
+  /** Time runners of the app spent in each state, observed as they leave it. */
+  readonly stateTimes = new StateHistogram();
   private readonly ended: Array<() => void> = [];
   /** Jobs answered this turn, settled together on the next one (after their log lines are flushed). */
   private answered: Job[] = [];
@@ -146,7 +151,7 @@ export class AppPool implements RunnerOwner {
     job.coldStart = runner.readyAt! > job.enqueuedAt;
     job.coldBootMs = job.coldStart ? runner.readyAt! - runner.setupAt! : null;
     runner.jobs.add(job);
-    if (runner.state === 'idle') runner.state = 'running';
+    runner.markBusy(now);
     const onStart = job.req.onStart;
     if (onStart) {
       onStart({
@@ -167,10 +172,8 @@ export class AppPool implements RunnerOwner {
     const now = this.ctx.deps.clock();
     runner.jobs.delete(job);
     if (runner.jobs.size === 0) {
-      if (runner.state === 'running') {
-        runner.state = 'idle';
-        runner.idleSince = now;
-      } else runner.finishDrain();
+      if (runner.state === 'running') runner.markIdle(now);
+      else runner.finishDrain();
     }
     settleAttempt(this.ctx, this, job, runner, now);
     this.pump();
@@ -241,15 +244,18 @@ export class AppPool implements RunnerOwner {
     let live = 0;
     let starting = 0;
     let freeSlots = 0;
+    let inFlight = 0;
     for (const r of this.runners) {
       if (r.revisionId !== rev.revisionId || r.state === 'draining' || r.state === 'terminated') continue;
       if (r.stopRequested || r.suspectSince !== null) continue;
       live++;
+      inFlight += r.jobs.size;
       if (r.starting) {
         starting++;
         freeSlots += r.maxMultiplexing;
       } else freeSlots += r.maxMultiplexing - r.jobs.size;
     }
+    const queueScaling = this.queueMayScale(rev, queued > freeSlots, now);
     if (failures > 0 && (starting > 0 || now < this.nextStartAt)) return;
     const n = runnersToStart({
       queued,
@@ -259,6 +265,9 @@ export class AppPool implements RunnerOwner {
       maxConcurrency: this.maxRunners(rev),
       maxMultiplexing: m.max_multiplexing,
       cautious: failures > 0,
+      inFlight,
+      concurrencyBuffer: m.concurrency_buffer ?? 0,
+      queueScaling,
     });
     for (let i = 0; i < n; i++) this.startRunner(rev);
   }
@@ -272,6 +281,20 @@ export class AppPool implements RunnerOwner {
     const request = gpuRequestOf(m, this.ctx.deps.machineTypes[m.machine_type]);
     if (request === null || !this.ctx.deps.gpuCapacity) return m.max_concurrency;
     return Math.min(m.max_concurrency, Math.max(1, this.ctx.deps.gpuCapacity(request)));
+  }
+
+  /**
+   * fal's `scaling_delay`: runners are started for the current revision's queue only once it has stayed
+   * above capacity that long (a burst that free slots absorb meanwhile starts nothing).
+   */
+  private queueMayScale(rev: Revision, over: boolean, now: number): boolean {
+    if (rev.revisionId !== this.rev.revisionId) return true;
+    if (!over) {
+      this.overCapacitySince = null;
+      return true;
+    }
+    this.overCapacitySince ??= now;
+    return now - this.overCapacitySince >= (rev.manifest.scaling_delay ?? 0) * 1000;
   }
 
   private startRunner(rev = this.rev): void {
@@ -289,6 +312,10 @@ export class AppPool implements RunnerOwner {
     else if (this.ctx.closing) runner.drain('server shutting down');
     else if (!this.serves(runner)) runner.drain('revision replaced');
     else this.pump();
+  }
+
+  stateLeft(state: RunnerState, seconds: number): void {
+    this.stateTimes.observe(state, seconds);
   }
 
   runnerEnded(runner: Runner, startupFailed: boolean): void {
@@ -311,14 +338,19 @@ export class AppPool implements RunnerOwner {
   tick(now: number): void {
     const m = this.rev.manifest;
     let live = 0;
+    let inFlight = 0;
     for (const r of this.runners) {
       r.checkStartup(now);
       r.checkSuspect(now);
-      if (r.revisionId === this.rev.revisionId && (r.ready || r.starting) && !r.stopRequested) live++;
+      if (r.revisionId === this.rev.revisionId && (r.ready || r.starting) && !r.stopRequested) {
+        live++;
+        inFlight += r.jobs.size;
+      }
     }
+    const keep = warmFloor(m.min_concurrency, m.concurrency_buffer ?? 0, inFlight, m.max_multiplexing);
     for (const r of this.runners) {
       if (r.state !== 'idle' || r.revisionId !== this.rev.revisionId || r.stopRequested) continue;
-      if (shouldRetire(r.idleSince, now, m.keep_alive, live, m.min_concurrency)) {
+      if (shouldRetire(r.idleSince, now, m.keep_alive, live, keep)) {
         r.drain('keep_alive expired');
         live--;
       }
@@ -344,6 +376,7 @@ export class AppPool implements RunnerOwner {
     this.rollout = null;
     this.failures = 0;
     this.nextStartAt = 0;
+    this.overCapacitySince = null;
     for (const r of this.runners) if (r.revisionId !== rev.revisionId) r.drain('revision replaced');
     this.scale(this.ctx.deps.clock());
     this.pump();
@@ -378,11 +411,11 @@ export class AppPool implements RunnerOwner {
       ts,
       owner: this.owner,
       app: this.name,
-      pending: c.pending,
+      pending: c.pending + c.docker_pull,
       setup: c.setup,
       idle: c.idle,
       running: c.running,
-      draining: c.draining,
+      draining: c.draining + c.terminating,
     };
   }
 
@@ -400,6 +433,7 @@ export class AppPool implements RunnerOwner {
       gpus: this.runners.flatMap((r) =>
         r.state === 'terminated' ? [] : r.gpuUsage.map((u) => ({ runnerId: r.id, ...u })),
       ),
+      stateSeconds: this.stateTimes.snapshot(),
     };
   }
 }

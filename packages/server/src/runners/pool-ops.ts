@@ -67,5 +67,7 @@ export function listPoolRunners(pool: AppPool): LiveRunner[] {
       inFlight: r.jobs.size,
       maxMultiplexing: r.maxMultiplexing,
       stopping: r.stopRequested,
+      stateSince: r.stateSince,
+      times: { seconds: { ...r.times.seconds }, timeline: [...r.times.timeline] },
     }));
 }

@@ -1,16 +1,9 @@
-import type { RunnerState } from '@hangar/core';
+import { RUNNER_STATES, type RunnerState } from '@hangar/core';
 import type { Runner } from './runner.js';
 
 /** How many of `runners` are in each state. */
 export function countStates(runners: readonly Runner[]): Record<RunnerState, number> {
-  const c: Record<RunnerState, number> = {
-    pending: 0,
-    setup: 0,
-    idle: 0,
-    running: 0,
-    draining: 0,
-    terminated: 0,
-  };
+  const c = Object.fromEntries(RUNNER_STATES.map((s) => [s, 0])) as Record<RunnerState, number>;
   for (const r of runners) c[r.state]++;
   return c;
 }

@@ -1,18 +1,20 @@
 import { mkdir } from 'node:fs/promises';
 import { connect } from 'node:net';
-import type {
-  AppManifest,
-  EventCategory,
-  GpuRequest,
-  GpuUsage,
-  MachineType,
-  MeterRecord,
-  Revision,
-  RunnerHandle,
-  RunnerPhase,
-  RunnerRow,
-  RunnerSpec,
-  RunnerState,
+import {
+  type AppManifest,
+  type EventCategory,
+  falRunnerState,
+  type GpuRequest,
+  type GpuUsage,
+  type MachineType,
+  type MeterRecord,
+  type Revision,
+  type RunnerHandle,
+  type RunnerPhase,
+  type RunnerRow,
+  type RunnerSpec,
+  type RunnerState,
+  type RunnerStateTimes,
 } from '@hangar/core';
 import { Pool } from 'undici';
 import type { SupervisorContext } from './context.js';
@@ -41,6 +43,8 @@ export function gpuRequestOf(manifest: AppManifest, type: MachineType | undefine
 export interface RunnerOwner {
   runnerReady(runner: Runner): void;
   runnerEnded(runner: Runner, startupFailed: boolean): void;
+  /** The runner left `state` after `seconds` in it (for the state-time histogram). */
+  stateLeft(state: RunnerState, seconds: number): void;
 }
 
 interface EndEvent {
@@ -50,7 +54,11 @@ interface EndEvent {
 
 /** One runner process of an app revision, from `pending` to `terminated`. */
 export class Runner {
-  state: RunnerState = 'pending';
+  private current: RunnerState = 'pending';
+  /** When the runner entered its current state. */
+  stateSince: number;
+  /** Seconds per state left so far, and the lifecycle timeline. */
+  readonly times: RunnerStateTimes;
   handle: RunnerHandle | null = null;
   /** Connections to the runner, one per multiplexing slot. */
   http: Pool | null = null;
@@ -93,6 +101,46 @@ export class Runner {
     this.revisionId = rev.revisionId;
     this.manifest = rev.manifest;
     this.createdAt = ctx.deps.clock();
+    this.stateSince = this.createdAt;
+    this.times = { seconds: {}, timeline: [{ state: 'pending', at: this.createdAt }] };
+  }
+
+  get state(): RunnerState {
+    return this.current;
+  }
+
+  /** Seconds in the current state as of `now`. */
+  secondsInState(now: number): number {
+    return Math.max(0, now - this.stateSince) / 1000;
+  }
+
+  /**
+   * Enters `state`: the time spent in the one left is added to its total, reported to the pool and
+   * returned (seconds). Going between idle and running adds no timeline entry.
+   */
+  private enter(state: RunnerState, now = this.ctx.deps.clock()): { from: RunnerState; seconds: number } {
+    const from = this.current;
+    const seconds = this.secondsInState(now);
+    const total = (this.times.seconds[from] ?? 0) + seconds;
+    this.times.seconds[from] = Math.round(total * 1000) / 1000;
+    this.pool.stateLeft(from, seconds);
+    this.current = state;
+    this.stateSince = now;
+    const flip = (from === 'idle' || from === 'running') && (state === 'idle' || state === 'running');
+    if (!flip) this.times.timeline.push({ state, at: now });
+    return { from, seconds };
+  }
+
+  /** A request started on the runner: an idle runner becomes running. */
+  markBusy(now: number): void {
+    if (this.current === 'idle') this.enter('running', now);
+  }
+
+  /** The runner's last request ended: a running runner becomes idle. */
+  markIdle(now: number): void {
+    if (this.current !== 'running') return;
+    this.enter('idle', now);
+    this.idleSince = now;
   }
 
   get machineType(): string {
@@ -109,7 +157,7 @@ export class Runner {
   }
 
   get starting(): boolean {
-    return this.state === 'pending' || this.state === 'setup';
+    return this.state === 'pending' || this.state === 'docker_pull' || this.state === 'setup';
   }
 
   /** Starts the process; failures end the runner through the same path as a crash before readiness. */
@@ -140,24 +188,36 @@ export class Runner {
     if (this.state === 'terminated') return;
     this.handle = handle;
     this.http = new Pool(handle.url, { connections: Math.max(1, this.maxMultiplexing), pipelining: 1 });
+    if (this.stopping) {
+      void handle.stop(this.ctx.stopGraceMs);
+      return;
+    }
     // Drivers report SETUP before start() resolves; one that did not is in setup now.
-    if (this.state === 'pending') this.phase('SETUP');
+    if (this.state !== 'setup') this.phase('SETUP');
     else this.record();
-    if (this.stopping) void handle.stop(this.ctx.stopGraceMs);
   }
 
-  /** A step the driver reached before the runner's process is up. */
+  /**
+   * A step the driver reached before the runner's process is up: `DOCKER_PULL` while an image is
+   * fetched, `SETUP` once the app's process started (machine time and `startup_timeout` count from
+   * here; time waiting in `PENDING` for a machine or a GPU does not).
+   */
   private phase(phase: RunnerPhase, detail?: string): void {
-    if (this.state !== 'pending') return;
+    if (phase === 'SETUP' && this.setupAt === null) this.beginMetering();
+    if (this.stopping || !this.starting || this.state === 'setup') return;
     if (phase === 'PENDING') {
       // The start itself was recorded as runner_pending; a driver's reason for waiting is worth another.
-      if (detail !== undefined) this.emit('runner_pending', detail);
+      if (detail !== undefined && this.state === 'pending') this.emit('runner_pending', detail);
       return;
     }
     if (phase === 'DOCKER_PULL') {
-      this.emit('runner_docker_pull', detail);
+      if (this.state === 'pending') this.setState('docker_pull', 'runner_docker_pull', detail);
       return;
     }
+    this.setState('setup', 'runner_setup', detail);
+  }
+
+  private beginMetering(): void {
     this.setupAt = this.ctx.deps.clock();
     this.meteredUntil = this.setupAt;
     this.meterBase = {
@@ -168,7 +228,6 @@ export class Runner {
       machineType: this.machineType,
       isSurge: this.isSurge,
     };
-    this.setState('setup', 'runner_setup', detail);
   }
 
   /** The owner's DATA_DIR: the plain data root, or a synced cache held until the runner ends. */
@@ -231,6 +290,8 @@ export class Runner {
         reason: `not healthy within startup_timeout (${this.manifest.startup_timeout}s)`,
       };
       this.stopping = true;
+      this.enter('terminating', now);
+      this.record();
       if (this.handle) this.handle.kill();
       else this.startAbort.abort();
       return;
@@ -328,7 +389,7 @@ export class Runner {
     if (this.stopping || this.state === 'terminated') return;
     this.stopping = true;
     this.end ??= { category: 'runner_finished', reason };
-    this.emit('runner_stopping', reason);
+    this.setState('terminating', 'runner_stopping', reason);
     if (this.handle) void this.handle.stop(graceMs);
     else this.startAbort.abort();
   }
@@ -338,6 +399,10 @@ export class Runner {
     if (this.state === 'terminated') return;
     this.end ??= { category: 'runner_finished', reason };
     this.stopping = true;
+    if (this.state !== 'terminating') {
+      this.enter('terminating');
+      this.record();
+    }
     if (this.handle) this.handle.kill();
     else this.startAbort.abort();
   }
@@ -412,6 +477,8 @@ export class Runner {
       startedAt: this.setupAt ?? this.createdAt,
       endedAt: this.endedAt,
       meteredUntil: this.meteredUntil || this.createdAt,
+      stateSince: this.stateSince,
+      times: { seconds: { ...this.times.seconds }, timeline: [...this.times.timeline] },
     };
   }
 
@@ -419,19 +486,31 @@ export class Runner {
     this.ctx.deps.stores.runners.upsertRunner(this.row());
   }
 
-  private setState(state: RunnerState, category: EventCategory, reason?: string): void {
-    this.state = state;
-    this.emit(category, reason);
+  private setState(state: RunnerState, category: EventCategory, reason?: string, now?: number): void {
+    const left = this.enter(state, now);
+    this.emit(category, reason, left);
     this.record();
   }
 
-  private emit(category: EventCategory, reason?: string): void {
+  /**
+   * Records a runner event. `state` is fal's name of the state entered; `previous_state` and
+   * `previous_state_seconds` (Hangar's, kept in the stored payload) say how long the one left lasted.
+   */
+  private emit(
+    category: EventCategory,
+    reason?: string,
+    left?: { from: RunnerState; seconds: number },
+  ): void {
     const payload: Record<string, unknown> = {
       job_id: this.id,
       machine_type: this.machineType,
-      state: this.state,
+      state: falRunnerState(this.state),
     };
     if (reason !== undefined) payload.reason = reason;
+    if (left !== undefined) {
+      payload.previous_state = falRunnerState(left.from);
+      payload.previous_state_seconds = Math.round(left.seconds * 1000) / 1000;
+    }
     this.ctx.event(this.owner, this.app, category, payload);
   }
 }

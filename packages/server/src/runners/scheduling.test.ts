@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { JobQueue } from './job-queue.js';
 import { isSurgeStart, MINUTE_MS, meterRows, minuteOf } from './metering.js';
-import { runnersToStart, shouldRetire, startupBackoffMs } from './scaling.js';
+import { runnersToStart, shouldRetire, startupBackoffMs, warmFloor } from './scaling.js';
 
 const item = (requestId: string, sentAt: number, priority: 'normal' | 'low' = 'normal') => ({
   req: { requestId, sentAt, priority },
@@ -93,6 +93,12 @@ describe('scaling', () => {
     expect(runnersToStart({ ...view, queued: 100, live: 3 })).toBe(2);
     expect(runnersToStart({ ...view, queued: 3, live: 2, freeSlots: 4 })).toBe(0);
     expect(runnersToStart({ ...view, queued: 100, cautious: true })).toBe(1);
+    // scaling_delay not yet over: the queue starts nothing, the warm floor still does.
+    expect(runnersToStart({ ...view, queued: 5, queueScaling: false })).toBe(0);
+    expect(runnersToStart({ ...view, queued: 5, queueScaling: false, minConcurrency: 1 })).toBe(1);
+    // concurrency_buffer: runners above those the requests in flight need.
+    expect(runnersToStart({ ...view, concurrencyBuffer: 2 })).toBe(2);
+    expect(runnersToStart({ ...view, concurrencyBuffer: 2, live: 2, inFlight: 4, freeSlots: 0 })).toBe(2);
   });
 
   it('backs off exponentially and retires idle runners after keep_alive above min', () => {
@@ -100,5 +106,12 @@ describe('scaling', () => {
     expect(shouldRetire(0, 60_000, 60, 2, 1)).toBe(true);
     expect(shouldRetire(0, 59_999, 60, 2, 1)).toBe(false);
     expect(shouldRetire(0, 60_000, 60, 1, 1)).toBe(false);
+  });
+
+  it('keeps whichever is higher: min_concurrency or the runners in use plus concurrency_buffer', () => {
+    expect(warmFloor(1, 0, 10, 1)).toBe(1);
+    expect(warmFloor(1, 2, 0, 1)).toBe(2);
+    expect(warmFloor(5, 2, 1, 1)).toBe(5);
+    expect(warmFloor(0, 1, 3, 2)).toBe(3);
   });
 });

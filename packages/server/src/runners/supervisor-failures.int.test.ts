@@ -29,7 +29,11 @@ describe('supervisor: failures and retries', () => {
     expect(res.headers['x-hangar-error-code']).toBe('RUNNER_STARTUP_FAILED');
     const failures = h.stores.snapshot().events.filter((e) => e.category === 'runner_startup_failure');
     expect(failures.length).toBeGreaterThanOrEqual(1);
-    expect(failures[0]!.payload).toMatchObject({ machine_type: 'CPU', state: 'terminated' });
+    expect(failures[0]!.payload).toMatchObject({
+      machine_type: 'CPU',
+      state: 'TERMINATED',
+      previous_state: 'TERMINATING',
+    });
     expect(String(failures[0]!.payload.reason)).toContain('startup_timeout');
   });
 

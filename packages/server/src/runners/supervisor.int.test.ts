@@ -108,7 +108,7 @@ describe('supervisor: start, dispatch, logs', () => {
     time.advance(61_000);
     await until(() => {
       const s = h.sup.stats()[0]!.runners;
-      return s.idle === 1 && s.draining === 0 && s.running === 0;
+      return s.idle === 1 && s.draining === 0 && s.terminating === 0 && s.running === 0;
     });
     const finished = h.stores.snapshot().events.filter((e) => e.category === 'runner_finished');
     expect(finished.length).toBe(runners.size - 1);

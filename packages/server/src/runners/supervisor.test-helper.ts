@@ -14,7 +14,7 @@ import { createSupervisor, type Supervisor } from './supervisor.js';
  * attempts of this request id answer `fail_status`, default 503, with `fail_headers`), `slow_times` (the
  * first N attempts sleep `slow_ms`), `headers` (set on every answer), `close_listener` (stop accepting
  * connections after answering). It answers with its runner id, revision env, the headers it got, the
- * attempt number and the highest concurrency it saw.
+ * attempt number and the highest concurrency it saw. Env `SETUP_MS` delays opening its port.
  */
 export const TEST_APP = `
 import http from 'node:http';
@@ -79,7 +79,8 @@ else server = http.createServer((req, res) => {
     waiting.set(id, () => { clearTimeout(timer); finish(true); });
   });
 });
-server?.listen(Number(process.env.PORT), '127.0.0.1');
+// SETUP_MS: a slow setup (a model loading) before the port is opened.
+setTimeout(() => server?.listen(Number(process.env.PORT), '127.0.0.1'), Number(process.env.SETUP_MS ?? 0));
 process.on('SIGTERM', () => process.exit(0));
 `;
 

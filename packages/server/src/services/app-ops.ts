@@ -10,6 +10,8 @@ import {
   type LiveRunner,
   PlatformError,
   type Revision,
+  type RunnerRegistry,
+  type RunnerRow,
   type ScalingOverrides,
 } from '@hangar/core';
 import type { Supervisor } from '../runners/supervisor.js';
@@ -27,6 +29,8 @@ export interface AppOpsDeps {
   runners: AppOpsRunners;
   clock: Clock;
   ids: IdSource;
+  /** The runners registry, for runners that already ended (`GET …/runners/{id}`). */
+  registry: Pick<RunnerRegistry, 'findRunner'>;
   /** The revision with its code directory present again (a bundle's tree is unpacked if it went missing). */
   materialize: (rev: Revision) => Promise<Revision>;
 }
@@ -44,7 +48,7 @@ export function withScaling(rev: Revision, scaling: ScalingOverrides): Revision 
 
 /** Scaling fields a redeploy keeps (fal: runtime-tunable settings persist; code-specific ones reset). */
 export function scalingKeptOnDeploy(scaling: ScalingOverrides): ScalingOverrides {
-  const { max_multiplexing: _code, ...kept } = scaling;
+  const { max_multiplexing: _code, startup_timeout: _startup, ...kept } = scaling;
   return kept;
 }
 
@@ -55,6 +59,9 @@ export function scalingOf(m: AppManifest): Required<ScalingOverrides> {
     max_concurrency: m.max_concurrency,
     keep_alive: m.keep_alive,
     max_multiplexing: m.max_multiplexing,
+    scaling_delay: m.scaling_delay ?? 0,
+    concurrency_buffer: m.concurrency_buffer ?? 0,
+    startup_timeout: m.startup_timeout,
   };
 }
 
@@ -261,6 +268,17 @@ export function createAppOps(deps: AppOpsDeps) {
     return deps.runners.runners(owner, name);
   }
 
+  /** One runner of the app: live from the pool, else as the registry last recorded it; null if unknown. */
+  async function getRunner(owner: string, name: string, runnerId: string): Promise<LiveRunner | null> {
+    await appOf(owner, name);
+    const live = deps.runners.runners(owner, name).find((r) => r.runnerId === runnerId);
+    if (live) return live;
+    const row = await deps.registry.findRunner(owner, name, runnerId);
+    if (!row) return null;
+    const rev = (await deps.apps.listRevisions(owner, name)).find((r) => r.revisionId === row.revisionId);
+    return liveRunnerOfRow(row, rev?.manifest.max_multiplexing ?? 1);
+  }
+
   async function stopRunner(
     owner: string,
     name: string,
@@ -287,9 +305,29 @@ export function createAppOps(deps: AppOpsDeps) {
     deleteRevision,
     deleteApp,
     listRunners,
+    getRunner,
     stopRunner,
   };
 }
 
 /** The app operations service `createAppOps` returns. */
 export type AppOps = ReturnType<typeof createAppOps>;
+
+/** A registry row as the runners operations report it (a runner not in this server's pool). */
+function liveRunnerOfRow(row: RunnerRow, maxMultiplexing: number): LiveRunner {
+  const ready = row.times.timeline.find((t) => t.state === 'idle' || t.state === 'running');
+  return {
+    runnerId: row.runnerId,
+    revisionId: row.revisionId,
+    machineType: row.machineType,
+    state: row.state as LiveRunner['state'],
+    createdAt: row.times.timeline[0]?.at ?? row.startedAt,
+    readyAt: ready?.at ?? null,
+    endedAt: row.endedAt,
+    inFlight: 0,
+    maxMultiplexing,
+    stopping: row.endedAt === null && (row.state === 'terminating' || row.state === 'draining'),
+    stateSince: row.stateSince,
+    times: row.times,
+  };
+}

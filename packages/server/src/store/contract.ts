@@ -278,6 +278,20 @@ export function describeStoresContract(name: string, open: () => Promise<StoresH
       expect(after.map((l) => l.message)).toEqual(['d']);
     });
 
+    it('finds one runner of an app, alive or ended, with its state times', async () => {
+      s.runners.upsertRunner(runnerFixture('r1'));
+      const ended = runnerFixture('r1', {
+        state: 'terminated',
+        endedAt: 3_000,
+        stateSince: 3_000,
+        times: { seconds: { idle: 1.5, terminating: 0.3 }, timeline: [{ state: 'terminated', at: 3_000 }] },
+      });
+      s.runners.upsertRunner(ended);
+      expect(await s.runners.findRunner('acme', 'echo', 'r1')).toEqual(ended);
+      expect(await s.runners.findRunner('acme', 'other', 'r1')).toBeNull();
+      expect(await s.runners.findRunner('acme', 'echo', 'nope')).toBeNull();
+    });
+
     it('lists live runners with their latest state', async () => {
       s.runners.upsertRunner(runnerFixture('r1'));
       s.runners.upsertRunner(runnerFixture('r2', { startedAt: 500 }));

@@ -107,6 +107,15 @@ export function runnerFixture(runnerId: string, over: Partial<RunnerRow> = {}): 
     startedAt: 1_000,
     endedAt: null,
     meteredUntil: 1_000,
+    stateSince: 1_200,
+    times: {
+      seconds: { pending: 0.05, setup: 0.15 },
+      timeline: [
+        { state: 'pending', at: 1_000 },
+        { state: 'setup', at: 1_050 },
+        { state: 'idle', at: 1_200 },
+      ],
+    },
     ...over,
   };
 }

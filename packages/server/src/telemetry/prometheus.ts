@@ -14,6 +14,8 @@ export const LATENCY_BUCKETS_S: readonly number[] = [0.1, 0.25, 0.5, 1, 2.5, 5, 
 export interface Sample {
   labels: readonly (readonly [string, string])[];
   value: number;
+  /** Appended to the family name (a histogram's `_bucket`, `_sum`, `_count`). */
+  suffix?: string;
 }
 
 /** A gauge family (or, with `type`, a counter) with its help text and samples. */
@@ -22,7 +24,7 @@ export interface GaugeFamily {
   help: string;
   samples: readonly Sample[];
   /** `gauge` unless set. */
-  type?: 'gauge' | 'counter';
+  type?: 'gauge' | 'counter' | 'histogram';
 }
 
 /** Escapes a label value: backslash, double quote and line feed, as the format requires. */
@@ -56,7 +58,7 @@ export function renderGauges(families: readonly GaugeFamily[]): string {
     out.push(`# HELP ${f.name} ${escapeHelp(f.help)}`, `# TYPE ${f.name} ${f.type ?? 'gauge'}`);
     for (const s of f.samples) {
       const labels = s.labels.map(([k, v]) => `${k}="${escapeLabelValue(v)}"`).join(',');
-      out.push(`${f.name}${labels ? `{${labels}}` : ''} ${formatValue(s.value)}`);
+      out.push(`${f.name}${s.suffix ?? ''}${labels ? `{${labels}}` : ''} ${formatValue(s.value)}`);
     }
   }
   return `${out.join('\n')}\n`;

@@ -122,6 +122,7 @@ beforeAll(async () => {
         runners: supervisor,
         clock: systemClock,
         ids: uuidIds,
+        registry: stores.runners,
         materialize: async (rev) => rev,
       });
       registerAppOpsRoutes(http, { appOps, runQuery: pool.runQuery });
@@ -198,9 +199,27 @@ describe('app operations over /v1/serverless/apps/{owner}/{name}', () => {
     expect((await api('PATCH', 'alice/scaled/scaling', {})).status).toBe(400);
     expect((await api('PATCH', 'alice/scaled/scaling', { machine_type: 'GPU' })).status).toBe(400);
     expect((await api('PATCH', 'alice/scaled/scaling', { max_multiplexing: 0 })).status).toBe(400);
+    expect((await api('PATCH', 'alice/scaled/scaling', { startup_timeout: 0 })).status).toBe(400);
+    const knobs = await api('PATCH', 'alice/scaled/scaling', {
+      scaling_delay: 2,
+      concurrency_buffer: 1,
+      startup_timeout: 60,
+    });
+    expect(knobs.status).toBe(200);
+    expect(knobs.json).toMatchObject({ scaling_delay: 2, concurrency_buffer: 1, startup_timeout: 60 });
+    expect(knobs.json.overrides).toMatchObject({
+      scaling_delay: 2,
+      concurrency_buffer: 1,
+      startup_timeout: 60,
+    });
+    // The buffer keeps one runner warm although the minimum is 0.
+    await until(
+      () => runners('scaled'),
+      (rs) => rs.filter((r) => r.state === 'idle').length === 1,
+    );
     const scaled = (await events('scaled')).filter((e) => e.payload.reason === 'scaled');
-    expect(scaled).toHaveLength(2);
-    expect(scaled[1]!.payload).toMatchObject({
+    expect(scaled).toHaveLength(3);
+    expect(scaled[2]!.payload).toMatchObject({
       new_config: { min_concurrency: 2 },
       actor: { nickname: 'alice' },
     });
@@ -327,6 +346,23 @@ describe('app operations over /v1/serverless/apps/{owner}/{name}', () => {
     expect(busy[0]).toMatchObject({ runner_id: first!.runner_id, state: 'running' });
     const killed = await api('POST', `alice/pool/runners/${first!.runner_id}/kill`);
     expect(killed.status).toBe(200);
+    // Ended: read back from the registry with its timeline and the time spent in each state.
+    const gone = await until(
+      async () => (await api('GET', `alice/pool/runners/${first!.runner_id}`)).json.runner,
+      (r) => r.state === 'terminated',
+    );
+    expect(gone.ended_at).not.toBeNull();
+    expect(gone.timeline.map((t: { state: string }) => t.state)).toEqual([
+      'pending',
+      'setup',
+      'idle',
+      'terminating',
+      'terminated',
+    ]);
+    expect(gone.time_in_states.running).toBeGreaterThan(0);
+    expect(gone.state_seconds).toBe(0);
+    expect((await api('GET', 'alice/pool/runners/nope')).status).toBe(404);
+    expect((await api('GET', `alice/pool/runners/${first!.runner_id}`, undefined, rival)).status).toBe(403);
     const status = await until(
       async () =>
         (await (

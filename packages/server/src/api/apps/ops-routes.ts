@@ -1,4 +1,4 @@
-import { type Clock, type Principal, systemClock } from '@hangar/core';
+import { type Clock, PlatformError, type Principal, systemClock } from '@hangar/core';
 import { type HttpApp, principalOf } from '../../http/app.js';
 import type { AppOps } from '../../services/app-ops.js';
 import { AppParams, requireOwnedApp } from './access.js';
@@ -212,6 +212,26 @@ export function registerAppOpsRoutes(app: HttpApp, deps: AppOpsRoutesDeps): void
       const now = clock();
       const runners = (await ops.listRunners(owner, name)).map((r) => toWireRunner(r, now));
       return { endpoint_id: `${owner}/${name}`, runners };
+    },
+  );
+
+  app.get(
+    `${base}/runners/:runner_id`,
+    {
+      schema: {
+        operationId: 'hangarGetAppRunner',
+        tags,
+        params: RunnerParams,
+        response: { 200: RunnerResponse },
+      },
+    },
+    async (request) => {
+      const { owner, name, runner_id } = request.params;
+      await owned(principalOf(request), owner, name);
+      const runner = await ops.getRunner(owner, name, runner_id);
+      if (!runner)
+        throw new PlatformError('RUNNER_NOT_FOUND', `Runner ${runner_id} not found in ${owner}/${name}`);
+      return { endpoint_id: `${owner}/${name}`, runner: toWireRunner(runner, clock()) };
     },
   );
 

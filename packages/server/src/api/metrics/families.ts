@@ -3,22 +3,33 @@ import { formatLe, type GaugeFamily, LATENCY_BUCKETS_S, type Sample } from '../.
 import type { WindowSnapshot } from './request-window.js';
 
 /** Runner states reported in `hangar_app_runners` (terminated runners are gone, so never reported). */
-export const REPORTED_STATES: readonly RunnerState[] = ['pending', 'setup', 'idle', 'running', 'draining'];
+export const REPORTED_STATES: readonly RunnerState[] = [
+  'pending',
+  'docker_pull',
+  'setup',
+  'idle',
+  'running',
+  'draining',
+  'terminating',
+];
 
 /** The three states fal documents for `fal_app_runners`. */
 export const FAL_RUNNER_STATES = ['idle', 'running', 'pending'] as const;
 
 /**
  * Our state as fal counts it. fal: idle (warm, waiting), running (processing), pending (cold start in
- * progress). Booting (`pending`) and running the app's setup (`setup`) are both a cold start. A draining
- * runner is finishing its in-flight requests (one with none left stops at once), so it is processing.
+ * progress). Booting (`pending`), pulling an image (`docker_pull`) and running the app's setup (`setup`)
+ * are a cold start. A draining runner is finishing its in-flight requests (one with none left stops at
+ * once), so it is processing; a terminating one still holds its machine until its process is gone.
  */
 export const FAL_STATE_OF: Record<Exclude<RunnerState, 'terminated'>, (typeof FAL_RUNNER_STATES)[number]> = {
   pending: 'pending',
+  docker_pull: 'pending',
   setup: 'pending',
   idle: 'idle',
   running: 'running',
   draining: 'running',
+  terminating: 'running',
 };
 
 const SEP = '\u0000';
@@ -101,7 +112,7 @@ export function buildAppFamilies(
     },
     {
       name: 'hangar_app_runners',
-      help: 'Number of runners by exact Hangar state (pending, setup, idle, running, draining)',
+      help: 'Number of runners by exact Hangar state (fal runner states in lowercase)',
       samples: exact,
     },
   ];

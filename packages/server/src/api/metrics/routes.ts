@@ -5,6 +5,7 @@ import { buildDispatchFamilies } from './dispatch-families.js';
 import { buildAppFamilies } from './families.js';
 import { buildGpuFamilies } from './gpu-families.js';
 import type { RequestWindow } from './request-window.js';
+import { buildStateTimeFamilies } from './state-families.js';
 
 /** What the metrics route needs. */
 export interface MetricsRoutesDeps {
@@ -31,6 +32,7 @@ export function createMetricsRenderer(deps: MetricsRoutesDeps): (owner: string) 
       ...buildAppFamilies(owner, stats, deps.window.snapshot(owner), label),
       ...buildDispatchFamilies(owner, stats),
       ...buildGpuFamilies(owner, stats),
+      ...buildStateTimeFamilies(owner, stats),
     ];
     const text = renderGauges(families);
     if (cache.size > 1000) for (const [k, v] of cache) if (v.until <= now) cache.delete(k);

@@ -70,12 +70,16 @@ export function createMemoryStores(opts: MemoryStoresOptions = {}): MemoryStores
     },
     samples: { append: (rows) => void samples.push(...rows.map((s) => ({ ...s }))) },
     runners: {
-      upsertRunner: (r) => void runners.set(r.runnerId, { ...r }),
+      upsertRunner: (r) => void runners.set(r.runnerId, structuredClone(r)),
       async listLiveRunners() {
         return [...runners.values()]
           .filter((r) => r.endedAt === null)
           .sort((a, b) => a.startedAt - b.startedAt || (a.runnerId < b.runnerId ? -1 : 1))
-          .map((r) => ({ ...r }));
+          .map((r) => structuredClone(r));
+      },
+      async findRunner(owner, app, runnerId) {
+        const r = runners.get(runnerId);
+        return r && r.owner === owner && r.app === app ? structuredClone(r) : null;
       },
     },
     flush: async () => {},

@@ -183,5 +183,8 @@ export function rowToRunnerRow(r: Record<string, unknown>): RunnerRow {
     startedAt: r.started_at as number,
     endedAt: r.ended_at as number | null,
     meteredUntil: r.metered_until as number,
+    // Rows written before state times were recorded: the state since it started, nothing accounted.
+    stateSince: (r.state_since as number | null) ?? (r.started_at as number),
+    times: r.state_times ? JSON.parse(r.state_times as string) : { seconds: {}, timeline: [] },
   };
 }

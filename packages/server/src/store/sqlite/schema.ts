@@ -282,4 +282,10 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE requests ADD COLUMN payload_objects INTEGER NOT NULL DEFAULT 0;
   `,
+  // 9: where each runner spent its time (fal's runner states): when it entered its current state, and a
+  // JSON core RunnerStateTimes (seconds per state left, lifecycle timeline). NULL for older rows.
+  `
+  ALTER TABLE runners ADD COLUMN state_since INTEGER;
+  ALTER TABLE runners ADD COLUMN state_times TEXT;
+  `,
 ];

@@ -151,6 +151,7 @@ export class SqliteRunnerSampleStore implements RunnerSampleStore {
 export class SqliteRunnerRegistry implements RunnerRegistry {
   private readonly upsertStmt: Database.Statement;
   private readonly liveStmt: Database.Statement;
+  private readonly findStmt: Database.Statement;
 
   constructor(
     db: Database.Database,
@@ -158,8 +159,9 @@ export class SqliteRunnerRegistry implements RunnerRegistry {
   ) {
     this.upsertStmt = db.prepare(
       `INSERT OR REPLACE INTO runners (runner_id, owner, app, revision_id, machine_type, pid, state,
-         started_at, ended_at, metered_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         started_at, ended_at, metered_until, state_since, state_times) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
+    this.findStmt = db.prepare('SELECT * FROM runners WHERE runner_id = ? AND owner = ? AND app = ?');
     this.liveStmt = db.prepare('SELECT * FROM runners WHERE ended_at IS NULL ORDER BY started_at, runner_id');
   }
 
@@ -175,6 +177,8 @@ export class SqliteRunnerRegistry implements RunnerRegistry {
       r.startedAt,
       r.endedAt,
       r.meteredUntil,
+      r.stateSince,
+      JSON.stringify(r.times),
     ];
     this.writer.enqueue(this.upsertStmt, params);
   }
@@ -182,5 +186,11 @@ export class SqliteRunnerRegistry implements RunnerRegistry {
   async listLiveRunners(): Promise<RunnerRow[]> {
     this.writer.commit();
     return (this.liveStmt.all() as Record<string, unknown>[]).map(rowToRunnerRow);
+  }
+
+  async findRunner(owner: string, app: string, runnerId: string): Promise<RunnerRow | null> {
+    this.writer.commit();
+    const row = this.findStmt.get(runnerId, owner, app) as Record<string, unknown> | undefined;
+    return row ? rowToRunnerRow(row) : null;
   }
 }
