@@ -201,6 +201,11 @@ export interface RunnerSpec {
   dataDir: string;
   command: string[];
   env: Record<string, string>;
+  /**
+   * The owner's secrets as environment variables, apart from `env` so a driver can keep them out of
+   * plain specs (a Kubernetes Secret); process drivers merge them over `env`, under the platform's own.
+   */
+  secrets: Record<string, string>;
 }
 
 /** Callbacks a driver reports a runner's output and end through. */
