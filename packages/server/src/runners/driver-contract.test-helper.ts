@@ -27,7 +27,7 @@ export function describeRunnerDriver(
     });
     afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-    function spec(script: string, env: Record<string, string> = {}): RunnerSpec {
+    function spec(script: string, env: Record<string, string> = {}, secrets: Record<string, string> = {}): RunnerSpec {
       const id = `${name}-${++n}`;
       const dir = join(root, id);
       mkdirSync(join(dir, 'app'), { recursive: true });
@@ -40,6 +40,7 @@ export function describeRunnerDriver(
         dataDir: join(root, 'data'),
         command: ['node', '-e', script],
         env,
+        secrets,
       };
     }
 
@@ -49,14 +50,18 @@ export function describeRunnerDriver(
       exit: Promise<{ code: number | null; signal: string | null; calls: number }>;
     }
 
-    async function run(script: string, env: Record<string, string> = {}): Promise<Run> {
+    async function run(
+      script: string,
+      env: Record<string, string> = {},
+      secrets: Record<string, string> = {},
+    ): Promise<Run> {
       const lines: Array<[string, string]> = [];
       let calls = 0;
       let done!: (v: { code: number | null; signal: string | null; calls: number }) => void;
       const exit = new Promise<{ code: number | null; signal: string | null; calls: number }>((r) => {
         done = r;
       });
-      const handle = await driver.start(spec(script, env), {
+      const handle = await driver.start(spec(script, env, secrets), {
         onLine: (stream, line) => lines.push([stream, line]),
         onExit: (code, signal) => {
           calls++;
@@ -71,13 +76,14 @@ export function describeRunnerDriver(
       if (!check()) throw new Error(`timed out waiting for ${what}`);
     };
 
-    it('serves HTTP on its PORT with only its own variables and DATA_DIR', async () => {
+    it('serves HTTP on its PORT with only its own variables, its secrets and DATA_DIR', async () => {
       process.env['HANGAR_DRIVER_TEST_SECRET'] = 'x';
       const script = `
         const http = require('node:http');
         http.createServer((q, s) => s.end(JSON.stringify(process.env))).listen(+process.env.PORT, '127.0.0.1');
         process.on('SIGTERM', () => process.exit(0));`;
-      const r = await run(script, { FOO: 'bar' });
+      // Secrets join the environment over the spec's env, never over what the platform sets.
+      const r = await run(script, { FOO: 'bar', TOKEN: 'env' }, { TOKEN: 'tok-1', PORT: '1' });
       delete process.env['HANGAR_DRIVER_TEST_SECRET'];
       expect(r.handle.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       expect(r.handle.pid).toBeGreaterThan(0);
@@ -88,6 +94,7 @@ export function describeRunnerDriver(
           .catch(() => new Promise<Record<string, string>>((res) => setTimeout(() => res({}), 20)));
       }
       expect(env['FOO']).toBe('bar');
+      expect(env['TOKEN']).toBe('tok-1');
       expect(env['PORT']).toBe(new URL(r.handle.url).port);
       expect(env['DATA_DIR']).toBeTruthy();
       expect(env['PATH']).toBeTruthy();

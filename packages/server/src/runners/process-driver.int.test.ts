@@ -17,6 +17,7 @@ describe('process runner driver', () => {
       dataDir: tmpdir(),
       command: ['/nonexistent/hangar-binary'],
       env: {},
+      secrets: {},
     };
     await expect(driver.start(spec, { onLine() {}, onExit() {} })).rejects.toThrow(/ENOENT/);
   });

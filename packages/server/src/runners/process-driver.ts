@@ -34,6 +34,7 @@ export function createProcessRunnerDriver(options: ProcessDriverOptions = {}): R
       const env = {
         ...baseEnv,
         ...spec.env,
+        ...spec.secrets,
         ...filesEnv(options.filesPort),
         DATA_DIR: spec.dataDir,
         PORT: String(port),

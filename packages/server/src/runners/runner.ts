@@ -106,14 +106,15 @@ export class Runner {
     let handle: RunnerHandle;
     try {
       const dataDir = await this.acquireData();
-      handle = await deps.driver.start(this.spec(dataDir), {
+      const secrets = (await deps.secrets?.forOwner(this.owner)) ?? {};
+      handle = await deps.driver.start(this.spec(dataDir, secrets), {
         onLine: (stream, line) => this.ctx.logs.push(this, stream, line),
         onExit: (code, signal) => this.terminate(code, signal),
       });
     } catch (err) {
       this.end ??= {
         category: 'runner_startup_failure',
-        reason: `could not start: ${(err as Error).message}`,
+        reason: this.masked(`could not start: ${(err as Error).message}`),
       };
       this.terminate(null, null);
       return;
@@ -148,7 +149,12 @@ export class Runner {
     return dataDir;
   }
 
-  private spec(dataDir: string): RunnerSpec {
+  /** Text about this runner with its owner's secret values masked. */
+  private masked(text: string): string {
+    return this.ctx.deps.secrets?.mask(this.owner, text) ?? text;
+  }
+
+  private spec(dataDir: string, secrets: Record<string, string>): RunnerSpec {
     return {
       runnerId: this.id,
       owner: this.owner,
@@ -162,6 +168,7 @@ export class Runner {
         HANGAR_APP: `${this.owner}/${this.app}`,
         HANGAR_RUNNER_ID: this.id,
       },
+      secrets,
     };
   }
 

@@ -76,6 +76,7 @@ export function createSandboxRunnerDriver(options: SandboxDriverOptions): Runner
         TMPDIR: '/tmp',
         USER: 'app',
         ...spec.env,
+        ...spec.secrets,
         ...(options.egressPort === null ? {} : proxyEnv(options.egressPort)),
         ...filesEnv(options.filesPort),
         DATA_DIR: SANDBOX_DATA_DIR,

@@ -358,6 +358,8 @@ describe.skipIf(sandboxUnavailable !== null)(
           dataDir: join(home, 'data', 'acme'),
           command: ['node', 'probe.js'],
           env: {},
+      secrets: {},
+          secrets: {},
         },
         { onLine() {}, onExit() {} },
       );
