@@ -35,6 +35,9 @@ import {
 } from './storage/index.js';
 import { describeLocation, openFileStore } from './storage/open-store.js';
 import { createOwnerSync } from './storage/owner-sync.js';
+import { createSecretKeyring } from './secrets/keyring.js';
+import { maskRecordedPayloads } from './secrets/mask-recorded.js';
+import { createSecretService, type SecretService } from './secrets/secret-service.js';
 import { createPayloadStore } from './storage/payloads.js';
 import { createSqliteStores } from './store/sqlite/index.js';
 import { createTextLogDestination } from './telemetry/log-text.js';
@@ -89,6 +92,15 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     logger,
     flushIntervalMs: STORE_GROUP_COMMIT_MS,
     checkpointIntervalMs: STORE_CHECKPOINT_MS,
+  });
+  const secrets = createSecretService({
+    store: stores.secrets,
+    keyring: createSecretKeyring(config.secrets),
+    clock,
+  });
+  await openSecrets(secrets, logger).catch(async (err: unknown) => {
+    await stores.close();
+    throw err;
   });
   const egress =
     config.runners.sandbox.egress === 'proxy' &&
@@ -154,6 +166,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     machineTypes: { ...config.machineTypes },
     dataRoot: config.dataRoot,
     ...(ownerSync ? { dataDirs: ownerSync } : {}),
+    secrets,
     clock,
     ids,
     logger,
@@ -217,10 +230,14 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     thresholdBytes: config.limits.payloadStoreBytes,
     logger,
   });
-  const requests = observeRequests(payloads, [
-    { received: (rec) => window.received(rec), completed: (rec) => window.observe(rec) },
-    { received: () => {}, completed: (rec) => rollup.observe(rec) },
-  ]);
+  // Recorded json_input/json_output never keep an owner's secret values (docs/apps.md, Secrets).
+  const requests = maskRecordedPayloads(
+    observeRequests(payloads, [
+      { received: (rec) => window.received(rec), completed: (rec) => window.observe(rec) },
+      { received: () => {}, completed: (rec) => rollup.observe(rec) },
+    ]),
+    secrets.mask,
+  );
   const gateway = createGateway({
     dispatcher: supervisor,
     requests,
@@ -268,6 +285,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     deployer,
     appOps,
     bundles,
+    secrets,
     logBus,
     clock,
     gateway,
@@ -340,6 +358,15 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   };
 
   return { url, adminKey: bootstrap.created ? bootstrap.key : null, deployed, shutdown };
+}
+
+/** Checks the secrets keys (throwing a SecretsKeyError when they cannot open what is stored) and re-seals. */
+async function openSecrets(secrets: SecretService, logger: ReturnType<typeof createLogger>): Promise<void> {
+  const report = await secrets.start();
+  if (report.resealed > 0) logger.info({ resealed: report.resealed }, 'secrets re-sealed with the current key');
+  for (const { owner, name } of report.unreadable) {
+    logger.error({ owner, secret: name }, 'stored secret does not authenticate: set it again');
+  }
 }
 
 /** pino on stdout: JSON lines, or readable text lines for a person at a terminal (`log_format`). */

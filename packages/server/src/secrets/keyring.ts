@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { parseSecretsKey } from '../config.js';
+import { ConfigError, parseSecretsKey } from '../config.js';
 import { type SecretKey, secretKey } from './cipher.js';
 
 /** Where the keys come from (docs/config.md, Secrets). */
@@ -25,8 +25,8 @@ export interface SecretKeyring {
 
 const fromHex = (hex: string) => secretKey(Buffer.from(hex, 'hex'));
 
-/** Thrown when the key file cannot be read as a key: the server must not start. */
-export class SecretsKeyError extends Error {}
+/** Thrown when the keys cannot open the stored secrets, or the key file holds no key: the server must not start. */
+export class SecretsKeyError extends ConfigError {}
 
 function readKeyFile(path: string): SecretKey | null {
   if (!existsSync(path)) return null;
