@@ -6,6 +6,7 @@ import { registerApps } from './commands/apps.js';
 import { registerDeploy } from './commands/deploy.js';
 import { registerFiles } from './commands/files.js';
 import { registerKeys } from './commands/keys.js';
+import { registerSecrets } from './commands/secrets.js';
 import { registerLogin } from './commands/login.js';
 import { registerLogs } from './commands/logs.js';
 import { registerMetrics } from './commands/metrics.js';
@@ -40,6 +41,7 @@ registerAnalytics(program);
 registerMetrics(program);
 registerQueue(program);
 registerKeys(program);
+registerSecrets(program);
 registerLogin(program);
 
 try {
