@@ -119,7 +119,7 @@ describe('hangar secrets', () => {
       expect(table.stdout).not.toContain('SPARE');
 
       const reserved = await hangar(['secrets', 'set', 'PORT', '8080']);
-      expect(reserved.code).not.toBe(0);
+      expect(reserved.code).toBe(2);
       expect(reserved.stderr).toContain('PORT is reserved');
 
       const apiKey = JSON.parse(
