@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { multiTenantIsolation } from '../../server/src/runners/sandbox/availability.test-helper.js';
@@ -142,7 +142,9 @@ describe('hangar secrets', () => {
         (await hangar(['keys', 'create', '--owner', 'mallory', '--scope', 'ADMIN', '--json'])).stdout,
       ).key as string;
       const rivalEnv = { ...env, HANGAR_KEY: rival };
-      expect(JSON.parse((await hangar(['secrets', 'list', '--json'], undefined, rivalEnv)).stdout)).toEqual([]);
+      expect(JSON.parse((await hangar(['secrets', 'list', '--json'], undefined, rivalEnv)).stdout)).toEqual(
+        [],
+      );
       const touch = await hangar(['secrets', 'unset', 'LEAK_TOKEN'], undefined, rivalEnv);
       expect(touch.code).toBe(4);
       expect((await hangar(['secrets', 'list', '--json'])).stdout).toContain('LEAK_TOKEN');
@@ -171,7 +173,10 @@ describe('hangar secrets', () => {
       expect(deploy.code, deploy.stderr).toBe(0);
 
       // fal returns the app's answer as it is: the caller who runs the app gets what it answered.
-      const run = await runCli(['run', 'demo/leaky', '--input', JSON.stringify({ echo: VALUE }), '--json'], env);
+      const run = await runCli(
+        ['run', 'demo/leaky', '--input', JSON.stringify({ echo: VALUE }), '--json'],
+        env,
+      );
       expect(run.code, run.stderr).toBe(0);
       expect(JSON.parse(run.stdout).data).toEqual({ token: VALUE, got: { echo: VALUE } });
 
@@ -216,8 +221,47 @@ describe('hangar secrets', () => {
       // Every byte the server keeps: the database (and its WAL), bundles, storage, keys.
       const files = filesUnder(home);
       expect(files.some(([path]) => path.endsWith('hangar.db'))).toBe(true);
-      const leaking = files.filter(([, bytes]) => bytes.includes(VALUE)).map(([path]) => path.slice(home.length));
+      const leaking = files
+        .filter(([, bytes]) => bytes.includes(VALUE))
+        .map(([path]) => path.slice(home.length));
       expect(leaking).toEqual([]);
+    },
+    SLOW,
+  );
+
+  it(
+    'refuses to start with a key that never sealed the stored secrets, and starts again with the right one',
+    async () => {
+      if (server.exitCode === null) {
+        server.kill('SIGTERM');
+        await exited(server);
+      }
+      const keyFile = join(home, 'secrets.key');
+      const fileKey = readFileSync(keyFile, 'utf8').trim();
+      rmSync(keyFile);
+      const wrong = randomBytes(32).toString('base64');
+      const refused = await runCli(['serve', '--port', '0', '--home', home], {
+        ...env,
+        HANGAR_SECRETS_KEY: wrong,
+      });
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toMatch(/sealed with key [0-9a-f]{16} \(owners: demo\)/);
+      expect(refused.stderr + refused.stdout).not.toContain(wrong);
+      // Rotation: the new key current, the old one previous; start-up re-seals.
+      const rotated = spawnCli(['serve', '--port', '0', '--home', home], {
+        ...env,
+        HANGAR_SECRETS_KEY: wrong,
+        HANGAR_SECRETS_KEY_PREVIOUS: fileKey,
+      });
+      await waitForOutput(rotated, rotated.out, /secrets re-sealed with the current key[\s\S]*listening on/);
+      rotated.kill('SIGTERM');
+      await exited(rotated);
+      const again = spawnCli(['serve', '--port', '0', '--home', home], { ...env, HANGAR_SECRETS_KEY: wrong });
+      // Started: the secrets open with the new key alone.
+      await waitForOutput(again, again.out, /listening on/);
+      expect(again.out()).not.toContain('re-sealed');
+      again.kill('SIGTERM');
+      await exited(again);
     },
     SLOW,
   );

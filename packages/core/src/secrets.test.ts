@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PlatformError } from './errors.js';
+import type { PlatformError } from './errors.js';
 import { checkSecretName, checkSecretValue, createSecretMasker, SECRET_VALUE_MAX_BYTES } from './secrets.js';
 
 const codeOf = (fn: () => void): string | null => {
@@ -25,7 +25,15 @@ describe('secret names', () => {
   });
 
   it('refuses names the platform sets, with a message naming the rule', () => {
-    for (const name of ['PORT', 'DATA_DIR', 'PATH', 'HANGAR_APP', 'HANGAR_', 'FAL_KEY', 'CUDA_VISIBLE_DEVICES']) {
+    for (const name of [
+      'PORT',
+      'DATA_DIR',
+      'PATH',
+      'HANGAR_APP',
+      'HANGAR_',
+      'FAL_KEY',
+      'CUDA_VISIBLE_DEVICES',
+    ]) {
       expect(codeOf(() => checkSecretName(name))).toBe('SECRET_NAME_RESERVED');
     }
     expect(() => checkSecretName('FAL_KEY')).toThrow(/names starting with FAL_/);

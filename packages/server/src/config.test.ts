@@ -234,7 +234,11 @@ describe('secrets keys', () => {
 
   it('reads HANGAR_SECRETS_KEY and _PREVIOUS as hex or base64, else the key file under HANGAR_HOME', () => {
     const none = loadConfig([], {}, dir);
-    expect(none.secrets).toEqual({ key: null, previousKey: null, keyPath: join(dir, '.hangar', 'secrets.key') });
+    expect(none.secrets).toEqual({
+      key: null,
+      previousKey: null,
+      keyPath: join(dir, '.hangar', 'secrets.key'),
+    });
     const both = loadConfig([], { HANGAR_SECRETS_KEY: hex, HANGAR_SECRETS_KEY_PREVIOUS: b64 }, dir);
     expect(both.secrets.key).toBe(hex);
     expect(both.secrets.previousKey).toBe(hex);

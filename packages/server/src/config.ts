@@ -279,7 +279,9 @@ export function parseSecretsKey(value: string | undefined, source: string): stri
   if (/^[0-9a-fA-F]{64}$/.test(text)) key = Buffer.from(text, 'hex');
   else if (/^[A-Za-z0-9+/]{43}=?$/.test(text)) key = Buffer.from(text, 'base64');
   if (key?.length !== 32) {
-    throw new ConfigError(`${source} must be 32 bytes as 64 hex digits or base64 (e.g. openssl rand -base64 32)`);
+    throw new ConfigError(
+      `${source} must be 32 bytes as 64 hex digits or base64 (e.g. openssl rand -base64 32)`,
+    );
   }
   return key.toString('hex');
 }

@@ -23,6 +23,9 @@ import { createStreamSlots } from './http/stream-slots.js';
 import { createLogBus } from './runners/log-bus.js';
 import { chooseIsolation, startEgressProxy } from './runners/sandbox/index.js';
 import { createSupervisor } from './runners/supervisor.js';
+import { createSecretKeyring } from './secrets/keyring.js';
+import { maskRecordedPayloads } from './secrets/mask-recorded.js';
+import { createSecretService, type SecretService } from './secrets/secret-service.js';
 import { createAppOps } from './services/app-ops.js';
 import { createDeployService } from './services/deploy.js';
 import { createKeyService } from './services/keys.js';
@@ -35,9 +38,6 @@ import {
 } from './storage/index.js';
 import { describeLocation, openFileStore } from './storage/open-store.js';
 import { createOwnerSync } from './storage/owner-sync.js';
-import { createSecretKeyring } from './secrets/keyring.js';
-import { maskRecordedPayloads } from './secrets/mask-recorded.js';
-import { createSecretService, type SecretService } from './secrets/secret-service.js';
 import { createPayloadStore } from './storage/payloads.js';
 import { createSqliteStores } from './store/sqlite/index.js';
 import { createTextLogDestination } from './telemetry/log-text.js';
@@ -363,7 +363,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
 /** Checks the secrets keys (throwing a SecretsKeyError when they cannot open what is stored) and re-seals. */
 async function openSecrets(secrets: SecretService, logger: ReturnType<typeof createLogger>): Promise<void> {
   const report = await secrets.start();
-  if (report.resealed > 0) logger.info({ resealed: report.resealed }, 'secrets re-sealed with the current key');
+  if (report.resealed > 0)
+    logger.info({ resealed: report.resealed }, 'secrets re-sealed with the current key');
   for (const { owner, name } of report.unreadable) {
     logger.error({ owner, secret: name }, 'stored secret does not authenticate: set it again');
   }

@@ -12,7 +12,9 @@ interface SetOptions {
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
 }
 
 /**
@@ -26,7 +28,10 @@ async function pairsOf(args: string[], opts: SetOptions): Promise<[string, strin
       throw new CliError('with --value-stdin give only the NAME', EXIT.usage);
     }
     if (process.stdin.isTTY) {
-      throw new CliError(`give the value: hangar secrets set ${first} VALUE, or pipe it with --value-stdin`, EXIT.usage);
+      throw new CliError(
+        `give the value: hangar secrets set ${first} VALUE, or pipe it with --value-stdin`,
+        EXIT.usage,
+      );
     }
     return [[first, await readStdin()]];
   }

@@ -49,10 +49,14 @@ const call = (method: 'GET' | 'PUT' | 'DELETE', url: string, key: string, payloa
   });
 
 describe('/v1/secrets', () => {
-  it('sets, lists (names and times only) and unsets the caller owner\'s secrets', async () => {
+  it("sets, lists (names and times only) and unsets the caller owner's secrets", async () => {
     const set = await call('PUT', '/v1/secrets/HF_TOKEN', aliceAdmin, { value: VALUE });
     expect(set.statusCode).toBe(200);
-    expect(set.json()).toEqual({ name: 'HF_TOKEN', created_at: expect.any(String), updated_at: expect.any(String) });
+    expect(set.json()).toEqual({
+      name: 'HF_TOKEN',
+      created_at: expect.any(String),
+      updated_at: expect.any(String),
+    });
     expect(set.body).not.toContain(VALUE);
     const list = await call('GET', '/v1/secrets', aliceAdmin);
     expect(list.json()).toEqual({ secrets: [set.json()] });
@@ -63,7 +67,9 @@ describe('/v1/secrets', () => {
     expect((await call('GET', '/v1/secrets', aliceAdmin)).json()).toEqual({ secrets: [] });
     const again = await call('DELETE', '/v1/secrets/HF_TOKEN', aliceAdmin);
     expect(again.statusCode).toBe(404);
-    expect(again.json()).toEqual({ error: { type: 'not_found', message: expect.any(String), code: 'SECRET_NOT_FOUND' } });
+    expect(again.json()).toEqual({
+      error: { type: 'not_found', message: expect.any(String), code: 'SECRET_NOT_FOUND' },
+    });
   });
 
   it('answers 403 in the fal envelope to an API key, on every operation', async () => {
@@ -87,7 +93,9 @@ describe('/v1/secrets', () => {
     expect((await call('GET', '/v1/secrets', bobAdmin)).json()).toEqual({ secrets: [] });
     expect((await call('DELETE', '/v1/secrets/HF_TOKEN', bobAdmin)).statusCode).toBe(404);
     // Bob's secret of the same name is his own.
-    expect((await call('PUT', '/v1/secrets/HF_TOKEN', bobAdmin, { value: 'bobs-value' })).statusCode).toBe(200);
+    expect((await call('PUT', '/v1/secrets/HF_TOKEN', bobAdmin, { value: 'bobs-value' })).statusCode).toBe(
+      200,
+    );
     expect(await secrets.forOwner('alice')).toEqual({ HF_TOKEN: VALUE });
     expect(await secrets.forOwner('bob')).toEqual({ HF_TOKEN: 'bobs-value' });
   });

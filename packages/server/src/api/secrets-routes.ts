@@ -32,7 +32,11 @@ const SetBody = Type.Object(
 );
 
 const iso = (ms: number) => new Date(ms).toISOString();
-const toView = (s: SecretInfo) => ({ name: s.name, created_at: iso(s.createdAt), updated_at: iso(s.updatedAt) });
+const toView = (s: SecretInfo) => ({
+  name: s.name,
+  created_at: iso(s.createdAt),
+  updated_at: iso(s.updatedAt),
+});
 
 /**
  * Registers `/v1/secrets`: an ADMIN key sets, lists and unsets the secrets of its own owner. No route

@@ -27,7 +27,11 @@ export function describeRunnerDriver(
     });
     afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-    function spec(script: string, env: Record<string, string> = {}, secrets: Record<string, string> = {}): RunnerSpec {
+    function spec(
+      script: string,
+      env: Record<string, string> = {},
+      secrets: Record<string, string> = {},
+    ): RunnerSpec {
       const id = `${name}-${++n}`;
       const dir = join(root, id);
       mkdirSync(join(dir, 'app'), { recursive: true });

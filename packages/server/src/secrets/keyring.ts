@@ -36,7 +36,8 @@ function readKeyFile(path: string): SecretKey | null {
   } catch {
     hex = null;
   }
-  if (hex === null) throw new SecretsKeyError('HANGAR_HOME/secrets.key does not hold a 32-byte key (hex or base64)');
+  if (hex === null)
+    throw new SecretsKeyError('HANGAR_HOME/secrets.key does not hold a 32-byte key (hex or base64)');
   return fromHex(hex);
 }
 
@@ -50,12 +51,17 @@ export function createSecretKeyring(opts: KeyringOptions): SecretKeyring {
   let file = readKeyFile(opts.keyPath);
   const current = (): SecretKey => {
     if (configured) return configured;
-    if (!file) {
-      const created = secretKey(randomBytes(32));
-      // `wx`: never overwrite a key another process just wrote.
+    if (file) return file;
+    const created = secretKey(randomBytes(32));
+    try {
+      // `wx`: never overwrite a key another process just wrote; use that one instead.
       writeFileSync(opts.keyPath, `${created.key.toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
       file = created;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      file = readKeyFile(opts.keyPath);
     }
+    if (!file) throw new SecretsKeyError('the secrets key file could not be created');
     return file;
   };
   return {

@@ -1,7 +1,7 @@
 import { JsonText } from '@hangar/core';
 import { describe, expect, it } from 'vitest';
-import { MemoryRequestStore } from '../store/memory/requests.js';
 import { requestFixture } from '../store/fixtures.js';
+import { MemoryRequestStore } from '../store/memory/requests.js';
 import { maskRecordedPayloads, maskRecordedValue } from './mask-recorded.js';
 
 const SECRET = 'acme-secret-value';
@@ -28,7 +28,11 @@ describe('maskRecordedPayloads', () => {
     const store = maskRecordedPayloads(inner, mask);
     const body = Buffer.from(JSON.stringify({ in: SECRET }));
     await store.insert(requestFixture('r1', { jsonInput: new JsonText(body.toString()) }), body);
-    const result = { statusCode: 200, contentType: 'application/json', body: Buffer.from(`{"out":"${SECRET}"}`) };
+    const result = {
+      statusCode: 200,
+      contentType: 'application/json',
+      body: Buffer.from(`{"out":"${SECRET}"}`),
+    };
     store.complete('r1', { jsonOutput: new JsonText(result.body.toString()) }, result, 10_000);
     const rec = await inner.get('r1');
     expect(json(rec?.jsonInput)).toEqual({ in: '***' });
@@ -39,7 +43,10 @@ describe('maskRecordedPayloads', () => {
   it("never masks with another owner's values, and records no output for a request of unknown owner", async () => {
     const inner = new MemoryRequestStore(() => 0, 65_536);
     const store = maskRecordedPayloads(inner, mask);
-    await inner.insert(requestFixture('zeta-1', { owner: 'zeta', jsonInput: { v: SECRET } }), Buffer.alloc(0));
+    await inner.insert(
+      requestFixture('zeta-1', { owner: 'zeta', jsonInput: { v: SECRET } }),
+      Buffer.alloc(0),
+    );
     await inner.insert(requestFixture('lost', { jsonInput: null }), Buffer.alloc(0));
     // zeta's request is learnt from the resumption listing; "lost" is completed without being known.
     await inner.update('lost', { status: 'COMPLETED' });

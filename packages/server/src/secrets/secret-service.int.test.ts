@@ -24,7 +24,12 @@ afterEach(async () => {
 });
 
 function service(keys: Partial<KeyringOptions> = {}): SecretService {
-  const keyring = createSecretKeyring({ key: null, previousKey: null, keyPath: join(dir, 'secrets.key'), ...keys });
+  const keyring = createSecretKeyring({
+    key: null,
+    previousKey: null,
+    keyPath: join(dir, 'secrets.key'),
+    ...keys,
+  });
   return createSecretService({ store: stores.secrets, keyring, clock: Date.now });
 }
 
@@ -34,7 +39,11 @@ async function dbBytes(): Promise<Buffer> {
   return Buffer.concat([readFileSync(dbPath), existsSync(wal) ? readFileSync(wal) : Buffer.alloc(0)]);
 }
 
-const codeOf = (p: Promise<unknown>) => p.then(() => null, (e: PlatformError) => e.code);
+const codeOf = (p: Promise<unknown>) =>
+  p.then(
+    () => null,
+    (e: PlatformError) => e.code,
+  );
 
 describe('secret service', () => {
   it('seals values at rest and gives them back to runners, per owner', async () => {
@@ -56,9 +65,17 @@ describe('secret service', () => {
     let now = 1000;
     const keyring = createSecretKeyring({ key: hex(), previousKey: null, keyPath: join(dir, 'k') });
     const s = createSecretService({ store: stores.secrets, keyring, clock: () => now });
-    expect(await s.set('acme', 'A_B', 'first-value')).toEqual({ name: 'A_B', createdAt: 1000, updatedAt: 1000 });
+    expect(await s.set('acme', 'A_B', 'first-value')).toEqual({
+      name: 'A_B',
+      createdAt: 1000,
+      updatedAt: 1000,
+    });
     now = 2000;
-    expect(await s.set('acme', 'A_B', 'second-value')).toEqual({ name: 'A_B', createdAt: 1000, updatedAt: 2000 });
+    expect(await s.set('acme', 'A_B', 'second-value')).toEqual({
+      name: 'A_B',
+      createdAt: 1000,
+      updatedAt: 2000,
+    });
     expect(await s.forOwner('acme')).toEqual({ A_B: 'second-value' });
     await s.unset('acme', 'A_B');
     expect(await codeOf(s.unset('acme', 'A_B'))).toBe('SECRET_NOT_FOUND');
@@ -106,7 +123,9 @@ describe('secret service', () => {
     await service({ key: hex() }).set('acme', 'TOKEN', 'sealed-with-lost-key');
     const wrong = service({ key: hex() });
     await expect(wrong.start()).rejects.toThrow(SecretsKeyError);
-    await expect(wrong.start()).rejects.toThrow(/sealed with key [0-9a-f]{16} \(owners: acme\).*HANGAR_SECRETS_KEY_PREVIOUS/);
+    await expect(wrong.start()).rejects.toThrow(
+      /sealed with key [0-9a-f]{16} \(owners: acme\).*HANGAR_SECRETS_KEY_PREVIOUS/,
+    );
     expect(await codeOf(wrong.forOwner('acme'))).toBe('SECRET_UNREADABLE');
   });
 

@@ -51,7 +51,11 @@ export interface SecretServiceDeps {
   clock: Clock;
 }
 
-const info = (s: StoredSecret): SecretInfo => ({ name: s.name, createdAt: s.createdAt, updatedAt: s.updatedAt });
+const info = (s: StoredSecret): SecretInfo => ({
+  name: s.name,
+  createdAt: s.createdAt,
+  updatedAt: s.updatedAt,
+});
 
 /** Creates the secret service. */
 export function createSecretService(deps: SecretServiceDeps): SecretService {
@@ -60,8 +64,8 @@ export function createSecretService(deps: SecretServiceDeps): SecretService {
   const seen = new Map<string, Set<string>>();
   const maskers = new Map<string, (text: string) => string>();
   const remember = (owner: string, value: string) => {
-    let values = seen.get(owner);
-    if (!values) seen.set(owner, (values = new Set()));
+    const values = seen.get(owner) ?? new Set<string>();
+    seen.set(owner, values);
     if (values.has(value)) return;
     values.add(value);
     maskers.delete(owner);
@@ -78,7 +82,10 @@ export function createSecretService(deps: SecretServiceDeps): SecretService {
     }
     const value = openSecret(key, s.owner, s.name, s.sealed);
     if (value === null) {
-      throw new PlatformError('SECRET_UNREADABLE', `Secret ${s.name} does not authenticate with key ${s.keyId}`);
+      throw new PlatformError(
+        'SECRET_UNREADABLE',
+        `Secret ${s.name} does not authenticate with key ${s.keyId}`,
+      );
     }
     remember(s.owner, value);
     return value;
@@ -160,8 +167,8 @@ export function createSecretService(deps: SecretServiceDeps): SecretService {
     mask(owner, text) {
       const values = seen.get(owner);
       if (!values) return text;
-      let masker = maskers.get(owner);
-      if (!masker) maskers.set(owner, (masker = createSecretMasker(values)));
+      const masker = maskers.get(owner) ?? createSecretMasker(values);
+      maskers.set(owner, masker);
       return masker(text);
     },
   };

@@ -50,7 +50,14 @@ export function describeSecretStoreContract(name: string, open: () => Promise<Se
         await h.secrets.putSecret(secret('acme', 'TOKEN', 10, 1));
         await h.secrets.putSecret({ ...secret('acme', 'TOKEN', 50, 9), createdAt: 45 });
         expect(await h.secrets.listSecrets('acme')).toEqual([
-          { owner: 'acme', name: 'TOKEN', sealed: Buffer.from([9, 2, 3]), keyId: 'k9', createdAt: 10, updatedAt: 50 },
+          {
+            owner: 'acme',
+            name: 'TOKEN',
+            sealed: Buffer.from([9, 2, 3]),
+            keyId: 'k9',
+            createdAt: 10,
+            updatedAt: 50,
+          },
         ]);
       } finally {
         await h.close();

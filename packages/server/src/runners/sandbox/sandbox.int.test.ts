@@ -358,7 +358,6 @@ describe.skipIf(sandboxUnavailable !== null)(
           dataDir: join(home, 'data', 'acme'),
           command: ['node', 'probe.js'],
           env: {},
-      secrets: {},
           secrets: {},
         },
         { onLine() {}, onExit() {} },

@@ -33,7 +33,14 @@ export class SqliteSecretStore implements SecretStore {
   }
 
   async putSecret(s: StoredSecret): Promise<void> {
-    await this.writer.enqueueAwait(this.putStmt, [s.owner, s.name, s.sealed, s.keyId, s.createdAt, s.updatedAt]);
+    await this.writer.enqueueAwait(this.putStmt, [
+      s.owner,
+      s.name,
+      s.sealed,
+      s.keyId,
+      s.createdAt,
+      s.updatedAt,
+    ]);
   }
 
   async listSecrets(owner?: string): Promise<StoredSecret[]> {

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import type { MeterRecord } from '@hangar/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { describeStoresContract } from '../contract.js';
-import { describeSecretStoreContract } from '../secret-contract.js';
 import { requestFixture } from '../fixtures.js';
+import { describeSecretStoreContract } from '../secret-contract.js';
 import { createSqliteStores, openReadOnly } from './index.js';
 import { MIGRATIONS } from './schema.js';
 
