@@ -12,6 +12,7 @@ import { registerMetrics } from './commands/metrics.js';
 import { registerQueue } from './commands/queue.js';
 import { registerRequests } from './commands/requests.js';
 import { registerRun } from './commands/run.js';
+import { registerSecrets } from './commands/secrets.js';
 import { registerServe } from './commands/serve.js';
 import { registerUsage } from './commands/usage.js';
 import { EXIT, exitQuietlyOnClosedOutput, reportError } from './output.js';
@@ -40,6 +41,7 @@ registerAnalytics(program);
 registerMetrics(program);
 registerQueue(program);
 registerKeys(program);
+registerSecrets(program);
 registerLogin(program);
 
 try {

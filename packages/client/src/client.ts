@@ -5,6 +5,7 @@ import { createFiles } from './resources/files.js';
 import { createLogs } from './resources/logs.js';
 import { createQueue } from './resources/queue.js';
 import { createReports } from './resources/reports.js';
+import { createSecrets } from './resources/secrets.js';
 
 /** A key as the keys API lists it. */
 export interface KeyInfo {
@@ -27,6 +28,7 @@ export function createHangarClient(opts: ClientOptions) {
         http.json<KeyInfo & { key: string }>('POST', '/v1/keys', { body: { scope, name } }),
       revoke: (keyId: string) => http.json<void>('DELETE', `/v1/keys/${encodeURIComponent(keyId)}`),
     },
+    secrets: createSecrets(http),
     apps: { ...createApps(http), ...createAppOps(http) },
     files: createFiles(http),
     logs: createLogs(http),

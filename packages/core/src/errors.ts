@@ -122,6 +122,32 @@ export const ERRORS = {
     status: 403,
     message: 'This server runs in single-tenant mode and serves one owner only',
   },
+  SECRET_NAME_INVALID: {
+    type: 'validation_error',
+    status: 400,
+    message: 'Invalid secret name: use A-Z, 0-9 and _, not starting with a digit (at most 128 characters)',
+  },
+  SECRET_NAME_RESERVED: {
+    type: 'validation_error',
+    status: 400,
+    message: 'This name is reserved for a variable the platform sets',
+  },
+  SECRET_VALUE_INVALID: {
+    type: 'validation_error',
+    status: 400,
+    message: 'Invalid secret value: 1 to 32768 bytes of UTF-8 text without NUL characters',
+  },
+  SECRET_LIMIT_REACHED: {
+    type: 'validation_error',
+    status: 400,
+    message: 'The owner already has the maximum number of secrets (200)',
+  },
+  SECRET_NOT_FOUND: { type: 'not_found', status: 404, message: 'Secret not found' },
+  SECRET_UNREADABLE: {
+    type: 'server_error',
+    status: 500,
+    message: 'A stored secret cannot be decrypted with the configured keys',
+  },
   STORE_WRITE_FAILED: { type: 'server_error', status: 500, message: 'The request could not be recorded' },
   FILES_PATH_INVALID: { type: 'validation_error', status: 400, message: 'Invalid file path' },
   FILES_NOT_FOUND: { type: 'not_found', status: 404, message: 'File or directory not found' },

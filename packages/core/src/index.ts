@@ -11,5 +11,6 @@ export * from './ports.js';
 export * from './pricing.js';
 export * from './query-params.js';
 export * from './retry-config.js';
+export * from './secrets.js';
 export * from './sketch.js';
 export * from './time.js';

@@ -255,6 +255,11 @@ export interface RunnerSpec {
   labels: RunnerLabels;
   /** Per machine type placement hints (Kubernetes: `node_selector`, `tolerations`); opaque to the pool. */
   placement: Record<string, unknown> | null;
+  /**
+   * The owner's secrets as environment variables, apart from `env` so a driver can keep them out of
+   * plain specs (a Kubernetes Secret); process drivers merge them over `env`, under the platform's own.
+   */
+  secrets: Record<string, string>;
 }
 
 /** Driver-reported steps before the runner's process is up. `SETUP` = the app's process started. */

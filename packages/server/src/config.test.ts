@@ -252,3 +252,29 @@ describe('loadConfig', () => {
     }).toThrow(TypeError);
   });
 });
+
+describe('secrets keys', () => {
+  const hex = 'ab'.repeat(32);
+  const b64 = Buffer.from(hex, 'hex').toString('base64');
+
+  it('reads HANGAR_SECRETS_KEY and _PREVIOUS as hex or base64, else the key file under HANGAR_HOME', () => {
+    const none = loadConfig([], {}, dir);
+    expect(none.secrets).toEqual({
+      key: null,
+      previousKey: null,
+      keyPath: join(dir, '.hangar', 'secrets.key'),
+    });
+    const both = loadConfig([], { HANGAR_SECRETS_KEY: hex, HANGAR_SECRETS_KEY_PREVIOUS: b64 }, dir);
+    expect(both.secrets.key).toBe(hex);
+    expect(both.secrets.previousKey).toBe(hex);
+    expect(loadConfig([], { HANGAR_SECRETS_KEY: b64.replace(/=$/, '') }, dir).secrets.key).toBe(hex);
+  });
+
+  it('refuses a key that is not 32 bytes, naming the variable and never echoing the value', () => {
+    for (const bad of ['abc', 'ab'.repeat(31), Buffer.alloc(16).toString('base64'), `${hex}00`]) {
+      const err = errorOf(() => loadConfig([], { HANGAR_SECRETS_KEY_PREVIOUS: bad }, dir));
+      expect(err.message).toMatch(/^HANGAR_SECRETS_KEY_PREVIOUS must be 32 bytes/);
+      expect(err.message).not.toContain(bad);
+    }
+  });
+});

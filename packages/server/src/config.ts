@@ -37,6 +37,8 @@ export const CONFIG_ENV = [
   'HANGAR_S3_ENDPOINT',
   'HANGAR_S3_REGION',
   'HANGAR_NODE_ID',
+  'HANGAR_SECRETS_KEY',
+  'HANGAR_SECRETS_KEY_PREVIOUS',
 ] as const;
 
 /** Command-line flags read by `loadConfig`. */
@@ -145,6 +147,14 @@ export interface Config {
   readonly objectStorage: StorageLocation;
   /** An owner's file storage root (the runners' DATA_DIR and what the Files API serves). */
   dataRoot(owner: string): string;
+  /** Keys sealing owners' secrets (32 bytes each, as hex); see docs/config.md, Secrets. */
+  readonly secrets: {
+    /** HANGAR_SECRETS_KEY, else null: the key in `keyPath` is used (created on first use). */
+    readonly key: string | null;
+    /** HANGAR_SECRETS_KEY_PREVIOUS: still opens what it sealed, which start-up re-seals with the key. */
+    readonly previousKey: string | null;
+    readonly keyPath: string;
+  };
 }
 
 /** Parses `--port 9000` / `--port=9000`, `--host`, `--home` out of argv; other arguments are ignored. */
@@ -206,6 +216,11 @@ export function loadConfig(
     storageDir: join(home, 'storage'),
     objectStorage: parseStorageLocation(env, file.storage?.s3, join(home, 'storage')),
     dataRoot: (owner: string) => join(home, 'data', owner),
+    secrets: {
+      key: parseSecretsKey(env['HANGAR_SECRETS_KEY'], 'HANGAR_SECRETS_KEY'),
+      previousKey: parseSecretsKey(env['HANGAR_SECRETS_KEY_PREVIOUS'], 'HANGAR_SECRETS_KEY_PREVIOUS'),
+      keyPath: join(home, 'secrets.key'),
+    },
   };
   return deepFreeze(config);
 }
@@ -285,6 +300,21 @@ function parseLogFormat(value: string | undefined): Config['logFormat'] {
   const format = LOG_FORMATS.find((f) => f === value);
   if (!format) throw new ConfigError(`HANGAR_LOG_FORMAT must be one of ${LOG_FORMATS.join(', ')}`);
   return format;
+}
+
+/** A 32-byte key given as 64 hex digits or as base64 (with or without padding); answered as hex. */
+export function parseSecretsKey(value: string | undefined, source: string): string | null {
+  if (value === undefined || value.trim() === '') return null;
+  const text = value.trim();
+  let key: Buffer | null = null;
+  if (/^[0-9a-fA-F]{64}$/.test(text)) key = Buffer.from(text, 'hex');
+  else if (/^[A-Za-z0-9+/]{43}=?$/.test(text)) key = Buffer.from(text, 'base64');
+  if (key?.length !== 32) {
+    throw new ConfigError(
+      `${source} must be 32 bytes as 64 hex digits or base64 (e.g. openssl rand -base64 32)`,
+    );
+  }
+  return key.toString('hex');
 }
 
 function deepFreeze<T>(value: T): T {

@@ -24,6 +24,9 @@ import { openLocalGpus } from './runners/gpus/index.js';
 import { createLogBus } from './runners/log-bus.js';
 import { chooseIsolation, startEgressProxy } from './runners/sandbox/index.js';
 import { createSupervisor } from './runners/supervisor.js';
+import { createSecretKeyring } from './secrets/keyring.js';
+import { maskRecordedPayloads } from './secrets/mask-recorded.js';
+import { createSecretService, type SecretService } from './secrets/secret-service.js';
 import { createAppOps } from './services/app-ops.js';
 import { createDeployService } from './services/deploy.js';
 import { createKeyService } from './services/keys.js';
@@ -90,6 +93,15 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     logger,
     flushIntervalMs: STORE_GROUP_COMMIT_MS,
     checkpointIntervalMs: STORE_CHECKPOINT_MS,
+  });
+  const secrets = createSecretService({
+    store: stores.secrets,
+    keyring: createSecretKeyring(config.secrets),
+    clock,
+  });
+  await openSecrets(secrets, logger).catch(async (err: unknown) => {
+    await stores.close();
+    throw err;
   });
   const egress =
     config.runners.sandbox.egress === 'proxy' &&
@@ -164,6 +176,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     ...(gpus ? { gpuCapacity: (request: GpuRequest) => gpus.allocator.capacity(request) } : {}),
     dataRoot: config.dataRoot,
     ...(ownerSync ? { dataDirs: ownerSync } : {}),
+    secrets,
     clock,
     ids,
     logger,
@@ -227,10 +240,14 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     thresholdBytes: config.limits.payloadStoreBytes,
     logger,
   });
-  const requests = observeRequests(payloads, [
-    { received: (rec) => window.received(rec), completed: (rec) => window.observe(rec) },
-    { received: () => {}, completed: (rec) => rollup.observe(rec) },
-  ]);
+  // Recorded json_input/json_output never keep an owner's secret values (docs/apps.md, Secrets).
+  const requests = maskRecordedPayloads(
+    observeRequests(payloads, [
+      { received: (rec) => window.received(rec), completed: (rec) => window.observe(rec) },
+      { received: () => {}, completed: (rec) => rollup.observe(rec) },
+    ]),
+    secrets.mask,
+  );
   const gateway = createGateway({
     dispatcher: supervisor,
     requests,
@@ -279,6 +296,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     deployer,
     appOps,
     bundles,
+    secrets,
     logBus,
     clock,
     gateway,
@@ -352,6 +370,16 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   };
 
   return { url, adminKey: bootstrap.created ? bootstrap.key : null, deployed, shutdown };
+}
+
+/** Checks the secrets keys (throwing a SecretsKeyError when they cannot open what is stored) and re-seals. */
+async function openSecrets(secrets: SecretService, logger: ReturnType<typeof createLogger>): Promise<void> {
+  const report = await secrets.start();
+  if (report.resealed > 0)
+    logger.info({ resealed: report.resealed }, 'secrets re-sealed with the current key');
+  for (const { owner, name } of report.unreadable) {
+    logger.error({ owner, secret: name }, 'stored secret does not authenticate: set it again');
+  }
 }
 
 /** pino on stdout: JSON lines, or readable text lines for a person at a terminal (`log_format`). */

@@ -28,7 +28,10 @@ export function registerServe(program: Command): void {
         if (err instanceof ConfigError) throw new CliError(err.message, EXIT.usage);
         throw err;
       }
-      const server = await startServer(config, { demo: opts.demo ?? false });
+      // Start-up checks of the configuration that need the state (the secrets keys) fail as ConfigError too.
+      const server = await startServer(config, { demo: opts.demo ?? false }).catch((err: unknown) => {
+        throw err instanceof ConfigError ? new CliError(err.message, EXIT.usage) : err;
+      });
       const banner = serveBanner(
         {
           url: server.url,

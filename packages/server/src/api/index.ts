@@ -8,6 +8,7 @@ import type { HttpApp } from '../http/app.js';
 import type { StreamSlots } from '../http/stream-slots.js';
 import { createQueryPool, type QueryPool } from '../query/pool.js';
 import type { Supervisor } from '../runners/supervisor.js';
+import type { SecretService } from '../secrets/secret-service.js';
 import type { AppOps } from '../services/app-ops.js';
 import type { DeployService } from '../services/deploy.js';
 import type { KeyService } from '../services/keys.js';
@@ -28,6 +29,7 @@ import { registerLogsRoutes } from './logs/routes.js';
 import type { RequestWindow } from './metrics/request-window.js';
 import { registerMetricsRoutes } from './metrics/routes.js';
 import { registerRequestsRoutes } from './requests/routes.js';
+import { registerSecretRoutes } from './secrets-routes.js';
 import { registerUsageRoutes } from './usage/routes.js';
 
 /** What the Platform API modules are built from. */
@@ -41,6 +43,8 @@ export interface PlatformApiDeps {
   /** Scale, switch revision, rollout, delete and runner operations. */
   appOps: AppOps;
   bundles: BundleStore;
+  /** Owners' secrets (`/v1/secrets`); the routes are absent without it. */
+  secrets?: SecretService;
   logBus: LogBus;
   clock: Clock;
   /** Last-minute request counts for the metrics export. */
@@ -118,6 +122,7 @@ export function registerPlatformApi(app: HttpApp, deps: PlatformApiDeps): Platfo
   }
 
   registerKeyRoutes(app, { keyService: deps.keys });
+  if (deps.secrets) registerSecretRoutes(app, { secrets: deps.secrets });
   registerBundleRoutes(app, { bundles: deps.bundles });
   registerDeployRoutes(app, { deployService: deps.deployer });
   // With S3 storage, owners' files are objects `files/<owner>/<path>`; with disk, today's folders.

@@ -27,6 +27,14 @@ export interface RunnerDataDirs {
   release(owner: string): void;
 }
 
+/** The owners' secrets as runners get them (see secrets/secret-service.ts). */
+export interface RunnerSecrets {
+  /** The owner's secrets in clear, for a runner about to start; rejects when one cannot be opened. */
+  forOwner(owner: string): Promise<Record<string, string>>;
+  /** Replaces the owner's secret values in runner output with `***`. */
+  mask(owner: string, text: string): string;
+}
+
 /** What the supervisor is built from. */
 export interface SupervisorDeps {
   driver: RunnerDriver;
@@ -48,6 +56,8 @@ export interface SupervisorDeps {
    * node-local cache kept in step with the store (see storage/owner-sync.ts).
    */
   dataDirs?: RunnerDataDirs;
+  /** Secrets handed to runners as environment variables and masked in their output (none when absent). */
+  secrets?: RunnerSecrets;
   clock: Clock;
   ids: IdSource;
   logger: SupervisorLogger;

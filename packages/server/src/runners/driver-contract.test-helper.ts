@@ -14,6 +14,7 @@ export interface TestRunnerSpec {
   dataDir: string;
   command: string[];
   env?: Record<string, string>;
+  secrets?: Record<string, string>;
   node?: string;
   gpus?: { count: number; product: string | null } | null;
 }
@@ -30,6 +31,7 @@ export function runnerSpec(t: TestRunnerSpec): RunnerSpec {
     artifact: { kind: 'bundle', digest: null, dir: t.dir, command: t.command },
     dataDir: t.dataDir,
     env: t.env ?? {},
+    secrets: t.secrets ?? {},
     resources: { cpu: null, memoryMb: null, gpus: t.gpus ?? null },
     healthPath: '/health',
     labels: { owner: t.owner, app, revisionId: 'rev', runnerId: t.runnerId, node: t.node ?? 'test' },
@@ -65,7 +67,11 @@ export function describeRunnerDriver(
     });
     afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-    function spec(script: string, env: Record<string, string> = {}): RunnerSpec {
+    function spec(
+      script: string,
+      env: Record<string, string> = {},
+      secrets: Record<string, string> = {},
+    ): RunnerSpec {
       const id = `${name}-${++n}`;
       const dir = join(root, id);
       mkdirSync(join(dir, 'app'), { recursive: true });
@@ -76,6 +82,7 @@ export function describeRunnerDriver(
         dataDir: join(root, 'data'),
         command: ['node', '-e', script],
         env,
+        secrets,
         node: `contract-${name}`,
       });
     }
@@ -87,7 +94,11 @@ export function describeRunnerDriver(
       exit: Promise<{ code: number | null; signal: string | null; calls: number }>;
     }
 
-    async function run(script: string, env: Record<string, string> = {}): Promise<Run> {
+    async function run(
+      script: string,
+      env: Record<string, string> = {},
+      secrets: Record<string, string> = {},
+    ): Promise<Run> {
       const lines: Array<[string, string]> = [];
       const phases: RunnerPhase[] = [];
       let calls = 0;
@@ -95,7 +106,7 @@ export function describeRunnerDriver(
       const exit = new Promise<{ code: number | null; signal: string | null; calls: number }>((r) => {
         done = r;
       });
-      const handle = await driver.start(spec(script, env), {
+      const handle = await driver.start(spec(script, env, secrets), {
         onLine: (stream, line) => lines.push([stream, line]),
         onExit: (code, signal) => {
           calls++;
@@ -111,13 +122,14 @@ export function describeRunnerDriver(
       if (!check()) throw new Error(`timed out waiting for ${what}`);
     };
 
-    it('serves HTTP on its PORT with only its own variables and DATA_DIR', async () => {
+    it('serves HTTP on its PORT with only its own variables, its secrets and DATA_DIR', async () => {
       process.env['HANGAR_DRIVER_TEST_SECRET'] = 'x';
       const script = `
         const http = require('node:http');
         http.createServer((q, s) => s.end(JSON.stringify(process.env))).listen(+process.env.PORT, '127.0.0.1');
         process.on('SIGTERM', () => process.exit(0));`;
-      const r = await run(script, { FOO: 'bar' });
+      // Secrets join the environment over the spec's env, never over what the platform sets.
+      const r = await run(script, { FOO: 'bar', TOKEN: 'env' }, { TOKEN: 'tok-1', PORT: '1' });
       delete process.env['HANGAR_DRIVER_TEST_SECRET'];
       expect(r.handle.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       expect(r.handle.ref).not.toBe('');
@@ -131,6 +143,7 @@ export function describeRunnerDriver(
           .catch(() => new Promise<Record<string, string>>((res) => setTimeout(() => res({}), 20)));
       }
       expect(env['FOO']).toBe('bar');
+      expect(env['TOKEN']).toBe('tok-1');
       expect(env['PORT']).toBe(new URL(r.handle.url).port);
       expect(env['DATA_DIR']).toBeTruthy();
       expect(env['PATH']).toBeTruthy();

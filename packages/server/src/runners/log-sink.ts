@@ -21,17 +21,22 @@ export class LogSink {
     private readonly bus: LogBus,
     private readonly clock: () => number,
     private readonly jobs: Map<string, Job>,
+    /** Masks the owner's secret values (a line is masked before it is stored or published). */
+    private readonly mask: (owner: string, text: string) => string = (_owner, text) => text,
   ) {}
 
   /** Turns one output line of a runner into a log line labelled with the runner and, when known, the request. */
   push(runner: Runner, stream: 'stdout' | 'stderr', raw: string): void {
     const parsed = parseLogLine(stream, raw);
-    const labels: Record<string, string> = parsed.labels ? { ...parsed.labels } : {};
+    const labels: Record<string, string> = {};
+    for (const [key, value] of Object.entries(parsed.labels ?? {})) {
+      labels[this.mask(runner.owner, key)] = this.mask(runner.owner, value);
+    }
     labels.fal_job_id = runner.id;
     labels.source = stream;
     const job = this.requestOf(runner, parsed.requestId);
     const requestId = parsed.requestId ?? job?.req.requestId;
-    if (requestId) labels.fal_request_id = requestId;
+    if (requestId) labels.fal_request_id = this.mask(runner.owner, requestId);
     if (job) labels.fal_endpoint = job.req.endpointId;
     this.batch.push({
       ts: this.clock(),
@@ -39,7 +44,7 @@ export class LogSink {
       app: runner.app,
       revision: runner.revisionId,
       level: parsed.level,
-      message: parsed.message,
+      message: this.mask(runner.owner, parsed.message),
       labels,
     });
     if (this.batch.length >= MAX_BATCH) this.flush();

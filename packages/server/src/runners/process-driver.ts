@@ -52,6 +52,7 @@ export function createProcessRunnerDriver(options: ProcessDriverOptions = {}): R
         const env = {
           ...baseEnv,
           ...spec.env,
+          ...spec.secrets,
           ...placed.env,
           ...filesEnv(options.filesPort),
           DATA_DIR: spec.dataDir,

@@ -168,8 +168,9 @@ export class Runner {
     let handle: RunnerHandle;
     try {
       const dataDir = await this.acquireData();
+      const secrets = (await deps.secrets?.forOwner(this.owner)) ?? {};
       handle = await deps.driver.start(
-        this.spec(dataDir),
+        this.spec(dataDir, secrets),
         {
           onLine: (stream, line) => this.ctx.logs.push(this, stream, line),
           onExit: (code, signal, reason) => this.terminate(code, signal, reason),
@@ -180,7 +181,7 @@ export class Runner {
     } catch (err) {
       this.end ??= {
         category: 'runner_startup_failure',
-        reason: `could not start: ${(err as Error).message}`,
+        reason: this.masked(`could not start: ${(err as Error).message}`),
       };
       this.terminate(null, null);
       return;
@@ -243,7 +244,12 @@ export class Runner {
     return dataDir;
   }
 
-  private spec(dataDir: string): RunnerSpec {
+  /** Text about this runner with its owner's secret values masked. */
+  private masked(text: string): string {
+    return this.ctx.deps.secrets?.mask(this.owner, text) ?? text;
+  }
+
+  private spec(dataDir: string, secrets: Record<string, string>): RunnerSpec {
     const type = this.ctx.deps.machineTypes[this.machineType];
     return {
       runnerId: this.id,
@@ -277,6 +283,7 @@ export class Runner {
         node: this.ctx.deps.nodeId ?? 'local',
       },
       placement: type?.placement ?? null,
+      secrets,
     };
   }
 

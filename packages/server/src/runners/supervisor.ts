@@ -61,7 +61,7 @@ export function createSupervisor(deps: SupervisorDeps): Supervisor {
     stopGraceMs: deps.stopGraceMs ?? 5000,
     backoffBaseMs: deps.backoffBaseMs ?? 1000,
     backoffMaxMs: deps.backoffMaxMs ?? 60_000,
-    logs: new LogSink(deps.stores.logs, deps.logBus, deps.clock, jobs),
+    logs: new LogSink(deps.stores.logs, deps.logBus, deps.clock, jobs, deps.secrets?.mask),
     jobs,
     closing: false,
     liveOfType(machineType) {

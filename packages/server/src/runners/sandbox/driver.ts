@@ -119,6 +119,7 @@ export function createSandboxRunnerDriver(options: SandboxDriverOptions): Runner
       TMPDIR: '/tmp',
       USER: 'app',
       ...spec.env,
+      ...spec.secrets,
       ...placed.env,
       ...(options.egressPort === null ? {} : proxyEnv(options.egressPort)),
       ...filesEnv(options.filesPort),

@@ -5,15 +5,18 @@ import {
   type MeterRecord,
   type RunnerRow,
   type RunnerSample,
+  type SecretStore,
   type Stores,
   systemClock,
 } from '@hangar/core';
 import { DEFAULT_JSON_CAP } from '../payload.js';
 import { MemoryAppStore, MemoryKeyStore } from './catalog.js';
 import { MemoryRequestStore } from './requests.js';
+import { MemorySecretStore } from './secrets.js';
 
 export { MemoryAppStore, MemoryKeyStore } from './catalog.js';
 export { MemoryRequestStore } from './requests.js';
+export { MemorySecretStore } from './secrets.js';
 
 /** Options of the memory stores. */
 export interface MemoryStoresOptions {
@@ -33,6 +36,8 @@ export interface MemorySnapshot {
 
 /** The memory stores plus a look at their write-only tables. */
 export interface MemoryStores extends Stores {
+  /** Owners' sealed secrets. */
+  secrets: SecretStore;
   snapshot(): MemorySnapshot;
 }
 
@@ -49,6 +54,7 @@ export function createMemoryStores(opts: MemoryStoresOptions = {}): MemoryStores
     keys: new MemoryKeyStore(clock),
     apps: new MemoryAppStore(),
     requests: new MemoryRequestStore(clock, opts.jsonCap ?? DEFAULT_JSON_CAP),
+    secrets: new MemorySecretStore(),
     logs: {
       append(lines) {
         for (const line of lines) {

@@ -1,4 +1,4 @@
-import { type Clock, type Stores, systemClock } from '@hangar/core';
+import { type Clock, type SecretStore, type Stores, systemClock } from '@hangar/core';
 import {
   type RollupRow,
   rebuildRollups,
@@ -11,6 +11,7 @@ import { startCheckpointer } from './checkpointer.js';
 import { SqliteKeyStore } from './keys.js';
 import { openDatabase } from './open.js';
 import { SqliteRequestStore } from './requests.js';
+import { SqliteSecretStore } from './secrets.js';
 import {
   SqliteEventStore,
   SqliteLogStore,
@@ -56,6 +57,8 @@ export interface RollupSink {
 /** The SQLite stores plus the analytics rollup sink. */
 export interface SqliteStores extends Stores {
   rollups: RollupSink;
+  /** Owners' sealed secrets. */
+  secrets: SecretStore;
 }
 
 /** Opens every store on one SQLite file, with a single batched writer for all writes. */
@@ -82,6 +85,7 @@ export function createSqliteStores(opts: SqliteStoresOptions): SqliteStores {
     meter: new SqliteMeterStore(db, writer),
     samples: new SqliteRunnerSampleStore(db, writer),
     runners: new SqliteRunnerRegistry(db, writer),
+    secrets: new SqliteSecretStore(db, writer),
     rollups: {
       record(rows) {
         if (rows.length > 0) writer.enqueue(upsertRollup, [rows]);

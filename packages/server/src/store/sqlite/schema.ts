@@ -288,4 +288,17 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE runners ADD COLUMN state_since INTEGER;
   ALTER TABLE runners ADD COLUMN state_times TEXT;
   `,
+  // 10: owners' secrets, sealed with AES-256-GCM by the server (secrets/cipher.ts): the value never
+  // reaches this file in clear. key_id names the key that sealed it, so a rotation finds what to redo.
+  `
+  CREATE TABLE secrets (
+    owner       TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    sealed      BLOB NOT NULL,     -- version, IV, GCM tag, ciphertext
+    key_id      TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL,
+    PRIMARY KEY (owner, name)
+  ) WITHOUT ROWID;
+  `,
 ];

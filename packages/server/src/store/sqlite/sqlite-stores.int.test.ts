@@ -5,6 +5,7 @@ import type { MeterRecord } from '@hangar/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { describeStoresContract } from '../contract.js';
 import { requestFixture } from '../fixtures.js';
+import { describeSecretStoreContract } from '../secret-contract.js';
 import { createSqliteStores, openReadOnly } from './index.js';
 import { MIGRATIONS } from './schema.js';
 
@@ -42,6 +43,15 @@ describeStoresContract('sqlite', async () => {
     reopen: async () => createSqliteStores({ path, logger }),
     meterRows: meterRows(path),
   };
+});
+
+describeSecretStoreContract('sqlite', async () => {
+  const path = join(dir, `secrets-${n++}.db`);
+  const openAt = async () => {
+    const stores = createSqliteStores({ path });
+    return { secrets: stores.secrets, close: () => stores.close() };
+  };
+  return { ...(await openAt()), reopen: openAt };
 });
 
 describe('sqlite stores', () => {
