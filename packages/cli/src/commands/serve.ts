@@ -28,8 +28,28 @@ export function registerServe(program: Command): void {
         if (err instanceof ConfigError) throw new CliError(err.message, EXIT.usage);
         throw err;
       }
+      // Signals are taken from before the start: one that arrives while the server starts drains it once up.
+      let server: Awaited<ReturnType<typeof startServer>> | null = null;
+      let stopping: string | null = null;
+      const drain = (s: NonNullable<typeof server>, signal: string) => {
+        process.stdout.write(dim(`${signal}: draining…\n`));
+        s.shutdown().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            process.stderr.write(`shutdown failed: ${(err as Error).message}\n`);
+            process.exit(1);
+          },
+        );
+      };
+      const stop = (signal: string) => {
+        if (stopping) return;
+        stopping = signal;
+        if (server) drain(server, signal);
+      };
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', () => stop('SIGINT'));
       // Start-up checks of the configuration that need the state (the secrets keys) fail as ConfigError too.
-      const server = await startServer(config, { demo: opts.demo ?? false }).catch((err: unknown) => {
+      server = await startServer(config, { demo: opts.demo ?? false }).catch((err: unknown) => {
         throw err instanceof ConfigError ? new CliError(err.message, EXIT.usage) : err;
       });
       const banner = serveBanner(
@@ -44,21 +64,7 @@ export function registerServe(program: Command): void {
         { bold, dim },
       );
       process.stdout.write(`${banner.join('\n')}\n`);
-      let stopping = false;
-      const stop = (signal: string) => {
-        if (stopping) return;
-        stopping = true;
-        process.stdout.write(dim(`${signal}: draining…\n`));
-        server.shutdown().then(
-          () => process.exit(0),
-          (err: unknown) => {
-            process.stderr.write(`shutdown failed: ${(err as Error).message}\n`);
-            process.exit(1);
-          },
-        );
-      };
-      process.on('SIGTERM', () => stop('SIGTERM'));
-      process.on('SIGINT', () => stop('SIGINT'));
+      if (stopping) drain(server, stopping);
       await new Promise(() => {});
     });
 }
