@@ -254,6 +254,19 @@ export interface MachineType {
   /** Runners of this type beyond this many concurrently are billed at surge price. */
   reservedRunners: number;
   surgeMultiplier: number;
+  /** GPUs a runner of this type gets (0 or absent: none); a manifest's `gpus` overrides it. */
+  gpus?: number;
+  /** GPU product the cards must be (matched against the inventory's names, e.g. `H100`); null: any. */
+  gpuProduct?: string | null;
+  /** CPU cores a runner asks for (fractional allowed); null: the driver's default. */
+  cpu?: number | null;
+  /** Memory a runner asks for, in MiB; null: the driver's default. */
+  memoryMb?: number | null;
+  /**
+   * Placement hints keyed by driver kind, handed to drivers unchanged as `RunnerSpec.placement`
+   * (`{ kubernetes: { node_selector, tolerations } }`); null: none.
+   */
+  placement?: Record<string, unknown> | null;
 }
 
 /**

@@ -26,12 +26,34 @@ export const CONFIG_FILE = 'hangar.config.json';
  * Shipped machine types. A100 and H100 follow fal's published hourly rates ($0.99/h, $1.89/h); B200
  * ($2.99/h) and CPU ($0.108/h, a 2-vCPU instance) are estimates in the same range as public cloud prices.
  */
+/** No GPU, the driver's default CPU and memory, no placement hints. */
+const NO_HARDWARE = { gpus: 0, gpuProduct: null, cpu: null, memoryMb: null, placement: null } as const;
+
 export const DEFAULT_MACHINE_TYPES: Readonly<Record<string, MachineType>> = {
-  CPU: { unitPrice: 0.00003, gpuLabel: 'CPU', reservedRunners: 100, surgeMultiplier: 1 },
-  'GPU-A100': { unitPrice: 0.000275, gpuLabel: 'NVIDIA A100', reservedRunners: 4, surgeMultiplier: 1.5 },
-  'GPU-H100': { unitPrice: 0.000525, gpuLabel: 'NVIDIA H100', reservedRunners: 4, surgeMultiplier: 1.5 },
-  'GPU-B200': { unitPrice: 0.00083, gpuLabel: 'NVIDIA B200', reservedRunners: 4, surgeMultiplier: 1.5 },
+  CPU: {
+    unitPrice: 0.00003,
+    gpuLabel: 'CPU',
+    reservedRunners: 100,
+    surgeMultiplier: 1,
+    ...NO_HARDWARE,
+  },
+  'GPU-A100': gpuType(0.000275, 'A100'),
+  'GPU-H100': gpuType(0.000525, 'H100'),
+  'GPU-B200': gpuType(0.00083, 'B200'),
 };
+
+/** A shipped GPU machine type: one card of `product`, four reserved runners, 1.5× surge. */
+function gpuType(unitPrice: number, product: string): MachineType {
+  return {
+    unitPrice,
+    gpuLabel: `NVIDIA ${product}`,
+    reservedRunners: 4,
+    surgeMultiplier: 1.5,
+    ...NO_HARDWARE,
+    gpus: 1,
+    gpuProduct: product,
+  };
+}
 
 /**
  * Highest `limits.json_input.max_depth` accepted: deeper values overflow the recursion of common JSON
@@ -54,6 +76,19 @@ export const ConfigFileSchema = Type.Object(
             gpu_label: Type.Optional(Type.String({ minLength: 1 })),
             reserved_runners: int(0),
             surge_multiplier: Type.Optional(Type.Number({ minimum: 1 })),
+            gpus: int(0),
+            gpu_product: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Null()])),
+            cpu: Type.Optional(Type.Union([Type.Number({ exclusiveMinimum: 0 }), Type.Null()])),
+            memory_mb: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])),
+            kubernetes: Type.Optional(
+              Type.Object(
+                {
+                  node_selector: Type.Optional(Type.Record(Type.String(), Type.String())),
+                  tolerations: Type.Optional(Type.Array(Type.Record(Type.String(), Type.Unknown()))),
+                },
+                strict,
+              ),
+            ),
           },
           strict,
         ),
@@ -317,6 +352,11 @@ export function mergeMachineTypes(
       gpuLabel: e.gpu_label ?? known!.gpuLabel,
       reservedRunners: e.reserved_runners ?? known!.reservedRunners,
       surgeMultiplier: e.surge_multiplier ?? known!.surgeMultiplier,
+      gpus: e.gpus ?? known?.gpus ?? 0,
+      gpuProduct: e.gpu_product !== undefined ? e.gpu_product : (known?.gpuProduct ?? null),
+      cpu: e.cpu !== undefined ? e.cpu : (known?.cpu ?? null),
+      memoryMb: e.memory_mb !== undefined ? e.memory_mb : (known?.memoryMb ?? null),
+      placement: e.kubernetes ? { kubernetes: e.kubernetes } : (known?.placement ?? null),
     };
   }
   return merged;

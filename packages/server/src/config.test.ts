@@ -127,7 +127,20 @@ describe('loadConfig', () => {
     writeFile({
       machine_types: {
         'GPU-H100': { unit_price: 0.001 },
-        'GPU-L40': { unit_price: 0.0003, gpu_label: 'NVIDIA L40', reserved_runners: 2, surge_multiplier: 2 },
+        'GPU-L40': {
+          unit_price: 0.0003,
+          gpu_label: 'NVIDIA L40',
+          reserved_runners: 2,
+          surge_multiplier: 2,
+          gpus: 2,
+          gpu_product: 'L40',
+          cpu: 7.5,
+          memory_mb: 65536,
+          kubernetes: {
+            node_selector: { 'nvidia.com/gpu.product': 'NVIDIA-L40' },
+            tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }],
+          },
+        },
       },
       discounts: { alice: 12.5 },
       limits: {
@@ -156,7 +169,19 @@ describe('loadConfig', () => {
       gpuLabel: 'NVIDIA L40',
       reservedRunners: 2,
       surgeMultiplier: 2,
+      gpus: 2,
+      gpuProduct: 'L40',
+      cpu: 7.5,
+      memoryMb: 65536,
+      placement: {
+        kubernetes: {
+          node_selector: { 'nvidia.com/gpu.product': 'NVIDIA-L40' },
+          tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }],
+        },
+      },
     });
+    expect(c.machineTypes['GPU-H100']?.gpus).toBe(1);
+    expect(c.machineTypes['GPU-H100']?.gpuProduct).toBe('H100');
     expect(c.machineTypes['CPU']).toEqual(DEFAULT_MACHINE_TYPES['CPU']);
     expect(c.discounts).toEqual({ alice: 12.5 });
     expect(c.limits.bodyLimit).toBe(1024);

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type BundleLimits, type JsonInputLimits, type MachineType, OWNER_NAME_PATTERN } from '@hangar/core';
 import {
@@ -35,6 +36,7 @@ export const CONFIG_ENV = [
   'HANGAR_STORAGE_URL',
   'HANGAR_S3_ENDPOINT',
   'HANGAR_S3_REGION',
+  'HANGAR_NODE_ID',
 ] as const;
 
 /** Command-line flags read by `loadConfig`. */
@@ -58,6 +60,8 @@ export interface Config {
   readonly logLevel: (typeof LOG_LEVELS)[number];
   /** `text` lines, pino's `json`, or `auto`: text when stdout is a terminal, else JSON. */
   readonly logFormat: (typeof LOG_FORMATS)[number];
+  /** This node's name (`HANGAR_NODE_ID`, default the host name), put on every runner it starts as a label. */
+  readonly nodeId: string;
   readonly machineTypes: Readonly<Record<string, Readonly<MachineType>>>;
   /** Owner → percent discount (0–100). */
   readonly discounts: Readonly<Record<string, number>>;
@@ -127,6 +131,8 @@ export interface Config {
   readonly searchPath: string;
   /** Server-private state of the runner sandbox (owner uids, pid files). */
   readonly sandboxDir: string;
+  /** Server-private state of running runners (`HANGAR_HOME/run/runners`), for orphan discovery. */
+  readonly runnersStateDir: string;
   /** SQLite database file. */
   readonly dbPath: string;
   /** Where the generated admin key is written. */
@@ -188,11 +194,13 @@ export function loadConfig(
     publicUrl: parsePublicUrl(env['HANGAR_PUBLIC_URL'], host, port),
     logLevel: parseLogLevel(env['HANGAR_LOG_LEVEL']),
     logFormat: parseLogFormat(env['HANGAR_LOG_FORMAT']),
+    nodeId: parseNodeId(env['HANGAR_NODE_ID']),
     machineTypes: mergeMachineTypes(file.machine_types ?? {}),
     discounts: { ...file.discounts },
     ...fileSections(file),
     searchPath: env['PATH'] ?? '',
     sandboxDir: join(home, 'sandbox'),
+    runnersStateDir: join(home, 'run', 'runners'),
     dbPath: join(home, 'hangar.db'),
     adminKeyPath: join(home, 'admin.key'),
     bundlesDir: join(home, 'bundles'),
@@ -211,6 +219,26 @@ function parsePort(picked: { value: string; source: string } | null): number {
     throw new ConfigError(`${picked.source} must be an integer from 0 to 65535 (got "${picked.value}")`);
   }
   return port;
+}
+
+/** A node id is a Kubernetes label value: at most 63 letters, digits, `.`, `_`, `-`, alphanumeric at both ends. */
+const NODE_ID = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
+
+function parseNodeId(value: string | undefined): string {
+  if (value === undefined || value === '') {
+    // A host name that is no valid label (too long, odd characters) is made into one.
+    const name = hostname()
+      .replace(/[^A-Za-z0-9._-]/g, '-')
+      .slice(0, 63)
+      .replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '');
+    return name === '' ? 'node' : name;
+  }
+  if (!NODE_ID.test(value)) {
+    throw new ConfigError(
+      `HANGAR_NODE_ID must be 1 to 63 letters, digits, ".", "_" or "-", starting and ending with a letter or digit (got "${value}")`,
+    );
+  }
+  return value;
 }
 
 function parseOwner(value: string | undefined): string {

@@ -32,6 +32,8 @@ export interface SupervisorDeps {
   stores: Pick<Stores, 'logs' | 'events' | 'meter' | 'samples' | 'runners'>;
   logBus: LogBus;
   machineTypes: Record<string, MachineType>;
+  /** This server's node id, put on every runner as its `node` label (default `local`). */
+  nodeId?: string;
   /** The owner's file storage root, given to runners as `DATA_DIR`. */
   dataRoot: (owner: string) => string;
   /**

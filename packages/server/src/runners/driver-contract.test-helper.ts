@@ -1,14 +1,52 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RunnerDriver, RunnerHandle, RunnerSpec } from '@hangar/core';
+import type { RunnerDriver, RunnerHandle, RunnerHooks, RunnerPhase, RunnerSpec } from '@hangar/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_LINE_LENGTH } from './line-splitter.js';
+
+/** What a test names of a runner to start; everything else gets a plain default. */
+export interface TestRunnerSpec {
+  runnerId: string;
+  owner: string;
+  app?: string;
+  dir: string;
+  dataDir: string;
+  command: string[];
+  env?: Record<string, string>;
+  node?: string;
+  gpus?: { count: number; product: string | null } | null;
+}
+
+/** A bundle runner's spec for driver tests (revision `rev`, machine type `CPU`, node `test`). */
+export function runnerSpec(t: TestRunnerSpec): RunnerSpec {
+  const app = t.app ?? 'a';
+  return {
+    runnerId: t.runnerId,
+    owner: t.owner,
+    app,
+    revisionId: 'rev',
+    machineType: 'CPU',
+    artifact: { kind: 'bundle', digest: null, dir: t.dir, command: t.command },
+    dataDir: t.dataDir,
+    env: t.env ?? {},
+    resources: { cpu: null, memoryMb: null, gpus: t.gpus ?? null },
+    healthPath: '/health',
+    labels: { owner: t.owner, app, revisionId: 'rev', runnerId: t.runnerId, node: t.node ?? 'test' },
+    placement: null,
+  };
+}
+
+/** Hooks that only record, for tests that need none of them. */
+export function quietHooks(over: Partial<RunnerHooks> = {}): RunnerHooks {
+  return { onLine() {}, onExit() {}, onPhase() {}, ...over };
+}
 
 /**
  * The lifecycle every runner driver honours, whatever it runs runners on: one suite, run against each
  * driver (`describeRunnerDriver('process', …)`, `describeRunnerDriver('sandbox', …)`). It only speaks
- * through the port: a spec in, output lines and an exit out, an HTTP URL, stop/kill/reap.
+ * through the port: a spec in, phases, output lines and an exit out, an HTTP URL, stop/kill, and
+ * discovery by label with remove.
  */
 export function describeRunnerDriver(
   name: string,
@@ -31,26 +69,27 @@ export function describeRunnerDriver(
       const id = `${name}-${++n}`;
       const dir = join(root, id);
       mkdirSync(join(dir, 'app'), { recursive: true });
-      return {
+      return runnerSpec({
         runnerId: id,
         owner: 'contract',
-        app: 'a',
-        revisionId: 'rev',
         dir: join(dir, 'app'),
         dataDir: join(root, 'data'),
         command: ['node', '-e', script],
         env,
-      };
+        node: `contract-${name}`,
+      });
     }
 
     interface Run {
       handle: RunnerHandle;
       lines: Array<[string, string]>;
+      phases: RunnerPhase[];
       exit: Promise<{ code: number | null; signal: string | null; calls: number }>;
     }
 
     async function run(script: string, env: Record<string, string> = {}): Promise<Run> {
       const lines: Array<[string, string]> = [];
+      const phases: RunnerPhase[] = [];
       let calls = 0;
       let done!: (v: { code: number | null; signal: string | null; calls: number }) => void;
       const exit = new Promise<{ code: number | null; signal: string | null; calls: number }>((r) => {
@@ -62,8 +101,9 @@ export function describeRunnerDriver(
           calls++;
           done({ code, signal, calls });
         },
+        onPhase: (phase) => phases.push(phase),
       });
-      return { handle, lines, exit };
+      return { handle, lines, phases, exit };
     }
 
     const until = async (check: () => boolean, what: string) => {
@@ -80,7 +120,10 @@ export function describeRunnerDriver(
       const r = await run(script, { FOO: 'bar' });
       delete process.env['HANGAR_DRIVER_TEST_SECRET'];
       expect(r.handle.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-      expect(r.handle.pid).toBeGreaterThan(0);
+      expect(r.handle.ref).not.toBe('');
+      expect(r.handle.gpus).toEqual([]);
+      // SETUP is reported before start() resolves, once.
+      expect(r.phases.filter((p) => p === 'SETUP')).toEqual(['SETUP']);
       let env: Record<string, string> = {};
       for (let i = 0; i < 250 && Object.keys(env).length === 0; i++) {
         env = await fetch(r.handle.url)
@@ -141,11 +184,55 @@ export function describeRunnerDriver(
       expect(readFileSync(heartbeat, 'utf8')).toBe(last);
     });
 
-    it('kill() ends the runner at once; reap() ignores a runner that is gone', async () => {
+    it('kill() ends the runner at once', async () => {
       const r = await run('setInterval(() => {}, 1000)');
       r.handle.kill();
       expect((await r.exit).signal).toBe('SIGKILL');
-      await expect(driver.reap(r.handle.pid as number)).resolves.toBeUndefined();
+    });
+
+    it('discover() finds live runners by node label; remove() ends one and is idempotent', async () => {
+      const node = `contract-${name}`;
+      const r = await run('setInterval(() => {}, 1000)');
+      const found = (await driver.discover(node)).find((f) => f.labels.runnerId === r.handle.runnerId);
+      expect(found).toEqual({
+        ref: r.handle.ref,
+        alive: true,
+        labels: { owner: 'contract', app: 'a', revisionId: 'rev', runnerId: r.handle.runnerId, node },
+      });
+      expect((await driver.discover('another-node')).map((f) => f.labels.runnerId)).not.toContain(
+        r.handle.runnerId,
+      );
+      await driver.remove(r.handle.ref);
+      expect((await r.exit).signal).toBe('SIGKILL');
+      await expect(driver.remove(r.handle.ref)).resolves.toBeUndefined();
+      const left = (await driver.discover(node)).map((f) => f.labels.runnerId);
+      expect(left).not.toContain(r.handle.runnerId);
+    });
+
+    it('a runner that ended is no longer discovered', async () => {
+      const r = await run('process.exit(3)');
+      expect((await r.exit).code).toBe(3);
+      const left = (await driver.discover(`contract-${name}`)).map((f) => f.labels.runnerId);
+      expect(left).not.toContain(r.handle.runnerId);
+    });
+
+    it('start() rejects an image artifact it cannot run', async () => {
+      const s = spec('');
+      await expect(
+        driver.start(
+          { ...s, artifact: { kind: 'image', image: 'example/app:1', command: null } },
+          quietHooks(),
+        ),
+      ).rejects.toThrow(/image/);
+    });
+
+    it('start() rejects once its abort signal fires, leaving nothing running', async () => {
+      const abort = new AbortController();
+      abort.abort();
+      const s = spec('setInterval(() => {}, 1000)');
+      await expect(driver.start(s, quietHooks(), abort.signal)).rejects.toThrow();
+      const left = (await driver.discover(`contract-${name}`)).map((f) => f.labels.runnerId);
+      expect(left).not.toContain(s.runnerId);
     });
   });
 }

@@ -1,6 +1,6 @@
 import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { describeRunnerDriver } from './driver-contract.test-helper.js';
+import { describeRunnerDriver, quietHooks, runnerSpec } from './driver-contract.test-helper.js';
 import { createProcessRunnerDriver } from './process-driver.js';
 
 describeRunnerDriver('process', () => createProcessRunnerDriver());
@@ -8,16 +8,13 @@ describeRunnerDriver('process', () => createProcessRunnerDriver());
 describe('process runner driver', () => {
   it('rejects start when the command cannot be spawned', async () => {
     const driver = createProcessRunnerDriver();
-    const spec = {
+    const spec = runnerSpec({
       runnerId: 'r1',
       owner: 'alice',
-      app: 'a',
-      revisionId: 'rev',
       dir: tmpdir(),
       dataDir: tmpdir(),
       command: ['/nonexistent/hangar-binary'],
-      env: {},
-    };
-    await expect(driver.start(spec, { onLine() {}, onExit() {} })).rejects.toThrow(/ENOENT/);
+    });
+    await expect(driver.start(spec, quietHooks())).rejects.toThrow(/ENOENT/);
   });
 });

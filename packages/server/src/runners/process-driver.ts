@@ -1,7 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { RunnerDriver, RunnerHandle, RunnerHooks, RunnerSpec } from '@hangar/core';
 import { LineSplitter } from './line-splitter.js';
+import { openRunnerStateFiles } from './runner-state-files.js';
 
 /** Variables a runner inherits from the server's environment; everything else comes from its spec. */
 const BASE_ENV_KEYS = ['PATH', 'HOME', 'USER', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'SYSTEMROOT'];
@@ -14,6 +18,11 @@ export interface ProcessDriverOptions {
   baseEnv?: Record<string, string>;
   /** Port of the file host on 127.0.0.1 (see {@link filesEnv}), or null when there is none. */
   filesPort?: number | null;
+  /**
+   * Where per-runner state files go (`HANGAR_HOME/run/runners`), for orphan discovery after a restart;
+   * default a fresh temporary folder (discovery then covers this driver's own runners only).
+   */
+  stateDir?: string;
 }
 
 /**
@@ -28,8 +37,12 @@ export function filesEnv(filesPort: number | null | undefined): Record<string, s
 /** A runner driver that starts each runner as a local process group listening on a free 127.0.0.1 port. */
 export function createProcessRunnerDriver(options: ProcessDriverOptions = {}): RunnerDriver {
   const baseEnv = options.baseEnv ?? pickBaseEnv(process.env);
+  const states = openRunnerStateFiles(options.stateDir ?? defaultStateDir());
   return {
-    async start(spec, hooks) {
+    kind: 'process',
+    async start(spec, hooks, signal) {
+      const artifact = bundleArtifact(spec);
+      signal?.throwIfAborted();
       const port = await freePort();
       const env = {
         ...baseEnv,
@@ -38,14 +51,37 @@ export function createProcessRunnerDriver(options: ProcessDriverOptions = {}): R
         DATA_DIR: spec.dataDir,
         PORT: String(port),
       };
-      const child = await spawnRunner(spec, env);
-      watchChild(child, hooks);
-      return processHandle(spec.runnerId, `http://127.0.0.1:${port}`, child);
+      const child = await spawnRunner(artifact, env);
+      if (child.pid) states.record(child.pid, spec.labels);
+      watchChild(child, hooks, async () => states.forget(spec.runnerId));
+      hooks.onPhase('SETUP');
+      const handle = processHandle(spec.runnerId, `http://127.0.0.1:${port}`, child);
+      if (signal?.aborted) {
+        handle.kill();
+        signal.throwIfAborted();
+      }
+      return handle;
     },
-    async reap(pid) {
-      signalGroup(pid, 'SIGKILL');
+    async discover(node) {
+      return states.discover(node);
+    },
+    async remove(ref) {
+      states.remove(ref, (pid) => signalGroup(pid, 'SIGKILL'));
     },
   };
+}
+
+/** The bundle a local driver runs from (image apps need a driver that runs images). */
+export function bundleArtifact(spec: RunnerSpec): { dir: string; command: string[] } {
+  if (spec.artifact.kind !== 'bundle') {
+    throw new Error('this runner driver runs bundled apps only, not container images');
+  }
+  return spec.artifact;
+}
+
+/** A private temporary folder for a driver given no state folder (tests, embedders). */
+export function defaultStateDir(): string {
+  return mkdtempSync(join(tmpdir(), 'hangar-runners-'));
 }
 
 function pickBaseEnv(source: NodeJS.ProcessEnv): Record<string, string> {
@@ -72,13 +108,16 @@ export function freePort(): Promise<number> {
   });
 }
 
-function spawnRunner(spec: RunnerSpec, env: Record<string, string>): Promise<ChildProcess> {
-  const [file, ...args] = spec.command;
+function spawnRunner(
+  artifact: { dir: string; command: string[] },
+  env: Record<string, string>,
+): Promise<ChildProcess> {
+  const [file, ...args] = artifact.command;
   if (!file) return Promise.reject(new Error('empty command'));
   return new Promise((resolve, reject) => {
     // Own process group (detached) so stop/kill reach every process the app forks.
     const child = spawn(file, args, {
-      cwd: spec.dir,
+      cwd: artifact.dir,
       env,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -93,7 +132,11 @@ function spawnRunner(spec: RunnerSpec, env: Record<string, string>): Promise<Chi
 }
 
 /** Forwards a child's output lines and its end to the hooks; `onEnd` runs before `hooks.onExit`. */
-export function watchChild(child: ChildProcess, hooks: RunnerHooks, onEnd?: () => Promise<void>): void {
+export function watchChild(
+  child: ChildProcess,
+  hooks: Pick<RunnerHooks, 'onLine' | 'onExit'>,
+  onEnd?: () => Promise<void>,
+): void {
   const out = new LineSplitter((line) => hooks.onLine('stdout', line));
   const err = new LineSplitter((line) => hooks.onLine('stderr', line));
   child.stdout?.on('data', (chunk: Buffer) => out.push(chunk));
@@ -121,6 +164,7 @@ export function watchChild(child: ChildProcess, hooks: RunnerHooks, onEnd?: () =
 
 function processHandle(runnerId: string, url: string, child: ChildProcess): RunnerHandle {
   const pid = child.pid ?? null;
+  const ref = pid === null ? '' : String(pid);
   const exited = new Promise<void>((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) resolve();
     else child.once('exit', () => resolve());
@@ -128,7 +172,8 @@ function processHandle(runnerId: string, url: string, child: ChildProcess): Runn
   return {
     runnerId,
     url,
-    pid,
+    ref,
+    gpus: [],
     stop(graceMs) {
       if (pid === null || child.exitCode !== null || child.signalCode !== null) return exited;
       signalGroup(pid, 'SIGTERM');

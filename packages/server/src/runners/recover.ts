@@ -2,30 +2,42 @@ import type { AppPool } from './app-pool.js';
 import type { SupervisorContext } from './context.js';
 
 /**
- * Kills runners the registry still lists as alive from a previous server process and closes their
- * records. Their machine time was metered up to `meteredUntil` (rows are written before that mark is
- * advanced), so metering ends there and no minute is rewritten.
+ * Cleans up after a previous server process of this node. Runners the driver finds by this node's
+ * label that are not ours are removed (their process group killed, their Pod deleted). Runners the
+ * registry still lists as alive are closed: their machine time was metered up to `meteredUntil`
+ * (rows are written before that mark is advanced), so metering ends there and no minute is rewritten.
  */
 export async function recoverOrphans(ctx: SupervisorContext, pools: Map<string, AppPool>): Promise<void> {
   const { deps } = ctx;
   const ours = new Set<string>();
   for (const pool of pools.values()) for (const r of pool.runners) ours.add(r.id);
+  const node = deps.nodeId ?? 'local';
+  let found: Awaited<ReturnType<typeof deps.driver.discover>> = [];
+  try {
+    found = await deps.driver.discover(node);
+  } catch (err) {
+    deps.logger.warn({ err, node }, 'could not list runners left by an earlier server process');
+  }
+  for (const orphan of found) {
+    if (ours.has(orphan.labels.runnerId)) continue;
+    try {
+      await deps.driver.remove(orphan.ref);
+    } catch (err) {
+      deps.logger.warn(
+        { err, runnerId: orphan.labels.runnerId, ref: orphan.ref },
+        'could not remove orphaned runner',
+      );
+    }
+  }
   const rows = await deps.stores.runners.listLiveRunners();
   for (const row of rows) {
     if (ours.has(row.runnerId)) continue;
-    if (row.pid !== null) {
-      try {
-        await deps.driver.reap(row.pid);
-      } catch (err) {
-        deps.logger.warn({ err, runnerId: row.runnerId, pid: row.pid }, 'could not reap orphaned runner');
-      }
-    }
     deps.stores.runners.upsertRunner({ ...row, state: 'terminated', endedAt: row.meteredUntil });
     ctx.event(row.owner, row.app, 'runner_failed', {
       job_id: row.runnerId,
       machine_type: row.machineType,
       state: 'terminated',
-      reason: 'orphaned by a server restart; reaped',
+      reason: 'orphaned by a server restart; removed',
     });
   }
 }

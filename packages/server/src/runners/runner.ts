@@ -6,6 +6,7 @@ import type {
   MeterRecord,
   Revision,
   RunnerHandle,
+  RunnerPhase,
   RunnerRow,
   RunnerSpec,
   RunnerState,
@@ -66,6 +67,8 @@ export class Runner {
   private healthPolling = false;
   private drainReason = '';
   private dataHeld = false;
+  /** Aborts the driver's start (e.g. a wait for GPUs) when the runner is stopped before it started. */
+  private readonly startAbort = new AbortController();
 
   constructor(
     private readonly ctx: SupervisorContext,
@@ -106,10 +109,15 @@ export class Runner {
     let handle: RunnerHandle;
     try {
       const dataDir = await this.acquireData();
-      handle = await deps.driver.start(this.spec(dataDir), {
-        onLine: (stream, line) => this.ctx.logs.push(this, stream, line),
-        onExit: (code, signal) => this.terminate(code, signal),
-      });
+      handle = await deps.driver.start(
+        this.spec(dataDir),
+        {
+          onLine: (stream, line) => this.ctx.logs.push(this, stream, line),
+          onExit: (code, signal, reason) => this.terminate(code, signal, reason),
+          onPhase: (phase, detail) => this.phase(phase, detail),
+        },
+        this.startAbort.signal,
+      );
     } catch (err) {
       this.end ??= {
         category: 'runner_startup_failure',
@@ -121,7 +129,25 @@ export class Runner {
     if (this.state === 'terminated') return;
     this.handle = handle;
     this.http = new Pool(handle.url, { connections: Math.max(1, this.maxMultiplexing), pipelining: 1 });
-    this.setupAt = deps.clock();
+    // Drivers report SETUP before start() resolves; one that did not is in setup now.
+    if (this.state === 'pending') this.phase('SETUP');
+    else this.record();
+    if (this.stopping) void handle.stop(this.ctx.stopGraceMs);
+  }
+
+  /** A step the driver reached before the runner's process is up. */
+  private phase(phase: RunnerPhase, detail?: string): void {
+    if (this.state !== 'pending') return;
+    if (phase === 'PENDING') {
+      // The start itself was recorded as runner_pending; a driver's reason for waiting is worth another.
+      if (detail !== undefined) this.emit('runner_pending', detail);
+      return;
+    }
+    if (phase === 'DOCKER_PULL') {
+      this.emit('runner_docker_pull', detail);
+      return;
+    }
+    this.setupAt = this.ctx.deps.clock();
     this.meteredUntil = this.setupAt;
     this.meterBase = {
       runnerId: this.id,
@@ -131,8 +157,7 @@ export class Runner {
       machineType: this.machineType,
       isSurge: this.isSurge,
     };
-    this.setState('setup', 'runner_setup');
-    if (this.stopping) void handle.stop(this.ctx.stopGraceMs);
+    this.setState('setup', 'runner_setup', detail);
   }
 
   /** The owner's DATA_DIR: the plain data root, or a synced cache held until the runner ends. */
@@ -149,19 +174,40 @@ export class Runner {
   }
 
   private spec(dataDir: string): RunnerSpec {
+    const type = this.ctx.deps.machineTypes[this.machineType];
+    const gpus = type?.gpus ?? 0;
     return {
       runnerId: this.id,
       owner: this.owner,
       app: this.app,
       revisionId: this.revisionId,
-      dir: this.rev.dir,
+      machineType: this.machineType,
+      artifact: {
+        kind: 'bundle',
+        digest: this.rev.bundle,
+        dir: this.rev.dir,
+        command: this.manifest.command,
+      },
       dataDir,
-      command: this.manifest.command,
       env: {
         ...this.manifest.env,
         HANGAR_APP: `${this.owner}/${this.app}`,
         HANGAR_RUNNER_ID: this.id,
       },
+      resources: {
+        cpu: type?.cpu ?? null,
+        memoryMb: type?.memoryMb ?? null,
+        gpus: gpus > 0 ? { count: gpus, product: type?.gpuProduct ?? null } : null,
+      },
+      healthPath: this.manifest.health_path,
+      labels: {
+        owner: this.owner,
+        app: this.app,
+        revisionId: this.revisionId,
+        runnerId: this.id,
+        node: this.ctx.deps.nodeId ?? 'local',
+      },
+      placement: type?.placement ?? null,
     };
   }
 
@@ -175,7 +221,8 @@ export class Runner {
         reason: `not healthy within startup_timeout (${this.manifest.startup_timeout}s)`,
       };
       this.stopping = true;
-      this.handle?.kill();
+      if (this.handle) this.handle.kill();
+      else this.startAbort.abort();
       return;
     }
     if (this.healthPolling || !this.http) return;
@@ -273,6 +320,7 @@ export class Runner {
     this.end ??= { category: 'runner_finished', reason };
     this.emit('runner_stopping', reason);
     if (this.handle) void this.handle.stop(graceMs);
+    else this.startAbort.abort();
   }
 
   /** Immediate SIGKILL (shutdown deadline passed). */
@@ -280,14 +328,15 @@ export class Runner {
     if (this.state === 'terminated') return;
     this.end ??= { category: 'runner_finished', reason };
     this.stopping = true;
-    this.handle?.kill();
+    if (this.handle) this.handle.kill();
+    else this.startAbort.abort();
   }
 
-  private terminate(code: number | null, signal: string | null): void {
+  private terminate(code: number | null, signal: string | null, why?: string): void {
     if (this.state === 'terminated') return;
     const startupFailed = this.readyAt === null && !this.stopping;
     if (this.end === null) {
-      const how = signal ? `signal ${signal}` : `code ${code}`;
+      const how = (signal ? `signal ${signal}` : `code ${code}`) + (why ? ` (${why})` : '');
       this.end = startupFailed
         ? { category: 'runner_startup_failure', reason: `exited with ${how} before becoming healthy` }
         : { category: 'runner_failed', reason: `exited with ${how}` };
@@ -336,7 +385,7 @@ export class Runner {
       app: this.app,
       revisionId: this.revisionId,
       machineType: this.machineType,
-      pid: this.handle?.pid ?? null,
+      ref: this.handle?.ref || null,
       state: this.state,
       startedAt: this.setupAt ?? this.createdAt,
       endedAt: this.endedAt,

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Stores } from '@hangar/core';
+import type { RunnerDriver, RunnerSpec, Stores } from '@hangar/core';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSqliteStores } from '../store/sqlite/index.js';
@@ -17,17 +17,19 @@ afterEach(async () => {
 });
 
 /** A supervisor over SQLite stores in a temp dir. */
-function sqliteBed(): { sup: Supervisor; stores: Stores; dbPath: string; dir: string } {
+function sqliteBed(): { sup: Supervisor; stores: Stores; dbPath: string; dir: string; stateDir: string } {
   const home = mkdtempSync(join(tmpdir(), 'hangar-records-'));
   const dbPath = join(home, 'hangar.db');
+  const stateDir = join(home, 'run', 'runners');
   const stores = createSqliteStores({ path: dbPath });
   const { dir, cleanup } = makeAppDir();
   let n = 0;
   const sup = createSupervisor({
-    driver: createProcessRunnerDriver(),
+    driver: createProcessRunnerDriver({ stateDir }),
     stores,
     logBus: createLogBus(),
     machineTypes: MACHINE_TYPES,
+    nodeId: 'n1',
     dataRoot: (owner) => join(home, 'files', owner),
     clock: Date.now,
     ids: () => `r${++n}-${process.pid}`,
@@ -42,7 +44,7 @@ function sqliteBed(): { sup: Supervisor; stores: Stores; dbPath: string; dir: st
     () => stores.close(),
     () => sup.close(2000),
   );
-  return { sup, stores, dbPath, dir };
+  return { sup, stores, dbPath, dir, stateDir };
 }
 
 function query<T>(dbPath: string, sql: string): T[] {
@@ -89,54 +91,103 @@ describe('supervisor records (SQLite)', () => {
     expect(samples.some((s) => s.idle === 2)).toBe(true);
   });
 
-  it('recover() reaps an orphaned runner process and closes its record', async () => {
-    const { sup, stores, dbPath } = sqliteBed();
-    const orphan = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], {
-      detached: true,
-      stdio: 'ignore',
-    });
-    const exited = new Promise<string | null>((resolve) => orphan.once('exit', (_c, sig) => resolve(sig)));
-    await new Promise((r) => orphan.once('spawn', r));
+  it('recover() removes the runners an earlier server process of this node left and closes their records', async () => {
+    const { sup, stores, dbPath, stateDir } = sqliteBed();
+    // The earlier server process: a driver over the same state folder.
+    const before = createProcessRunnerDriver({ stateDir });
+    const orphan = await startIdle(before, 'orphan-1', 'n1');
+    const elsewhere = await startIdle(before, 'other-1', 'n2');
+    cleanups.push(() => elsewhere.kill());
     const t = Date.now() - 10_000;
     stores.runners.upsertRunner({
+      ...rowFor(orphan.ref),
       runnerId: 'orphan-1',
-      owner: 'alice',
-      app: 'old',
-      revisionId: 'rev-old',
-      machineType: 'CPU',
-      pid: orphan.pid!,
-      state: 'idle',
       startedAt: t,
-      endedAt: null,
       meteredUntil: t + 5000,
     });
     await sup.recover();
-    expect(await exited).toBe('SIGKILL');
+    expect(await orphan.exit).toBe('SIGKILL');
+    // Another node's runner is not this server's to remove.
+    expect(() => process.kill(Number(elsewhere.ref), 0)).not.toThrow();
+    expect((await before.discover('n1')).map((f) => f.labels.runnerId)).toEqual([]);
+    expect((await before.discover('n2')).map((f) => f.labels.runnerId)).toEqual(['other-1']);
     expect(await stores.runners.listLiveRunners()).toEqual([]);
     await stores.flush();
-    const [row] = query<{ state: string; ended_at: number }>(
+    const [row] = query<{ state: string; ended_at: number; pid: unknown }>(
       dbPath,
       "SELECT * FROM runners WHERE runner_id = 'orphan-1'",
     );
     expect(row).toEqual(expect.objectContaining({ state: 'terminated', ended_at: t + 5000 }));
+    expect(String(row?.pid)).toBe(orphan.ref);
     const events = query<{ category: string; payload: string }>(dbPath, 'SELECT * FROM events');
     expect(events.map((e) => e.category)).toEqual(['runner_failed']);
     expect(JSON.parse(events[0]!.payload)).toMatchObject({ job_id: 'orphan-1', machine_type: 'CPU' });
-    // A pid that no longer exists is not an error.
-    stores.runners.upsertRunner(rowFor(orphan.pid!));
+    // A registry row whose runner is gone is closed all the same.
+    stores.runners.upsertRunner(rowFor('999999999'));
     await expect(sup.recover()).resolves.toBeUndefined();
     expect(await stores.runners.listLiveRunners()).toEqual([]);
   });
+
+  it('recover() never signals a pid that now names another process', async () => {
+    const { sup, stateDir } = sqliteBed();
+    const bystander = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], {
+      detached: true,
+      stdio: 'ignore',
+    });
+    cleanups.push(() => void bystander.kill('SIGKILL'));
+    await new Promise((r) => bystander.once('spawn', r));
+    mkdirSync(stateDir, { recursive: true });
+    const labels = { owner: 'alice', app: 'old', revisionId: 'rev-old', runnerId: 'stale-1', node: 'n1' };
+    // The record of a runner whose pid the kernel has since given to an unrelated process.
+    writeFileSync(
+      join(stateDir, 'stale-1.json'),
+      JSON.stringify({ pid: bystander.pid, startTime: '1', labels }),
+    );
+    await sup.recover();
+    expect(bystander.exitCode).toBeNull();
+    expect(() => process.kill(bystander.pid!, 0)).not.toThrow();
+    expect(readdirSync(stateDir)).toEqual([]);
+  });
 });
 
-function rowFor(pid: number) {
+/** Starts an app that never exits through `driver`, as runner `runnerId` of `node`. */
+async function startIdle(driver: RunnerDriver, runnerId: string, node: string) {
+  const { dir, cleanup } = makeAppDir();
+  cleanups.push(cleanup);
+  const spec: RunnerSpec = {
+    runnerId,
+    owner: 'alice',
+    app: 'old',
+    revisionId: 'rev-old',
+    machineType: 'CPU',
+    artifact: { kind: 'bundle', digest: null, dir, command: ['node', '-e', 'setInterval(() => {}, 1000)'] },
+    dataDir: dir,
+    env: {},
+    resources: { cpu: null, memoryMb: null, gpus: null },
+    healthPath: '/health',
+    labels: { owner: 'alice', app: 'old', revisionId: 'rev-old', runnerId, node },
+    placement: null,
+  };
+  let exited!: (signal: string | null) => void;
+  const exit = new Promise<string | null>((r) => {
+    exited = r;
+  });
+  const handle = await driver.start(spec, {
+    onLine() {},
+    onExit: (_code, signal) => exited(signal),
+    onPhase() {},
+  });
+  return { ref: handle.ref, exit, kill: () => handle.kill() };
+}
+
+function rowFor(ref: string) {
   return {
     runnerId: 'orphan-2',
     owner: 'alice',
     app: 'old',
     revisionId: 'rev-old',
     machineType: 'CPU',
-    pid,
+    ref,
     state: 'idle',
     startedAt: 0,
     endedAt: null,

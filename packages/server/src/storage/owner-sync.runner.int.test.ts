@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createS3FileStore } from '../adapters/s3/file-store.js';
 import { type S3TestServer, startS3Server } from '../adapters/s3/s3rver.test-helper.js';
 import type { OwnerIds } from '../api/files/dir-handle.js';
+import { quietHooks, runnerSpec } from '../runners/driver-contract.test-helper.js';
 import { multiTenantIsolation, sandboxUnavailable } from '../runners/sandbox/availability.test-helper.js';
 import { chooseIsolation } from '../runners/sandbox/index.js';
 import { json, manifest, request, revision, testBed, until } from '../runners/supervisor.test-helper.js';
@@ -95,17 +96,15 @@ async function start(owner: string): Promise<RunnerHandle> {
   const dataDir = await sync.acquire(owner);
   let exited = false;
   const handle = await driver.start(
-    {
+    runnerSpec({
       runnerId: `r-${owner}-${handles.length}`,
       owner,
       app: 'shell',
-      revisionId: 'rev',
       dir: join(home, 'app'),
       dataDir,
       command: ['node', 'shell.js'],
-      env: {},
-    },
-    { onLine() {}, onExit: () => (exited = true) },
+    }),
+    quietHooks({ onExit: () => (exited = true) }),
   );
   handles.push(handle);
   await until(async () => {

@@ -102,7 +102,7 @@ export function runnerFixture(runnerId: string, over: Partial<RunnerRow> = {}): 
     app: 'echo',
     revisionId: 'rev1',
     machineType: 'GPU-H100',
-    pid: 4242,
+    ref: '4242',
     state: 'idle',
     startedAt: 1_000,
     endedAt: null,

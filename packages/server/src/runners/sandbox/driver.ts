@@ -3,7 +3,15 @@ import { closeSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync }
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { RunnerDriver, RunnerHandle, RunnerSpec } from '@hangar/core';
-import { filesEnv, freePort, signalGroup, watchChild } from '../process-driver.js';
+import {
+  bundleArtifact,
+  defaultStateDir,
+  filesEnv,
+  freePort,
+  signalGroup,
+  watchChild,
+} from '../process-driver.js';
+import { openRunnerStateFiles } from '../runner-state-files.js';
 import type { CgroupManager } from './cgroups.js';
 import type { OwnerIdentities } from './identities.js';
 import { forwardIngress, type IngressForward } from './pasta.js';
@@ -21,6 +29,8 @@ export interface SandboxDriverOptions {
   cgroups: CgroupManager | null;
   /** Directory for pasta's pid files (server-private). */
   runDir: string;
+  /** Where per-runner state files go, for orphan discovery (default: a fresh temporary folder). */
+  stateDir?: string;
   memoryBytes: number;
   pidsMax: number;
   nofile: number;
@@ -42,8 +52,8 @@ const BLOCK_FD = 4;
  * Runs each runner in a bubblewrap sandbox (see `plan.ts` for what it sees) as its owner's own host
  * uid, in its own pid, mount, IPC, UTS and network namespaces, with a cgroup capping memory and
  * processes. The gateway reaches it through a pasta port forward on 127.0.0.1; the runner itself can
- * open no connection at all. The handle's pid is bubblewrap's (its process group is what `reap` kills;
- * `--die-with-parent` takes the sandbox down with it, and with the server).
+ * open no connection at all. The handle's ref is bubblewrap's pid (its process group is what `remove`
+ * kills; `--die-with-parent` takes the sandbox down with it, and with the server).
  */
 export function createSandboxRunnerDriver(options: SandboxDriverOptions): RunnerDriver {
   const host = hostView();
@@ -51,9 +61,13 @@ export function createSandboxRunnerDriver(options: SandboxDriverOptions): Runner
   const hardNofile = ownHardLimit('Max open files') ?? options.nofile;
   const baseEnv = { PYTHONUNBUFFERED: '1', ...(options.baseEnv ?? {}) };
   mkdirSync(options.runDir, { recursive: true, mode: 0o700 });
+  const states = openRunnerStateFiles(options.stateDir ?? defaultStateDir());
 
   return {
-    async start(spec, hooks) {
+    kind: 'sandbox',
+    async start(spec, hooks, abort) {
+      const artifact = bundleArtifact(spec);
+      abort?.throwIfAborted();
       const port = await freePort();
       const identity = options.identities.forOwner(spec.owner);
       await options.identities.prepareDataDir(spec.owner, spec.dataDir);
@@ -66,6 +80,7 @@ export function createSandboxRunnerDriver(options: SandboxDriverOptions): Runner
       let cleanedUp = false;
       const cleanup = async () => {
         cleanedUp = true;
+        states.forget(spec.runnerId);
         await ingress?.close();
         await cgroup?.destroy();
       };
@@ -84,14 +99,14 @@ export function createSandboxRunnerDriver(options: SandboxDriverOptions): Runner
       const args = bwrapArgs(host, {
         uid: identity.uid,
         gid: identity.gid,
-        appDir: spec.dir,
+        appDir: artifact.dir,
         dataDir: spec.dataDir,
         passwdFile: identity.passwdFile,
         groupFile: identity.groupFile,
         tmpBytes: options.tmpBytes,
         roPaths: options.roPaths,
         env,
-        command: spec.command,
+        command: artifact.command,
         setprivPath: options.setpriv,
         infoFd: INFO_FD,
         blockFd: BLOCK_FD,
@@ -125,6 +140,7 @@ export function createSandboxRunnerDriver(options: SandboxDriverOptions): Runner
       );
       try {
         await spawned(child);
+        if (child.pid) states.record(child.pid, spec.labels);
         sandboxPid = await readChildPid(child.stdio[INFO_FD] as Readable);
         cgroup?.add(sandboxPid);
         const netns = openSync(`/proc/${sandboxPid}/ns/net`, 'r');
@@ -144,6 +160,7 @@ export function createSandboxRunnerDriver(options: SandboxDriverOptions): Runner
         }
         // An app that ended while the forward was being set up has already been cleaned up without it.
         if (cleanedUp) await ingress.close();
+        abort?.throwIfAborted();
       } catch (err) {
         killed = true;
         if (child.pid) signalGroup(child.pid, 'SIGKILL');
@@ -152,10 +169,12 @@ export function createSandboxRunnerDriver(options: SandboxDriverOptions): Runner
       }
       const pid = child.pid ?? null;
       const inner = sandboxPid;
+      hooks.onPhase('SETUP');
       return {
         runnerId: spec.runnerId,
         url: `http://127.0.0.1:${port}`,
-        pid,
+        ref: pid === null ? '' : String(pid),
+        gpus: [],
         stop(graceMs) {
           if (child.exitCode !== null || child.signalCode !== null) return ended;
           // The sandbox's pid 1 ignores SIGTERM; the app and everything it forked get it.
@@ -173,8 +192,11 @@ export function createSandboxRunnerDriver(options: SandboxDriverOptions): Runner
         if (pid !== null) signalGroup(pid, 'SIGKILL');
       }
     },
-    async reap(pid) {
-      signalGroup(pid, 'SIGKILL');
+    async discover(node) {
+      return states.discover(node);
+    },
+    async remove(ref) {
+      states.remove(ref, (pid) => signalGroup(pid, 'SIGKILL'));
     },
   };
 }

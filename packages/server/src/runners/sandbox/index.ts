@@ -50,6 +50,8 @@ export function chooseIsolation(opts: {
   settings: SandboxSettings;
   /** Server-private directory for the sandbox's state (uid table, passwd files, pid files). */
   stateDir: string;
+  /** Where the drivers keep per-runner state files for orphan discovery (`HANGAR_HOME/run/runners`). */
+  runnersStateDir?: string;
   /** PATH to find bwrap, pasta, prlimit and setpriv on. */
   searchPath: string;
   /** Port of the egress proxy on 127.0.0.1 (runners.sandbox.egress "proxy"), else null. */
@@ -58,7 +60,11 @@ export function chooseIsolation(opts: {
   filesPort?: number | null;
   baseEnv?: Record<string, string>;
 }): RunnerIsolation {
-  const processes = () => createProcessRunnerDriver({ filesPort: opts.filesPort ?? null });
+  const processes = () =>
+    createProcessRunnerDriver({
+      filesPort: opts.filesPort ?? null,
+      ...(opts.runnersStateDir ? { stateDir: opts.runnersStateDir } : {}),
+    });
   if (opts.isolation === 'trusted') return { mode: 'trusted', driver: processes() };
   if (opts.isolation === 'none') {
     return {
@@ -82,6 +88,7 @@ export function chooseIsolation(opts: {
     identities,
     cgroups: probe.cgroups,
     runDir: `${opts.stateDir}/run`,
+    ...(opts.runnersStateDir ? { stateDir: opts.runnersStateDir } : {}),
     memoryBytes: opts.settings.memoryBytes,
     pidsMax: opts.settings.pidsMax,
     nofile: opts.settings.nofile,

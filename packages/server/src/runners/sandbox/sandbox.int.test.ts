@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunnerDriver, RunnerHandle } from '@hangar/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeRunnerDriver } from '../driver-contract.test-helper.js';
+import { describeRunnerDriver, quietHooks, runnerSpec } from '../driver-contract.test-helper.js';
 import { sandboxUnavailable } from './availability.test-helper.js';
 import { chooseIsolation, startEgressProxy } from './index.js';
 
@@ -94,22 +94,21 @@ describe.skipIf(sandboxUnavailable !== null)('runner sandbox', () => {
     for (let attempt = 1; ; attempt++) {
       let exited = false;
       const handle = await driver.start(
-        {
+        runnerSpec({
           runnerId: `r-${owner}-${runners.length}`,
           owner,
           app: 'probe',
-          revisionId: 'rev',
           dir: appDir,
           dataDir: join(dataRoot, owner),
           command: ['node', 'probe.js'],
           env,
-        },
-        {
+        }),
+        quietHooks({
           onLine: (_s, line) => lines.push(line),
           onExit() {
             exited = true;
           },
-        },
+        }),
       );
       runners.push(handle);
       for (let i = 0; i < 200 && !exited; i++) {
@@ -349,17 +348,15 @@ describe.skipIf(sandboxUnavailable !== null)(
       if (isolation.mode !== 'sandbox') throw new Error('expected the sandbox');
       driver = isolation.driver;
       handle = await driver.start(
-        {
+        runnerSpec({
           runnerId: 'egress-1',
           owner: 'acme',
           app: 'probe',
-          revisionId: 'rev',
           dir: join(home, 'bundle'),
           dataDir: join(home, 'data', 'acme'),
           command: ['node', 'probe.js'],
-          env: {},
-        },
-        { onLine() {}, onExit() {} },
+        }),
+        quietHooks(),
       );
       for (let i = 0; i < 200; i++) {
         if (

@@ -177,7 +177,8 @@ export function rowToRunnerRow(r: Record<string, unknown>): RunnerRow {
     app: r.app as string,
     revisionId: r.revision_id as string,
     machineType: r.machine_type as string,
-    pid: r.pid as number | null,
+    // The `pid` column holds the driver's ref (a pid, a Pod name): SQLite gives back numbers for digits.
+    ref: r.pid === null || r.pid === undefined ? null : String(r.pid),
     state: r.state as string,
     startedAt: r.started_at as number,
     endedAt: r.ended_at as number | null,

@@ -140,7 +140,8 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX meter_owner_minute ON meter(owner, minute);
 
-  -- Runners believed alive, so a restarted server reaps orphans and closes their metering.
+  -- Runners believed alive, so a restarted server closes their metering. Column pid holds the runner
+  -- driver's ref since the driver port spoke of refs: a pid for local runners, a Pod name on Kubernetes.
   CREATE TABLE runners (
     runner_id      TEXT PRIMARY KEY,
     owner          TEXT NOT NULL,

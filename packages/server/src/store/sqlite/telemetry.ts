@@ -170,7 +170,7 @@ export class SqliteRunnerRegistry implements RunnerRegistry {
       r.app,
       r.revisionId,
       r.machineType,
-      r.pid,
+      r.ref,
       r.state,
       r.startedAt,
       r.endedAt,
