@@ -50,7 +50,13 @@ export interface KubernetesSettings {
 }
 
 /** Private, shared, link-local (cloud metadata) and carrier-grade NAT ranges: a cluster's internal addresses. */
-export const DEFAULT_DENY_CIDRS = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16', '100.64.0.0/10'];
+export const DEFAULT_DENY_CIDRS = [
+  '10.0.0.0/8',
+  '172.16.0.0/12',
+  '192.168.0.0/16',
+  '169.254.0.0/16',
+  '100.64.0.0/10',
+];
 
 export function kubernetesSettings(k: KubernetesConfigFile = {}): KubernetesSettings {
   return {

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import {
   FakeObjectStore,
   type KubeObject,
@@ -8,7 +8,7 @@ import {
   StatusError,
   statusObject,
 } from './fake-api-store.test-helper.js';
-import { FakeKubelet } from './fake-kubelet.test-helper.js';
+import { FAKE_PORTS_ANNOTATION, FakeKubelet } from './fake-kubelet.test-helper.js';
 import type { FakeImage } from './fake-pod-spec.test-helper.js';
 
 /**
@@ -257,4 +257,16 @@ function body(req: IncomingMessage): Promise<string> {
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
+}
+
+/**
+ * The driver's address seam for the fake: `127.0.0.1` and the local port the fake gave the runner port
+ * (a real cluster's address is `podIP:runner_port`).
+ */
+export function fakePodAddress(pod: V1Pod, runnerPort: number): string {
+  const ports = JSON.parse(pod.metadata?.annotations?.[FAKE_PORTS_ANNOTATION] ?? '{}') as Record<
+    string,
+    number
+  >;
+  return `${pod.status?.podIP}:${ports[String(runnerPort)]}`;
 }

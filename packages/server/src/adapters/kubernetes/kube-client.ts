@@ -45,7 +45,9 @@ export class KubeClient {
 
   /** Deletes a Pod with a grace period (0: at once); a Pod already gone is not an error. */
   async deletePod(name: string, graceS: number): Promise<void> {
-    await orNull(this.core.deleteNamespacedPod({ namespace: this.namespace, name, gracePeriodSeconds: graceS }));
+    await orNull(
+      this.core.deleteNamespacedPod({ namespace: this.namespace, name, gracePeriodSeconds: graceS }),
+    );
   }
 
   createSecret(secret: V1Secret): Promise<V1Secret> {
@@ -101,7 +103,12 @@ export class KubeClient {
   }
 
   /** Follows a container's log with timestamps, from `sinceTime` when given, into `out`. */
-  followLog(pod: string, container: string, sinceTime: string | null, out: Writable): Promise<AbortController> {
+  followLog(
+    pod: string,
+    container: string,
+    sinceTime: string | null,
+    out: Writable,
+  ): Promise<AbortController> {
     return new Log(this.kc).log(this.namespace, pod, container, out, {
       follow: true,
       timestamps: true,

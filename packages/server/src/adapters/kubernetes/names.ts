@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { RunnerLabels } from './port-shim.js';
+import type { RunnerLabels } from '@hangar/core';
 
 /** Label and annotation keys Hangar puts on every runner Pod and Secret. */
 export const LABEL = {

@@ -1,7 +1,7 @@
+import type { RunnerSpec } from '@hangar/core';
 import type { V1Container, V1NetworkPolicy, V1Pod, V1Secret, V1Toleration } from '@kubernetes/client-node';
 import type { KubernetesSettings } from '../../config-kubernetes.js';
 import { LABEL, podName, runnerAnnotations, runnerLabels, secretName } from './names.js';
-import type { RunnerSpec } from './port-shim.js';
 
 /** Where the bundle is unpacked, `DATA_DIR` and `/tmp` inside a runner Pod. */
 export const APP_DIR = '/app';
@@ -22,15 +22,31 @@ export interface PodManifest {
   secret: V1Secret | null;
 }
 
+/** A runner spec with the app's secrets (kept apart from `env` so they go in a Secret object). */
+export type KubeRunnerSpec = RunnerSpec & { secrets?: Record<string, string> };
+
 /** The Pod (and Secret) of one runner; `bundleUrl` is set for bundle artifacts. */
-export function runnerPodManifest(spec: RunnerSpec, k: KubernetesSettings, bundleUrl: string | null): PodManifest {
+export function runnerPodManifest(
+  spec: KubeRunnerSpec,
+  k: KubernetesSettings,
+  bundleUrl: string | null,
+): PodManifest {
   const name = podName(spec.runnerId);
   const metadata = { name, labels: runnerLabels(spec.labels), annotations: runnerAnnotations(spec.labels) };
   const secrets = spec.secrets ?? {};
-  const secretData: Record<string, string> = { ...secrets, ...(bundleUrl ? { [BUNDLE_URL_KEY]: bundleUrl } : {}) };
+  const secretData: Record<string, string> = {
+    ...secrets,
+    ...(bundleUrl ? { [BUNDLE_URL_KEY]: bundleUrl } : {}),
+  };
   const secret: V1Secret | null =
     Object.keys(secretData).length > 0
-      ? { apiVersion: 'v1', kind: 'Secret', metadata: { ...metadata, name: secretName(name) }, type: 'Opaque', stringData: secretData }
+      ? {
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: { ...metadata, name: secretName(name) },
+          type: 'Opaque',
+          stringData: secretData,
+        }
       : null;
   const main = runnerContainer(spec, k, secret ? secretName(name) : null);
   const bundle = spec.artifact.kind === 'bundle';
@@ -44,7 +60,9 @@ export function runnerPodManifest(spec: RunnerSpec, k: KubernetesSettings, bundl
       automountServiceAccountToken: false,
       enableServiceLinks: false,
       ...(k.serviceAccount ? { serviceAccountName: k.serviceAccount } : {}),
-      ...(k.imagePullSecrets.length ? { imagePullSecrets: k.imagePullSecrets.map((n) => ({ name: n })) } : {}),
+      ...(k.imagePullSecrets.length
+        ? { imagePullSecrets: k.imagePullSecrets.map((n) => ({ name: n })) }
+        : {}),
       securityContext: {
         runAsNonRoot: true,
         runAsUser: k.runAsUser,
@@ -91,7 +109,7 @@ function fetchContainer(k: KubernetesSettings, secret: string): V1Container {
   };
 }
 
-function runnerContainer(spec: RunnerSpec, k: KubernetesSettings, secret: string | null): V1Container {
+function runnerContainer(spec: KubeRunnerSpec, k: KubernetesSettings, secret: string | null): V1Container {
   const a = spec.artifact;
   const env = [
     ...Object.entries(spec.env)
@@ -110,11 +128,16 @@ function runnerContainer(spec: RunnerSpec, k: KubernetesSettings, secret: string
   const r = spec.resources;
   const cpu = String(r.cpu ?? k.defaultCpu);
   const memory = `${r.memoryMb ?? k.defaultMemoryMb}Mi`;
-  const gpus: Record<string, string> = r.gpus && r.gpus.count > 0 ? { 'nvidia.com/gpu': String(r.gpus.count) } : {};
+  const gpus: Record<string, string> =
+    r.gpus && r.gpus.count > 0 ? { 'nvidia.com/gpu': String(r.gpus.count) } : {};
   return {
     name: 'runner',
     image: a.kind === 'image' ? a.image : k.baseImage,
-    ...(a.kind === 'bundle' ? { command: a.command, workingDir: APP_DIR } : a.command ? { command: a.command } : {}),
+    ...(a.kind === 'bundle'
+      ? { command: a.command, workingDir: APP_DIR }
+      : a.command
+        ? { command: a.command }
+        : {}),
     env,
     ports: [{ name: 'http', containerPort: k.runnerPort, protocol: 'TCP' }],
     readinessProbe: {
@@ -133,14 +156,18 @@ function runnerContainer(spec: RunnerSpec, k: KubernetesSettings, secret: string
   };
 }
 
-/** A machine type's `kubernetes` placement: `node_selector` (or `nodeSelector`) and `tolerations`. */
-export function readPlacement(p: Record<string, unknown> | null): {
+/** A machine type's placement `{ kubernetes: { node_selector, tolerations } }`. */
+export function readPlacement(placement: Record<string, unknown> | null): {
   nodeSelector: Record<string, string> | null;
   tolerations: V1Toleration[] | null;
 } {
+  const p = (placement?.['kubernetes'] ?? null) as Record<string, unknown> | null;
   const sel = (p?.['node_selector'] ?? p?.['nodeSelector'] ?? null) as Record<string, string> | null;
   const tol = (p?.['tolerations'] ?? null) as V1Toleration[] | null;
-  return { nodeSelector: sel && Object.keys(sel).length ? { ...sel } : null, tolerations: tol?.length ? [...tol] : null };
+  return {
+    nodeSelector: sel && Object.keys(sel).length ? { ...sel } : null,
+    tolerations: tol?.length ? [...tol] : null,
+  };
 }
 
 /** Name of the NetworkPolicy the driver keeps in its namespace. */
@@ -172,7 +199,9 @@ export function runnerNetworkPolicy(k: KubernetesSettings): V1NetworkPolicy {
             { protocol: 'TCP', port: 53 },
           ],
         },
-        { to: [{ ipBlock: { cidr: '0.0.0.0/0', except: [...k.denyCidrs].filter((c) => !c.includes(':')) } }] },
+        {
+          to: [{ ipBlock: { cidr: '0.0.0.0/0', except: [...k.denyCidrs].filter((c) => !c.includes(':')) } }],
+        },
         { to: [{ ipBlock: { cidr: '::/0', except: [...k.denyCidrs].filter((c) => c.includes(':')) } }] },
       ],
     },
