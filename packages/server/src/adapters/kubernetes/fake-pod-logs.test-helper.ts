@@ -7,12 +7,16 @@ export interface LogLine {
   text: string;
 }
 
-const start = { ms: Date.now(), ns: process.hrtime.bigint() };
+let lastNs = 0n;
 
-/** Now, as an RFC 3339 timestamp with nanoseconds, monotonic within this process. */
+/**
+ * Now on the wall clock (as a kubelet stamps lines, which a reader compares with its own clock), as an
+ * RFC 3339 timestamp with nanoseconds: sub-millisecond digits from the monotonic clock, strictly increasing.
+ */
 export function nanoTimestamp(): { ts: string; ms: number } {
-  const ns = start.ns === 0n ? 0n : process.hrtime.bigint() - start.ns;
-  const totalNs = BigInt(start.ms) * 1_000_000n + ns;
+  let totalNs = BigInt(Date.now()) * 1_000_000n + (process.hrtime.bigint() % 1_000_000n);
+  if (totalNs <= lastNs) totalNs = lastNs + 1n;
+  lastNs = totalNs;
   const ms = Number(totalNs / 1_000_000n);
   const frac = (totalNs % 1_000_000_000n).toString().padStart(9, '0');
   return { ts: `${new Date(ms).toISOString().slice(0, 19)}.${frac}Z`, ms };
