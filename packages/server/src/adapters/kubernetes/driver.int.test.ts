@@ -5,6 +5,7 @@ import type { RunnerHandle, RunnerPhase } from '@hangar/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { until } from '../../runners/supervisor.test-helper.js';
 import { BASE_IMAGE, type KubeBed, kubeBed, NAMESPACE } from './driver.test-helper.js';
+import { DRIVER_CALLS } from './kube-client.js';
 import type { KubeRunnerSpec } from './pod-manifest.js';
 
 // The Kubernetes runner driver with the real client against the fake API server (see fake-api-server.test-helper.ts).
@@ -118,13 +119,16 @@ describe('Kubernetes runner driver (fake API server)', () => {
     expect(pod?.['spec']['automountServiceAccountToken']).toBe(false);
     const secret = bed.fake.store.get('secrets', NAMESPACE, `${r.handle.ref}-env`);
     expect(Buffer.from(secret?.['data']['HF_TOKEN'], 'base64').toString()).toBe(SECRET);
-    expect(bed.fake.store.get('networkpolicies', NAMESPACE, 'hangar-runners')).toBeTruthy();
+    const policy = bed.fake.store.get('networkpolicies', NAMESPACE, 'hangar-runners');
+    expect(policy?.['spec']['ingress'][0]['from'][0]['podSelector']).toBeTruthy();
 
     await r.handle.stop(5000);
     expect(await r.exit).toEqual({ code: 0, reason: undefined });
     expect(r.lines).toContain('stopping');
     expect(bed.fake.store.get('pods', NAMESPACE, r.handle.ref)).toBeUndefined();
     expect(bed.fake.store.get('secrets', NAMESPACE, `${r.handle.ref}-env`)).toBeUndefined();
+    // Every call the driver made is one deploy/kubernetes/rbac.yaml grants.
+    expect([...bed.fake.calls].filter((c) => !DRIVER_CALLS.includes(c))).toEqual([]);
   });
 
   it('follows logs across dropped streams without repeating a line', async () => {

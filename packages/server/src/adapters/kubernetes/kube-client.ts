@@ -11,6 +11,19 @@ import {
   Watch,
 } from '@kubernetes/client-node';
 
+/** Every API call the driver makes, as `verb resource` (what deploy/kubernetes/rbac.yaml grants). */
+export const DRIVER_CALLS: readonly string[] = [
+  'create pods',
+  'get pods',
+  'list pods',
+  'watch pods',
+  'delete pods',
+  'get pods/log',
+  'create secrets',
+  'delete secrets',
+  'create networkpolicies',
+];
+
 /** A watch event of one Pod, or the end of the watch (`err` null when the server closed it). */
 export type PodEvent = { type: 'ADDED' | 'MODIFIED' | 'DELETED'; pod: V1Pod } | { type: 'EXPIRED' };
 
