@@ -8,6 +8,7 @@ import {
   OWNER_NAME_PATTERN,
 } from '@hangar/core';
 import { type Static, Type } from 'typebox';
+import { KubernetesConfigSchema, kubernetesSettings } from './config-kubernetes.js';
 import { createAllowlist, splitUrlAllowlist } from './net/address-policy.js';
 
 /** Thrown for any invalid option; the CLI prints its message and exits 2. */
@@ -208,12 +209,14 @@ export const ConfigFileSchema = Type.Object(
       ),
     ),
     metrics: Type.Optional(Type.Object({ cache_ttl_s: int(0) }, strict)),
+    kubernetes: Type.Optional(KubernetesConfigSchema),
     runners: Type.Optional(
       Type.Object(
         {
           sample_interval_ms: int(1),
           meter_interval_ms: int(1),
           isolation: Type.Optional(Type.Enum(['auto', 'sandbox', 'none', 'trusted'])),
+          driver: Type.Optional(Type.Enum(['process', 'kubernetes'])),
           sandbox: Type.Optional(
             Type.Object(
               {
@@ -302,10 +305,12 @@ export function fileSections(file: ConfigFile) {
       syncIntervalS: file.storage?.sync_interval_s ?? 5,
     },
     metrics: { cacheTtlS: file.metrics?.cache_ttl_s ?? 10 },
+    kubernetes: kubernetesSettings(file.kubernetes),
     runners: {
       sampleIntervalMs: file.runners?.sample_interval_ms ?? 5000,
       meterIntervalMs: file.runners?.meter_interval_ms ?? 5000,
       isolation: file.runners?.isolation ?? 'auto',
+      driver: file.runners?.driver ?? 'process',
       sandbox: {
         memoryBytes: (sb.memory_mb ?? 4096) * MIB,
         pidsMax: sb.pids_max ?? 1024,

@@ -56,10 +56,17 @@ describe('loadConfig', () => {
     expect(c.webhooks).toEqual({ allowPrivate: false, allowlist: [] });
     expect(c.files.urlAllowlist).toEqual([]);
     expect(c.metrics.cacheTtlS).toBe(10);
+    expect(c.kubernetes).toMatchObject({
+      namespace: 'hangar-runners',
+      kubeconfig: 'in-cluster',
+      pendingTimeoutS: 900,
+      runAsUser: 10001,
+    });
     expect(c.runners).toEqual({
       sampleIntervalMs: 5000,
       meterIntervalMs: 5000,
       isolation: 'auto',
+      driver: 'process',
       sandbox: {
         memoryBytes: 4096 * 1024 * 1024,
         pidsMax: 1024,

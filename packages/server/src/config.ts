@@ -10,6 +10,7 @@ import {
   mergeMachineTypes,
   readConfigFile,
 } from './config-file.js';
+import type { KubernetesSettings } from './config-kubernetes.js';
 import type { GpuCard } from './runners/gpus/inventory.js';
 import type { SandboxSettings } from './runners/sandbox/index.js';
 import { parseStorageLocation, type StorageLocation } from './storage-location.js';
@@ -125,8 +126,12 @@ export interface Config {
      * single-tenant without a sandbox; `trusted`: no sandbox and any number of owners who trust each other.
      */
     readonly isolation: 'auto' | 'sandbox' | 'none' | 'trusted';
+    /** Where runners run: local processes (sandboxed per `isolation`) or Kubernetes Pods. */
+    readonly driver: 'process' | 'kubernetes';
     readonly sandbox: SandboxSettings;
   };
+  /** The Kubernetes runner driver's settings (used when `runners.driver` is `kubernetes`). */
+  readonly kubernetes: KubernetesSettings;
   /** The server's PATH, where the runner sandbox's tools are looked up. */
   readonly searchPath: string;
   /** Server-private state of the runner sandbox (owner uids, pid files). */

@@ -1,8 +1,16 @@
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type GpuRequest, type Revision, systemClock, uuidIds } from '@hangar/core';
+import {
+  type FileStore,
+  type GpuRequest,
+  type Revision,
+  type RunnerDriver,
+  systemClock,
+  uuidIds,
+} from '@hangar/core';
 import { pino } from 'pino';
+import { createKubernetesRunnerDriver } from './adapters/kubernetes/driver.js';
 import { storageLimitsFor } from './api/files/storage-quota.js';
 import { registerPlatformApi } from './api/index.js';
 import { createRequestWindow } from './api/metrics/request-window.js';
@@ -168,7 +176,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
         })
       : null;
   const supervisor = createSupervisor({
-    driver: isolation.driver,
+    driver: runnerDriver(config, isolation.driver, objects),
     stores,
     logBus,
     machineTypes: { ...config.machineTypes },
@@ -395,4 +403,15 @@ function demoDirs(root: string): string[] {
   return readdirSync(root, { withFileTypes: true })
     .filter((e) => e.isDirectory() && existsSync(join(root, e.name, 'hangar.json')))
     .map((e) => resolve(join(root, e.name)));
+}
+
+/** The configured runner driver: local processes (sandboxed or not), or Pods of a Kubernetes cluster. */
+function runnerDriver(config: Config, local: RunnerDriver, objects: FileStore): RunnerDriver {
+  if (config.runners.driver !== 'kubernetes') return local;
+  return createKubernetesRunnerDriver({
+    settings: config.kubernetes,
+    // Bundle archives are `bundles/<hex>.tar.gz` in the object store; Pods download them by signed URL.
+    bundleUrl: (digest, ttlS) =>
+      objects.signedUrl(`bundles/${digest.replace(/^sha256:/, '')}.tar.gz`, { expiresInS: ttlS }),
+  });
 }
