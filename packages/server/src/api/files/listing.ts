@@ -1,8 +1,10 @@
-import type { Dirent, Stats } from 'node:fs';
-import { lstat, readdir } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { lstat } from 'node:fs/promises';
 import { PlatformError } from '@hangar/core';
+import { compareKeys } from '../../storage/keys.js';
 import { type DirHandle, openExistingDir } from './dir-handle.js';
-import { TEMP_PREFIX } from './safe-path.js';
+import type { FolderKeys, FolderNames } from './folder-names.js';
+import type { ListPage, ListWindow } from './list-cursor.js';
 
 /** One entry of a listing, exactly fal's "File or folder specification" (checksums are never computed). */
 export interface FileEntry {
@@ -15,30 +17,54 @@ export interface FileEntry {
 }
 
 /**
- * Lists one level of a directory; 404 when it does not exist, 400 when it is a file. Symbolic links
- * (which the Files API never follows), devices and sockets are left out.
+ * Lists one level of a directory, or one page of it (`window`), in S3's key order; 404 when it does not
+ * exist, 400 when it is a file. Symbolic links (which the Files API never follows), devices and sockets
+ * are left out. The names come from `names` (a cache checked against the folder's times); each entry
+ * served is stat-ed through the opened folder's descriptor.
  */
-export async function listDirectory(root: DirHandle, segments: readonly string[]): Promise<FileEntry[]> {
+export async function listDirectory(
+  root: DirHandle,
+  segments: readonly string[],
+  names: FolderNames,
+  owner: string,
+  window: ListWindow = {},
+): Promise<ListPage<FileEntry>> {
   const rel = segments.join('/');
   const dir = await openExistingDir(root, segments);
   if (dir === 'missing') throw new PlatformError('FILES_NOT_FOUND', `Directory not found: ${rel || '/'}`);
   if (dir === 'file') throw new PlatformError('FILES_NOT_A_DIRECTORY', `Not a directory: ${rel}`);
   try {
-    const dirents = await readdir(dir.path, { withFileTypes: true });
-    const visible = dirents.filter((d) => !d.name.startsWith(TEMP_PREFIX) && !d.isSymbolicLink());
-    const entries = await Promise.all(visible.map((d) => describe(dir, rel, d)));
-    return entries
-      .filter((e): e is FileEntry => e !== null)
-      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const keys = await names.read(owner, dir);
+    const from = window.afterKey === undefined ? 0 : firstAfter(keys, window.afterKey);
+    const to = window.limit === undefined ? keys.length : Math.min(keys.length, from + window.limit);
+    const page = keys.slice(from, to);
+    const entries = await Promise.all(page.map((key) => describe(dir, rel, key)));
+    return {
+      entries: entries.filter((e): e is FileEntry => e !== null),
+      nextKey: to < keys.length ? (page.at(-1) ?? null) : null,
+    };
   } finally {
     await dir.close();
   }
 }
 
-async function describe(dir: DirHandle, rel: string, d: Dirent): Promise<FileEntry | null> {
-  const info = await lstat(dir.at(d.name)).catch(() => null);
+/** The index of the first key after `after` in sorted `keys` (binary search). */
+function firstAfter(keys: FolderKeys, after: string): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareKeys(keys[mid] as string, after) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+async function describe(dir: DirHandle, rel: string, key: string): Promise<FileEntry | null> {
+  const name = key.endsWith('/') ? key.slice(0, -1) : key;
+  const info = await lstat(dir.at(name)).catch(() => null);
   if (!info || (!info.isFile() && !info.isDirectory())) return null;
-  return toEntry(rel ? `${rel}/${d.name}` : d.name, d.name, info);
+  return toEntry(rel ? `${rel}/${name}` : name, name, info);
 }
 
 /** Maps file metadata to fal's entry shape (UTC ISO timestamps with milliseconds). */
