@@ -60,7 +60,7 @@ export function createFolderNames(maxBytes: number, now: () => number = Date.now
       const readAt = now();
       const keys = await readKeys(dir);
       drop(id);
-      const changedAt = Number((st.ctimeNs > st.mtimeNs ? st.ctimeNs : st.mtimeNs) / 1_000_000n);
+      const changedAt = Math.max(Number(st.ctimeNs / 1_000_000n), Number(st.mtimeNs / 1_000_000n));
       if (maxBytes <= 0 || readAt - changedAt < SETTLE_MS) return keys;
       const bytes = keys.reduce((n, k) => n + 2 * k.length + ENTRY_OVERHEAD, 0);
       if (bytes > maxBytes) return keys;

@@ -29,7 +29,9 @@ export function sortKeyOf(name: string, isFile: boolean): string {
 }
 
 function kindOf(owner: string, segments: readonly string[]): string {
-  const digest = createHash('sha256').update(`${owner}\0${segments.join('/')}`).digest('base64url');
+  const digest = createHash('sha256')
+    .update(`${owner}\0${segments.join('/')}`)
+    .digest('base64url');
   return `files:${digest.slice(0, 16)}`;
 }
 

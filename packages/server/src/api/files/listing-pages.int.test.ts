@@ -59,7 +59,9 @@ describe.each(FILES_BACKENDS)('paged listings on %s', (backend) => {
         expect(res.headers.link).toBeUndefined();
         return { all, sizes };
       }
-      expect(res.headers.link).toBe(`</v1/serverless/files/list${dir}?limit=${limit}&cursor=${next}>; rel="next"`);
+      expect(res.headers.link).toBe(
+        `</v1/serverless/files/list${dir}?limit=${limit}&cursor=${next}>; rel="next"`,
+      );
       cursor = next;
       await between?.(page);
     }
@@ -74,14 +76,17 @@ describe.each(FILES_BACKENDS)('paged listings on %s', (backend) => {
     expect(listed).toEqual(['a-b', 'a.txt', 'a', 'a0', ...names.slice(0, 40), 'sub', 'é.bin']);
   });
 
-  it.each([1, 3, 7, 46, 47, 10_000])('concatenates pages of %i to exactly the full listing', async (limit) => {
-    const full = (await get('/list/many')).json() as Entry[];
-    const { all, sizes } = await pages('/many', limit);
-    expect(all).toEqual(full);
-    expect(sizes.every((n) => n <= limit)).toBe(true);
-    expect(sizes.slice(0, -1).every((n) => n === limit)).toBe(true);
-    expect(sizes.length).toBe(Math.max(1, Math.ceil(full.length / limit)));
-  });
+  it.each([1, 3, 7, 46, 47, 10_000])(
+    'concatenates pages of %i to exactly the full listing',
+    async (limit) => {
+      const full = (await get('/list/many')).json() as Entry[];
+      const { all, sizes } = await pages('/many', limit);
+      expect(all).toEqual(full);
+      expect(sizes.every((n) => n <= limit)).toBe(true);
+      expect(sizes.slice(0, -1).every((n) => n === limit)).toBe(true);
+      expect(sizes.length).toBe(Math.max(1, Math.ceil(full.length / limit)));
+    },
+  );
 
   it('pages the root too', async () => {
     await s.seed('alice', 'top1', '1');

@@ -25,7 +25,8 @@ export const ListQuery = Type.Object({
     Type.Integer({
       minimum: 1,
       maximum: MAX_LIST_LIMIT,
-      description: 'Hangar extension: answer at most this many entries; the next page is named by X-Hangar-Next-Cursor',
+      description:
+        'Hangar extension: answer at most this many entries; the next page is named by X-Hangar-Next-Cursor',
     }),
   ),
   cursor: Type.Optional(

@@ -1,9 +1,9 @@
 import { Readable } from 'node:stream';
 import { type FileStore, isOpened, type ObjectInfo, PlatformError } from '@hangar/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { compareKeys } from '../../storage/keys.js';
 import { NONE } from './atomic-write.js';
 import { etagMatches, parseRange } from './download.js';
-import { compareKeys } from '../../storage/keys.js';
 import { type ListPage, type ListWindow, sortKeyOf } from './list-cursor.js';
 import type { FileEntry } from './listing.js';
 import type { OwnerFiles } from './owner-files.js';
