@@ -1,5 +1,4 @@
-import type { Stats } from 'node:fs';
-import { lstat } from 'node:fs/promises';
+import { lstatSync, type Stats } from 'node:fs';
 import { PlatformError } from '@hangar/core';
 import { compareKeys } from '../../storage/keys.js';
 import { type DirHandle, openExistingDir } from './dir-handle.js';
@@ -38,9 +37,8 @@ export async function listDirectory(
     const from = window.afterKey === undefined ? 0 : firstAfter(keys, window.afterKey);
     const to = window.limit === undefined ? keys.length : Math.min(keys.length, from + window.limit);
     const page = keys.slice(from, to);
-    const entries = await Promise.all(page.map((key) => describe(dir, rel, key)));
     return {
-      entries: entries.filter((e): e is FileEntry => e !== null),
+      entries: await describeAll(dir, rel, page),
       nextKey: to < keys.length ? (page.at(-1) ?? null) : null,
     };
   } finally {
@@ -60,11 +58,34 @@ function firstAfter(keys: FolderKeys, after: string): number {
   return lo;
 }
 
-async function describe(dir: DirHandle, rel: string, key: string): Promise<FileEntry | null> {
-  const name = key.endsWith('/') ? key.slice(0, -1) : key;
-  const info = await lstat(dir.at(name)).catch(() => null);
-  if (!info || (!info.isFile() && !info.isDirectory())) return null;
-  return toEntry(rel ? `${rel}/${name}` : name, name, info);
+/** Stats per slice of the event loop: some 128 × 10-20 µs, then other requests get their turn. */
+const STAT_SLICE = 128;
+
+/**
+ * Describes the entries `keys` name, in order, leaving out those gone or no longer a file or folder.
+ * Each name is resolved through the folder's descriptor (`/proc/self/fd/<fd>/<name>`), which costs the
+ * kernel 10-20 µs; done synchronously in slices, it takes half the time of one thread-pool job per entry.
+ */
+async function describeAll(dir: DirHandle, rel: string, keys: readonly string[]): Promise<FileEntry[]> {
+  const entries: FileEntry[] = [];
+  for (let i = 0; i < keys.length; i += STAT_SLICE) {
+    if (i > 0) await new Promise((resolve) => setImmediate(resolve));
+    for (const key of keys.slice(i, i + STAT_SLICE)) {
+      const name = key.endsWith('/') ? key.slice(0, -1) : key;
+      const info = statEntry(dir.at(name));
+      if (info && (info.isFile() || info.isDirectory()))
+        entries.push(toEntry(rel ? `${rel}/${name}` : name, name, info));
+    }
+  }
+  return entries;
+}
+
+function statEntry(path: string): Stats | null {
+  try {
+    return lstatSync(path, { throwIfNoEntry: false }) ?? null;
+  } catch {
+    return null;
+  }
 }
 
 /** Maps file metadata to fal's entry shape (UTC ISO timestamps with milliseconds). */
