@@ -58,7 +58,7 @@ function firstAfter(keys: FolderKeys, after: string): number {
   return lo;
 }
 
-/** Stats per slice of the event loop: some 128 × 10-20 µs, then other requests get their turn. */
+/** Stats per slice of the event loop: 128 × 8-20 µs, then other requests get their turn. */
 const STAT_SLICE = 128;
 
 /**
