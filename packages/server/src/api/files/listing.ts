@@ -64,7 +64,7 @@ const STAT_SLICE = 128;
 /**
  * Describes the entries `keys` name, in order, leaving out those gone or no longer a file or folder.
  * Each name is resolved through the folder's descriptor (`/proc/self/fd/<fd>/<name>`), which costs the
- * kernel 10-20 µs; done synchronously in slices, it takes half the time of one thread-pool job per entry.
+ * kernel 8-20 µs; done synchronously in slices, it takes half the time of one thread-pool job per entry.
  */
 async function describeAll(dir: DirHandle, rel: string, keys: readonly string[]): Promise<FileEntry[]> {
   const entries: FileEntry[] = [];
