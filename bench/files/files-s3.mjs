@@ -1,7 +1,6 @@
 // Files API on S3: upload and download MB/s through Hangar vs straight to the same s3rver with the AWS
-// SDK (same run), server RSS growth, and listing latency of a folder of many objects on S3 and on disk.
-// Not a test: prints a Markdown report. Env: BENCH_BYTES (2 GiB), BENCH_LIST_OBJECTS (100000),
-// BENCH_S3_LIST_OBJECTS (as many), BENCH_LIST_SAMPLES (50 on disk, BENCH_S3_LIST_SAMPLES 5 on S3), BENCH_DIR.
+// SDK (same run) and server RSS growth (listings: list.mjs). Not a test: prints a Markdown report.
+// Env: BENCH_BYTES (2 GiB), BENCH_DIR.
 import { spawn } from 'node:child_process';
 import {
   closeSync,
@@ -18,16 +17,11 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 
 const SIZE = Number(process.env.BENCH_BYTES ?? 2 * 1024 ** 3);
-const LIST_OBJECTS = Number(process.env.BENCH_LIST_OBJECTS ?? 100_000);
-/** s3rver walks its whole folder per listing page, so a folder of 100,000 keys takes minutes there. */
-const S3_LIST_OBJECTS = Number(process.env.BENCH_S3_LIST_OBJECTS ?? LIST_OBJECTS);
-const DISK_SAMPLES = Number(process.env.BENCH_LIST_SAMPLES ?? 50);
-const S3_SAMPLES = Number(process.env.BENCH_S3_LIST_SAMPLES ?? 5);
 const MIB = 1024 * 1024;
 const base = mkdtempSync(join(process.env.BENCH_DIR ?? tmpdir(), 'hangar-bench-files-'));
 const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
@@ -136,21 +130,6 @@ function uploadFile(h, target, file) {
   );
 }
 
-const pct = (xs, p) =>
-  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
-async function listLatency(h, path, samples) {
-  const times = [];
-  let entries = 0;
-  for (let i = 0; i < samples + 1; i++) {
-    const t = performance.now();
-    const res = await call(h, 'GET', path);
-    if (res.status !== 200) throw new Error(`list answered ${res.status}`);
-    if (i > 0) times.push(performance.now() - t);
-    entries = res.bytes;
-  }
-  return { p50: pct(times, 50), p95: pct(times, 95), bytes: entries };
-}
-
 const s3 = await startS3();
 const client = new S3Client({
   endpoint: s3.endpoint,
@@ -163,7 +142,6 @@ const hangar = await startHangar('home-s3', { url: 's3://bench/hangar/', endpoin
 const rows = [];
 const cpuRows = [];
 const src = join(base, 'src.bin');
-let s3List;
 try {
   const block = Buffer.alloc(8 * MIB);
   for (let i = 0; i < block.length; i += 4) block.writeUInt32LE((i * 2654435761) >>> 0, i);
@@ -280,29 +258,12 @@ try {
   rows.push(
     `| download ${SIZE / MIB} MiB | ${mibs(downS)} | ${mibs(refDownS)} (${refBytes === SIZE ? 'ok' : 'short'}) | ${(refDownS / downS).toFixed(2)}× | ${((downPeak - idle) / MIB).toFixed(1)} MiB |`,
   );
-
-  // A folder of LIST_OBJECTS objects of the admin key's owner (HANGAR_OWNER, default "demo"), written
-  // straight to the bucket, listed through Hangar.
-  const keys = Array.from(
-    { length: S3_LIST_OBJECTS },
-    (_, i) => `hangar/files/demo/many/f${String(i).padStart(6, '0')}`,
-  );
-  for (let i = 0; i < keys.length; i += 64) {
-    await Promise.all(
-      keys
-        .slice(i, i + 64)
-        .map((Key) => client.send(new PutObjectCommand({ Bucket: 'bench', Key, Body: 'x' }))),
-    );
-  }
-  s3List = await listLatency(hangar, '/v1/serverless/files/list/many', S3_SAMPLES);
-  console.error(JSON.stringify({ s3List }));
 } finally {
   hangar.child.kill('SIGTERM');
 }
 
-// The same folder as plain files on disk (file:// storage), listed through Hangar.
+// The same 2 GiB file through a server on local disk (file:// storage): its memory.
 const disk = await startHangar('home-disk', null);
-let diskList;
 try {
   // The same 2 GiB file through a server on local disk: its memory.
   const warm = join(base, 'warm.bin');
@@ -328,10 +289,6 @@ try {
   rows.push(
     `| local disk: download ${SIZE / MIB} MiB | ${mibs(downS)} | — | — | ${((downPeak - idle) / MIB).toFixed(1)} MiB |`,
   );
-  const dir = join(disk.home, 'data', 'demo', 'many');
-  mkdirSync(dir, { recursive: true });
-  for (let i = 0; i < LIST_OBJECTS; i++) writeFileSync(join(dir, `f${String(i).padStart(6, '0')}`), 'x');
-  diskList = await listLatency(disk, '/v1/serverless/files/list/many', DISK_SAMPLES);
 } finally {
   disk.child.kill('SIGTERM');
   s3.child.stdin.end();
@@ -347,12 +304,4 @@ for (const r of rows) console.log(r);
 console.log('\n| CPU seconds per GiB downloaded | Hangar (or the bare proxy) | s3rver | client |');
 console.log('| --- | --- | --- | --- |');
 for (const r of cpuRows) console.log(r);
-console.log(`\n| list of a folder of ${LIST_OBJECTS} objects | p50 ms | p95 ms | samples |`);
-console.log('| --- | --- | --- | --- |');
-console.log(
-  `| local disk (file://) | ${diskList.p50.toFixed(1)} | ${diskList.p95.toFixed(1)} | ${DISK_SAMPLES} |`,
-);
-console.log(
-  `| S3 (s3rver), folder of ${S3_LIST_OBJECTS} | ${s3List.p50.toFixed(0)} | ${s3List.p95.toFixed(0)} | ${S3_SAMPLES} |`,
-);
 rmSync(base, { recursive: true, force: true });

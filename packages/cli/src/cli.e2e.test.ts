@@ -201,6 +201,11 @@ describe('files', () => {
       const listing = await json(['files', 'ls', 'e2e/tree']);
       expect(listing.map((e: { name: string }) => e.name).sort()).toEqual(['big.bin', 'sub']);
       expect(listing.find((e: { name: string }) => e.name === 'big.bin').size).toBe(big.length);
+      const first = await json(['files', 'ls', 'e2e/tree', '--limit', '1']);
+      expect(first.entries.map((e: { name: string }) => e.name)).toEqual(['big.bin']);
+      const second = await json(['files', 'ls', 'e2e/tree', '--limit', '1', '--cursor', first.next_cursor]);
+      expect(second).toMatchObject({ entries: [{ name: 'sub' }], next_cursor: null, has_more: false });
+      expect((await hangar(['files', 'ls', 'e2e/tree', '--limit', '0'])).code).not.toBe(0);
 
       const out = join(dir.path, 'back');
       await json(['files', 'download', 'e2e/tree', out]);

@@ -30,7 +30,9 @@ export type {
 export type {
   Download,
   DownloadOptions,
+  FileListPage,
   FilesApi,
+  ListPageQuery,
   ProgressFn,
   TransferProgress,
   UploadOptions,

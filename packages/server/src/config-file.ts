@@ -178,6 +178,7 @@ export const ConfigFileSchema = Type.Object(
           url_allowlist: Type.Optional(Type.Array(Type.String())),
           download_redirect_bytes: int(0),
           download_redirect_ttl_s: Type.Optional(Type.Integer({ minimum: 1, maximum: 604_800 })),
+          list_cache_bytes: int(0),
         },
         strict,
       ),
@@ -296,6 +297,7 @@ export function fileSections(file: ConfigFile) {
       urlAllowlist: checkAllowlist('files.url_allowlist', file.files?.url_allowlist ?? [], splitUrlAllowlist),
       downloadRedirectBytes: file.files?.download_redirect_bytes ?? 0,
       downloadRedirectTtlS: file.files?.download_redirect_ttl_s ?? 300,
+      listCacheBytes: file.files?.list_cache_bytes ?? 64 * 1024 * 1024,
     },
     storage: {
       maxObjectBytes: file.storage?.max_object_bytes ?? 5 * 1024 ** 3,

@@ -106,6 +106,8 @@ export interface Config {
     /** With S3 storage, downloads of at least this many bytes redirect to a signed URL (0: never). */
     readonly downloadRedirectBytes: number;
     readonly downloadRedirectTtlS: number;
+    /** With disk storage, bytes the cache of folders' sorted names (paged listings) may hold; 0: none. */
+    readonly listCacheBytes: number;
   };
   /** fal's storage API (`/storage/upload/…` and the `file_url`s it hands out). */
   readonly storage: {

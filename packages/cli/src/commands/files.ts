@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { connect } from '../connection.js';
 import { formatBytes, formatTime } from '../format.js';
 import { bold, green, printJson, printTable } from '../output.js';
@@ -10,6 +10,19 @@ function example(cmd: Command, ...lines: string[]): Command {
     'after',
     `\nExample${lines.length > 1 ? 's' : ''}:\n${lines.map((l) => `  $ ${l}\n`).join('')}`,
   );
+}
+
+interface LsOptions {
+  json?: boolean;
+  limit?: number;
+  cursor?: string;
+}
+
+function parseLimit(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 10_000)
+    throw new InvalidArgumentError('a whole number from 1 to 10000');
+  return n;
 }
 
 /** `hangar files ls|download|upload|upload-url|rm|mv`: the persistent storage your runners see. */
@@ -24,9 +37,16 @@ export function registerFiles(program: Command): void {
       .description('List a folder (the root by default)')
       .argument('[path]', 'remote folder', '')
       .option('--json', 'print JSON')
-      .action(async (path: string, opts: { json?: boolean }, c: Command) => {
-        const entries = await connect(globals(c)).files.list(path);
-        if (opts.json) return printJson(entries);
+      .option('--limit <n>', 'list one page of at most n entries (1-10000)', parseLimit)
+      .option('--cursor <cursor>', 'continue after the page that printed this cursor (with --limit)')
+      .action(async (path: string, opts: LsOptions, c: Command) => {
+        const files = connect(globals(c)).files;
+        const page =
+          opts.limit === undefined
+            ? null
+            : await files.listPage(path, { limit: opts.limit, cursor: opts.cursor });
+        const entries = page ? page.entries : await files.list(path);
+        if (opts.json) return printJson(page ?? entries);
         printTable(
           ['NAME', 'SIZE', 'UPDATED'],
           entries.map((e) => [
@@ -35,8 +55,11 @@ export function registerFiles(program: Command): void {
             formatTime(e.updated_time),
           ]),
         );
+        if (page?.next_cursor)
+          process.stderr.write(`next page: --limit ${opts.limit} --cursor ${page.next_cursor}\n`);
       }),
     'hangar files ls datasets/images',
+    'hangar files ls datasets/images --limit 1000 --json',
   );
 
   example(

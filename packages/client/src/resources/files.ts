@@ -1,6 +1,26 @@
 import type { HttpTransport } from '../http.js';
-import { encodePath } from '../paging.js';
-import type { FileEntry } from '../types.js';
+import { encodePath, paginate } from '../paging.js';
+import type { FileEntry, Paged } from '../types.js';
+
+/** Hangar's paging extension of a listing: at most `limit` entries (1..10000), after `cursor`. */
+export interface ListPageQuery {
+  limit?: number;
+  /** `next_cursor` of the previous page. */
+  cursor?: string;
+}
+
+/** One page of a folder's listing; the next page continues from `next_cursor`. */
+export interface FileListPage extends Paged {
+  entries: FileEntry[];
+}
+
+/** The header naming the next page of a paged listing (absent on the last page). */
+const NEXT_CURSOR = 'x-hangar-next-cursor';
+
+const listPath = (dir: string) => {
+  const rel = encodePath(dir);
+  return rel ? `/v1/serverless/files/list/${rel}` : '/v1/serverless/files/list';
+};
 
 /** Bytes moved so far; `total` is null when the size is unknown. */
 export interface TransferProgress {
@@ -102,15 +122,26 @@ function baseName(path: string): string {
 
 /** The Files API: the caller's persistent storage (the tree runners see as their data dir). */
 export function createFiles(http: HttpTransport) {
+  /** One page of a folder's listing (Hangar extension; a server without it answers everything). */
+  async function listPage(dir = '', query: ListPageQuery = {}): Promise<FileListPage> {
+    const res = await http.raw('GET', listPath(dir), { query: { ...query } });
+    const entries = (await res.json()) as FileEntry[];
+    const next = res.headers.get(NEXT_CURSOR);
+    return { entries, next_cursor: next, has_more: next !== null };
+  }
+
   return {
-    /** Lists one folder (the root when `dir` is empty), one level deep. */
-    list: (dir = '') => {
-      const rel = encodePath(dir);
-      return http.json<FileEntry[]>(
-        'GET',
-        rel ? `/v1/serverless/files/list/${rel}` : '/v1/serverless/files/list',
-      );
-    },
+    /** Lists one folder (the root when `dir` is empty), one level deep, whole. */
+    list: (dir = '') => http.json<FileEntry[]>('GET', listPath(dir)),
+
+    listPage,
+
+    /** Every entry of a folder, fetched `limit` at a time (default 1000; Hangar extension). */
+    iterate: (dir = '', limit = 1000): AsyncGenerator<FileEntry> =>
+      paginate(
+        (cursor) => listPage(dir, { limit, cursor }),
+        (page: FileListPage) => page.entries,
+      ),
 
     /** Starts a download; the body streams with progress reported as it is read. */
     async download(path: string, opts: DownloadOptions = {}): Promise<Download> {

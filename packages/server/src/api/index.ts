@@ -154,6 +154,7 @@ export function registerPlatformApi(app: HttpApp, deps: PlatformApiDeps): Platfo
     },
     zip: { maxEntries: 10_000, maxTotalBytes: config.limits.maxUploadBytes * 4 },
     clock,
+    listCacheBytes: config.files.listCacheBytes,
   });
   registerRequestsRoutes(app, {
     pool,

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { type BigIntStats, existsSync } from 'node:fs';
 import { constants, type FileHandle, lstat, mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PlatformError } from '@hangar/core';
@@ -51,6 +51,11 @@ export class DirHandle {
   /** Gives the opened directory to `ids`, never following a link. */
   async chown(ids: OwnerIds | null): Promise<void> {
     if (ids) await this.fh.chown(ids.uid, ids.gid);
+  }
+
+  /** The opened directory's metadata, with nanosecond times. */
+  stat(): Promise<BigIntStats> {
+    return this.fh.stat({ bigint: true });
   }
 
   /** Flushes the directory's entry table (best effort: not every filesystem allows it). */

@@ -2,6 +2,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { GuardedFetch } from '../../net/address-policy.js';
 import { type OwnerIds, openRoot, translateFsError } from './dir-handle.js';
 import { sendFile } from './download.js';
+import { createFolderNames } from './folder-names.js';
+import type { ListPage, ListWindow } from './list-cursor.js';
 import { type FileEntry, listDirectory } from './listing.js';
 import { deletePath, movePath } from './mutations.js';
 import type { StorageQuota } from './quota.js';
@@ -15,8 +17,11 @@ import { type UploadStream, uploadArchive, uploadFile, uploadFromUrl, type Write
  * (`createStoreOwnerFiles`).
  */
 export interface OwnerFiles {
-  /** One level of a folder, sorted by name; 404 when missing, 400 when a file. */
-  list(owner: string, segments: readonly string[]): Promise<FileEntry[]>;
+  /**
+   * One level of a folder, or one page of it, in S3's key order (by name, a folder as if its name ended
+   * in `/`); 404 when missing, 400 when a file.
+   */
+  list(owner: string, segments: readonly string[], window?: ListWindow): Promise<ListPage<FileEntry>>;
   /** Answers a download (validators, one range, 304/416, or a redirect where the backend serves it). */
   send(
     request: FastifyRequest,
@@ -46,13 +51,19 @@ export interface DiskOwnerFilesDeps {
   dataRoot: (owner: string) => string;
   ownerIds?: (owner: string) => OwnerIds | null;
   quota: StorageQuota;
+  /** Bytes the cache of folders' sorted names may hold (0: none); {@link LIST_CACHE_BYTES} when absent. */
+  listCacheBytes?: number;
 }
+
+/** Default size of the cache of folders' sorted names: some 64 MiB, a million short names. */
+export const LIST_CACHE_BYTES = 64 * 1024 * 1024;
 
 /**
  * Owners' files as plain trees on this disk (`HANGAR_HOME/data/<owner>`, the runners' DATA_DIR), walked
  * by descriptors so no racing rename or link can lead outside the owner's folder.
  */
 export function createDiskOwnerFiles(deps: DiskOwnerFilesDeps): OwnerFiles {
+  const names = createFolderNames(deps.listCacheBytes ?? LIST_CACHE_BYTES);
   /** Opens the owner's root, runs `fn` in it and closes it; racing filesystem errors become 4xx. */
   async function inRoot<T>(owner: string, fn: (ctx: WriteContext) => Promise<T>): Promise<T> {
     const ids = deps.ownerIds?.(owner) ?? null;
@@ -68,7 +79,8 @@ export function createDiskOwnerFiles(deps: DiskOwnerFilesDeps): OwnerFiles {
     }
   }
   return {
-    list: (owner, segments) => inRoot(owner, (ctx) => listDirectory(ctx.root, segments)),
+    list: (owner, segments, window) =>
+      inRoot(owner, (ctx) => listDirectory(ctx.root, segments, names, owner, window)),
     send: (request, reply, owner, segments) =>
       inRoot(owner, (ctx) => sendFile(request, reply, ctx.root, segments)),
     upload: (owner, segments, source, maxBytes) =>

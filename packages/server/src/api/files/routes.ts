@@ -1,14 +1,16 @@
 import multipart from '@fastify/multipart';
 import { type Clock, type FileStore, PlatformError } from '@hangar/core';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type HttpApp, principalOf } from '../../http/app.js';
 import { createGuardedFetch, splitUrlAllowlist } from '../../net/address-policy.js';
 import type { OwnerIds } from './dir-handle.js';
+import { decodeListCursor, encodeListCursor } from './list-cursor.js';
 import { createDiskOwnerFiles, type OwnerFiles } from './owner-files.js';
 import type { StorageQuota } from './quota.js';
 import { parseFilePath, parseRawFilePath } from './safe-path.js';
 import {
   FileListSchema,
+  ListQuery,
   MoveBody,
   OkSchema,
   UploadFromUrlBody,
@@ -43,6 +45,8 @@ export interface FileDeps {
    */
   ownerIds?: (owner: string) => OwnerIds | null;
   clock: Clock;
+  /** Disk storage: bytes the cache of folders' sorted names may hold (0: none; 64 MiB when absent). */
+  listCacheBytes?: number;
   /**
    * Owners' files in the object store (`files/<owner>/<path>`) instead of `dataRoot`: set when storage is
    * S3. `scratchDir` is where `unzip=true` uploads are extracted before their entries are stored;
@@ -59,10 +63,17 @@ export interface FileDeps {
 /** The Files API's backend: the object store when one is given, else the owners' folders on this disk. */
 export function ownerFilesFor(deps: FileDeps): OwnerFiles {
   if (deps.objects) return createStoreOwnerFiles({ ...deps.objects, quota: deps.quota });
-  return createDiskOwnerFiles({ dataRoot: deps.dataRoot, ownerIds: deps.ownerIds, quota: deps.quota });
+  return createDiskOwnerFiles({
+    dataRoot: deps.dataRoot,
+    ownerIds: deps.ownerIds,
+    quota: deps.quota,
+    listCacheBytes: deps.listCacheBytes,
+  });
 }
 
 const BASE = '/v1/serverless/files';
+/** The response header naming the next page of a paged listing (absent on the last page). */
+export const NEXT_CURSOR_HEADER = 'x-hangar-next-cursor';
 const TAGS = ['Serverless', 'Files'];
 
 /** The still-encoded text the route's `*` matched, taken from the raw URL so `%2F` stays visible. */
@@ -102,11 +113,25 @@ export function registerFileRoutes(app: HttpApp, deps: FileDeps): void {
     const files = scoped as unknown as HttpApp;
     await files.register(multipart, { limits: { fileSize: deps.maxUploadBytes, files: 1 } });
 
-    const list = async (request: FastifyRequest) => {
+    const list = async (
+      request: FastifyRequest<{ Querystring: { limit?: number; cursor?: string } }>,
+      reply: FastifyReply,
+    ) => {
       const segments = parseRawFilePath(rawWildcard(request));
-      return owned.list(ownerOf(request), segments);
+      const owner = ownerOf(request);
+      const { limit, cursor } = request.query;
+      const afterKey = cursor === undefined ? undefined : decodeListCursor(cursor, owner, segments);
+      const page = await owned.list(owner, segments, { afterKey, limit });
+      if (page.nextKey !== null) {
+        const next = encodeListCursor(owner, segments, page.nextKey);
+        const query = request.url.indexOf('?');
+        const path = query === -1 ? request.url : request.url.slice(0, query);
+        reply.header(NEXT_CURSOR_HEADER, next);
+        reply.header('link', `<${path}?limit=${limit}&cursor=${next}>; rel="next"`);
+      }
+      return page.entries;
     };
-    const listSchema = { tags: TAGS, response: { 200: FileListSchema } };
+    const listSchema = { tags: TAGS, querystring: ListQuery, response: { 200: FileListSchema } };
     files.get(`${BASE}/list`, { schema: { ...listSchema, operationId: 'serverlessListRoot' } }, list);
     files.get(
       `${BASE}/list/*`,

@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import { MAX_LIST_LIMIT } from './list-cursor.js';
 
 /** fal's "File or folder specification" (checksums are optional and never sent by us). */
 export const FileEntrySchema = Type.Object(
@@ -17,6 +18,25 @@ export const FileEntrySchema = Type.Object(
 
 /** A listing: a bare array, one level deep. */
 export const FileListSchema = Type.Array(FileEntrySchema);
+
+/** Query of the list routes: Hangar's paging extension (without `limit`, the whole listing as fal answers). */
+export const ListQuery = Type.Object({
+  limit: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: MAX_LIST_LIMIT,
+      description:
+        'Hangar extension: answer at most this many entries; the next page is named by X-Hangar-Next-Cursor',
+    }),
+  ),
+  cursor: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 1024,
+      description: 'Hangar extension: continue after the page that answered this X-Hangar-Next-Cursor',
+    }),
+  ),
+});
 
 /** The multi-segment path captured by a route's `*`. */
 export const WildcardParams = Type.Object({ '*': Type.String() });

@@ -1,8 +1,10 @@
 import { Readable } from 'node:stream';
 import { type FileStore, isOpened, type ObjectInfo, PlatformError, StoreConflict } from '@hangar/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { compareKeys } from '../../storage/keys.js';
 import { NONE } from './atomic-write.js';
 import { etagMatches, parseRange } from './download.js';
+import { type ListPage, type ListWindow, sortKeyOf } from './list-cursor.js';
 import type { FileEntry } from './listing.js';
 import type { OwnerFiles } from './owner-files.js';
 import type { StorageQuota, StorageUsage } from './quota.js';
@@ -40,6 +42,8 @@ export interface StoreOwnerFilesDeps {
 }
 
 const BATCH = 16;
+/** The most entries one store listing request answers (S3's maximum). */
+const STORE_PAGE = 1000;
 const EPOCH = new Date(0).toISOString();
 
 /**
@@ -62,7 +66,7 @@ export function createStoreOwnerFiles(deps: StoreOwnerFilesDeps): OwnerFiles {
       }
     };
   return {
-    list: (owner, segments) => listFolder(store, owner, segments),
+    list: (owner, segments, window) => listFolder(store, owner, segments, window),
     send: (request, reply, owner, segments) => sendObject(deps, request, reply, owner, segments),
     upload: changing(uploads.upload),
     uploadFromUrl: changing(uploads.uploadFromUrl),
@@ -76,32 +80,38 @@ export function createStoreOwnerFiles(deps: StoreOwnerFilesDeps): OwnerFiles {
   };
 }
 
+/**
+ * One level of a folder, or one page of it, in key order: store pages are read until `limit` visible
+ * entries are gathered (hidden bookkeeping objects do not count) or the folder ends.
+ */
 async function listFolder(
   store: FileStore,
   owner: string,
   segments: readonly string[],
-): Promise<FileEntry[]> {
+  window: ListWindow = {},
+): Promise<ListPage<FileEntry>> {
   const rel = segments.join('/');
   const prefix = folderPrefix(owner, segments);
+  const want = window.limit ?? Number.POSITIVE_INFINITY;
   const files: ObjectInfo[] = [];
   const folders: string[] = [];
-  let after: string | undefined;
+  let seen = 0;
+  let after = window.afterKey === undefined ? undefined : prefix + window.afterKey;
+  let next: string | null = null;
   do {
-    const page = await store.listPage({ prefix, delimiter: true, after });
-    files.push(...page.objects);
-    folders.push(...page.prefixes);
-    after = page.next ?? undefined;
-  } while (after !== undefined);
-  if (segments.length > 0 && files.length === 0 && folders.length === 0) {
-    if (await store.head(keyOf(owner, segments)))
-      throw new PlatformError('FILES_NOT_A_DIRECTORY', `Not a directory: ${rel}`);
-    throw new PlatformError('FILES_NOT_FOUND', `Directory not found: ${rel}`);
-  }
+    const limit = Math.min(STORE_PAGE, want - files.length - folders.length);
+    const page = await store.listPage({ prefix, delimiter: true, after, limit });
+    seen += page.objects.length + page.prefixes.length;
+    files.push(...page.objects.filter((o) => !isBookkeeping(o.key.slice(prefix.length))));
+    folders.push(...page.prefixes.filter((p) => !isBookkeeping(p.slice(prefix.length, -1))));
+    next = page.next;
+    after = next ?? undefined;
+  } while (next !== null && files.length + folders.length < want);
+  if (segments.length > 0 && seen === 0) await checkListable(store, owner, segments, window);
   const path = (name: string) => (rel ? `${rel}/${name}` : name);
   const entries: FileEntry[] = [];
   for (const o of files) {
     const name = o.key.slice(prefix.length);
-    if (isBookkeeping(name)) continue;
     const time = new Date(o.modifiedAt).toISOString();
     entries.push({
       path: path(name),
@@ -112,14 +122,33 @@ async function listFolder(
       size: o.bytes,
     });
   }
-  const visible = folders.map((p) => p.slice(prefix.length, -1)).filter((name) => !isBookkeeping(name));
-  await inBatches(visible, BATCH, async (name) => {
+  await inBatches(folders, BATCH, async (p) => {
+    const name = p.slice(prefix.length, -1);
     // A folder has no time of its own; its marker's, when it has one.
-    const marker = await store.head(`${prefix}${name}/${FOLDER_MARKER}`);
+    const marker = await store.head(`${p}${FOLDER_MARKER}`);
     const time = marker ? new Date(marker.modifiedAt).toISOString() : EPOCH;
     entries.push({ path: path(name), name, created_time: time, updated_time: time, is_file: false, size: 0 });
   });
-  return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const keyOfEntry = (e: FileEntry) => sortKeyOf(e.name, e.is_file);
+  entries.sort((a, b) => compareKeys(keyOfEntry(a), keyOfEntry(b)));
+  return { entries, nextKey: next === null ? null : next.slice(prefix.length) };
+}
+
+/**
+ * An empty listing of a folder: 400 when the path is a file, 404 when nothing is there. A later page of a
+ * folder that still exists is simply empty.
+ */
+async function checkListable(
+  store: FileStore,
+  owner: string,
+  segments: readonly string[],
+  window: ListWindow,
+): Promise<void> {
+  const rel = segments.join('/');
+  if (window.afterKey !== undefined && (await isFolder(store, owner, segments))) return;
+  if (await store.head(keyOf(owner, segments)))
+    throw new PlatformError('FILES_NOT_A_DIRECTORY', `Not a directory: ${rel}`);
+  throw new PlatformError('FILES_NOT_FOUND', `Directory not found: ${rel}`);
 }
 
 /** Streams an object with validators and one range, or redirects a large one to a signed URL. */
