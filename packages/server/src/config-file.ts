@@ -214,6 +214,7 @@ export const ConfigFileSchema = Type.Object(
           sample_interval_ms: int(1),
           meter_interval_ms: int(1),
           isolation: Type.Optional(Type.Enum(['auto', 'sandbox', 'none', 'trusted'])),
+          container_cli: Type.Optional(Type.String({ pattern: '^(/[^\\s]*|[A-Za-z0-9._-]+)$' })),
           sandbox: Type.Optional(
             Type.Object(
               {
@@ -306,6 +307,7 @@ export function fileSections(file: ConfigFile) {
       sampleIntervalMs: file.runners?.sample_interval_ms ?? 5000,
       meterIntervalMs: file.runners?.meter_interval_ms ?? 5000,
       isolation: file.runners?.isolation ?? 'auto',
+      containerCli: file.runners?.container_cli ?? null,
       sandbox: {
         memoryBytes: (sb.memory_mb ?? 4096) * MIB,
         pidsMax: sb.pids_max ?? 1024,

@@ -123,6 +123,11 @@ export interface Config {
      * single-tenant without a sandbox; `trusted`: no sandbox and any number of owners who trust each other.
      */
     readonly isolation: 'auto' | 'sandbox' | 'none' | 'trusted';
+    /**
+     * The `docker` or `podman` CLI (a path, or a name looked up on PATH) that runs image apps; null:
+     * image apps are refused.
+     */
+    readonly containerCli: string | null;
     readonly sandbox: SandboxSettings;
   };
   /** The server's PATH, where the runner sandbox's tools are looked up. */
