@@ -15,6 +15,7 @@ const MAX_OUTPUT = 4 * 1024 * 1024;
  * has a null code). Never rejects for a non-zero exit: callers decide what an exit code means.
  */
 export function runCli(cli: string, args: readonly string[], signal?: AbortSignal): Promise<CliResult> {
+  if (signal?.aborted) return Promise.resolve({ code: null, stdout: '', stderr: '' });
   return new Promise((resolve, reject) => {
     const child = spawn(cli, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];

@@ -58,7 +58,8 @@ export function createContainerRunnerDriver(options: ContainerDriverOptions): Ru
       const child = await startAttached(name);
       watchChild(child, hooks, async () => {
         placed.release();
-        await remove(name);
+        // Usually gone already (--rm); one the CLI could not remove is found again by discover().
+        await remove(name).catch(() => {});
       });
       hooks.onPhase('SETUP');
       const handle = containerHandle(spec.runnerId, name, port, child, placed);
