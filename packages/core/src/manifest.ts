@@ -47,7 +47,8 @@ export function imageReferenceProblem(ref: string): string | null {
     return 'must be an image reference like "registry.example.com/team/app:1.2" or "team/app@sha256:<64 hex>" (lowercase name, no spaces or shell characters)';
   }
   if ((m[1] ?? '').length > 255) return 'must have a name (registry and path) of at most 255 characters';
-  if (m[2] === undefined && m[3] === undefined) return 'must name a tag (":1.2") or a digest ("@sha256:<64 hex>")';
+  if (m[2] === undefined && m[3] === undefined)
+    return 'must name a tag (":1.2") or a digest ("@sha256:<64 hex>")';
   return null;
 }
 

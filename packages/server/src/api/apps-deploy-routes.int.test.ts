@@ -251,7 +251,7 @@ describe('POST /v1/serverless/apps', () => {
 });
 
 describe('image apps on a server whose runners cannot run images', () => {
-  it('refuses the deploy with 400 RUNNER_IMAGE_UNSUPPORTED in fal\'s envelope and records nothing', async () => {
+  it("refuses the deploy with 400 RUNNER_IMAGE_UNSUPPORTED in fal's envelope and records nothing", async () => {
     const digest = await uploaded();
     const res = await deploy({
       bundle: digest,
@@ -264,7 +264,12 @@ describe('image apps on a server whose runners cannot run images', () => {
     expect(res.json().error.message).toMatch(/image app.*runners\.container_cli/);
     expect(await t.stores.apps.getApp('alice', 'img')).toBeNull();
     // The same manifest with a malformed reference is a manifest error first.
-    const bad = await deploy({ bundle: digest, name: 'img', image: 'acme/echo:1 --privileged', machine_type: 'CPU' });
+    const bad = await deploy({
+      bundle: digest,
+      name: 'img',
+      image: 'acme/echo:1 --privileged',
+      machine_type: 'CPU',
+    });
     expect(bad.json().error.code).toBe('MANIFEST_INVALID');
   });
 });

@@ -3,7 +3,13 @@ import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PlatformError, type RunnerDriver, type RunnerHandle, type RunnerHooks, type RunnerSpec } from '@hangar/core';
+import {
+  PlatformError,
+  type RunnerDriver,
+  type RunnerHandle,
+  type RunnerHooks,
+  type RunnerSpec,
+} from '@hangar/core';
 import { type GpuPlacement, type LocalGpus, placeGpus } from './gpus/placement.js';
 import { LineSplitter } from './line-splitter.js';
 import { openRunnerStateFiles } from './runner-state-files.js';

@@ -23,10 +23,12 @@ export function runCli(cli: string, args: readonly string[], signal?: AbortSigna
     let outBytes = 0;
     let errBytes = 0;
     child.stdout.on('data', (b: Buffer) => {
-      if ((outBytes += b.length) <= MAX_OUTPUT) out.push(b);
+      outBytes += b.length;
+      if (outBytes <= MAX_OUTPUT) out.push(b);
     });
     child.stderr.on('data', (b: Buffer) => {
-      if ((errBytes += b.length) <= MAX_OUTPUT) err.push(b);
+      errBytes += b.length;
+      if (errBytes <= MAX_OUTPUT) err.push(b);
     });
     const onAbort = () => child.kill('SIGKILL');
     signal?.addEventListener('abort', onAbort, { once: true });

@@ -83,9 +83,27 @@ describe('container driver (fake CLI)', () => {
     expect(env['DATA_DIR']).toBe(join(root, 'data'));
 
     const calls = fake.calls();
-    expect(calls.map((c) => c.slice(0, 2).join(' '))).toEqual(['image inspect', `pull ${IMAGE}`, expect.stringMatching(/^create/), 'start --attach']);
+    expect(calls.map((c) => c.slice(0, 2).join(' '))).toEqual([
+      'image inspect',
+      `pull ${IMAGE}`,
+      expect.stringMatching(/^create/),
+      'start --attach',
+    ]);
     const create = calls.find((c) => c[0] === 'create') ?? [];
-    for (const flag of ['--rm', '--read-only', '--tmpfs=/tmp', '--cap-drop=ALL', '--security-opt=no-new-privileges', '--user=65534:65534', '--network=bridge', '--label=hangar.owner=alice', '--label=hangar.runner=r1', '--label=hangar.node=test', '--name=hangar-r1', `--volume=${join(root, 'data')}:/data`]) {
+    for (const flag of [
+      '--rm',
+      '--read-only',
+      '--tmpfs=/tmp',
+      '--cap-drop=ALL',
+      '--security-opt=no-new-privileges',
+      '--user=65534:65534',
+      '--network=bridge',
+      '--label=hangar.owner=alice',
+      '--label=hangar.runner=r1',
+      '--label=hangar.node=test',
+      '--name=hangar-r1',
+      `--volume=${join(root, 'data')}:/data`,
+    ]) {
       expect(create).toContain(flag);
     }
     expect(create.at(-1)).toBe(IMAGE);
@@ -105,11 +123,22 @@ describe('container driver (fake CLI)', () => {
     const driver = await driverOf(fake, root);
     const first = await driver.start(imageSpec(root, 'r1'), quietHooks());
     const phases: RunnerPhase[] = [];
-    const artifact = { kind: 'image' as const, image: IMAGE, command: [process.execPath, 'app.mjs', '--verbose'] };
-    const second = await driver.start(imageSpec(root, 'r2', { artifact }), quietHooks({ onPhase: (p) => phases.push(p) }));
+    const artifact = {
+      kind: 'image' as const,
+      image: IMAGE,
+      command: [process.execPath, 'app.mjs', '--verbose'],
+    };
+    const second = await driver.start(
+      imageSpec(root, 'r2', { artifact }),
+      quietHooks({ onPhase: (p) => phases.push(p) }),
+    );
     expect(phases).toEqual(['SETUP']);
     await envOf(second);
-    const create = fake.calls().filter((c) => c[0] === 'create').at(-1) ?? [];
+    const create =
+      fake
+        .calls()
+        .filter((c) => c[0] === 'create')
+        .at(-1) ?? [];
     expect(create.slice(-4)).toEqual([`--entrypoint=${process.execPath}`, IMAGE, 'app.mjs', '--verbose']);
     first.kill();
     second.kill();
@@ -122,11 +151,15 @@ describe('container driver (fake CLI)', () => {
   ] as const)('passes the runner’s own GPUs to %s', async (flavor, expected) => {
     const { root, fake } = setup({ flavor });
     const driver = await driverOf(fake, root, true);
-    const spec = imageSpec(root, 'g1', { resources: { cpu: 2, memoryMb: 4096, gpus: { count: 2, product: 'H100' } } });
+    const spec = imageSpec(root, 'g1', {
+      resources: { cpu: 2, memoryMb: 4096, gpus: { count: 2, product: 'H100' } },
+    });
     const handle = await driver.start(spec, quietHooks());
     expect(handle.gpus).toHaveLength(2);
     const create = fake.calls().find((c) => c[0] === 'create') ?? [];
-    expect(create).toEqual(expect.arrayContaining([...expected([...handle.gpus]), '--cpus=2', '--memory=4096m']));
+    expect(create).toEqual(
+      expect.arrayContaining([...expected([...handle.gpus]), '--cpus=2', '--memory=4096m']),
+    );
     const env = await envOf(handle);
     expect(env['CUDA_VISIBLE_DEVICES']).toBe(handle.gpus.join(','));
     handle.kill();
@@ -143,7 +176,11 @@ describe('container driver (fake CLI)', () => {
     const after = await driverOf(fake, root);
     const found = await after.discover('test');
     expect(found).toEqual([
-      { ref: 'hangar-orphan', alive: true, labels: { owner: 'alice', app: 'a', revisionId: 'rev', runnerId: 'orphan', node: 'test' } },
+      {
+        ref: 'hangar-orphan',
+        alive: true,
+        labels: { owner: 'alice', app: 'a', revisionId: 'rev', runnerId: 'orphan', node: 'test' },
+      },
     ]);
     expect(await after.discover('elsewhere')).toEqual([]);
     await after.remove('hangar-orphan');
@@ -156,7 +193,13 @@ describe('container driver (fake CLI)', () => {
   it('runs bundled apps on the driver it wraps', async () => {
     const { root, fake } = setup();
     const driver = await driverOf(fake, root);
-    const spec = runnerSpec({ runnerId: 'b1', owner: 'alice', dir: root, dataDir: join(root, 'data'), command: [process.execPath, 'app.mjs'] });
+    const spec = runnerSpec({
+      runnerId: 'b1',
+      owner: 'alice',
+      dir: root,
+      dataDir: join(root, 'data'),
+      command: [process.execPath, 'app.mjs'],
+    });
     const handle = await driver.start(spec, quietHooks());
     expect(handle.ref).toMatch(/^\d+$/);
     await envOf(handle);
@@ -168,7 +211,11 @@ describe('container driver (fake CLI)', () => {
     const { root, fake } = setup({ pullDelayMs: 5000 });
     const driver = await driverOf(fake, root);
     const abort = new AbortController();
-    const started = driver.start(imageSpec(root, 'ab'), quietHooks({ onPhase: (p) => p === 'DOCKER_PULL' && abort.abort() }), abort.signal);
+    const started = driver.start(
+      imageSpec(root, 'ab'),
+      quietHooks({ onPhase: (p) => p === 'DOCKER_PULL' && abort.abort() }),
+      abort.signal,
+    );
     await expect(started).rejects.toThrow();
     expect(fake.containers()).toEqual([]);
     expect(existsSync(join(root, 'run', 'hangar-ab.env'))).toBe(false);

@@ -86,7 +86,13 @@ export function createContainerRunnerDriver(options: ContainerDriverOptions): Ru
     if (pulled.code !== 0) throw new Error(`could not pull image ${image}: ${cliReason(pulled)}`);
   }
 
-  async function create(spec: RunnerSpec, placed: GpuPlacement, name: string, port: number, signal?: AbortSignal) {
+  async function create(
+    spec: RunnerSpec,
+    placed: GpuPlacement,
+    name: string,
+    port: number,
+    signal?: AbortSignal,
+  ) {
     let user = options.fallbackUser ?? '65534:65534';
     if (options.identities) {
       const id = options.identities.forOwner(spec.owner);
@@ -148,7 +154,7 @@ export function createContainerRunnerDriver(options: ContainerDriverOptions): Ru
         if (child.exitCode !== null || child.signalCode !== null) return exited;
         const seconds = String(Math.max(0, Math.ceil(graceMs / 1000)));
         const stopped = await runCli(cli, ['stop', '-t', seconds, name]).catch(() => null);
-        if (!stopped || stopped.code !== 0) kill();
+        if (stopped?.code !== 0) kill();
         return exited;
       },
       kill,

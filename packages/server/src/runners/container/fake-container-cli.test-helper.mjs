@@ -5,7 +5,17 @@
 // not model images or layers, networking or port publishing (the app binds the host's 127.0.0.1
 // itself), mounts (DATA_DIR is rewritten to the volume's host folder), cgroups, users or namespaces.
 import { spawn } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 
 const [stateDir, ...argv] = process.argv.slice(2);
@@ -45,7 +55,24 @@ const pulledFile = join(stateDir, 'pulled.json');
 const pulled = () => (existsSync(pulledFile) ? JSON.parse(readFileSync(pulledFile, 'utf8')) : []);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-const VALUE_FLAGS = new Set(['--name', '--label', '--publish', '--env', '--env-file', '--volume', '--gpus', '--device', '--cpus', '--memory', '--tmpfs', '--cap-drop', '--security-opt', '--user', '--network', '--entrypoint']);
+const VALUE_FLAGS = new Set([
+  '--name',
+  '--label',
+  '--publish',
+  '--env',
+  '--env-file',
+  '--volume',
+  '--gpus',
+  '--device',
+  '--cpus',
+  '--memory',
+  '--tmpfs',
+  '--cap-drop',
+  '--security-opt',
+  '--user',
+  '--network',
+  '--entrypoint',
+]);
 const SHORT = { '-p': '--publish', '-e': '--env', '-v': '--volume' };
 const BOOL_FLAGS = new Set(['--rm', '--read-only']);
 
@@ -97,7 +124,8 @@ async function main() {
   } else if (verb === 'create') {
     const c = parseCreate(rest);
     c.name = c.flags['--name'];
-    if (load(c.name)) fail(125, `Error response from daemon: Conflict. The container name "/${c.name}" is already in use`);
+    if (load(c.name))
+      fail(125, `Error response from daemon: Conflict. The container name "/${c.name}" is already in use`);
     if (!pulled().includes(c.image)) fail(125, `Error: No such image: ${c.image}`);
     c.state = 'created';
     save(c);
@@ -153,14 +181,18 @@ async function main() {
     while (alive(c.pid)) await sleep(20);
     process.stdout.write(`${c.name}\n`);
   } else if (verb === 'ps') {
-    const filters = rest.flatMap((a, i) => (rest[i - 1] === '--filter' && a.startsWith('label=') ? [a.slice(6)] : []));
+    const filters = rest.flatMap((a, i) =>
+      rest[i - 1] === '--filter' && a.startsWith('label=') ? [a.slice(6)] : [],
+    );
     for (const file of readdirSync(containers).filter((f) => f.endsWith('.json'))) {
       const c = load(file.slice(0, -5));
       if (!c) continue;
       const labels = Object.entries(c.labels).map(([k, v]) => `${k}=${v}`);
       if (!filters.every((f) => labels.includes(f))) continue;
       const state = running(c) ? 'running' : c.state === 'running' ? 'exited' : c.state;
-      process.stdout.write(`${JSON.stringify({ ID: `${c.name}-id`, Names: c.name, Image: c.image, Labels: labels.join(','), State: state })}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ ID: `${c.name}-id`, Names: c.name, Image: c.image, Labels: labels.join(','), State: state })}\n`,
+      );
     }
   } else {
     fail(125, `fake container CLI: unsupported command: ${argv.join(' ')}`);
@@ -171,10 +203,18 @@ function startContainer(c) {
   const image = config.images[c.image];
   if (!image) fail(125, `fake container CLI: no local command for image ${c.image}`);
   const entrypoint = c.flags['--entrypoint'];
-  const command = entrypoint ? [entrypoint, ...c.args] : c.args.length > 0 ? [...image.command.slice(0, 1), ...c.args] : image.command;
+  const command = entrypoint
+    ? [entrypoint, ...c.args]
+    : c.args.length > 0
+      ? [...image.command.slice(0, 1), ...c.args]
+      : image.command;
   const env = { PATH: process.env.PATH, ...c.env };
   for (const [host, inside] of c.volumes) if (env.DATA_DIR === inside) env.DATA_DIR = host;
-  const child = spawn(command[0], command.slice(1), { cwd: image.cwd, env, stdio: ['ignore', 'inherit', 'inherit'] });
+  const child = spawn(command[0], command.slice(1), {
+    cwd: image.cwd,
+    env,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   child.once('error', (err) => fail(127, `fake container CLI: ${err.message}`));
   save({ ...c, state: 'running', pid: child.pid });
   process.on('SIGTERM', () => child.kill('SIGTERM'));

@@ -1,4 +1,13 @@
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,7 +61,10 @@ export function fakeContainerCli(opts: {
   const state = join(dir, 'state');
   const cli = join(dir, opts.flavor ?? 'docker');
   mkdirSync(state);
-  writeFileSync(join(state, 'config.json'), JSON.stringify({ images: opts.images, pullDelayMs: opts.pullDelayMs ?? 0 }));
+  writeFileSync(
+    join(state, 'config.json'),
+    JSON.stringify({ images: opts.images, pullDelayMs: opts.pullDelayMs ?? 0 }),
+  );
   writeFileSync(cli, `#!/bin/sh\nexec ${quote(process.execPath)} ${quote(SCRIPT)} ${quote(state)} "$@"\n`);
   chmodSync(cli, 0o755);
   return {

@@ -28,7 +28,14 @@ async function leaveOrphan(fake: FakeContainerCli, node: string): Promise<void> 
   const run = (args: string[]) => execFileSync(fake.cli, args, { stdio: 'ignore' });
   run(['pull', OLD_IMAGE]);
   const labels = { owner: 'acme', app: 'gone', revision: 'r0', runner: 'old', node };
-  run(['create', '--rm', '--name=hangar-old', ...Object.entries(labels).map(([k, v]) => `--label=hangar.${k}=${v}`), '--env=PORT=0', OLD_IMAGE]);
+  run([
+    'create',
+    '--rm',
+    '--name=hangar-old',
+    ...Object.entries(labels).map(([k, v]) => `--label=hangar.${k}=${v}`),
+    '--env=PORT=0',
+    OLD_IMAGE,
+  ]);
   spawn(fake.cli, ['start', '--attach', 'hangar-old'], { stdio: 'ignore', detached: true }).unref();
   await until(() => fake.containers().some((c) => c.name === 'hangar-old' && c.state === 'running'));
 }
@@ -49,13 +56,23 @@ describe('image apps end to end (container CLI: a fake)', () => {
       },
       pullDelayMs: 300,
     });
-    const gpus = FAKE_CARDS.map((c) => ({ index: c.index, uuid: c.uuid, name: c.name, memory_mb: c.memoryMb }));
+    const gpus = FAKE_CARDS.map((c) => ({
+      index: c.index,
+      uuid: c.uuid,
+      name: c.name,
+      memory_mb: c.memoryMb,
+    }));
     writeFileSync(
       join(home, 'hangar.config.json'),
       JSON.stringify({ gpus, runners: { isolation: 'trusted', container_cli: fake.cli } }),
     );
     await leaveOrphan(fake, 'node-a');
-    const env = { HANGAR_LOG_LEVEL: 'silent', HANGAR_HOME: home, HANGAR_OWNER: 'acme', HANGAR_NODE_ID: 'node-a' };
+    const env = {
+      HANGAR_LOG_LEVEL: 'silent',
+      HANGAR_HOME: home,
+      HANGAR_OWNER: 'acme',
+      HANGAR_NODE_ID: 'node-a',
+    };
     server = await startServer(loadConfig({ port: '0', home }, env, home));
     admin = `Key ${readFileSync(join(home, 'admin.key'), 'utf8').trim()}`;
   });
@@ -75,7 +92,13 @@ describe('image apps end to end (container CLI: a fake)', () => {
   });
 
   it('deploys a manifest-only bundle naming an image, serves it through the gateway on two GPUs, with DOCKER_PULL before SETUP', async () => {
-    const manifest = { name: 'echo-img', image: IMAGE, machine_type: 'GPU-H100', gpus: 2, env: { MODEL: 'tiny' } };
+    const manifest = {
+      name: 'echo-img',
+      image: IMAGE,
+      machine_type: 'GPU-H100',
+      gpus: 2,
+      env: { MODEL: 'tiny' },
+    };
     const bundle = tarGz([{ path: 'hangar.json', body: JSON.stringify(manifest) }]);
     const uploaded = await api('/v1/serverless/bundles', {
       method: 'POST',
@@ -103,7 +126,8 @@ describe('image apps end to end (container CLI: a fake)', () => {
     expect(cards).toHaveLength(2);
     for (const uuid of cards) expect(FAKE_CARDS.map((c) => c.uuid)).toContain(uuid);
 
-    const create = fake.calls().find((c) => c[0] === 'create' && c.includes('--label=hangar.app=echo-img')) ?? [];
+    const create =
+      fake.calls().find((c) => c[0] === 'create' && c.includes('--label=hangar.app=echo-img')) ?? [];
     expect(create).toContain(`--gpus="device=${cards.join(',')}"`);
     expect(create).toContain('--label=hangar.owner=acme');
     expect(JSON.stringify(fake.calls())).not.toContain('tiny');
@@ -116,6 +140,11 @@ describe('image apps end to end (container CLI: a fake)', () => {
       return seen.includes('runner_started') ? seen : null;
     });
     const runnerSteps = categories.filter((c) => c.startsWith('runner_'));
-    expect(runnerSteps.slice(0, 4)).toEqual(['runner_pending', 'runner_docker_pull', 'runner_setup', 'runner_started']);
+    expect(runnerSteps.slice(0, 4)).toEqual([
+      'runner_pending',
+      'runner_docker_pull',
+      'runner_setup',
+      'runner_started',
+    ]);
   });
 });
