@@ -23,7 +23,10 @@ export type AuthMode = 'private' | 'public' | 'shared';
 /** The `hangar.json` manifest of an app directory, after validation and defaults. */
 export interface AppManifest {
   name: string;
-  command: string[];
+  /** The app's argv in its bundle; optional for image apps, where it overrides the image's entrypoint. */
+  command?: string[];
+  /** An OCI image reference (`registry/name:tag` or `…@sha256:<hex>`): the app runs as this image. */
+  image?: string;
   machine_type: string;
   /** GPUs per runner, overriding the machine type's count (absent: the machine type's). */
   gpus?: number;

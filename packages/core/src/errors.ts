@@ -99,6 +99,11 @@ export const ERRORS = {
     status: 503,
     message: 'No runner could be started for this app',
   },
+  RUNNER_IMAGE_UNSUPPORTED: {
+    type: 'validation_error',
+    status: 400,
+    message: "This server's runners cannot run container images; deploy a bundled app with a command",
+  },
   RUNNER_CONNECTION_FAILED: {
     type: 'server_error',
     status: 503,

@@ -22,6 +22,36 @@ const RESERVED_ENV = new Set([
   'NVIDIA_VISIBLE_DEVICES',
 ]);
 
+/** Longest accepted `image` reference (the whole text: registry, name, tag and digest). */
+export const IMAGE_REFERENCE_MAX = 512;
+
+// The grammar of github.com/distribution/reference, narrowed: a tag or a sha256 digest is required
+// (no implicit `latest`), and a reference always starts with a letter or digit, so it can never be
+// read as an option by a container CLI.
+const DOMAIN_COMPONENT = '(?:[A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9])';
+const DOMAIN = `(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*(?::[0-9]{1,5})?)`;
+const PATH_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
+const IMAGE_NAME = `(?:${DOMAIN}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*`;
+const IMAGE_REFERENCE = new RegExp(
+  `^(${IMAGE_NAME})(?::([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(sha256:[a-f0-9]{64}))?$`,
+);
+
+/**
+ * Why `ref` is not an image reference Hangar accepts (`registry/name:tag`, `name@sha256:<hex>`, or
+ * both), or null when it is one.
+ */
+export function imageReferenceProblem(ref: string): string | null {
+  if (ref.length > IMAGE_REFERENCE_MAX) return `must be at most ${IMAGE_REFERENCE_MAX} characters`;
+  const m = IMAGE_REFERENCE.exec(ref);
+  if (!m) {
+    return 'must be an image reference like "registry.example.com/team/app:1.2" or "team/app@sha256:<64 hex>" (lowercase name, no spaces or shell characters)';
+  }
+  if ((m[1] ?? '').length > 255) return 'must have a name (registry and path) of at most 255 characters';
+  if (m[2] === undefined && m[3] === undefined)
+    return 'must name a tag (":1.2") or a digest ("@sha256:<64 hex>")';
+  return null;
+}
+
 const seconds = (options: { exclusiveMinimum?: number; minimum?: number }) =>
   Type.Optional(Type.Number(options));
 const count = (minimum: number) => Type.Optional(Type.Integer({ minimum }));
@@ -33,7 +63,8 @@ const RETRY_BUDGET = Type.Object({ retries: Type.Integer({ minimum: 0 }) }, { ad
 export const AppManifestSchema = Type.Object(
   {
     name: Type.String({ pattern: APP_NAME_PATTERN }),
-    command: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
+    command: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),
+    image: Type.Optional(Type.String({ minLength: 1, maxLength: IMAGE_REFERENCE_MAX })),
     machine_type: Type.String({ minLength: 1 }),
     gpus: Type.Optional(Type.Integer({ minimum: 0, maximum: 64 })),
     environment: Type.Optional(Type.String({ pattern: APP_NAME_PATTERN })),
@@ -117,6 +148,7 @@ function invalid(problem: string): PlatformError {
 
 /** Cross-field rules a JSON schema cannot express clearly. */
 function checkRules(m: AppManifest): void {
+  checkArtifact(m);
   if (m.max_concurrency < m.min_concurrency) {
     throw invalid(`max_concurrency (${m.max_concurrency}) must be >= min_concurrency (${m.min_concurrency})`);
   }
@@ -127,6 +159,16 @@ function checkRules(m: AppManifest): void {
     if (!ENV_NAME.test(key)) throw invalid(`env.${key} is not a valid environment variable name`);
     if (RESERVED_ENV.has(key)) throw invalid(`env.${key} is set by the platform and cannot be overridden`);
   }
+}
+
+/** Exactly one form: a bundled app names its `command`; an image app its `image` (`command` optional). */
+function checkArtifact(m: AppManifest): void {
+  if (m.image === undefined) {
+    if (m.command === undefined) throw invalid('command is required (or image, for an image app)');
+    return;
+  }
+  const problem = imageReferenceProblem(m.image);
+  if (problem) throw invalid(`image ${problem}`);
 }
 
 /** Rules shared by HTTP and WebSocket routes: plain paths, unique, clear of the queue's URLs. */

@@ -309,6 +309,8 @@ export interface FoundRunner {
 export interface RunnerDriver {
   /** `process`, `sandbox`, `container` or `kubernetes`. */
   readonly kind: string;
+  /** True when `start` runs image artifacts (absent: it refuses them with `RUNNER_IMAGE_UNSUPPORTED`). */
+  readonly runsImages?: boolean;
   /**
    * Resolves once the runner's process is started and its URL known (after `PENDING`/`DOCKER_PULL`);
    * rejects with a clear error when it cannot start (e.g. image apps on a driver without images).

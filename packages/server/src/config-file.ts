@@ -218,6 +218,7 @@ export const ConfigFileSchema = Type.Object(
           meter_interval_ms: int(1),
           isolation: Type.Optional(Type.Enum(['auto', 'sandbox', 'none', 'trusted'])),
           driver: Type.Optional(Type.Enum(['process', 'kubernetes'])),
+          container_cli: Type.Optional(Type.String({ pattern: '^(/[^\\s]*|[A-Za-z0-9._-]+)$' })),
           sandbox: Type.Optional(
             Type.Object(
               {
@@ -313,6 +314,7 @@ export function fileSections(file: ConfigFile) {
       meterIntervalMs: file.runners?.meter_interval_ms ?? 5000,
       isolation: file.runners?.isolation ?? 'auto',
       driver: file.runners?.driver ?? 'process',
+      containerCli: file.runners?.container_cli ?? null,
       sandbox: {
         memoryBytes: (sb.memory_mb ?? 4096) * MIB,
         pidsMax: sb.pids_max ?? 1024,

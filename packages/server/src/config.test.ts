@@ -67,6 +67,7 @@ describe('loadConfig', () => {
       meterIntervalMs: 5000,
       isolation: 'auto',
       driver: 'process',
+      containerCli: null,
       sandbox: {
         memoryBytes: 4096 * 1024 * 1024,
         pidsMax: 1024,
@@ -166,6 +167,7 @@ describe('loadConfig', () => {
       runners: {
         sample_interval_ms: 1000,
         isolation: 'sandbox',
+        container_cli: '/usr/bin/podman',
         sandbox: { memory_mb: 512, ro_paths: ['/opt/py'] },
       },
     });
@@ -210,6 +212,7 @@ describe('loadConfig', () => {
     expect(c.runners.sampleIntervalMs).toBe(1000);
     expect(c.runners.meterIntervalMs).toBe(5000);
     expect(c.runners.isolation).toBe('sandbox');
+    expect(c.runners.containerCli).toBe('/usr/bin/podman');
     expect(c.runners.sandbox.memoryBytes).toBe(512 * 1024 * 1024);
     expect(c.runners.sandbox.pidsMax).toBe(1024);
     expect(c.runners.sandbox.roPaths).toEqual(['/opt/py']);
@@ -241,6 +244,8 @@ describe('loadConfig', () => {
       [{ webhooks: { allowlist: ['bad/entry'] } }, 'webhooks.allowlist: Invalid allowlist entry'],
       [{ storage_quotas: { Alice: { bytes: 1 } } }, 'storage_quotas'],
       [{ storage_quotas: { alice: { size: 1 } } }, 'storage_quotas.alice.size is an unknown field'],
+      [{ runners: { container_cli: 'bin/docker' } }, `${file}: runners.container_cli must match`],
+      [{ runners: { container_cli: 'docker --tls' } }, `${file}: runners.container_cli must match`],
     ];
     for (const [json, expected] of cases) {
       writeFile(json);

@@ -130,6 +130,11 @@ export interface Config {
     readonly isolation: 'auto' | 'sandbox' | 'none' | 'trusted';
     /** Where runners run: local processes (sandboxed per `isolation`) or Kubernetes Pods. */
     readonly driver: 'process' | 'kubernetes';
+    /**
+     * The `docker` or `podman` CLI (a path, or a name looked up on PATH) that runs image apps; null:
+     * image apps are refused.
+     */
+    readonly containerCli: string | null;
     readonly sandbox: SandboxSettings;
   };
   /** The Kubernetes runner driver's settings (used when `runners.driver` is `kubernetes`). */

@@ -28,6 +28,7 @@ import { createAuthThrottle } from './http/auth-throttle.js';
 import { registerDashboard } from './http/dashboard-static.js';
 import { registerOpenApi } from './http/openapi.js';
 import { createStreamSlots } from './http/stream-slots.js';
+import { withContainers } from './runners/container/index.js';
 import { openLocalGpus } from './runners/gpus/index.js';
 import { createLogBus } from './runners/log-bus.js';
 import { chooseIsolation, startEgressProxy } from './runners/sandbox/index.js';
@@ -147,6 +148,14 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     egressPort: egress?.port ?? null,
     filesPort: fileHost.port,
   });
+  const driver = withContainers({
+    isolation,
+    containerCli: config.runners.containerCli,
+    runDir: join(config.home, 'run', 'containers'),
+    gpus,
+  });
+  const runners = runnerDriver(config, driver, objects);
+  if (config.runners.containerCli) logger.info(`image apps run through ${config.runners.containerCli}`);
   if (isolation.mode !== 'sandbox') await egress?.close();
   if (isolation.mode === 'sandbox') {
     logger.info('runners are sandboxed: one uid per owner, private namespaces, no network of their own');
@@ -176,7 +185,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
         })
       : null;
   const supervisor = createSupervisor({
-    driver: runnerDriver(config, isolation.driver, objects),
+    driver: runners,
     stores,
     logBus,
     machineTypes: { ...config.machineTypes },
@@ -214,6 +223,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     clock,
     ids,
     bundles,
+    runsImages: runners.runsImages === true,
     onRevision: (app, rev) => supervisor.deploy(app, rev),
   });
 

@@ -249,3 +249,27 @@ describe('POST /v1/serverless/apps', () => {
     expect(badAnnotations.json().error.message).toContain('annotations');
   });
 });
+
+describe('image apps on a server whose runners cannot run images', () => {
+  it("refuses the deploy with 400 RUNNER_IMAGE_UNSUPPORTED in fal's envelope and records nothing", async () => {
+    const digest = await uploaded();
+    const res = await deploy({
+      bundle: digest,
+      name: 'img',
+      image: 'registry.example.com/acme/echo:1',
+      machine_type: 'CPU',
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error).toMatchObject({ type: 'validation_error', code: 'RUNNER_IMAGE_UNSUPPORTED' });
+    expect(res.json().error.message).toMatch(/image app.*runners\.container_cli/);
+    expect(await t.stores.apps.getApp('alice', 'img')).toBeNull();
+    // The same manifest with a malformed reference is a manifest error first.
+    const bad = await deploy({
+      bundle: digest,
+      name: 'img',
+      image: 'acme/echo:1 --privileged',
+      machine_type: 'CPU',
+    });
+    expect(bad.json().error.code).toBe('MANIFEST_INVALID');
+  });
+});

@@ -236,7 +236,7 @@ export function describeRunnerDriver(
           { ...s, artifact: { kind: 'image', image: 'example/app:1', command: null } },
           quietHooks(),
         ),
-      ).rejects.toThrow(/image/);
+      ).rejects.toMatchObject({ code: 'RUNNER_IMAGE_UNSUPPORTED', message: expect.stringMatching(/image/) });
     });
 
     it('start() rejects once its abort signal fires, leaving nothing running', async () => {

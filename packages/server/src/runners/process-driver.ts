@@ -3,7 +3,13 @@ import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RunnerDriver, RunnerHandle, RunnerHooks, RunnerSpec } from '@hangar/core';
+import {
+  PlatformError,
+  type RunnerDriver,
+  type RunnerHandle,
+  type RunnerHooks,
+  type RunnerSpec,
+} from '@hangar/core';
 import { type GpuPlacement, type LocalGpus, placeGpus } from './gpus/placement.js';
 import { LineSplitter } from './line-splitter.js';
 import { openRunnerStateFiles } from './runner-state-files.js';
@@ -89,7 +95,10 @@ export function createProcessRunnerDriver(options: ProcessDriverOptions = {}): R
 /** The bundle a local driver runs from (image apps need a driver that runs images). */
 export function bundleArtifact(spec: RunnerSpec): { dir: string; command: string[] } {
   if (spec.artifact.kind !== 'bundle') {
-    throw new Error('this runner driver runs bundled apps only, not container images');
+    throw new PlatformError(
+      'RUNNER_IMAGE_UNSUPPORTED',
+      'this runner driver runs bundled apps only, not container images (configure runners.container_cli)',
+    );
   }
   return spec.artifact;
 }

@@ -9,6 +9,7 @@ import {
   type MachineType,
   type MeterRecord,
   type Revision,
+  type RunnerArtifact,
   type RunnerHandle,
   type RunnerPhase,
   type RunnerRow,
@@ -257,12 +258,7 @@ export class Runner {
       app: this.app,
       revisionId: this.revisionId,
       machineType: this.machineType,
-      artifact: {
-        kind: 'bundle',
-        digest: this.rev.bundle,
-        dir: this.rev.dir,
-        command: this.manifest.command,
-      },
+      artifact: this.artifact(),
       dataDir,
       env: {
         ...this.manifest.env,
@@ -285,6 +281,13 @@ export class Runner {
       placement: type?.placement ?? null,
       secrets,
     };
+  }
+
+  /** An image app runs its image (the bundle only carried its manifest); any other app its bundle. */
+  private artifact(): RunnerArtifact {
+    const { image, command } = this.manifest;
+    if (image !== undefined) return { kind: 'image', image, command: command ?? null };
+    return { kind: 'bundle', digest: this.rev.bundle, dir: this.rev.dir, command: command ?? [] };
   }
 
   /** During setup: fails the start once `startup_timeout` passed, else polls the health path. */

@@ -33,6 +33,8 @@ export interface DeployServiceDeps {
   clock: Clock;
   ids: IdSource;
   bundles: BundleStore;
+  /** Whether this server's runner driver runs image apps (absent: it does not). */
+  runsImages?: boolean;
   /** Rolls runners over to the new revision; a rejection marks the revision failed. */
   onRevision: (app: App, rev: Revision) => Promise<void>;
 }
@@ -90,6 +92,12 @@ export function createDeployService(deps: DeployServiceDeps): DeployService {
       throw new PlatformError('BUNDLE_NOT_FOUND', `bundle ${input.bundle} was not uploaded by this owner`);
     const dir = await deps.bundles.treeDir(input.bundle);
     const manifest = parseManifest(input.manifest ?? (await readManifest(dir)), machineTypes);
+    if (manifest.image !== undefined && !deps.runsImages) {
+      throw new PlatformError(
+        'RUNNER_IMAGE_UNSUPPORTED',
+        `app "${manifest.name}" is an image app and this server cannot run container images (its operator sets runners.container_cli); deploy a bundled app with a command instead`,
+      );
+    }
     await deps.keys.ensureOwner(input.owner);
     const previous = await deps.apps.getApp(input.owner, manifest.name);
     const rev: Revision = {

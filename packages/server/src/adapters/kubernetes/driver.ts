@@ -49,6 +49,7 @@ export function createKubernetesRunnerDriver(opts: KubernetesDriverOptions): Run
 
   return {
     kind: 'kubernetes',
+    runsImages: true,
 
     async start(spec: KubeRunnerSpec, hooks: RunnerHooks, signal?: AbortSignal) {
       await ensurePolicy();
