@@ -1,3 +1,5 @@
+import type { RunnerGpuSummary } from './gpu-history.js';
+
 /** Key scopes, as fal names them. */
 export type KeyScope = 'API' | 'ADMIN';
 
@@ -135,6 +137,8 @@ export interface LiveRunner {
   /** When the runner entered its current state. */
   stateSince: number;
   times: RunnerStateTimes;
+  /** Its GPUs' sampled usage so far (absent or empty: no GPU or not sampled yet). */
+  gpus?: RunnerGpuSummary[];
 }
 
 /**

@@ -4,6 +4,7 @@ export * from './domain.js';
 export * from './errors.js';
 export * from './fal-errors.js';
 export * from './file-store.js';
+export * from './gpu-history.js';
 export * from './ids.js';
 export * from './json-input.js';
 export * from './manifest.js';

@@ -16,6 +16,7 @@ import type {
   RunnerState,
   RunnerStateTimes,
 } from './domain.js';
+import type { RunnerGpuSummary } from './gpu-history.js';
 
 /** Owners and their keys. Secrets are given in clear only to `createKey`'s caller. */
 export interface KeyStore {
@@ -179,6 +180,8 @@ export interface RunnerRow {
   /** When the runner entered `state`. */
   stateSince: number;
   times: RunnerStateTimes;
+  /** Its GPUs' sampled usage (runner history); absent or empty when it had none or none was sampled. */
+  gpus?: RunnerGpuSummary[];
 }
 
 /** All stores of one backend, with lifecycle. */

@@ -56,6 +56,9 @@ export const DEFAULT_DENY_CIDRS = [
   '192.168.0.0/16',
   '169.254.0.0/16',
   '100.64.0.0/10',
+  // IPv6 unique-local (AWS metadata fd00:ec2::254, cluster ranges) and link-local.
+  'fc00::/7',
+  'fe80::/10',
 ];
 
 export function kubernetesSettings(k: KubernetesConfigFile = {}): KubernetesSettings {

@@ -69,5 +69,6 @@ export function listPoolRunners(pool: AppPool): LiveRunner[] {
       stopping: r.stopRequested,
       stateSince: r.stateSince,
       times: { seconds: { ...r.times.seconds }, timeline: [...r.times.timeline] },
+      gpus: r.gpuHistory.map((g) => ({ ...g })),
     }));
 }

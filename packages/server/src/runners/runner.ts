@@ -4,12 +4,14 @@ import {
   type AppManifest,
   type EventCategory,
   falRunnerState,
+  foldGpuSample,
   type GpuRequest,
   type GpuUsage,
   type MachineType,
   type MeterRecord,
   type Revision,
   type RunnerArtifact,
+  type RunnerGpuSummary,
   type RunnerHandle,
   type RunnerPhase,
   type RunnerRow,
@@ -80,6 +82,8 @@ export class Runner {
   hints: ReadonlySet<string> = NO_HINTS;
   /** The runner's GPUs as last sampled (empty: none, or the driver cannot tell). */
   gpuUsage: readonly GpuUsage[] = [];
+  /** Every sample of its GPUs folded per card (last, peak memory, mean utilisation): runner history. */
+  gpuHistory: RunnerGpuSummary[] = [];
   private tcpChecking = false;
   private meterBase: MeterBase | null = null;
   private end: EndEvent | null = null;
@@ -452,7 +456,10 @@ export class Runner {
     sample
       .call(this.handle)
       .then((usage) => {
-        if (this.state !== 'terminated') this.gpuUsage = usage;
+        if (this.state === 'terminated') return;
+        this.gpuUsage = usage;
+        // Recorded with the next registry write (metering, a state change, the end).
+        if (usage.length > 0) this.gpuHistory = foldGpuSample(this.gpuHistory, usage, this.ctx.deps.clock());
       })
       .catch(() => {});
   }
@@ -489,6 +496,7 @@ export class Runner {
       meteredUntil: this.meteredUntil || this.createdAt,
       stateSince: this.stateSince,
       times: { seconds: { ...this.times.seconds }, timeline: [...this.times.timeline] },
+      ...(this.gpuHistory.length > 0 ? { gpus: this.gpuHistory.map((g) => ({ ...g })) } : {}),
     };
   }
 

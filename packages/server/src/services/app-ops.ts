@@ -329,5 +329,6 @@ function liveRunnerOfRow(row: RunnerRow, maxMultiplexing: number): LiveRunner {
     stopping: row.endedAt === null && (row.state === 'terminating' || row.state === 'draining'),
     stateSince: row.stateSince,
     times: row.times,
+    gpus: row.gpus ?? [],
   };
 }

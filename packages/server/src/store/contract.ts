@@ -292,6 +292,24 @@ export function describeStoresContract(name: string, open: () => Promise<StoresH
       expect(await s.runners.findRunner('acme', 'echo', 'nope')).toBeNull();
     });
 
+    it("keeps a runner's sampled GPU usage (runner history), and none for a runner without GPUs", async () => {
+      const gpus = [
+        {
+          uuid: 'GPU-00000000-0000-0000-0000-000000000003',
+          samples: 4,
+          lastAt: 2_500,
+          memoryUsedMb: 1030,
+          memoryPeakMb: 40_000,
+          utilizationPct: 30,
+          utilizationAvgPct: 62.5,
+        },
+      ];
+      s.runners.upsertRunner(runnerFixture('g1', { gpus }));
+      s.runners.upsertRunner(runnerFixture('g2'));
+      expect((await s.runners.findRunner('acme', 'echo', 'g1'))?.gpus).toEqual(gpus);
+      expect((await s.runners.findRunner('acme', 'echo', 'g2'))?.gpus ?? []).toEqual([]);
+    });
+
     it('lists live runners with their latest state', async () => {
       s.runners.upsertRunner(runnerFixture('r1'));
       s.runners.upsertRunner(runnerFixture('r2', { startedAt: 500 }));

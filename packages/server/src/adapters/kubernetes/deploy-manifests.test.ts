@@ -46,5 +46,6 @@ describe('deploy/kubernetes manifests', () => {
     expect(shipped.spec.egress[1].to[0].ipBlock.except).toEqual(
       made.spec?.egress?.[1]?.to?.[0]?.ipBlock?.except,
     );
+    expect(shipped.spec.egress[2].to[0].ipBlock).toEqual(made.spec?.egress?.[2]?.to?.[0]?.ipBlock);
   });
 });

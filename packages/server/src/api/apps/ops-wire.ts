@@ -115,6 +115,18 @@ const RunnerSchema = Type.Object({
   in_flight: Type.Integer({ minimum: 0 }),
   max_multiplexing: Type.Integer({ minimum: 1 }),
   stopping: Type.Boolean(),
+  /** Its GPUs' sampled usage: the last sample, the peak memory and the mean utilisation (empty: none). */
+  gpus: Type.Array(
+    Type.Object({
+      uuid: Str,
+      samples: Type.Integer({ minimum: 0 }),
+      sampled_at: Str,
+      memory_used_mb: Type.Number(),
+      memory_peak_mb: Type.Number(),
+      utilization_pct: Type.Number(),
+      utilization_avg_pct: Type.Number(),
+    }),
+  ),
 });
 
 export const RunnersResponse = Type.Object({ endpoint_id: Str, runners: Type.Array(RunnerSchema) });
@@ -152,5 +164,14 @@ export function toWireRunner(r: LiveRunner, now: number) {
     in_flight: r.inFlight,
     max_multiplexing: r.maxMultiplexing,
     stopping: r.stopping,
+    gpus: (r.gpus ?? []).map((g) => ({
+      uuid: g.uuid,
+      samples: g.samples,
+      sampled_at: iso(g.lastAt),
+      memory_used_mb: g.memoryUsedMb,
+      memory_peak_mb: g.memoryPeakMb,
+      utilization_pct: g.utilizationPct,
+      utilization_avg_pct: Math.round(g.utilizationAvgPct * 10) / 10,
+    })),
   };
 }

@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MachineType } from '@hangar/core';
 import { afterEach, describe, expect, it } from 'vitest';
+import { toWireRunner } from '../../api/apps/ops-wire.js';
 import { createProcessRunnerDriver } from '../process-driver.js';
 import { MACHINE_TYPES, manifest, request, revision, testBed, until } from '../supervisor.test-helper.js';
 import { fakeNvidiaSmi } from './fake-nvidia-smi.test-helper.js';
@@ -171,5 +172,47 @@ describe('GPUs on one machine (fake nvidia-smi, 8 cards)', () => {
     expect(stats.gpus).toEqual([
       { runnerId: [...cardsOf('gpu').keys()][0], uuid, memoryUsedMb: 1000, utilizationPct: 0 },
     ]);
+  });
+
+  it("records each runner's GPU samples in its runner history (registry row and the runner answer)", async () => {
+    const { h, gpuManifest, cardsOf, ready } = await gpuBed();
+    const two = revision(h.dir, gpuManifest('two', { gpus: 2 }));
+    const cpu = revision(h.dir, gpuManifest('cpu', { machine_type: 'CPU' }));
+    await h.sup.deploy(two.app, two.rev);
+    await h.sup.deploy(cpu.app, cpu.rev);
+    await until(() => ready('two') === 1 && ready('cpu') === 1 && cardsOf('two').size === 1);
+    const [runnerId, cards] = [...cardsOf('two').entries()][0]!;
+    // Folded samples reach the registry with its next write (metering every 50 ms here).
+    const row = await until(() => {
+      const r = h.stores.snapshot().runners.find((x) => x.runnerId === runnerId);
+      return r?.gpus?.length === 2 && r.gpus.every((g) => g.samples >= 2) ? r : undefined;
+    });
+    // The fake nvidia-smi reports 1000 + 10 × index MiB and index × 10 % for each card.
+    const index = (uuid: string) => Number(uuid.slice(-1));
+    expect(row.gpus?.map((g) => g.uuid).sort()).toEqual([...cards].sort());
+    for (const g of row.gpus ?? []) {
+      expect(g).toMatchObject({
+        memoryUsedMb: 1000 + 10 * index(g.uuid),
+        memoryPeakMb: 1000 + 10 * index(g.uuid),
+        utilizationPct: 10 * index(g.uuid),
+        utilizationAvgPct: 10 * index(g.uuid),
+      });
+    }
+    const cpuRunner = h.sup.runners('alice', 'cpu')[0]!;
+    expect(h.stores.snapshot().runners.find((x) => x.runnerId === cpuRunner.runnerId)?.gpus).toBeUndefined();
+
+    // The runner answer (GET …/runners/{id}) shows them, live and after the runner ended.
+    const live = toWireRunner(h.sup.runners('alice', 'two')[0]!, Date.now());
+    expect(live.gpus.map((g) => g.uuid).sort()).toEqual([...cards].sort());
+    expect(live.gpus[0]).toMatchObject({
+      memory_used_mb: expect.any(Number),
+      utilization_avg_pct: expect.any(Number),
+    });
+    expect(h.sup.stopRunner('alice', 'two', runnerId, 'stop', 'test')).toBe(true);
+    const ended = await until(() =>
+      h.stores.snapshot().runners.find((x) => x.runnerId === runnerId && x.endedAt !== null),
+    );
+    expect(ended.gpus?.length).toBe(2);
+    expect(toWireRunner(cpuRunner, Date.now()).gpus).toEqual([]);
   });
 });

@@ -186,5 +186,6 @@ export function rowToRunnerRow(r: Record<string, unknown>): RunnerRow {
     // Rows written before state times were recorded: the state since it started, nothing accounted.
     stateSince: (r.state_since as number | null) ?? (r.started_at as number),
     times: r.state_times ? JSON.parse(r.state_times as string) : { seconds: {}, timeline: [] },
+    ...(r.gpu_usage ? { gpus: JSON.parse(r.gpu_usage as string) } : {}),
   };
 }

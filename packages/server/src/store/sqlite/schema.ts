@@ -301,4 +301,9 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (owner, name)
   ) WITHOUT ROWID;
   `,
+  // 11: a runner's sampled GPU usage (runner history): a JSON array of core RunnerGpuSummary, one per
+  // card (last sample, peak memory, mean utilisation). NULL for runners without GPUs and older rows.
+  `
+  ALTER TABLE runners ADD COLUMN gpu_usage TEXT;
+  `,
 ];

@@ -159,7 +159,8 @@ export class SqliteRunnerRegistry implements RunnerRegistry {
   ) {
     this.upsertStmt = db.prepare(
       `INSERT OR REPLACE INTO runners (runner_id, owner, app, revision_id, machine_type, pid, state,
-         started_at, ended_at, metered_until, state_since, state_times) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         started_at, ended_at, metered_until, state_since, state_times, gpu_usage)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.findStmt = db.prepare('SELECT * FROM runners WHERE runner_id = ? AND owner = ? AND app = ?');
     this.liveStmt = db.prepare('SELECT * FROM runners WHERE ended_at IS NULL ORDER BY started_at, runner_id');
@@ -179,6 +180,7 @@ export class SqliteRunnerRegistry implements RunnerRegistry {
       r.meteredUntil,
       r.stateSince,
       JSON.stringify(r.times),
+      r.gpus?.length ? JSON.stringify(r.gpus) : null,
     ];
     this.writer.enqueue(this.upsertStmt, params);
   }
