@@ -1,4 +1,4 @@
-import type { GpuUsage } from './ports.js';
+import type { GpuUsage } from './runner-port.js';
 
 /**
  * One GPU's usage over a runner's life, folded from the driver's samples (runner history): the last

@@ -149,7 +149,7 @@ export class AppPool implements RunnerOwner {
     job.resetAttempt();
     job.startedAt = now;
     job.coldStart = runner.readyAt! > job.enqueuedAt;
-    job.coldBootMs = job.coldStart ? runner.readyAt! - runner.setupAt! : null;
+    job.coldBootMs = job.coldStart ? runner.readyAt! - runner.meter.setupAt! : null;
     runner.jobs.add(job);
     runner.markBusy(now);
     const onStart = job.req.onStart;
@@ -431,7 +431,7 @@ export class AppPool implements RunnerOwner {
       hintHits: this.hintHits,
       hintMisses: this.hintMisses,
       gpus: this.runners.flatMap((r) =>
-        r.state === 'terminated' ? [] : r.gpuUsage.map((u) => ({ runnerId: r.id, ...u })),
+        r.state === 'terminated' ? [] : r.gpus.usage.map((u) => ({ runnerId: r.id, ...u })),
       ),
       stateSeconds: this.stateTimes.snapshot(),
     };

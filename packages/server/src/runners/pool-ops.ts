@@ -67,8 +67,8 @@ export function listPoolRunners(pool: AppPool): LiveRunner[] {
       inFlight: r.jobs.size,
       maxMultiplexing: r.maxMultiplexing,
       stopping: r.stopRequested,
-      stateSince: r.stateSince,
-      times: { seconds: { ...r.times.seconds }, timeline: [...r.times.timeline] },
-      gpus: r.gpuHistory.map((g) => ({ ...g })),
+      stateSince: r.clock.since,
+      times: { seconds: { ...r.clock.times.seconds }, timeline: [...r.clock.times.timeline] },
+      gpus: r.gpus.history.map((g) => ({ ...g })),
     }));
 }

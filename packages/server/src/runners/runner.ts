@@ -1,46 +1,34 @@
 import { mkdir } from 'node:fs/promises';
-import { connect } from 'node:net';
-import {
-  type AppManifest,
-  type EventCategory,
-  falRunnerState,
-  foldGpuSample,
-  type GpuRequest,
-  type GpuUsage,
-  type MachineType,
-  type MeterRecord,
-  type Revision,
-  type RunnerArtifact,
-  type RunnerGpuSummary,
-  type RunnerHandle,
-  type RunnerPhase,
-  type RunnerRow,
-  type RunnerSpec,
-  type RunnerState,
-  type RunnerStateTimes,
+import type {
+  AppManifest,
+  EventCategory,
+  MeterRecord,
+  Revision,
+  RunnerHandle,
+  RunnerPhase,
+  RunnerRow,
+  RunnerState,
 } from '@hangar/core';
 import { Pool } from 'undici';
 import type { SupervisorContext } from './context.js';
 import type { Job } from './dispatch/job.js';
-import { type MeterBase, meterRows } from './metering.js';
+import { RunnerGpuSamples } from './runner-gpus.js';
 import { parseRunnerHints, RUNNER_HINTS_HEADER } from './runner-hints.js';
+import { RunnerMeter } from './runner-meter.js';
+import { probeHealth, probeTcp } from './runner-probes.js';
+import { runnerEventPayload, runnerRow } from './runner-records.js';
+import { buildRunnerSpec } from './runner-spec.js';
+import { RunnerStateClock } from './runner-state-clock.js';
+
+export { gpuRequestOf } from './runner-spec.js';
 
 const NO_HINTS: ReadonlySet<string> = new Set();
-
-/** Per-poll limit for a health check answer. */
-const HEALTH_TIMEOUT_MS = 2000;
 
 /**
  * How long a runner that dropped a connection stays out of rotation before it is drained. A crashing
  * runner usually exits within this time and is then recorded as failed rather than as stopped by us.
  */
 const SUSPECT_GRACE_MS = 1000;
-
-/** The GPUs a runner of this manifest needs: its `gpus`, else its machine type's; null for none. */
-export function gpuRequestOf(manifest: AppManifest, type: MachineType | undefined): GpuRequest | null {
-  const count = manifest.gpus ?? type?.gpus ?? 0;
-  return count > 0 ? { count, product: type?.gpuProduct ?? null } : null;
-}
 
 /** How a runner's pool hears about its lifecycle. */
 export interface RunnerOwner {
@@ -57,11 +45,10 @@ interface EndEvent {
 
 /** One runner process of an app revision, from `pending` to `terminated`. */
 export class Runner {
-  private current: RunnerState = 'pending';
-  /** When the runner entered its current state. */
-  stateSince: number;
-  /** Seconds per state left so far, and the lifecycle timeline. */
-  readonly times: RunnerStateTimes;
+  /** Its state, when it entered it, and the time spent in each. */
+  readonly clock: RunnerStateClock;
+  /** Its machine time, metered from setup. */
+  readonly meter = new RunnerMeter();
   handle: RunnerHandle | null = null;
   /** Connections to the runner, one per multiplexing slot. */
   http: Pool | null = null;
@@ -71,21 +58,16 @@ export class Runner {
   readonly revisionId: string;
   readonly manifest: AppManifest;
   readonly createdAt: number;
-  setupAt: number | null = null;
   readyAt: number | null = null;
   idleSince = 0;
   endedAt: number | null = null;
-  meteredUntil = 0;
   /** When the runner last dropped a connection mid-request; it takes no work while set. */
   suspectSince: number | null = null;
   /** What the app last reported in `x-fal-runner-hints` (the model or LoRA it has loaded, …). */
   hints: ReadonlySet<string> = NO_HINTS;
-  /** The runner's GPUs as last sampled (empty: none, or the driver cannot tell). */
-  gpuUsage: readonly GpuUsage[] = [];
-  /** Every sample of its GPUs folded per card (last, peak memory, mean utilisation): runner history. */
-  gpuHistory: RunnerGpuSummary[] = [];
+  /** Its GPUs as sampled: the last sample, and the history folded per card. */
+  readonly gpus = new RunnerGpuSamples();
   private tcpChecking = false;
-  private meterBase: MeterBase | null = null;
   private end: EndEvent | null = null;
   private stopping = false;
   private healthPolling = false;
@@ -106,44 +88,28 @@ export class Runner {
     this.revisionId = rev.revisionId;
     this.manifest = rev.manifest;
     this.createdAt = ctx.deps.clock();
-    this.stateSince = this.createdAt;
-    this.times = { seconds: {}, timeline: [{ state: 'pending', at: this.createdAt }] };
+    this.clock = new RunnerStateClock(this.createdAt);
   }
 
   get state(): RunnerState {
-    return this.current;
+    return this.clock.state;
   }
 
-  /** Seconds in the current state as of `now`. */
-  secondsInState(now: number): number {
-    return Math.max(0, now - this.stateSince) / 1000;
-  }
-
-  /**
-   * Enters `state`: the time spent in the one left is added to its total, reported to the pool and
-   * returned (seconds). Going between idle and running adds no timeline entry.
-   */
+  /** Enters `state`; the time spent in the one left is reported to the pool and returned (seconds). */
   private enter(state: RunnerState, now = this.ctx.deps.clock()): { from: RunnerState; seconds: number } {
-    const from = this.current;
-    const seconds = this.secondsInState(now);
-    const total = (this.times.seconds[from] ?? 0) + seconds;
-    this.times.seconds[from] = Math.round(total * 1000) / 1000;
-    this.pool.stateLeft(from, seconds);
-    this.current = state;
-    this.stateSince = now;
-    const flip = (from === 'idle' || from === 'running') && (state === 'idle' || state === 'running');
-    if (!flip) this.times.timeline.push({ state, at: now });
-    return { from, seconds };
+    const left = this.clock.enter(state, now);
+    this.pool.stateLeft(left.from, left.seconds);
+    return left;
   }
 
   /** A request started on the runner: an idle runner becomes running. */
   markBusy(now: number): void {
-    if (this.current === 'idle') this.enter('running', now);
+    if (this.state === 'idle') this.enter('running', now);
   }
 
   /** The runner's last request ended: a running runner becomes idle. */
   markIdle(now: number): void {
-    if (this.current !== 'running') return;
+    if (this.state !== 'running') return;
     this.enter('idle', now);
     this.idleSince = now;
   }
@@ -175,7 +141,7 @@ export class Runner {
       const dataDir = await this.acquireData();
       const secrets = (await deps.secrets?.forOwner(this.owner)) ?? {};
       handle = await deps.driver.start(
-        this.spec(dataDir, secrets),
+        buildRunnerSpec(this.ctx, this.rev, this.id, dataDir, secrets),
         {
           onLine: (stream, line) => this.ctx.logs.push(this, stream, line),
           onExit: (code, signal, reason) => this.terminate(code, signal, reason),
@@ -209,7 +175,7 @@ export class Runner {
    * here; time waiting in `PENDING` for a machine or a GPU does not).
    */
   private phase(phase: RunnerPhase, detail?: string): void {
-    if (phase === 'SETUP' && this.setupAt === null) this.beginMetering();
+    if (phase === 'SETUP' && this.meter.setupAt === null) this.beginMetering();
     if (this.stopping || !this.starting || this.state === 'setup') return;
     if (phase === 'PENDING') {
       // The start itself was recorded as runner_pending; a driver's reason for waiting is worth another.
@@ -224,16 +190,9 @@ export class Runner {
   }
 
   private beginMetering(): void {
-    this.setupAt = this.ctx.deps.clock();
-    this.meteredUntil = this.setupAt;
-    this.meterBase = {
-      runnerId: this.id,
-      owner: this.owner,
-      app: this.app,
-      environment: this.manifest.environment,
-      machineType: this.machineType,
-      isSurge: this.isSurge,
-    };
+    const { id: runnerId, owner, app, machineType, isSurge } = this;
+    const base = { runnerId, owner, app, environment: this.manifest.environment, machineType, isSurge };
+    this.meter.begin(base, this.ctx.deps.clock());
   }
 
   /** The owner's DATA_DIR: the plain data root, or a synced cache held until the runner ends. */
@@ -254,51 +213,11 @@ export class Runner {
     return this.ctx.deps.secrets?.mask(this.owner, text) ?? text;
   }
 
-  private spec(dataDir: string, secrets: Record<string, string>): RunnerSpec {
-    const type = this.ctx.deps.machineTypes[this.machineType];
-    return {
-      runnerId: this.id,
-      owner: this.owner,
-      app: this.app,
-      revisionId: this.revisionId,
-      machineType: this.machineType,
-      artifact: this.artifact(),
-      dataDir,
-      env: {
-        ...this.manifest.env,
-        HANGAR_APP: `${this.owner}/${this.app}`,
-        HANGAR_RUNNER_ID: this.id,
-      },
-      resources: {
-        cpu: type?.cpu ?? null,
-        memoryMb: type?.memoryMb ?? null,
-        gpus: gpuRequestOf(this.manifest, type),
-      },
-      healthPath: this.manifest.health_path,
-      labels: {
-        owner: this.owner,
-        app: this.app,
-        revisionId: this.revisionId,
-        runnerId: this.id,
-        node: this.ctx.deps.nodeId ?? 'local',
-      },
-      placement: type?.placement ?? null,
-      secrets,
-    };
-  }
-
-  /** An image app runs its image (the bundle only carried its manifest); any other app its bundle. */
-  private artifact(): RunnerArtifact {
-    const { image, command } = this.manifest;
-    if (image !== undefined) return { kind: 'image', image, command: command ?? null };
-    return { kind: 'bundle', digest: this.rev.bundle, dir: this.rev.dir, command: command ?? [] };
-  }
-
   /** During setup: fails the start once `startup_timeout` passed, else polls the health path. */
   checkStartup(now: number): void {
     if (this.state !== 'setup' || this.stopping) return;
     const limit = this.manifest.startup_timeout * 1000;
-    if (this.setupAt !== null && now - this.setupAt > limit) {
+    if (this.meter.setupAt !== null && now - this.meter.setupAt > limit) {
       this.end = {
         category: 'runner_startup_failure',
         reason: `not healthy within startup_timeout (${this.manifest.startup_timeout}s)`,
@@ -312,21 +231,10 @@ export class Runner {
     }
     if (this.healthPolling || !this.http) return;
     this.healthPolling = true;
-    this.http
-      .request({
-        path: this.manifest.health_path,
-        method: 'GET',
-        headersTimeout: HEALTH_TIMEOUT_MS,
-        bodyTimeout: HEALTH_TIMEOUT_MS,
-      })
-      .then(async (res) => {
-        await res.body.dump();
-        if (res.statusCode === 200 && this.state === 'setup' && !this.stopping) this.becomeReady();
-      })
-      .catch(() => {})
-      .finally(() => {
-        this.healthPolling = false;
-      });
+    void probeHealth(this.http, this.manifest.health_path).then((healthy) => {
+      this.healthPolling = false;
+      if (healthy && this.state === 'setup' && !this.stopping) this.becomeReady();
+    });
   }
 
   private becomeReady(): void {
@@ -361,19 +269,10 @@ export class Runner {
   checkTcp(after: string): void {
     if (!this.handle || this.tcpChecking || this.stopping || this.state === 'terminated') return;
     this.tcpChecking = true;
-    const url = new URL(this.handle.url);
-    const socket = connect({ host: url.hostname, port: Number(url.port) });
-    let done = false;
-    const finish = (ok: boolean) => {
-      if (done) return;
-      done = true;
-      socket.destroy();
+    void probeTcp(this.handle.url).then((ok) => {
       this.tcpChecking = false;
       if (!ok) this.drain(`TCP health check failed after it ${after}`);
-    };
-    socket.setTimeout(HEALTH_TIMEOUT_MS, () => finish(false));
-    socket.once('connect', () => finish(true));
-    socket.once('error', () => finish(false));
+    });
   }
 
   /** Takes no new work; stops once the requests it serves are done. */
@@ -449,27 +348,14 @@ export class Runner {
     this.pool.runnerEnded(this, failedStart);
   }
 
-  /** Refreshes `gpuUsage` from the driver, when it samples GPUs; a failed sample keeps the last one. */
+  /** Refreshes the sampled usage of its GPUs from the driver (see `RunnerGpuSamples.sample`). */
   sampleGpus(): void {
-    const sample = this.handle?.sampleGpus;
-    if (!sample || this.state === 'terminated') return;
-    sample
-      .call(this.handle)
-      .then((usage) => {
-        if (this.state === 'terminated') return;
-        this.gpuUsage = usage;
-        // Recorded with the next registry write (metering, a state change, the end).
-        if (usage.length > 0) this.gpuHistory = foldGpuSample(this.gpuHistory, usage, this.ctx.deps.clock());
-      })
-      .catch(() => {});
+    this.gpus.sample(this.handle, () => this.state !== 'terminated', this.ctx.deps.clock);
   }
 
   /** Machine time since the last call, as rows to (re)write; empty before setup. */
   takeMeterRows(until: number): MeterRecord[] {
-    if (this.meterBase === null || this.setupAt === null) return [];
-    const rows = meterRows(this.meterBase, this.setupAt, this.meteredUntil, until);
-    this.meteredUntil = until;
-    return rows;
+    return this.meter.take(until);
   }
 
   /**
@@ -477,27 +363,12 @@ export class Runner {
    * next metering would write); nothing is advanced. Empty before setup and once terminated.
    */
   liveMeterRows(now: number): MeterRecord[] {
-    if (this.meterBase === null || this.setupAt === null || this.state === 'terminated') return [];
-    return meterRows(this.meterBase, this.setupAt, this.meteredUntil, now);
+    return this.state === 'terminated' ? [] : this.meter.peek(now);
   }
 
   /** The registry row of this runner as of now. */
   row(): RunnerRow {
-    return {
-      runnerId: this.id,
-      owner: this.owner,
-      app: this.app,
-      revisionId: this.revisionId,
-      machineType: this.machineType,
-      ref: this.handle?.ref || null,
-      state: this.state,
-      startedAt: this.setupAt ?? this.createdAt,
-      endedAt: this.endedAt,
-      meteredUntil: this.meteredUntil || this.createdAt,
-      stateSince: this.stateSince,
-      times: { seconds: { ...this.times.seconds }, timeline: [...this.times.timeline] },
-      ...(this.gpuHistory.length > 0 ? { gpus: this.gpuHistory.map((g) => ({ ...g })) } : {}),
-    };
+    return runnerRow(this);
   }
 
   record(): void {
@@ -510,25 +381,12 @@ export class Runner {
     this.record();
   }
 
-  /**
-   * Records a runner event. `state` is fal's name of the state entered; `previous_state` and
-   * `previous_state_seconds` (Hangar's, kept in the stored payload) say how long the one left lasted.
-   */
+  /** Records a runner event (payload: `runnerEventPayload`). */
   private emit(
     category: EventCategory,
     reason?: string,
     left?: { from: RunnerState; seconds: number },
   ): void {
-    const payload: Record<string, unknown> = {
-      job_id: this.id,
-      machine_type: this.machineType,
-      state: falRunnerState(this.state),
-    };
-    if (reason !== undefined) payload.reason = reason;
-    if (left !== undefined) {
-      payload.previous_state = falRunnerState(left.from);
-      payload.previous_state_seconds = Math.round(left.seconds * 1000) / 1000;
-    }
-    this.ctx.event(this.owner, this.app, category, payload);
+    this.ctx.event(this.owner, this.app, category, runnerEventPayload(this, reason, left));
   }
 }

@@ -55,7 +55,7 @@ function meterAll(ctx: SupervisorContext, pools: Map<string, AppPool>): void {
   const metered = [];
   for (const pool of pools.values()) {
     for (const runner of pool.runners) {
-      if (runner.setupAt === null || runner.state === 'terminated') continue;
+      if (runner.meter.setupAt === null || runner.state === 'terminated') continue;
       for (const row of runner.takeMeterRows(now)) rows.push(row);
       metered.push(runner);
     }

@@ -1,0 +1,39 @@
+import { connect } from 'node:net';
+import type { Pool } from 'undici';
+
+/** Per-probe limit for a health check answer or a TCP connection. */
+const HEALTH_TIMEOUT_MS = 2000;
+
+/** True when the runner answers 200 on its health path; any other answer, an error or a timeout is false. */
+export async function probeHealth(http: Pool, path: string): Promise<boolean> {
+  try {
+    const res = await http.request({
+      path,
+      method: 'GET',
+      headersTimeout: HEALTH_TIMEOUT_MS,
+      bodyTimeout: HEALTH_TIMEOUT_MS,
+    });
+    await res.body.dump();
+    return res.statusCode === 200;
+  } catch {
+    return false;
+  }
+}
+
+/** True when the runner's HTTP port (from its base URL) still accepts a TCP connection. */
+export function probeTcp(baseUrl: string): Promise<boolean> {
+  const url = new URL(baseUrl);
+  return new Promise((resolve) => {
+    const socket = connect({ host: url.hostname, port: Number(url.port) });
+    let done = false;
+    const finish = (ok: boolean) => {
+      if (done) return;
+      done = true;
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(HEALTH_TIMEOUT_MS, () => finish(false));
+    socket.once('connect', () => finish(true));
+    socket.once('error', () => finish(false));
+  });
+}
