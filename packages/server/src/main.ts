@@ -1,16 +1,8 @@
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  type FileStore,
-  type GpuRequest,
-  type Revision,
-  type RunnerDriver,
-  systemClock,
-  uuidIds,
-} from '@hangar/core';
+import { type GpuRequest, type Revision, systemClock, uuidIds } from '@hangar/core';
 import { pino } from 'pino';
-import { createKubernetesRunnerDriver } from './adapters/kubernetes/driver.js';
 import { storageLimitsFor } from './api/files/storage-quota.js';
 import { registerPlatformApi } from './api/index.js';
 import { createRequestWindow } from './api/metrics/request-window.js';
@@ -28,10 +20,8 @@ import { createAuthThrottle } from './http/auth-throttle.js';
 import { registerDashboard } from './http/dashboard-static.js';
 import { registerOpenApi } from './http/openapi.js';
 import { createStreamSlots } from './http/stream-slots.js';
-import { withContainers } from './runners/container/index.js';
-import { openLocalGpus } from './runners/gpus/index.js';
+import { openRunnerDriver } from './runner-driver.js';
 import { createLogBus } from './runners/log-bus.js';
-import { chooseIsolation, startEgressProxy } from './runners/sandbox/index.js';
 import { createSupervisor } from './runners/supervisor.js';
 import { createSecretKeyring } from './secrets/keyring.js';
 import { maskRecordedPayloads } from './secrets/mask-recorded.js';
@@ -112,12 +102,6 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     await stores.close();
     throw err;
   });
-  const egress =
-    config.runners.sandbox.egress === 'proxy' &&
-    config.runners.isolation !== 'none' &&
-    config.runners.isolation !== 'trusted'
-      ? await startEgressProxy({ allowlist: config.runners.sandbox.egressAllowlist, logger })
-      : null;
   let publicUrl = config.publicUrl;
   mkdirSync(config.storageDir, { recursive: true, mode: 0o700 });
   const objects = openFileStore(config.objectStorage);
@@ -133,40 +117,12 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   });
   // Runners read file_urls at the file host: the one host port their sandbox may reach besides egress.
   const fileHost = await startFileHost({ storage: falStorage, objects });
-  const gpus = await openLocalGpus(config);
-  if (gpus) {
-    const cards = gpus.allocator.cards.map((c) => `${c.index}: ${c.name}`);
-    logger.info({ gpus: cards }, `${cards.length} GPU(s); each runner gets its own`);
-  }
-  const isolation = chooseIsolation({
-    isolation: config.runners.isolation,
-    settings: config.runners.sandbox,
-    stateDir: config.sandboxDir,
-    runnersStateDir: config.runnersStateDir,
+  const {
+    driver: runners,
     gpus,
-    searchPath: config.searchPath,
-    egressPort: egress?.port ?? null,
-    filesPort: fileHost.port,
-  });
-  const driver = withContainers({
     isolation,
-    containerCli: config.runners.containerCli,
-    runDir: join(config.home, 'run', 'containers'),
-    gpus,
-  });
-  const runners = runnerDriver(config, driver, objects);
-  if (config.runners.containerCli) logger.info(`image apps run through ${config.runners.containerCli}`);
-  if (isolation.mode !== 'sandbox') await egress?.close();
-  if (isolation.mode === 'sandbox') {
-    logger.info('runners are sandboxed: one uid per owner, private namespaces, no network of their own');
-    for (const warning of isolation.warnings) logger.warn(warning);
-  } else if (isolation.mode === 'trusted') {
-    logger.warn('runners are not sandboxed (runners.isolation "trusted"): owners must trust each other');
-  } else {
-    logger.warn(
-      `single-tenant mode: only owner "${config.owner}" is served (${isolation.reason}); see docs/security.md`,
-    );
-  }
+    egress,
+  } = await openRunnerDriver(config, logger, objects, fileHost.port);
   const singleTenant = isolation.mode === 'single-tenant';
   const keyStore = singleTenant ? singleTenantKeys(stores.keys, config.owner) : stores.keys;
   const logBus = createLogBus();
@@ -413,15 +369,4 @@ function demoDirs(root: string): string[] {
   return readdirSync(root, { withFileTypes: true })
     .filter((e) => e.isDirectory() && existsSync(join(root, e.name, 'hangar.json')))
     .map((e) => resolve(join(root, e.name)));
-}
-
-/** The configured runner driver: local processes (sandboxed or not), or Pods of a Kubernetes cluster. */
-function runnerDriver(config: Config, local: RunnerDriver, objects: FileStore): RunnerDriver {
-  if (config.runners.driver !== 'kubernetes') return local;
-  return createKubernetesRunnerDriver({
-    settings: config.kubernetes,
-    // Bundle archives are `bundles/<hex>.tar.gz` in the object store; Pods download them by signed URL.
-    bundleUrl: (digest, ttlS) =>
-      objects.signedUrl(`bundles/${digest.replace(/^sha256:/, '')}.tar.gz`, { expiresInS: ttlS }),
-  });
 }
