@@ -15,7 +15,7 @@ import { cancelledResult, errorResult, startTimeoutResult } from './dispatch/res
 import { mayRetry, type RetryMode } from './dispatch/retry-rules.js';
 import { JobQueue } from './job-queue.js';
 import { isSurgeStart } from './metering.js';
-import { countStates, inFlightOf } from './pool-stats.js';
+import { countStates, freestRunner, poolSample, poolStats, revisionLoad } from './pool-stats.js';
 import { type Rollout, retireRolloutIdle } from './rollout.js';
 import { gpuRequestOf, Runner, type RunnerOwner } from './runner.js';
 import { runnersToStart, shouldRetire, startupBackoffMs, warmFloor } from './scaling.js';
@@ -116,18 +116,7 @@ export class AppPool implements RunnerOwner {
 
   /** The ready runner of `revisionId` (default: the current revision, passing `accept`) with the most free slots, or null. */
   private pickRunner(revisionId = this.rev.revisionId, accept?: (r: Runner) => boolean): Runner | null {
-    let best: Runner | null = null;
-    let bestFree = 0;
-    for (const r of this.runners) {
-      if (!r.ready || r.revisionId !== revisionId) continue;
-      if (accept !== undefined && !accept(r)) continue;
-      const free = r.maxMultiplexing - r.jobs.size;
-      if (free > bestFree) {
-        best = r;
-        bestFree = free;
-      }
-    }
-    return best;
+    return freestRunner(this.runners, revisionId, accept);
   }
 
   private startAttempt(runner: Runner, job: Job): void {
@@ -241,20 +230,7 @@ export class AppPool implements RunnerOwner {
 
   private scaleRevision(rev: Revision, queued: number, failures: number, now: number, floor = 0): void {
     const m = rev.manifest;
-    let live = 0;
-    let starting = 0;
-    let freeSlots = 0;
-    let inFlight = 0;
-    for (const r of this.runners) {
-      if (r.revisionId !== rev.revisionId || r.state === 'draining' || r.state === 'terminated') continue;
-      if (r.stopRequested || r.suspectSince !== null) continue;
-      live++;
-      inFlight += r.jobs.size;
-      if (r.starting) {
-        starting++;
-        freeSlots += r.maxMultiplexing;
-      } else freeSlots += r.maxMultiplexing - r.jobs.size;
-    }
+    const { live, starting, freeSlots, inFlight } = revisionLoad(this.runners, rev.revisionId);
     const queueScaling = this.queueMayScale(rev, queued > freeSlots, now);
     if (failures > 0 && (starting > 0 || now < this.nextStartAt)) return;
     const n = runnersToStart({
@@ -406,34 +382,10 @@ export class AppPool implements RunnerOwner {
   }
 
   sample(ts: number): RunnerSample {
-    const c = this.counts();
-    return {
-      ts,
-      owner: this.owner,
-      app: this.name,
-      pending: c.pending + c.docker_pull,
-      setup: c.setup,
-      idle: c.idle,
-      running: c.running,
-      draining: c.draining + c.terminating,
-    };
+    return poolSample(this, ts);
   }
 
   stats(gpuLabel: string): AppLiveStats {
-    return {
-      owner: this.owner,
-      app: this.name,
-      machineType: gpuLabel,
-      queueSize: this.queue.length,
-      inFlight: inFlightOf(this.runners),
-      runners: this.counts(),
-      retries: { ...this.retries },
-      hintHits: this.hintHits,
-      hintMisses: this.hintMisses,
-      gpus: this.runners.flatMap((r) =>
-        r.state === 'terminated' ? [] : r.gpus.usage.map((u) => ({ runnerId: r.id, ...u })),
-      ),
-      stateSeconds: this.stateTimes.snapshot(),
-    };
+    return poolStats(this, gpuLabel);
   }
 }
