@@ -92,6 +92,12 @@ async function parentOf(
   return dir ? { dir, name } : null;
 }
 
+/** Whether an absent local path is known to be absent (not below a folder the walk could not read). */
+export function knownAbsent(scan: TreeScan, path: string): boolean {
+  if (!scan.complete) return false;
+  return !scan.unreadable.some((u) => u === '' || path === u || path.startsWith(`${u}/`));
+}
+
 /** The signature of `rel` now: null when absent, 'other' when not a regular file (or unreachable). */
 export async function currentSig(root: DirHandle, rel: string): Promise<FileSig | null | 'other'> {
   let parent: Awaited<ReturnType<typeof parentOf>>;

@@ -9,6 +9,7 @@ import { ensureRoot, listOwner, loadManifest, saveManifest } from './owner-sync-
 import {
   currentSig,
   type FileSig,
+  knownAbsent,
   makeFolder,
   openCacheFile,
   openCacheRoot,
@@ -392,10 +393,4 @@ export function createOwnerSync(deps: OwnerSyncDeps): OwnerSync {
       }
     },
   };
-}
-
-/** Whether an absent local path is known to be absent (not below a folder the walk could not read). */
-function knownAbsent(scan: TreeScan, path: string): boolean {
-  if (!scan.complete) return false;
-  return !scan.unreadable.some((u) => u === '' || path === u || path.startsWith(`${u}/`));
 }
