@@ -16,7 +16,6 @@ import {
   placeFile,
   removeFile,
   scanTree,
-  type TreeScan,
 } from './owner-sync-tree.js';
 
 /** The logger calls the sync makes (pino's shape). */
