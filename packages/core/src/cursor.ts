@@ -74,6 +74,23 @@ export function falPageNumber(cursor: string): number | null {
   return page;
 }
 
+/** Deepest item a page-number cursor may reach; past it, callers follow `next_cursor` (a keyset position). */
+const MAX_PAGE_OFFSET = 100_000;
+
+/** Items before the page that fal's page-number cursor (`Mg==` = page 2) asks for, or 0 for other cursors. */
+export function falPageOffset(cursor: string | undefined, limit: number): number {
+  const page = cursor === undefined ? null : falPageNumber(cursor);
+  if (page === null) return 0;
+  const offset = (page - 1) * limit;
+  if (offset > MAX_PAGE_OFFSET) {
+    throw new PlatformError(
+      'REQUEST_INVALID',
+      `a page-number cursor may skip at most ${MAX_PAGE_OFFSET} items; follow next_cursor instead`,
+    );
+  }
+  return offset;
+}
+
 /** fal's page-number cursor for `page` (`encodeFalPage(2) === 'Mg=='`). */
 export function encodeFalPage(page: number): string {
   return Buffer.from(String(page), 'latin1').toString('base64');

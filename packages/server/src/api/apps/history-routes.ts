@@ -1,8 +1,15 @@
-import { type Clock, EVENT_CATEGORIES, PlatformError, resolveTimeWindow, TIMEFRAMES } from '@hangar/core';
+import {
+  type Clock,
+  EVENT_CATEGORIES,
+  falPageOffset,
+  PlatformError,
+  resolveTimeWindow,
+  TIMEFRAMES,
+} from '@hangar/core';
 import { Type } from 'typebox';
 import { type HttpApp, principalOf } from '../../http/app.js';
 import { AppParams, requireOwnedApp } from './access.js';
-import { afterCursor, pageOf, pageOffset } from './paging.js';
+import { afterCursor, pageOf } from './paging.js';
 import type { EventRow, RevisionRow, SampleBucketRow } from './queries.js';
 import type { RunQuery } from './run-query.js';
 import { baseWidth, foldRunnerHistory, historyBuckets } from './runner-history.js';
@@ -94,7 +101,7 @@ export function registerAppHistoryRoutes(app: HttpApp, runQuery: RunQuery, clock
       const q = request.query;
       const w = resolveWindow(q, clock());
       const before = afterCursor(q.cursor, 'app-events');
-      const offset = pageOffset(q.cursor, q.limit);
+      const offset = falPageOffset(q.cursor, q.limit);
       const categories = categoriesOf(q.category);
       const params = { owner, app: name, ...w, categories, before, limit: q.limit, offset };
       const rows = (await runQuery('apps.events', params)) as EventRow[];
@@ -128,7 +135,7 @@ export function registerAppHistoryRoutes(app: HttpApp, runQuery: RunQuery, clock
         app: name,
         before,
         limit: q.limit,
-        offset: pageOffset(q.cursor, q.limit),
+        offset: falPageOffset(q.cursor, q.limit),
       })) as RevisionRow[];
       const page = pageOf(rows, q.limit, 'app-revisions', (r) => [r.created_at, r.revision_id]);
       return {

@@ -13,23 +13,6 @@ export function afterCursor(cursor: string | undefined, kind: string): Before {
   return { t, k };
 }
 
-/** Deepest row a page-number cursor may reach; past it, follow `next_cursor`. */
-const MAX_PAGE_OFFSET = 100_000;
-
-/** Rows before the page that fal's page-number cursor (`Mg==` = page 2) asks for, or 0 for our cursors. */
-export function pageOffset(cursor: string | undefined, limit: number): number {
-  const page = cursor === undefined ? null : falPageNumber(cursor);
-  if (page === null) return 0;
-  const offset = (page - 1) * limit;
-  if (offset > MAX_PAGE_OFFSET) {
-    throw new PlatformError(
-      'REQUEST_INVALID',
-      `a page-number cursor may skip at most ${MAX_PAGE_OFFSET} items; follow next_cursor instead`,
-    );
-  }
-  return offset;
-}
-
 /** Trims the extra row a query fetched and builds `next_cursor`/`has_more` from the last item kept. */
 export function pageOf<T>(
   rows: readonly T[],

@@ -6,6 +6,7 @@ import {
   encodeCursor,
   type FileStore,
   falPageNumber,
+  falPageOffset,
   PlatformError,
   pageInfo,
   parseList,
@@ -69,23 +70,6 @@ const ListResponse = Type.Object({
 
 const REQUEST_ID_WINDOW_DAYS = 90;
 
-/** Deepest item a page-number cursor may reach; past it, follow `next_cursor` (a keyset position). */
-const MAX_PAGE_OFFSET = 100_000;
-
-/** Items before the page a fal page-number cursor (`Mg==` = page 2) asks for, or 0. */
-function offsetOf(cursor: string | undefined, limit: number): number {
-  const page = cursor === undefined ? null : falPageNumber(cursor);
-  if (page === null) return 0;
-  const offset = (page - 1) * limit;
-  if (offset > MAX_PAGE_OFFSET) {
-    throw new PlatformError(
-      'REQUEST_INVALID',
-      `a page-number cursor may skip at most ${MAX_PAGE_OFFSET} items; follow next_cursor instead`,
-    );
-  }
-  return offset;
-}
-
 function positionOf(cursor: string | undefined, kind: string): RequestPosition | null {
   if (cursor === undefined || falPageNumber(cursor) !== null) return null;
   const [phase, key, id] = decodeCursor(cursor, kind, 3);
@@ -133,7 +117,7 @@ export function registerRequestsRoutes(app: HttpApp, deps: RequestsRoutesDeps): 
         sortBy,
         limit: q.limit ?? 50,
         after,
-        offset: offsetOf(q.cursor, q.limit ?? 50),
+        offset: falPageOffset(q.cursor, q.limit ?? 50),
         payloads: expand.includes('payloads'),
         billing: expand.includes('billing'),
       };
