@@ -22,26 +22,7 @@ describe('server with S3 storage: runners write DATA_DIR back to the store', () 
   beforeAll(async () => {
     s3 = await startS3Server();
     const bucket = await s3.bucket('server-files');
-    home = mkdtempSync(join(tmpdir(), 'hangar-s3-server-'));
-    const s3Config = {
-      access_key_id: s3.credentials.accessKeyId,
-      secret_access_key: s3.credentials.secretAccessKey,
-    };
-    writeFileSync(
-      join(home, 'hangar.config.json'),
-      JSON.stringify({
-        runners: { isolation: multiTenantIsolation },
-        storage: { sync_interval_s: 1, s3: s3Config },
-      }),
-    );
-    const env = {
-      HANGAR_LOG_LEVEL: 'silent',
-      HANGAR_HOME: home,
-      HANGAR_OWNER: 'solo',
-      HANGAR_STORAGE_URL: `s3://${bucket}/hangar`,
-      HANGAR_S3_ENDPOINT: s3.endpoint,
-    };
-    server = await startServer(loadConfig({ port: '0', home }, env, home), { demo: true });
+    ({ home, server } = await startS3Hangar(s3, bucket, 'hangar-s3-server-', 1));
     key = readFileSync(join(home, 'admin.key'), 'utf8').trim();
     objects = createS3FileStore({
       bucket,
@@ -96,26 +77,7 @@ describe('server with S3 storage: Files API changes refresh the runner cache on 
   beforeAll(async () => {
     s3 = await startS3Server();
     const bucket = await s3.bucket('refresh-files');
-    home = mkdtempSync(join(tmpdir(), 'hangar-s3-refresh-'));
-    const s3Config = {
-      access_key_id: s3.credentials.accessKeyId,
-      secret_access_key: s3.credentials.secretAccessKey,
-    };
-    writeFileSync(
-      join(home, 'hangar.config.json'),
-      JSON.stringify({
-        runners: { isolation: multiTenantIsolation },
-        storage: { sync_interval_s: 3600, s3: s3Config },
-      }),
-    );
-    const env = {
-      HANGAR_LOG_LEVEL: 'silent',
-      HANGAR_HOME: home,
-      HANGAR_OWNER: 'solo',
-      HANGAR_STORAGE_URL: `s3://${bucket}/hangar`,
-      HANGAR_S3_ENDPOINT: s3.endpoint,
-    };
-    server = await startServer(loadConfig({ port: '0', home }, env, home), { demo: true });
+    ({ home, server } = await startS3Hangar(s3, bucket, 'hangar-s3-refresh-', 3600));
     auth = `Key ${readFileSync(join(home, 'admin.key'), 'utf8').trim()}`;
   });
 
@@ -165,3 +127,33 @@ describe('server with S3 storage: Files API changes refresh the runner cache on 
     await until(() => !existsSync(cached('models/v2.bin')));
   });
 });
+
+/** A whole server (demo apps deployed, owner `solo`) whose storage is `s3://<bucket>/hangar` on `s3`. */
+async function startS3Hangar(
+  s3: S3TestServer,
+  bucket: string,
+  tmpPrefix: string,
+  syncIntervalS: number,
+): Promise<{ home: string; server: RunningServer }> {
+  const home = mkdtempSync(join(tmpdir(), tmpPrefix));
+  const s3Config = {
+    access_key_id: s3.credentials.accessKeyId,
+    secret_access_key: s3.credentials.secretAccessKey,
+  };
+  writeFileSync(
+    join(home, 'hangar.config.json'),
+    JSON.stringify({
+      runners: { isolation: multiTenantIsolation },
+      storage: { sync_interval_s: syncIntervalS, s3: s3Config },
+    }),
+  );
+  const env = {
+    HANGAR_LOG_LEVEL: 'silent',
+    HANGAR_HOME: home,
+    HANGAR_OWNER: 'solo',
+    HANGAR_STORAGE_URL: `s3://${bucket}/hangar`,
+    HANGAR_S3_ENDPOINT: s3.endpoint,
+  };
+  const server = await startServer(loadConfig({ port: '0', home }, env, home), { demo: true });
+  return { home, server };
+}
