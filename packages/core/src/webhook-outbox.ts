@@ -80,7 +80,13 @@ export interface WebhookOutbox {
   /** Final: the receiver answered 2xx. */
   delivered(id: string, attempt: number, at: number, status: number): Promise<boolean>;
   /** The attempt failed; due again at `dueAt`. */
-  retry(id: string, attempt: number, at: number, outcome: WebhookAttemptOutcome, dueAt: number): Promise<boolean>;
+  retry(
+    id: string,
+    attempt: number,
+    at: number,
+    outcome: WebhookAttemptOutcome,
+    dueAt: number,
+  ): Promise<boolean>;
   /** Final: the last attempt failed (or the destination is refused). */
   giveUp(id: string, attempt: number, at: number, outcome: WebhookAttemptOutcome): Promise<boolean>;
   /** Final without an attempt: a waiting delivery whose request can never complete (was never recorded). */

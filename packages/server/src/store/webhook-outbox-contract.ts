@@ -77,7 +77,12 @@ export function describeWebhookOutboxContract(name: string, open: () => Promise<
       expect(await o.delivered('r1', 1, 200, 200)).toBe(false);
       expect(await o.retry('r1', 1, 200, { status: 500, error: null }, 0)).toBe(false);
       expect(await o.delivered('r1', 2, 300, 204)).toBe(true);
-      expect(await o.get('r1')).toMatchObject({ state: 'delivered', attempts: 2, lastStatus: 204, finishedAt: 300 });
+      expect(await o.get('r1')).toMatchObject({
+        state: 'delivered',
+        attempts: 2,
+        lastStatus: 204,
+        finishedAt: 300,
+      });
       expect(await o.claim(10_000_000, 10, LEASE)).toEqual([]);
       expect(await o.giveUp('r1', 2, 400, { status: null, error: 'late' })).toBe(false);
     });
@@ -86,7 +91,12 @@ export function describeWebhookOutboxContract(name: string, open: () => Promise<
       await o.ready(delivery('r1'), Buffer.from('x'), 0);
       await o.claim(0, 10, LEASE);
       expect(await o.retry('r1', 1, 10, { status: 503, error: 'HTTP 503' }, 7_010)).toBe(true);
-      expect(await o.get('r1')).toMatchObject({ state: 'pending', dueAt: 7_010, lastStatus: 503, lastError: 'HTTP 503' });
+      expect(await o.get('r1')).toMatchObject({
+        state: 'pending',
+        dueAt: 7_010,
+        lastStatus: 503,
+        lastError: 'HTTP 503',
+      });
       expect(await o.claim(7_009, 10, LEASE)).toEqual([]);
       expect((await o.claim(7_010, 10, LEASE))[0]?.attempt).toBe(2);
       expect(await o.giveUp('r1', 2, 8_000, { status: null, error: 'connection refused' })).toBe(true);
@@ -102,11 +112,16 @@ export function describeWebhookOutboxContract(name: string, open: () => Promise<
     });
 
     it('claims the earliest due, up to the limit, and concurrent claims never share a delivery', async () => {
-      for (let i = 0; i < 20; i++) await o.ready(delivery(`r${String(i).padStart(2, '0')}`), Buffer.from('x'), 100 - i);
+      for (let i = 0; i < 20; i++)
+        await o.ready(delivery(`r${String(i).padStart(2, '0')}`), Buffer.from('x'), 100 - i);
       const first = await o.claim(1_000, 3, LEASE);
       // Which are claimed is the contract, not the order of the answer.
       expect(first.map((c) => c.id).sort()).toEqual(['r17', 'r18', 'r19']);
-      const batches = await Promise.all([o.claim(1_000, 5, LEASE), o.claim(1_000, 5, LEASE), o.claim(1_000, 5, LEASE)]);
+      const batches = await Promise.all([
+        o.claim(1_000, 5, LEASE),
+        o.claim(1_000, 5, LEASE),
+        o.claim(1_000, 5, LEASE),
+      ]);
       const ids = batches.flat().map((c) => c.id);
       expect(ids).toHaveLength(15);
       expect(new Set(ids).size).toBe(15);
@@ -125,7 +140,11 @@ export function describeWebhookOutboxContract(name: string, open: () => Promise<
       expect((await o.listWaiting(100, 'a', 10)).map((d) => d.id)).toEqual(['c', 'd']);
       expect(await o.drop('c', 50, 'request was never recorded')).toBe(true);
       expect(await o.drop('b', 50, 'no')).toBe(false);
-      expect(await o.get('c')).toMatchObject({ state: 'failed', lastError: 'request was never recorded', finishedAt: 50 });
+      expect(await o.get('c')).toMatchObject({
+        state: 'failed',
+        lastError: 'request was never recorded',
+        finishedAt: 50,
+      });
       expect((await o.listWaiting(100, null, 10)).map((d) => d.id)).toEqual(['a', 'd']);
     });
 

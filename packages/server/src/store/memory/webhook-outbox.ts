@@ -50,7 +50,13 @@ export class MemoryWebhookOutbox implements WebhookOutbox {
   async delivered(id: string, attempt: number, at: number, status: number): Promise<boolean> {
     const row = this.claimed(id, attempt);
     if (!row) return false;
-    Object.assign(row, { state: 'delivered', dueAt: null, lastStatus: status, lastError: null, finishedAt: at });
+    Object.assign(row, {
+      state: 'delivered',
+      dueAt: null,
+      lastStatus: status,
+      lastError: null,
+      finishedAt: at,
+    });
     row.body = null;
     return true;
   }
@@ -96,9 +102,15 @@ export class MemoryWebhookOutbox implements WebhookOutbox {
     return record;
   }
 
-  async listWaiting(createdBefore: number, afterId: string | null, limit: number): Promise<WebhookDelivery[]> {
+  async listWaiting(
+    createdBefore: number,
+    afterId: string | null,
+    limit: number,
+  ): Promise<WebhookDelivery[]> {
     return [...this.rows.values()]
-      .filter((r) => r.state === 'waiting' && r.createdAt < createdBefore && (afterId === null || r.id > afterId))
+      .filter(
+        (r) => r.state === 'waiting' && r.createdAt < createdBefore && (afterId === null || r.id > afterId),
+      )
       .sort((a, b) => (a.id < b.id ? -1 : 1))
       .slice(0, limit)
       .map(delivery);

@@ -12,7 +12,6 @@ import { SqliteKeyStore } from './keys.js';
 import { openDatabase } from './open.js';
 import { SqliteRequestStore } from './requests.js';
 import { SqliteSecretStore } from './secrets.js';
-import { SqliteWebhookOutbox } from './webhook-outbox.js';
 import {
   SqliteEventStore,
   SqliteLogStore,
@@ -20,6 +19,7 @@ import {
   SqliteRunnerRegistry,
   SqliteRunnerSampleStore,
 } from './telemetry.js';
+import { SqliteWebhookOutbox } from './webhook-outbox.js';
 import { SqliteWriter, type WriteErrorLogger } from './writer.js';
 
 export { migrate, openDatabase, openReadOnly } from './open.js';

@@ -161,7 +161,11 @@ export class SqliteWebhookOutbox implements WebhookOutbox {
     return row ? rowToRecord(row) : null;
   }
 
-  async listWaiting(createdBefore: number, afterId: string | null, limit: number): Promise<WebhookDelivery[]> {
+  async listWaiting(
+    createdBefore: number,
+    afterId: string | null,
+    limit: number,
+  ): Promise<WebhookDelivery[]> {
     await this.writer.settled();
     const rows = this.waitingStmt.all(afterId ?? '', createdBefore, limit) as WebhookOutboxRow[];
     return rows.map(rowToDelivery);
