@@ -240,7 +240,7 @@ describe('webhook sender', () => {
 
   it('arms a waiting delivery whose request completed without it, and drops one whose request was never recorded', async () => {
     const { r, url } = await receiver();
-    const stores = createMemoryStores();
+    const stores = createMemoryStores({ clock });
     const outbox = new MemoryWebhookOutbox();
     const s = sender(outbox, stores);
     now = 40_000_000;
