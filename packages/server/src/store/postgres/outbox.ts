@@ -6,7 +6,7 @@ import {
   type WebhookDeliveryRecord,
   type WebhookOutbox,
 } from '@hangar/core';
-import { rowToDelivery, rowToRecord, type WebhookOutboxRow } from '../sqlite/webhook-outbox.js';
+import { rowToDelivery, rowToRecord, type WebhookOutboxRow } from '../webhook-outbox-rows.js';
 import type { PgSession } from './session.js';
 
 const DELIVERY_COLUMNS = 'id, owner, app, user_id, url, created_at';

@@ -3,59 +3,16 @@ import type {
   WebhookAttemptOutcome,
   WebhookDelivery,
   WebhookDeliveryRecord,
-  WebhookDeliveryState,
   WebhookOutbox,
 } from '@hangar/core';
 import type Database from 'better-sqlite3';
+import { rowToDelivery, rowToRecord, type WebhookOutboxRow } from '../webhook-outbox-rows.js';
 import type { Runnable, SqliteWriter } from './writer.js';
 
 const DELIVERY_COLUMNS = 'id, owner, app, user_id, url, created_at';
 const RECORD_COLUMNS = `${DELIVERY_COLUMNS}, state, attempts, due_at, last_status, last_error, finished_at`;
 /** The write of a sender holding attempt `attempts` of a pending delivery; stale claims match nothing. */
 const CLAIMED = "WHERE id = ? AND state = 'pending' AND attempts = ?";
-
-/** One `webhook_outbox` row as read. */
-export interface WebhookOutboxRow {
-  id: string;
-  owner: string;
-  app: string;
-  user_id: string;
-  url: string;
-  created_at: number | string;
-  state?: string;
-  attempts?: number;
-  due_at?: number | string | null;
-  last_status?: number | null;
-  last_error?: string | null;
-  finished_at?: number | string | null;
-  body?: Buffer | null;
-}
-
-/** The delivery of a row (BIGINT columns may come back as strings from Postgres). */
-export function rowToDelivery(r: WebhookOutboxRow): WebhookDelivery {
-  return {
-    id: r.id,
-    owner: r.owner,
-    app: r.app,
-    userId: r.user_id,
-    url: r.url,
-    createdAt: Number(r.created_at),
-  };
-}
-
-/** The stored record of a row read with every column but the body. */
-export function rowToRecord(r: WebhookOutboxRow): WebhookDeliveryRecord {
-  const num = (v: number | string | null | undefined) => (v === null || v === undefined ? null : Number(v));
-  return {
-    ...rowToDelivery(r),
-    state: r.state as WebhookDeliveryState,
-    attempts: r.attempts ?? 0,
-    dueAt: num(r.due_at),
-    lastStatus: r.last_status ?? null,
-    lastError: r.last_error ?? null,
-    finishedAt: num(r.finished_at),
-  };
-}
 
 /**
  * The webhook outbox on the SQLite file of the stores, written through their one batched writer: a
