@@ -9,11 +9,15 @@ import {
   type WebhookOutbox,
   webhookRetryDelayMs,
 } from '@hangar/core';
+import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { requestFixture } from '../store/fixtures.js';
 import { createMemoryStores, type MemoryStores } from '../store/memory/index.js';
 import { MemoryWebhookOutbox } from '../store/memory/webhook-outbox.js';
+import { loadMigrations, migratePostgres } from '../store/postgres/migrate.js';
+import { PostgresWebhookOutbox } from '../store/postgres/outbox.js';
 import { createSqliteStores } from '../store/sqlite/index.js';
+import { postgresMissing, startPostgres } from '../test-services/postgres.test-helper.js';
 import { createNetGuard } from './net-guard.js';
 import { WebhookSender } from './webhook-sender.js';
 import { createWebhookSigner, verifyWebhookSignature } from './webhook-signer.js';
@@ -200,29 +204,58 @@ describe('webhook sender', () => {
     expect(await outbox.get('req-3')).toMatchObject({ state: 'delivered', attempts: 2 });
   });
 
-  it('never sends one delivery from two senders at once (two connections to one SQLite file)', async () => {
+  /** Two senders, each on its own connection to one store, racing over 40 due deliveries. */
+  async function race(a: WebhookOutbox, b: WebhookOutbox): Promise<void> {
     const { r, url } = await receiver();
     r.holdMs = 30;
+    const stores = createMemoryStores();
+    now = 20_000_000;
+    for (let i = 0; i < 40; i++) await a.ready(delivery(`req-${i}`, url), Buffer.from('{}'), now);
+    const sa = sender(a, stores);
+    const sb = sender(b, stores);
+    await Promise.all([sa.runOnce(), sb.runOnce(), sa.runOnce(), sb.runOnce()]);
+    expect(r.hits).toHaveLength(40);
+    expect(new Set(r.hits.map((h) => h.id)).size).toBe(40);
+    expect(r.maxInFlightPerId).toBe(1);
+    for (let i = 0; i < 40; i++) expect((await b.get(`req-${i}`))?.state).toBe('delivered');
+    for (const s of senders.splice(0)) await s.close();
+  }
+
+  it('never sends one delivery from two senders at once (two connections to one SQLite file)', async () => {
     const path = join(dir, 'two-senders.db');
     const a = createSqliteStores({ path });
     const b = createSqliteStores({ path });
     try {
-      const stores = createMemoryStores();
-      now = 20_000_000;
-      for (let i = 0; i < 40; i++) await a.outbox.ready(delivery(`req-${i}`, url), Buffer.from('{}'), now);
-      const sa = sender(a.outbox, stores);
-      const sb = sender(b.outbox, stores);
-      await Promise.all([sa.runOnce(), sb.runOnce(), sa.runOnce(), sb.runOnce()]);
-      expect(r.hits).toHaveLength(40);
-      expect(new Set(r.hits.map((h) => h.id)).size).toBe(40);
-      expect(r.maxInFlightPerId).toBe(1);
-      for (let i = 0; i < 40; i++) expect((await b.outbox.get(`req-${i}`))?.state).toBe('delivered');
+      await race(a.outbox, b.outbox);
     } finally {
-      for (const s of senders.splice(0)) await s.close();
       await a.close();
       await b.close();
     }
   });
+
+  it.skipIf(postgresMissing !== null)(
+    'never sends one delivery from two nodes at once (PostgreSQL)',
+    async () => {
+      const server = await startPostgres();
+      const pools: pg.Pool[] = [];
+      const open = (url: string) => {
+        const pool = new pg.Pool({ connectionString: url, max: 4 });
+        pools.push(pool);
+        return {
+          query: async <T>(text: string, p?: readonly unknown[]) =>
+            (await pool.query(text, p as unknown[])).rows as T[],
+        };
+      };
+      try {
+        const url = await server.createDatabase();
+        await migratePostgres(open(url), await loadMigrations());
+        await race(new PostgresWebhookOutbox(open(url)), new PostgresWebhookOutbox(open(url)));
+      } finally {
+        for (const p of pools) await p.end();
+        await server.close();
+      }
+    },
+  );
 
   it('refuses a private destination at send time (SSRF rules) and records it as failed', async () => {
     const { r, url } = await receiver();
