@@ -237,7 +237,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     webhook: {
       allowPrivate: config.webhooks.allowPrivate,
       allowlist: [...config.webhooks.allowlist],
-      maxAttempts: 10,
+      outbox: stores.outbox,
+      retryBaseMs: config.webhooks.retryBaseS * 1000,
       privateKeyPem: loadOrCreateWebhookKey(join(config.home, 'webhook-key.pem')),
     },
     logger,

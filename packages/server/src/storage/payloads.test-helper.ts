@@ -23,6 +23,7 @@ import { createAuthenticator } from '../http/auth.js';
 import { createStreamSlots } from '../http/stream-slots.js';
 import { createQueryPool, type QueryPool } from '../query/pool.js';
 import { createLogBus } from '../runners/log-bus.js';
+import { MemoryWebhookOutbox } from '../store/memory/webhook-outbox.js';
 import { createSqliteStores } from '../store/sqlite/index.js';
 import { createPayloadStore, type PayloadStore, payloadKey } from './payloads.js';
 
@@ -126,7 +127,13 @@ export function describePayloadStore(
         resultTtlMs: TTL_MS,
         jsonCap: 64 * 1024,
         jsonInput: { maxDepth: 64, maxItems: 100_000, maxStringBytes: 1 << 20 },
-        webhook: { allowPrivate: false, allowlist: [], maxAttempts: 1, retryBaseMs: 20 },
+        webhook: {
+          outbox: new MemoryWebhookOutbox(),
+          allowPrivate: false,
+          allowlist: [],
+          maxAttempts: 1,
+          retryBaseMs: 20,
+        },
         logger: { warn: () => undefined, error: () => undefined },
         streams: createStreamSlots(10),
       });

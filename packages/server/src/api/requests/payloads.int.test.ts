@@ -12,6 +12,7 @@ import { createHttpApp, type HttpApp } from '../../http/app.js';
 import { createAuthenticator } from '../../http/auth.js';
 import { createQueryPool, type QueryPool, type QueryWorkerFailure } from '../../query/pool.js';
 import { createLogBus } from '../../runners/log-bus.js';
+import { MemoryWebhookOutbox } from '../../store/memory/webhook-outbox.js';
 import { createSqliteStores } from '../../store/sqlite/index.js';
 import { registerRequestsRoutes } from './routes.js';
 
@@ -66,7 +67,13 @@ beforeAll(async () => {
     resultTtlMs: 3_600_000,
     jsonCap: 64 * 1024,
     jsonInput: { maxDepth: 1_000_000, maxItems: 1_000_000, maxStringBytes: 1 << 20 },
-    webhook: { allowPrivate: false, allowlist: [], maxAttempts: 1, retryBaseMs: 20 },
+    webhook: {
+      outbox: new MemoryWebhookOutbox(),
+      allowPrivate: false,
+      allowlist: [],
+      maxAttempts: 1,
+      retryBaseMs: 20,
+    },
     logger: { warn: () => undefined, error: () => undefined },
   });
   registerGatewayRoutes(app, gateway);

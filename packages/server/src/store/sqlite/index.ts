@@ -1,4 +1,4 @@
-import { type Clock, type SecretStore, type Stores, systemClock } from '@hangar/core';
+import { type Clock, type SecretStore, type Stores, systemClock, type WebhookOutbox } from '@hangar/core';
 import {
   type RollupRow,
   rebuildRollups,
@@ -19,6 +19,7 @@ import {
   SqliteRunnerRegistry,
   SqliteRunnerSampleStore,
 } from './telemetry.js';
+import { SqliteWebhookOutbox } from './webhook-outbox.js';
 import { SqliteWriter, type WriteErrorLogger } from './writer.js';
 
 export { migrate, openDatabase, openReadOnly } from './open.js';
@@ -59,6 +60,8 @@ export interface SqliteStores extends Stores {
   rollups: RollupSink;
   /** Owners' sealed secrets. */
   secrets: SecretStore;
+  /** Webhook deliveries, on the same file and writer as the requests. */
+  outbox: WebhookOutbox;
 }
 
 /** Opens every store on one SQLite file, with a single batched writer for all writes. */
@@ -86,6 +89,7 @@ export function createSqliteStores(opts: SqliteStoresOptions): SqliteStores {
     samples: new SqliteRunnerSampleStore(db, writer),
     runners: new SqliteRunnerRegistry(db, writer),
     secrets: new SqliteSecretStore(db, writer),
+    outbox: new SqliteWebhookOutbox(db, writer),
     rollups: {
       record(rows) {
         if (rows.length > 0) writer.enqueue(upsertRollup, [rows]);
