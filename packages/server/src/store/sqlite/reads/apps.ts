@@ -85,7 +85,7 @@ export function appEvents(db: Database.Database, p: AppEventsParams): EventItem[
 
 /** Aggregates samples in [start, end) into buckets of `width` ms counted from `origin` (`pending` + `setup`). */
 export function runnerSampleBuckets(db: Database.Database, p: RunnerBucketsParams): RunnerSampleBucket[] {
-  const sql = `SELECT (ts - ?) / ? AS b, count(*) AS n,
+  const sql = `SELECT (ts - CAST(? AS INTEGER)) / CAST(? AS INTEGER) AS b, count(*) AS n,
       max(running) AS max_running, max(idle) AS max_idle, max(pending + setup) AS max_pending,
       max(draining) AS max_draining, sum(running) AS sum_running, sum(idle) AS sum_idle,
       sum(pending + setup) AS sum_pending, sum(draining) AS sum_draining
