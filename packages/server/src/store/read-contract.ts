@@ -1,6 +1,7 @@
 import {
   type AnalyticsResult,
   HOUR_MS,
+  type ListRequestsParams,
   type LogFilter,
   type LogLine,
   type MeterRecord,
@@ -102,19 +103,19 @@ export function describeReadContract(name: string, open: () => Promise<Stores>):
         await s.flush();
       });
 
-      const base = {
+      const base: ListRequestsParams = {
         endpoints: [{ id: 'acme/echo', bare: true }],
         startMs: T0 - HOUR_MS,
         endMs: T0 + HOUR_MS,
         status: null,
         requestId: null,
-        sortBy: 'ended_at' as const,
+        sortBy: 'ended_at',
         limit: 50,
         after: null,
         payloads: false,
         billing: false,
       };
-      const items = async (p: Partial<typeof base> & Record<string, unknown> = {}) => {
+      const items = async (p: Partial<ListRequestsParams> = {}) => {
         const page = await s.reads.requestsPage({ ...base, ...p });
         return { ...page, items: (JSON.parse(page.json) as { items: RequestItem[] }).items };
       };
@@ -140,7 +141,7 @@ export function describeReadContract(name: string, open: () => Promise<Stores>):
 
       it('pages with cursors and offsets without loss or repeat', async () => {
         const seen: string[] = [];
-        let after = null;
+        let after: ListRequestsParams['after'] = null;
         for (let n = 0; n < 10; n++) {
           const page = await items({ limit: 2, after });
           seen.push(...page.items.map((i) => i.request_id));
