@@ -61,7 +61,7 @@ beforeAll(async () => {
     streams,
   });
   registerGatewayRoutes(app, gateway);
-  registerLogsRoutes(app, { runQuery: pool.runQuery, bus: logBus, flushLogs: () => stores.flush(), streams });
+  registerLogsRoutes(app, { reads: pool.logs, bus: logBus, flushLogs: () => stores.flush(), streams });
   url = await app.listen({ host: '127.0.0.1', port: 0 });
   aliceKey = await createTestKey(stores.keys, 'alice');
   bobKey = await createTestKey(stores.keys, 'bob');
