@@ -306,4 +306,12 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE runners ADD COLUMN gpu_usage TEXT;
   `,
+  // 12 (nodes): the node running each runner, and its meter rows' fixed fields, so the cluster's leader
+  // can end the runners of a dead node and close their metering at its last heartbeat. NULL on older rows.
+  `
+  ALTER TABLE runners ADD COLUMN node_id TEXT;
+  ALTER TABLE runners ADD COLUMN environment TEXT;
+  ALTER TABLE runners ADD COLUMN is_surge INTEGER;
+  CREATE INDEX runners_live_node ON runners(node_id) WHERE ended_at IS NULL;
+  `,
 ];
