@@ -47,6 +47,8 @@ export interface SupervisorDeps {
    * waiting in PENDING for cards are ones that will get them.
    */
   gpuCapacity?: (request: GpuRequest) => number;
+  /** Runners the cluster's leader placed on this node for an app: kept warm like `min_concurrency`. */
+  placementFloor?: (owner: string, app: string) => number;
   /** This server's node id, put on every runner as its `node` label (default `local`). */
   nodeId?: string;
   /** The owner's file storage root, given to runners as `DATA_DIR`. */
