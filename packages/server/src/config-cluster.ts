@@ -36,13 +36,17 @@ export interface ClusterSettings {
 }
 
 /** The `cluster` settings; throws a plain Error with the problem (config.ts makes it a ConfigError). */
-export function clusterSettings(file: ClusterConfigFile | undefined, redisUrl: string | null): ClusterSettings {
+export function clusterSettings(
+  file: ClusterConfigFile | undefined,
+  redisUrl: string | null,
+): ClusterSettings {
   const c = file ?? {};
   const leaseMs = c.lease_ms ?? 5000;
   const renewMs = c.renew_ms ?? 1000;
   const deadAfterMs = c.dead_after_ms ?? 5000;
   if (renewMs * 2 > leaseMs) throw new Error('cluster.renew_ms must be at most half of cluster.lease_ms');
-  if (deadAfterMs < renewMs * 2) throw new Error('cluster.dead_after_ms must be at least twice cluster.renew_ms');
+  if (deadAfterMs < renewMs * 2)
+    throw new Error('cluster.dead_after_ms must be at least twice cluster.renew_ms');
   if (redisUrl !== null && !/^rediss?:\/\//.test(redisUrl)) {
     throw new Error('HANGAR_REDIS_URL must be a redis:// or rediss:// URL');
   }

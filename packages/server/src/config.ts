@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type BundleLimits, type JsonInputLimits, type MachineType, OWNER_NAME_PATTERN } from '@hangar/core';
+import { type ClusterConfigFile, type ClusterSettings, clusterSettings } from './config-cluster.js';
 import {
   CONFIG_FILE,
   ConfigError,
@@ -10,7 +11,6 @@ import {
   mergeMachineTypes,
   readConfigFile,
 } from './config-file.js';
-import { type ClusterConfigFile, type ClusterSettings, clusterSettings } from './config-cluster.js';
 import type { KubernetesSettings } from './config-kubernetes.js';
 import type { GpuCard } from './runners/gpus/inventory.js';
 import type { SandboxSettings } from './runners/sandbox/index.js';

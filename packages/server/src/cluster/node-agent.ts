@@ -71,7 +71,10 @@ export function createNodeAgent(deps: NodeAgentDeps): NodeAgent {
     leaseMs: timing.leaseMs,
     now: deps.now,
     onChange: (lead) =>
-      logger.info({ node: nodeId, token: lead?.token }, lead ? 'this node leads the cluster' : 'no longer the leader'),
+      logger.info(
+        { node: nodeId, token: lead?.token },
+        lead ? 'this node leads the cluster' : 'no longer the leader',
+      ),
     onError: () => {},
   });
 
@@ -92,7 +95,8 @@ export function createNodeAgent(deps: NodeAgentDeps): NodeAgent {
     const now = deps.now();
     const dead = { ...deps.deadNodes, membership, deadAfterMs: timing.deadAfterMs };
     const closed = await sweepDeadNodes(dead, leader, now);
-    if (closed > 0) logger.warn({ runners: closed }, 'closed the runners of dead nodes at their last heartbeat');
+    if (closed > 0)
+      logger.warn({ runners: closed }, 'closed the runners of dead nodes at their last heartbeat');
     const nodes = await membership.listNodes();
     const demand = await (deps.demand ?? heartbeatDemand).demand(nodes);
     await membership.publishTargets(leader, planPlacement(demand, nodes), now);
