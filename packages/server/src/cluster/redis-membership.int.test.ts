@@ -10,7 +10,7 @@ import { describeMembershipContract } from './membership-contract.test-helper.js
 import { openRedis } from './redis.js';
 import { createRedisMembership } from './redis-membership.js';
 
-const FIXTURE = fileURLToPath(new URL('./lease-holder.fixture.ts', import.meta.url));
+const FIXTURE = fileURLToPath(new URL('./lease-holder.test-helper.ts', import.meta.url));
 const REPO = fileURLToPath(new URL('../../../..', import.meta.url));
 
 /** A lease holder in its own process, with the JSON lines it printed. */

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { NodesView } from '../../cluster/node-view.js';
 import { CONFIG_FILE, loadConfig } from '../../config.js';
 import { type RunningServer, startServer } from '../../main.js';
 import { waitFor } from '../../test-services/ports.test-helper.js';
@@ -21,9 +22,16 @@ async function serve(env: Record<string, string>, cluster?: object): Promise<Run
   return startServer(loadConfig({ port: '0', home }, vars, home));
 }
 
+/** What the tests read of an answer: a node view, a health answer or fal's error envelope. */
+type Body = NodesView & {
+  status?: string;
+  node_id?: string;
+  error: { type: string; code: string; message: string };
+};
+
 async function get(server: RunningServer, path: string, key?: string) {
   const res = await fetch(`${server.url}${path}`, key ? { headers: { authorization: `Key ${key}` } } : {});
-  return { status: res.status, retryAfter: res.headers.get('retry-after'), body: (await res.json()) as any };
+  return { status: res.status, retryAfter: res.headers.get('retry-after'), body: (await res.json()) as Body };
 }
 
 const adminOf = (n: number) => `admin_${n}:s3cret-${n}-xxxxxxxxxxxxxxxx`;
@@ -41,7 +49,7 @@ describe('nodes of an embedded server', () => {
       body: { status: 'ok', node_id: 'solo' },
     });
     expect(await get(server, '/readyz')).toMatchObject({ status: 200, body: { status: 'ready' } });
-    let view: any;
+    let view: Body | undefined;
     await waitFor(
       async () => {
         view = (await get(server, '/v1/nodes', adminOf(1))).body;
@@ -96,13 +104,11 @@ describe.skipIf(redisMissing !== null)('nodes of a cluster over Redis', () => {
       );
       const view = (await get(b, '/v1/nodes', kb)).body;
       expect(view.mode).toBe('cluster');
-      expect(view.nodes.map((n: any) => [n.node_id, n.status, n.url])).toEqual([
+      expect(view.nodes.map((n) => [n.node_id, n.status, n.url])).toEqual([
         ['node-a', 'alive', a.url],
         ['node-b', 'alive', b.url],
       ]);
-      expect(view.nodes.filter((n: any) => n.is_leader).map((n: any) => n.node_id)).toEqual([
-        view.leader.node_id,
-      ]);
+      expect(view.nodes.filter((n) => n.is_leader).map((n) => n.node_id)).toEqual([view.leader.node_id]);
       const [leader, other, key] = view.leader.node_id === 'node-a' ? [a, b, kb] : [b, a, ka];
       const oldToken = view.leader.token;
       await leader.shutdown();
