@@ -248,9 +248,10 @@ export class AppPool implements RunnerOwner {
     for (let i = 0; i < n; i++) this.startRunner(rev);
   }
 
-  /** Runners the cluster's leader placed on this node for the app (0 in embedded mode). */
+  /** Runners for the request slots the cluster's leader placed on this node (0 in embedded mode). */
   private placedFloor(): number {
-    return this.ctx.deps.placementFloor?.(this.owner, this.name) ?? 0;
+    const slots = this.ctx.deps.placementFloor?.(this.owner, this.name) ?? 0;
+    return slots > 0 ? Math.ceil(slots / Math.max(1, this.rev.manifest.max_multiplexing)) : 0;
   }
 
   /**
