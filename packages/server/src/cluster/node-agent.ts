@@ -62,7 +62,7 @@ export function createNodeAgent(deps: NodeAgentDeps): NodeAgent {
   let targets: Record<string, number> = {};
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<void> | null = null;
-  let lastRetention = 0;
+  let lastRetention = Number.NEGATIVE_INFINITY;
   let warned = false;
   const nodeId = deps.self.nodeId;
   const election = createElection({
