@@ -42,7 +42,7 @@ describe.skipIf(redisMissing !== null)('hangar nodes over a cluster', () => {
   async function node(id: string) {
     const home = join(dir.path, id);
     mkdirSync(home, { recursive: true });
-    const cluster = { lease_ms: 3000, renew_ms: 300, dead_after_ms: 2000 };
+    const cluster = { lease_ms: 3000, renew_ms: 300, dead_after_ms: 3000 };
     writeFileSync(join(home, 'hangar.config.json'), JSON.stringify({ cluster }));
     const env = cleanEnv(join(dir.path, 'config'), { HANGAR_NODE_ID: id, HANGAR_ADMIN_KEY: KEY });
     const child = spawnCli(['serve', '--port', '0', '--home', home, '--redis-url', redis.url], env);

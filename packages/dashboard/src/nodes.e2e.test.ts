@@ -20,7 +20,8 @@ const homes: string[] = [];
 async function serve(nodeId: string, redisUrl?: string): Promise<RunningServer> {
   const home = mkdtempSync(join(tmpdir(), 'hangar-nodes-dash-'));
   homes.push(home);
-  const cluster = { lease_ms: 3000, renew_ms: 300, dead_after_ms: 2000 };
+  // Both servers share this process: no short dead threshold (a start may stall heartbeats).
+  const cluster = { lease_ms: 3000, renew_ms: 300 };
   writeFileSync(join(home, 'hangar.config.json'), JSON.stringify({ cluster }));
   const env = {
     HANGAR_LOG_LEVEL: 'silent',
