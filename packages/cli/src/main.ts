@@ -9,6 +9,7 @@ import { registerKeys } from './commands/keys.js';
 import { registerLogin } from './commands/login.js';
 import { registerLogs } from './commands/logs.js';
 import { registerMetrics } from './commands/metrics.js';
+import { registerNodes } from './commands/nodes.js';
 import { registerQueue } from './commands/queue.js';
 import { registerRequests } from './commands/requests.js';
 import { registerRun } from './commands/run.js';
@@ -42,6 +43,7 @@ registerMetrics(program);
 registerQueue(program);
 registerKeys(program);
 registerSecrets(program);
+registerNodes(program);
 registerLogin(program);
 
 try {

@@ -3,6 +3,7 @@ import { createAppOps } from './resources/app-ops.js';
 import { createApps } from './resources/apps.js';
 import { createFiles } from './resources/files.js';
 import { createLogs } from './resources/logs.js';
+import { createNodes } from './resources/nodes.js';
 import { createQueue } from './resources/queue.js';
 import { createReports } from './resources/reports.js';
 import { createSecrets } from './resources/secrets.js';
@@ -37,6 +38,7 @@ export function createHangarClient(opts: ClientOptions) {
     usage: reports.usage,
     analytics: reports.analytics,
     metrics: reports.metrics,
+    nodes: createNodes(http),
   };
 }
 

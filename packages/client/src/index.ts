@@ -44,6 +44,7 @@ export type {
   LogsQuery,
   StreamedLogEntry,
 } from './resources/logs.js';
+export type { NodeInfo, NodeRunnerInfo, NodesView } from './resources/nodes.js';
 export {
   appIdOf,
   type CallOptions,

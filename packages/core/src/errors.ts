@@ -310,6 +310,11 @@ export const ERRORS = {
     message: 'The query could not be completed; retry the request',
   },
   QUERY_TIMEOUT: { type: 'server_error', status: 504, message: 'The query took too long' },
+  NODE_NOT_READY: {
+    type: 'server_error',
+    status: 503,
+    message: 'This node is not ready to serve; retry later or on another node',
+  },
   SERVER_SHUTTING_DOWN: { type: 'server_error', status: 503, message: 'Server is shutting down' },
   SERVER_INTERNAL: { type: 'server_error', status: 500, message: 'An unexpected error occurred' },
   NOT_IMPLEMENTED: { type: 'not_implemented', status: 501, message: 'Not implemented' },

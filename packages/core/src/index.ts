@@ -1,4 +1,5 @@
 export * from './bundle-rules.js';
+export * from './cluster-membership.js';
 export * from './cursor.js';
 export * from './domain.js';
 export * from './errors.js';

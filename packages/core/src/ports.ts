@@ -191,6 +191,11 @@ export interface RunnerRow {
   times: RunnerStateTimes;
   /** Its GPUs' sampled usage (runner history); absent or empty when it had none or none was sampled. */
   gpus?: RunnerGpuSummary[];
+  /** The node running it (`HANGAR_NODE_ID`); absent on rows written before nodes were recorded. */
+  nodeId?: string;
+  /** Its meter rows' fixed fields, so another node (the leader) can close its metering when its node dies. */
+  environment?: string;
+  isSurge?: boolean;
 }
 
 /** All stores of one backend, with lifecycle. */

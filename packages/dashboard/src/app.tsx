@@ -8,6 +8,7 @@ import { AppDetailPage } from './pages/app-detail';
 import { AppsPage } from './pages/apps';
 import { FilesPage } from './pages/files';
 import { LogsPage } from './pages/logs';
+import { NodesPage } from './pages/nodes';
 import { RequestsPage } from './pages/requests';
 import { SignIn } from './pages/sign-in';
 import { UsagePage } from './pages/usage';
@@ -19,6 +20,7 @@ const NAV = [
   { href: '/usage', label: 'Usage' },
   { href: '/analytics', label: 'Analytics' },
   { href: '/files', label: 'Files' },
+  { href: '/nodes', label: 'Nodes' },
 ];
 
 /** The dashboard: the sign-in gate, then the shell with one page per Platform API area. */
@@ -73,6 +75,8 @@ function Routes() {
       return <AnalyticsPage />;
     case '/files':
       return <FilesPage />;
+    case '/nodes':
+      return <NodesPage />;
     default:
       return (
         <div class="page">

@@ -9,6 +9,7 @@ import {
   WEBHOOK_RETRY_BASE_MS,
 } from '@hangar/core';
 import { type Static, Type } from 'typebox';
+import { ClusterConfigSchema } from './config-cluster.js';
 import { KubernetesConfigSchema, kubernetesSettings } from './config-kubernetes.js';
 import { createAllowlist, splitUrlAllowlist } from './net/address-policy.js';
 
@@ -216,6 +217,7 @@ export const ConfigFileSchema = Type.Object(
     ),
     metrics: Type.Optional(Type.Object({ cache_ttl_s: int(0) }, strict)),
     kubernetes: Type.Optional(KubernetesConfigSchema),
+    cluster: Type.Optional(ClusterConfigSchema),
     runners: Type.Optional(
       Type.Object(
         {

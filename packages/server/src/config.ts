@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type BundleLimits, type JsonInputLimits, type MachineType, OWNER_NAME_PATTERN } from '@hangar/core';
+import { type ClusterConfigFile, type ClusterSettings, clusterSettings } from './config-cluster.js';
 import {
   CONFIG_FILE,
   ConfigError,
@@ -22,6 +23,7 @@ export interface ConfigFlags {
   port?: number | string;
   host?: string;
   home?: string;
+  'redis-url'?: string;
 }
 
 /** Environment variables read by `loadConfig` (the only place the server reads the environment). */
@@ -40,10 +42,11 @@ export const CONFIG_ENV = [
   'HANGAR_NODE_ID',
   'HANGAR_SECRETS_KEY',
   'HANGAR_SECRETS_KEY_PREVIOUS',
+  'HANGAR_REDIS_URL',
 ] as const;
 
 /** Command-line flags read by `loadConfig`. */
-export const CONFIG_FLAGS = ['--port', '--host', '--home'] as const;
+export const CONFIG_FLAGS = ['--port', '--host', '--home', '--redis-url'] as const;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const LOG_FORMATS = ['auto', 'text', 'json'] as const;
@@ -142,6 +145,8 @@ export interface Config {
     readonly containerCli: string | null;
     readonly sandbox: SandboxSettings;
   };
+  /** Cluster mode (`HANGAR_REDIS_URL`) and this node's membership settings. */
+  readonly cluster: ClusterSettings;
   /** The Kubernetes runner driver's settings (used when `runners.driver` is `kubernetes`). */
   readonly kubernetes: KubernetesSettings;
   /** The server's PATH, where the runner sandbox's tools are looked up. */
@@ -223,6 +228,7 @@ export function loadConfig(
     machineTypes: mergeMachineTypes(file.machine_types ?? {}),
     discounts: { ...file.discounts },
     ...fileSections(file),
+    cluster: parseCluster(file.cluster, pick(f['redis-url'], 'HANGAR_REDIS_URL')?.value ?? null),
     searchPath: env['PATH'] ?? '',
     sandboxDir: join(home, 'sandbox'),
     runnersStateDir: join(home, 'run', 'runners'),
@@ -269,6 +275,14 @@ function parseNodeId(value: string | undefined): string {
     );
   }
   return value;
+}
+
+function parseCluster(file: ClusterConfigFile | undefined, redisUrl: string | null): ClusterSettings {
+  try {
+    return clusterSettings(file, redisUrl);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
 }
 
 function parseOwner(value: string | undefined): string {

@@ -7,6 +7,7 @@ import { storageLimitsFor } from './api/files/storage-quota.js';
 import { registerPlatformApi } from './api/index.js';
 import { createRequestWindow } from './api/metrics/request-window.js';
 import { createBundleStore } from './bundles/bundle-store.js';
+import { createClusterNode } from './cluster/start-node.js';
 import type { Config } from './config.js';
 import {
   createGateway,
@@ -149,7 +150,9 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
           logger,
         })
       : null;
+  const cluster = createClusterNode(config, logger);
   const supervisor = createSupervisor({
+    ...cluster.supervisorDeps,
     driver: runners,
     stores,
     logBus,
@@ -298,6 +301,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   registerStorageRoutes(http, { storage: falStorage, objects });
   const sweeper = startStorageSweeper(falStorage, config.storage.sweepIntervalS * 1000, logger);
 
+  cluster.start({ http, stores, supervisor, gpus, objects, clock, ids, publicUrl: () => publicUrl });
   registerDashboard(http, DASHBOARD_DIST);
 
   await supervisor.recover();
@@ -334,7 +338,9 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     stopped ??= (async () => {
       draining = true;
       const deadline = clock() + config.shutdownDeadlineMs;
+      await cluster.drain();
       await supervisor.close(Math.max(0, deadline - clock()));
+      await cluster.close();
       // Runners are gone: their last changes are published before the store closes.
       await ownerSync?.close();
       await gateway.close();

@@ -237,7 +237,7 @@ export class AppPool implements RunnerOwner {
       queued,
       live,
       freeSlots,
-      minConcurrency: Math.max(floor, m.min_concurrency),
+      minConcurrency: Math.max(floor, m.min_concurrency, rev === this.rev ? this.placedFloor() : 0),
       maxConcurrency: this.maxRunners(rev),
       maxMultiplexing: m.max_multiplexing,
       cautious: failures > 0,
@@ -246,6 +246,12 @@ export class AppPool implements RunnerOwner {
       queueScaling,
     });
     for (let i = 0; i < n; i++) this.startRunner(rev);
+  }
+
+  /** Runners for the request slots the cluster's leader placed on this node (0 in embedded mode). */
+  private placedFloor(): number {
+    const slots = this.ctx.deps.placementFloor?.(this.owner, this.name) ?? 0;
+    return slots > 0 ? Math.ceil(slots / Math.max(1, this.rev.manifest.max_multiplexing)) : 0;
   }
 
   /**
@@ -323,7 +329,8 @@ export class AppPool implements RunnerOwner {
         inFlight += r.jobs.size;
       }
     }
-    const keep = warmFloor(m.min_concurrency, m.concurrency_buffer ?? 0, inFlight, m.max_multiplexing);
+    const placed = Math.max(m.min_concurrency, this.placedFloor());
+    const keep = warmFloor(placed, m.concurrency_buffer ?? 0, inFlight, m.max_multiplexing);
     for (const r of this.runners) {
       if (r.state !== 'idle' || r.revisionId !== this.rev.revisionId || r.stopRequested) continue;
       if (shouldRetire(r.idleSince, now, m.keep_alive, live, keep)) {

@@ -47,6 +47,11 @@ export interface SupervisorDeps {
    * waiting in PENDING for cards are ones that will get them.
    */
   gpuCapacity?: (request: GpuRequest) => number;
+  /**
+   * Request slots the cluster's leader placed on this node for an app: the runners they need (by
+   * `max_multiplexing`) are kept warm like `min_concurrency`, never above `max_concurrency`.
+   */
+  placementFloor?: (owner: string, app: string) => number;
   /** This server's node id, put on every runner as its `node` label (default `local`). */
   nodeId?: string;
   /** The owner's file storage root, given to runners as `DATA_DIR`. */

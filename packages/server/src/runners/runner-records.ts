@@ -18,6 +18,9 @@ export function runnerRow(runner: Runner): RunnerRow {
     stateSince: clock.since,
     times: { seconds: { ...clock.times.seconds }, timeline: [...clock.times.timeline] },
     ...(gpus.history.length > 0 ? { gpus: gpus.history.map((g) => ({ ...g })) } : {}),
+    nodeId: runner.nodeId,
+    environment: runner.manifest.environment,
+    isSurge: runner.isSurge,
   };
 }
 

@@ -95,6 +95,11 @@ export class Runner {
     return this.clock.state;
   }
 
+  /** The node running it (the supervisor's node id). */
+  get nodeId(): string {
+    return this.ctx.deps.nodeId ?? 'local';
+  }
+
   /** Enters `state`; the time spent in the one left is reported to the pool and returned (seconds). */
   private enter(state: RunnerState, now = this.ctx.deps.clock()): { from: RunnerState; seconds: number } {
     const left = this.clock.enter(state, now);

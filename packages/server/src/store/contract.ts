@@ -278,6 +278,18 @@ export function describeStoresContract(name: string, open: () => Promise<StoresH
       expect(after.map((l) => l.message)).toEqual(['d']);
     });
 
+    it("keeps a runner's node and meter fields, so a leader can close a dead node's runners", async () => {
+      const placed = { nodeId: 'node-b', environment: 'main', isSurge: true };
+      s.runners.upsertRunner(runnerFixture('n1', placed));
+      s.runners.upsertRunner(runnerFixture('n2', { nodeId: 'node-a', isSurge: false }));
+      expect(await s.runners.findRunner('acme', 'echo', 'n1')).toEqual(runnerFixture('n1', placed));
+      const live = await s.runners.listLiveRunners();
+      expect(live.map((r) => [r.runnerId, r.nodeId, r.isSurge])).toEqual([
+        ['n1', 'node-b', true],
+        ['n2', 'node-a', false],
+      ]);
+    });
+
     it('finds one runner of an app, alive or ended, with its state times', async () => {
       s.runners.upsertRunner(runnerFixture('r1'));
       const ended = runnerFixture('r1', {

@@ -187,5 +187,8 @@ export function rowToRunnerRow(r: Record<string, unknown>): RunnerRow {
     stateSince: (r.state_since as number | null) ?? (r.started_at as number),
     times: r.state_times ? JSON.parse(r.state_times as string) : { seconds: {}, timeline: [] },
     ...(r.gpu_usage ? { gpus: JSON.parse(r.gpu_usage as string) } : {}),
+    ...(r.node_id ? { nodeId: r.node_id as string } : {}),
+    ...(r.environment ? { environment: r.environment as string } : {}),
+    ...(r.is_surge === null || r.is_surge === undefined ? {} : { isSurge: r.is_surge === 1 }),
   };
 }

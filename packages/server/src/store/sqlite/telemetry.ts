@@ -159,8 +159,8 @@ export class SqliteRunnerRegistry implements RunnerRegistry {
   ) {
     this.upsertStmt = db.prepare(
       `INSERT OR REPLACE INTO runners (runner_id, owner, app, revision_id, machine_type, pid, state,
-         started_at, ended_at, metered_until, state_since, state_times, gpu_usage)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         started_at, ended_at, metered_until, state_since, state_times, gpu_usage, node_id, environment, is_surge)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.findStmt = db.prepare('SELECT * FROM runners WHERE runner_id = ? AND owner = ? AND app = ?');
     this.liveStmt = db.prepare('SELECT * FROM runners WHERE ended_at IS NULL ORDER BY started_at, runner_id');
@@ -181,6 +181,9 @@ export class SqliteRunnerRegistry implements RunnerRegistry {
       r.stateSince,
       JSON.stringify(r.times),
       r.gpus?.length ? JSON.stringify(r.gpus) : null,
+      r.nodeId ?? null,
+      r.environment ?? null,
+      r.isSurge === undefined ? null : r.isSurge ? 1 : 0,
     ];
     this.writer.enqueue(this.upsertStmt, params);
   }
