@@ -13,5 +13,6 @@ export * from './pricing.js';
 export * from './query-params.js';
 export * from './retry-config.js';
 export * from './secrets.js';
+export * from './shared-state.js';
 export * from './sketch.js';
 export * from './time.js';

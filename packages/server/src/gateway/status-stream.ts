@@ -28,7 +28,7 @@ export async function streamStatus(
   reply: GatewayReply,
 ): Promise<void> {
   const slots = ctx.deps.streams;
-  const release = slots.acquire(streamHolder(request.principal, request.ip));
+  const release = await slots.acquire(streamHolder(request.principal, request.ip));
   if (!release) {
     const msg = `Too many concurrent streams for this key (at most ${slots.max})`;
     throw new PlatformError('LOGS_STREAM_LIMIT', msg);

@@ -1,0 +1,74 @@
+// Ports for the per-process state a cluster of nodes must share: rate limits, stream caps, key revocation
+// and fan-out to live streams. Each has an in-process adapter (one node) and a Redis adapter (a cluster).
+
+/** Per-key request budgets (token buckets) shared by every node. */
+export interface RateLimiter {
+  /** Takes one token of `key`'s bucket: 0 when allowed, else the whole seconds until a token is free. */
+  take(key: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** A reserved stream slot; releasing it twice is harmless. */
+export type SlotRelease = () => void;
+
+/**
+ * One count of open long-lived streams (server-sent events, WebSockets) per holder, shared by every stream
+ * route and every node, so `limits.max_sse_streams_per_key` bounds them together.
+ */
+export interface StreamSlots {
+  /** Streams one holder may keep open at once. */
+  readonly max: number;
+  /** Reserves a slot; resolves to its release function, or null when the holder is at the cap. */
+  acquire(holder: string): Promise<SlotRelease | null>;
+  /** Open streams of a holder. */
+  countFor(holder: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** Revocations of API keys announced to every node, so no node keeps serving a revoked key from its cache. */
+export interface KeyRevocations {
+  /** Tells every node (this one included) that `keyId` was revoked or replaced. */
+  announce(keyId: string): Promise<void>;
+  /**
+   * Calls `listener` with each announced key id, and with null when announcements may have been missed
+   * (after a reconnect): then every cached key must be forgotten. Returns the unsubscribe function.
+   */
+  subscribe(listener: (keyId: string | null) => void): () => void;
+  /** False while announcements may go unseen (the shared engine is unreachable): do not trust a cache. */
+  reliable(): boolean;
+  close(): Promise<void>;
+}
+
+/** One message of a fan-out topic. */
+export interface FanoutMessage {
+  /** `<ms>-<seq>`, increasing within a topic: usable as an SSE `id:` and to resume after it on any node. */
+  id: string;
+  data: string;
+}
+
+/**
+ * Publish/subscribe over named topics with replay: what one node publishes reaches the subscribers of every
+ * node in publish order, and a subscriber may start after an id it saw earlier (`Last-Event-ID`).
+ */
+export interface Fanout {
+  /** Appends `data` to `topic`; resolves to its id once every node can read it. */
+  publish(topic: string, data: string): Promise<string>;
+  /**
+   * Delivers the messages of `topic` after `afterId` (null: those published from now on), in order, until
+   * the returned function is called. Messages older than the topic's retention are not replayed.
+   */
+  subscribe(topic: string, afterId: string | null, listener: (msg: FanoutMessage) => void): () => void;
+  close(): Promise<void>;
+}
+
+/** Compares two fan-out ids (`<ms>-<seq>`): negative when `a` is older than `b`. */
+export function compareFanoutIds(a: string, b: string): number {
+  const [am = 0, as = 0] = a.split('-').map(Number);
+  const [bm = 0, bs = 0] = b.split('-').map(Number);
+  return am !== bm ? am - bm : as - bs;
+}
+
+/** True for a well-formed fan-out id (`<ms>-<seq>`), as a client may send it back in `Last-Event-ID`. */
+export function isFanoutId(value: string): boolean {
+  return /^\d{1,15}-\d{1,15}$/.test(value);
+}
