@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import type { Clock, FileStore, LogBus, Stores } from '@hangar/core';
+import type { Clock, FileStore, LogBus, RateLimiter, Stores } from '@hangar/core';
 import type { BundleStore } from '../bundles/bundle-store.js';
 import type { Config } from '../config.js';
 import type { Gateway } from '../gateway/index.js';
@@ -53,6 +53,8 @@ export interface PlatformApiDeps {
   queryWorkers: number;
   /** Open streams per key, shared with the gateway's status streams. */
   streams: StreamSlots;
+  /** Where rate-limit buckets live (Redis in a cluster); default this process. */
+  rateLimiter?: RateLimiter;
   /** The object store (fal uploads, bundles, and owners' files when it is S3). */
   objects?: FileStore;
   /** The uid/gid an owner's sandboxed runners run as; files the Files API creates are given to them. */
@@ -116,6 +118,7 @@ export function registerPlatformApi(app: HttpApp, deps: PlatformApiDeps): Platfo
         requestsPerSecond: rate.requestsPerSecond,
         burst: rate.burst,
         clock,
+        ...(deps.rateLimiter ? { limiter: deps.rateLimiter } : {}),
         applies: (request) => request.url.startsWith('/v1/'),
       }),
     );
