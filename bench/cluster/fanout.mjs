@@ -13,9 +13,15 @@ import { startRedis } from '../../packages/server/src/test-services/redis.test-h
 
 const WRITERS = Number(process.env.BENCH_WRITERS ?? 16);
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 3000);
-const PAYLOAD = JSON.stringify({ status: 'IN_PROGRESS', request_id: '0'.repeat(36), logs: [], pad: 'x'.repeat(120) });
+const PAYLOAD = JSON.stringify({
+  status: 'IN_PROGRESS',
+  request_id: '0'.repeat(36),
+  logs: [],
+  pad: 'x'.repeat(120),
+});
 
-const pct = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] : NaN);
+const pct = (sorted, p) =>
+  sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] : NaN;
 
 /** Runs `write` in WRITERS loops for DURATION_MS; `delivered` gets latencies from the reader. */
 async function run(name, write, latencies) {
@@ -33,7 +39,14 @@ async function run(name, write, latencies) {
   const secs = (performance.now() - began) / 1000;
   await new Promise((r) => setTimeout(r, 300));
   const sorted = latencies.splice(0).sort((a, b) => a - b);
-  return { name, perSec: writes / secs, writes, delivered: sorted.length, p50: pct(sorted, 0.5), p99: pct(sorted, 0.99) };
+  return {
+    name,
+    perSec: writes / secs,
+    writes,
+    delivered: sorted.length,
+    p50: pct(sorted, 0.5),
+    p99: pct(sorted, 0.99),
+  };
 }
 
 async function redisStreams(url) {
@@ -54,9 +67,22 @@ async function redisStreams(url) {
     }
   })();
   await new Promise((r) => setTimeout(r, 100));
-  const result = await run('Redis Streams: XADD MAXLEN ~ 10000 → XREAD BLOCK', (w) =>
-    writers[w].xadd('hangar:bus:bench', 'MAXLEN', '~', 10000, '*', 't', String(performance.now()), 'd', PAYLOAD),
-  latencies);
+  const result = await run(
+    'Redis Streams: XADD MAXLEN ~ 10000 → XREAD BLOCK',
+    (w) =>
+      writers[w].xadd(
+        'hangar:bus:bench',
+        'MAXLEN',
+        '~',
+        10000,
+        '*',
+        't',
+        String(performance.now()),
+        'd',
+        PAYLOAD,
+      ),
+    latencies,
+  );
   stop = true;
   await reading;
   for (const c of [...writers, reader]) c.disconnect();
@@ -91,13 +117,19 @@ try {
   const ref = rows[2].perSec;
   const fmt = (n) => (Number.isFinite(n) ? n.toFixed(2) : '–');
   console.log(`\n## Fan-out: Redis Streams vs PostgreSQL LISTEN/NOTIFY\n`);
-  console.log(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, load ${loadavg()[0].toFixed(2)}`);
-  console.log(`Run: ${WRITERS} concurrent writers × ${DURATION_MS} ms per variant; Redis appendfsync always, PostgreSQL fsync on\n`);
+  console.log(
+    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, load ${loadavg()[0].toFixed(2)}`,
+  );
+  console.log(
+    `Run: ${WRITERS} concurrent writers × ${DURATION_MS} ms per variant; Redis appendfsync always, PostgreSQL fsync on\n`,
+  );
   console.log('| variant | writes/s | × reference | delivered | delivery p50 ms | p99 ms |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
   for (const r of rows) {
     const delivered = r.name.includes('no NOTIFY') ? '–' : `${r.delivered}/${r.writes}`;
-    console.log(`| ${r.name} | ${r.perSec.toFixed(0)} | ${(r.perSec / ref).toFixed(2)} | ${delivered} | ${r.name.includes('no NOTIFY') ? '–' : fmt(r.p50)} | ${r.name.includes('no NOTIFY') ? '–' : fmt(r.p99)} |`);
+    console.log(
+      `| ${r.name} | ${r.perSec.toFixed(0)} | ${(r.perSec / ref).toFixed(2)} | ${delivered} | ${r.name.includes('no NOTIFY') ? '–' : fmt(r.p50)} | ${r.name.includes('no NOTIFY') ? '–' : fmt(r.p99)} |`,
+    );
   }
 } finally {
   await redis.close();

@@ -16,7 +16,10 @@ export function registerServe(program: Command): void {
     .description('Run the Hangar server (gateway, runners, Platform API, dashboard)')
     .option('-p, --port <port>', 'port to listen on (HANGAR_PORT, default 8080)')
     .option('--host <host>', 'address to bind (HANGAR_HOST, default 127.0.0.1)')
-    .option('--redis-url <url>', "the cluster's Redis (HANGAR_REDIS_URL); without it, state stays in this process")
+    .option(
+      '--redis-url <url>',
+      "the cluster's Redis (HANGAR_REDIS_URL); without it, state stays in this process",
+    )
     .option('--demo', 'deploy the demo apps from examples/ at start')
     .addHelpText('after', '\nExample:\n  $ hangar serve --port 8080 --home ./.hangar --demo\n')
     .action(async (opts: ServeOptions, cmd: Command) => {

@@ -67,7 +67,12 @@ export function openSharedState(config: Config, logger: WarnLogger): SharedState
   const rate = config.limits.rateLimit;
   const rateLimiter =
     rate.requestsPerSecond > 0
-      ? createRedisRateLimiter({ redis, requestsPerSecond: rate.requestsPerSecond, burst: rate.burst, onError })
+      ? createRedisRateLimiter({
+          redis,
+          requestsPerSecond: rate.requestsPerSecond,
+          burst: rate.burst,
+          onError,
+        })
       : undefined;
   return {
     logBus,
