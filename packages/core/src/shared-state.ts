@@ -1,5 +1,6 @@
 // Ports for the per-process state a cluster of nodes must share: rate limits, stream caps, key revocation
 // and fan-out to live streams. Each has an in-process adapter (one node) and a Redis adapter (a cluster).
+import type { LogLine } from './domain.js';
 
 /** Per-key request budgets (token buckets) shared by every node. */
 export interface RateLimiter {
@@ -71,4 +72,32 @@ export function compareFanoutIds(a: string, b: string): number {
 /** True for a well-formed fan-out id (`<ms>-<seq>`), as a client may send it back in `Last-Event-ID`. */
 export function isFanoutId(value: string): boolean {
   return /^\d{1,15}-\d{1,15}$/.test(value);
+}
+
+/** Where a followed status stream writes (an SSE response). */
+export interface StatusEventSink {
+  write(chunk: string): void;
+  end(): void;
+}
+
+/** How `RequestStatusFeed.follow` shapes its events. */
+export interface FollowStatusOptions {
+  /** The status as read from the store when the stream opened: sent first unless resuming. */
+  initial: Record<string, unknown>;
+  /** `logs=1`: the request's new log lines go out with the latest status, as on the accepting node. */
+  withLogs: boolean;
+  toLog: (line: LogLine) => unknown;
+  /** Keep-alive period; default 10 s. */
+  pingMs?: number;
+}
+
+/**
+ * Request status changes across nodes: the node running a request announces each change, and a status
+ * stream opened on any other node follows them (with `Last-Event-ID` resume) until COMPLETED.
+ */
+export interface RequestStatusFeed {
+  /** A live request changed; `body` (its status body without logs) is built only when the status moved. */
+  changed(requestId: string, status: string, body: () => Record<string, unknown>): void;
+  /** Streams the request's status events after `afterId` to `sink`; returns the stop function. */
+  follow(requestId: string, afterId: string | null, sink: StatusEventSink, opts: FollowStatusOptions): () => void;
 }

@@ -244,6 +244,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     },
     logger,
     streams,
+    ...(shared.statusFeed ? { statusFeed: shared.statusFeed } : {}),
   });
   registerGatewayRoutes(http, gateway);
   registerRealtime(http, gateway, {

@@ -11,8 +11,8 @@ export interface RedisFanoutOptions {
   reader: Redis;
   /** Approximate messages kept per topic (XADD MAXLEN ~); default 10,000. */
   maxLen?: number;
-  /** A topic nobody publishes to for this long is deleted; default 24 h. */
-  idleTtlMs?: number;
+  /** A topic nobody publishes to for this long is deleted (per topic when a function); default 24 h. */
+  idleTtlMs?: number | ((topic: string) => number);
   /** Longest a publish may wait for Redis before it fails; default 1 s. */
   timeoutMs?: number;
   /** Longest one XREAD blocks; default 5 s (a new subscription wakes it at once). */
@@ -39,7 +39,8 @@ interface Topic {
 export function createRedisFanout(opts: RedisFanoutOptions): Fanout {
   const { redis, reader } = opts;
   const maxLen = opts.maxLen ?? 10_000;
-  const idleTtlMs = opts.idleTtlMs ?? 86_400_000;
+  const ttl = opts.idleTtlMs ?? 86_400_000;
+  const idleTtlMs = typeof ttl === 'number' ? () => ttl : ttl;
   const timeoutMs = opts.timeoutMs ?? 1000;
   const blockMs = opts.blockMs ?? 5000;
   const report = throttledReport(opts.onError ?? (() => {}));
@@ -124,7 +125,10 @@ export function createRedisFanout(opts: RedisFanoutOptions): Fanout {
   return {
     async publish(topic, data) {
       const key = keyOf(topic);
-      const tx = redis.multi().xadd(key, 'MAXLEN', '~', maxLen, '*', 'd', data).pexpire(key, idleTtlMs);
+      const tx = redis
+        .multi()
+        .xadd(key, 'MAXLEN', '~', maxLen, '*', 'd', data)
+        .pexpire(key, idleTtlMs(topic));
       const res = await withDeadline(tx.exec(), timeoutMs, 'a fan-out publish');
       const added = res?.[0];
       if (!added || added[0]) throw added?.[0] ?? new Error('fan-out publish was discarded');

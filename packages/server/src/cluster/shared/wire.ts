@@ -1,4 +1,11 @@
-import type { Fanout, KeyRevocations, LogBus, RateLimiter, StreamSlots } from '@hangar/core';
+import type {
+  Fanout,
+  KeyRevocations,
+  LogBus,
+  RateLimiter,
+  RequestStatusFeed,
+  StreamSlots,
+} from '@hangar/core';
 import type { Redis } from 'ioredis';
 import type { Config } from '../../config.js';
 import { createStreamSlots } from '../../http/stream-slots.js';
@@ -10,6 +17,7 @@ import { createRedisFanout } from './redis-fanout.js';
 import { createRedisRateLimiter } from './redis-rate-limiter.js';
 import { createRedisRevocations } from './redis-revocations.js';
 import { createRedisStreamSlots } from './redis-stream-slots.js';
+import { createRequestStatusFeed } from './status-feed.js';
 
 /** The per-process state a node shares with the others (or keeps to itself on one machine). */
 export interface SharedState {
@@ -20,6 +28,8 @@ export interface SharedState {
   rateLimiter: RateLimiter | undefined;
   /** Undefined on one machine: a revoke reaches the only authenticator directly. */
   revocations: KeyRevocations | undefined;
+  /** Undefined on one machine: every request's status stream is served by the node running it. */
+  statusFeed: RequestStatusFeed | undefined;
   /** Where the state lives, for the start-up log. */
   readonly engine: 'process' | 'redis';
   close(): Promise<void>;
@@ -44,6 +54,7 @@ export function openSharedState(config: Config, logger: WarnLogger): SharedState
       fanout: createMemoryFanout(),
       rateLimiter: undefined,
       revocations: undefined,
+      statusFeed: undefined,
       engine: 'process',
       close: async () => {},
     };
@@ -60,8 +71,12 @@ export function openSharedState(config: Config, logger: WarnLogger): SharedState
     return c;
   };
   const redis = open('shared', false);
-  const fanout = createRedisFanout({ redis, reader: open('fanout', true), onError });
+  // A request's status topic lives as long as its result stays readable.
+  const resultTtlMs = config.limits.resultTtlS * 1000;
+  const idleTtlMs = (topic: string) => (topic.startsWith('req:') ? resultTtlMs : 86_400_000);
+  const fanout = createRedisFanout({ redis, reader: open('fanout', true), idleTtlMs, onError });
   const logBus = createFanoutLogBus({ fanout, onError });
+  const statusFeed = createRequestStatusFeed({ fanout, logBus, onError });
   const streams = createRedisStreamSlots({ redis, max, nodeId: node, onError });
   const revocations = createRedisRevocations({ redis, subscriber: open('revocations', true), onError });
   const rate = config.limits.rateLimit;
@@ -80,6 +95,7 @@ export function openSharedState(config: Config, logger: WarnLogger): SharedState
     fanout,
     rateLimiter,
     revocations,
+    statusFeed,
     engine: 'redis',
     async close() {
       logBus.close();
