@@ -40,6 +40,14 @@ export interface KeyRevocations {
   close(): Promise<void>;
 }
 
+/** Idempotency keys remembered by every node for a while, so a retry sent to any node is not done twice. */
+export interface IdempotencyKeys {
+  /** True when `key` was recorded within the keys' lifetime. */
+  seen(key: string): Promise<boolean>;
+  /** Remembers `key` (after the operation succeeded, so a failed one may be retried). */
+  record(key: string): Promise<void>;
+}
+
 /** One message of a fan-out topic. */
 export interface FanoutMessage {
   /** `<ms>-<seq>`, increasing within a topic: usable as an SSE `id:` and to resume after it on any node. */

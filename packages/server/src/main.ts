@@ -281,6 +281,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     queryWorkers: 2,
     streams,
     ...(shared.rateLimiter ? { rateLimiter: shared.rateLimiter } : {}),
+    ...(shared.idempotency ? { idempotency: shared.idempotency } : {}),
     payloadObjects: objects,
     objects,
     ...(ownerSync ? { filesChanged: (owner: string) => ownerSync.refresh(owner) } : {}),

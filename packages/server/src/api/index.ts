@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import type { Clock, FileStore, LogBus, RateLimiter, Stores } from '@hangar/core';
+import type { Clock, FileStore, IdempotencyKeys, LogBus, RateLimiter, Stores } from '@hangar/core';
 import type { BundleStore } from '../bundles/bundle-store.js';
 import type { Config } from '../config.js';
 import type { Gateway } from '../gateway/index.js';
@@ -55,6 +55,8 @@ export interface PlatformApiDeps {
   streams: StreamSlots;
   /** Where rate-limit buckets live (Redis in a cluster); default this process. */
   rateLimiter?: RateLimiter;
+  /** Where flush idempotency keys live (Redis in a cluster); default this process. */
+  idempotency?: IdempotencyKeys;
   /** The object store (fal uploads, bundles, and owners' files when it is S3). */
   objects?: FileStore;
   /** The uid/gid an owner's sandboxed runners run as; files the Files API creates are given to them. */
@@ -193,6 +195,7 @@ export function registerPlatformApi(app: HttpApp, deps: PlatformApiDeps): Platfo
     runQuery,
     dispatcher: deps.supervisor,
     clock,
+    ...(deps.idempotency ? { idempotency: deps.idempotency } : {}),
   });
   registerAppOpsRoutes(app, { appOps: deps.appOps, runQuery, clock });
   return { pool, storageQuota, close: () => pool.close() };

@@ -1,5 +1,12 @@
 // One contract suite per shared-state port, run on the in-process adapter and on the Redis adapter.
-import type { Fanout, FanoutMessage, KeyRevocations, RateLimiter, StreamSlots } from '@hangar/core';
+import type {
+  Fanout,
+  FanoutMessage,
+  IdempotencyKeys,
+  KeyRevocations,
+  RateLimiter,
+  StreamSlots,
+} from '@hangar/core';
 import { compareFanoutIds } from '@hangar/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../../test-services/ports.test-helper.js';
@@ -94,6 +101,22 @@ export function describeRevocationsContract(name: string, open: Open<KeyRevocati
       await rev.announce(fresh('later'));
       await new Promise((r) => setTimeout(r, 100));
       expect(seen.length).toBe(count);
+    });
+  });
+}
+
+/** Idempotency keys opened with a lifetime of 300 ms. */
+export function describeIdempotencyContract(name: string, open: Open<IdempotencyKeys>): void {
+  describe(`IdempotencyKeys contract: ${name}`, () => {
+    const get = opened(open);
+    it('remembers a recorded key for its lifetime only, and keys apart', async () => {
+      const keys = await get();
+      const key = fresh('flush');
+      expect(await keys.seen(key)).toBe(false);
+      await keys.record(key);
+      expect(await keys.seen(key)).toBe(true);
+      expect(await keys.seen(fresh('other'))).toBe(false);
+      await waitFor(async () => !(await keys.seen(key)), { timeoutMs: 3000, what: 'the key to expire' });
     });
   });
 }

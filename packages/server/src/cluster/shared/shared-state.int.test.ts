@@ -1,6 +1,7 @@
 // The shared-state contract suites on the in-process adapters and on a real redis-server.
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe } from 'vitest';
+import { createLocalIdempotencyKeys } from '../../api/apps/idempotency.js';
 import { createStreamSlots } from '../../http/stream-slots.js';
 import { createLocalRateLimiter } from '../../telemetry/rate-limit.js';
 import { type RedisTestServer, redisMissing, startRedis } from '../../test-services/redis.test-helper.js';
@@ -8,11 +9,13 @@ import { openRedis } from '../redis.js';
 import { createLocalRevocations } from './local-revocations.js';
 import { createMemoryFanout } from './memory-fanout.js';
 import { createRedisFanout } from './redis-fanout.js';
+import { createRedisIdempotencyKeys } from './redis-idempotency.js';
 import { createRedisRateLimiter } from './redis-rate-limiter.js';
 import { createRedisRevocations } from './redis-revocations.js';
 import { createRedisStreamSlots } from './redis-stream-slots.js';
 import {
   describeFanoutContract,
+  describeIdempotencyContract,
   describeRateLimiterContract,
   describeRevocationsContract,
   describeStreamSlotsContract,
@@ -25,6 +28,10 @@ describeRateLimiterContract('in-process', async () => ({ port: createLocalRateLi
 describeStreamSlotsContract('in-process', async () => ({ port: createStreamSlots(2), close: none }));
 const local = createLocalRevocations();
 describeRevocationsContract('in-process', async () => ({ port: local, close: none }));
+describeIdempotencyContract('in-process', async () => ({
+  port: createLocalIdempotencyKeys(300),
+  close: none,
+}));
 const memory = createMemoryFanout();
 describeFanoutContract('in-process', async () => ({ port: memory, close: none }));
 
@@ -56,6 +63,10 @@ describe.skipIf(redisMissing !== null)('on Redis', () => {
     const port = createRedisRevocations({ redis: conn(), subscriber: conn(true) });
     return { port, close: () => port.close() };
   });
+  describeIdempotencyContract('Redis', async () => ({
+    port: createRedisIdempotencyKeys({ redis: conn(), ttlMs: 300 }),
+    close: none,
+  }));
   describeFanoutContract('Redis', async () => {
     const port = createRedisFanout({ redis: conn(), reader: conn(true) });
     return { port, close: () => port.close() };

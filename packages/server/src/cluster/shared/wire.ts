@@ -1,5 +1,6 @@
 import type {
   Fanout,
+  IdempotencyKeys,
   KeyRevocations,
   LogBus,
   RateLimiter,
@@ -14,6 +15,7 @@ import { openRedis } from '../redis.js';
 import { createFanoutLogBus } from './fanout-log-bus.js';
 import { createMemoryFanout } from './memory-fanout.js';
 import { createRedisFanout } from './redis-fanout.js';
+import { createRedisIdempotencyKeys } from './redis-idempotency.js';
 import { createRedisRateLimiter } from './redis-rate-limiter.js';
 import { createRedisRevocations } from './redis-revocations.js';
 import { createRedisStreamSlots } from './redis-stream-slots.js';
@@ -28,6 +30,8 @@ export interface SharedState {
   rateLimiter: RateLimiter | undefined;
   /** Undefined on one machine: a revoke reaches the only authenticator directly. */
   revocations: KeyRevocations | undefined;
+  /** Undefined on one machine: the flush route keeps its in-process keys. */
+  idempotency: IdempotencyKeys | undefined;
   /** Undefined on one machine: every request's status stream is served by the node running it. */
   statusFeed: RequestStatusFeed | undefined;
   /** Where the state lives, for the start-up log. */
@@ -55,6 +59,7 @@ export function openSharedState(config: Config, logger: WarnLogger): SharedState
       rateLimiter: undefined,
       revocations: undefined,
       statusFeed: undefined,
+      idempotency: undefined,
       engine: 'process',
       close: async () => {},
     };
@@ -96,6 +101,7 @@ export function openSharedState(config: Config, logger: WarnLogger): SharedState
     rateLimiter,
     revocations,
     statusFeed,
+    idempotency: createRedisIdempotencyKeys({ redis, onError }),
     engine: 'redis',
     async close() {
       logBus.close();
