@@ -49,6 +49,8 @@ export function createRedisFanout(opts: RedisFanoutOptions): Fanout {
   let closed = false;
   let readerId: number | null = null;
   let blocked = false;
+  /** Cursors changed since the running XREAD was built. */
+  let dirty = false;
   let wake: (() => void) | null = null;
   reader.on('close', () => {
     readerId = null;
@@ -57,7 +59,14 @@ export function createRedisFanout(opts: RedisFanoutOptions): Fanout {
   /** Gets the reader out of its XREAD (or out of its idle wait) so it picks up new cursors. */
   const interrupt = () => {
     wake?.();
-    if (blocked && readerId !== null) redis.client('UNBLOCK', readerId).catch(() => {});
+    if (!blocked || readerId === null) return;
+    // An UNBLOCK that overtakes the XREAD it meant finds nothing blocked (0): try again shortly.
+    redis.client('UNBLOCK', readerId).then(
+      (n) => {
+        if (Number(n) === 0 && dirty && blocked) setTimeout(interrupt, 10);
+      },
+      () => {},
+    );
   };
 
   const deliver = (topic: Topic, entries: [string, string[]][]) => {
@@ -73,8 +82,7 @@ export function createRedisFanout(opts: RedisFanoutOptions): Fanout {
   };
 
   const readOnce = async () => {
-    const names = [...topics.keys()];
-    if (names.length === 0) {
+    if (topics.size === 0) {
       await new Promise<void>((r) => {
         wake = r;
       });
@@ -82,6 +90,9 @@ export function createRedisFanout(opts: RedisFanoutOptions): Fanout {
       return;
     }
     readerId ??= Number(await reader.client('ID'));
+    dirty = false;
+    const names = [...topics.keys()];
+    if (names.length === 0) return;
     const cursors = names.map((n) => topics.get(n)!.cursor);
     blocked = true;
     const keys = names.map(keyOf);
@@ -119,6 +130,7 @@ export function createRedisFanout(opts: RedisFanoutOptions): Fanout {
       topic.cursor = sub.lastId;
     }
     topic.subs.add(sub);
+    dirty = true;
     interrupt();
   };
 

@@ -155,6 +155,19 @@ export function describeFanoutContract(name: string, open: Open<Fanout>): void {
       expect(sub.got[0]!.id).toBe(ids[1]);
       sub.off();
     });
+    it('serves a topic subscribed while another is being waited on without waiting for that one', async () => {
+      const fan = await get();
+      const first = collect(fan, fresh('quiet'), null);
+      await new Promise((r) => setTimeout(r, 150));
+      const topic = fresh('t');
+      const second = collect(fan, topic, '0-0');
+      await fan.publish(topic, 'now');
+      // Well under the reader's 5 s block: the new subscription must wake it.
+      await waitFor(() => second.got.length === 1, { timeoutMs: 2000, what: 'the second topic' });
+      expect(first.got).toEqual([]);
+      first.off();
+      second.off();
+    });
     it('keeps subscribers of one topic with different cursors apart, and topics apart', async () => {
       const fan = await get();
       const topic = fresh('t');
