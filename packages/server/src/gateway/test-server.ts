@@ -6,6 +6,7 @@ import {
   type JsonInputLimits,
   type KeyStore,
   type LogBus,
+  type RequestStatusFeed,
   type Stores,
   systemClock,
   uuidIds,
@@ -27,6 +28,8 @@ export interface TestServerOptions {
   /** Open streams per key (default 10, as configured by default). */
   maxStreamsPerKey?: number;
   jsonInput?: JsonInputLimits;
+  /** A cluster node's status feed (status streams of requests running on another node). */
+  statusFeed?: RequestStatusFeed;
 }
 
 /** A gateway on a real 127.0.0.1 socket. */
@@ -61,6 +64,7 @@ export async function startTestServer(opts: TestServerOptions): Promise<TestServ
     webhook: { allowPrivate: false, allowlist: [], maxAttempts: 3, retryBaseMs: 20, ...opts.webhook },
     logger: { warn: () => undefined, error: () => undefined },
     streams: createStreamSlots(opts.maxStreamsPerKey ?? 10),
+    ...(opts.statusFeed ? { statusFeed: opts.statusFeed } : {}),
   });
   registerGatewayRoutes(app, gateway);
   url = await app.listen({ host: '127.0.0.1', port: 0 });

@@ -32,6 +32,8 @@ export function createRequestStatusFeed(opts: RequestStatusFeedOptions): Request
     follow(requestId, afterId, sink, follow) {
       let rank = -1;
       let latest: Record<string, unknown> | null = null;
+      /** Lines that came while the status had no `logs` field (queued): sent with the next status. */
+      let held: LogLine[] = [];
       let stopped = false;
       let unsubscribe = () => {};
       let offLogs = () => {};
@@ -54,7 +56,9 @@ export function createRequestStatusFeed(opts: RequestStatusFeedOptions): Request
         if (r <= rank || stopped) return;
         rank = r;
         latest = body;
-        send(body, id);
+        const lines = 'logs' in body ? held : [];
+        if (lines.length > 0) held = [];
+        send(body, id, lines);
         if (r === RANK['COMPLETED']) stop(true);
       };
       if (afterId === null) take(follow.initial, null);
@@ -69,7 +73,9 @@ export function createRequestStatusFeed(opts: RequestStatusFeedOptions): Request
       if (follow.withLogs) {
         offLogs = opts.logBus.subscribe((lines) => {
           const mine = lines.filter((l) => l.labels['fal_request_id'] === requestId);
-          if (mine.length > 0 && latest && !stopped) send(latest, null, mine);
+          if (mine.length === 0 || stopped) return;
+          if (latest && 'logs' in latest) send(latest, null, mine);
+          else held.push(...mine);
         });
       }
       return () => stop(false);
