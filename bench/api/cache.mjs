@@ -17,7 +17,7 @@ const { MIGRATIONS } = await import(pathToFileURL(join(DIST, 'store/sqlite/schem
 const hash = createHash('sha256');
 hash.update(JSON.stringify(MIGRATIONS));
 for (const f of ['seed.mjs', 'seed-world.mjs', 'seed-catalog.mjs']) hash.update(readFileSync(join(HERE, f)));
-const rollup = join(DIST, 'telemetry/request-rollup.js');
+const rollup = join(DIST, 'store/sqlite/rollups.js');
 if (existsSync(rollup)) hash.update(readFileSync(rollup));
 hash.update(JSON.stringify(seedArgs));
 const key = `v${MIGRATIONS.length}-${hash.digest('hex').slice(0, 16)}`;

@@ -10,7 +10,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const HOUR = 3_600_000;
 
 async function analyticsMetrics() {
-  const file = join(ROOT, 'packages/server/dist/query/analytics.js');
+  const file = join(ROOT, 'packages/core/dist/read-ports.js');
   if (!existsSync(file)) throw new Error(`${file} missing: run npm run build`);
   const { ANALYTICS_METRICS } = await import(pathToFileURL(file).href);
   return ANALYTICS_METRICS;

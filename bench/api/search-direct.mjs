@@ -23,7 +23,7 @@ if (!opt.db) {
   console.error('usage: node bench/api/search-direct.mjs --db <home>/hangar.db [--runs 30] [--queries FILE]');
   process.exit(2);
 }
-const queriesFile = resolve(opt.queries ?? join(DIST, 'api/logs/queries.js'));
+const queriesFile = resolve(opt.queries ?? join(DIST, 'store/sqlite/reads/logs.js'));
 if (!existsSync(queriesFile)) {
   console.error(`${queriesFile} is missing: run \`npm run build\` first`);
   process.exit(1);

@@ -171,7 +171,7 @@ const timings = {
   rollups_ms: null,
   checkpoint_ms: null,
 };
-const rollupPath = join(DIST, 'telemetry/request-rollup.js');
+const rollupPath = join(DIST, 'store/sqlite/rollups.js');
 if (existsSync(rollupPath)) {
   const mod = await import(pathToFileURL(rollupPath).href);
   if (typeof mod.rebuildRollups === 'function') {

@@ -15,12 +15,26 @@ export interface ServerProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts `hangar serve --port 0 --home HOME` and waits for its URL. */
-export async function startServerProcess(home: string, extraArgs: string[] = []): Promise<ServerProcess> {
+/**
+ * Starts `hangar serve --port 0 --home HOME` and waits for its URL. `env` adds to (or, with `undefined`
+ * values, removes from) the test process's environment.
+ */
+export async function startServerProcess(
+  home: string,
+  extraArgs: string[] = [],
+  env: Record<string, string | undefined> = {},
+): Promise<ServerProcess> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
+  const merged: Record<string, string | undefined> = {
+    ...process.env,
+    HANGAR_LOG_LEVEL: 'warn',
+    NO_COLOR: '1',
+    ...env,
+  };
+  for (const [k, v] of Object.entries(merged)) if (v === undefined) delete merged[k];
   const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--home', home, ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, HANGAR_LOG_LEVEL: 'warn', NO_COLOR: '1' },
+    env: merged as NodeJS.ProcessEnv,
   });
   let out = '';
   child.stdout?.on('data', (d) => {
@@ -45,6 +59,6 @@ export async function startServerProcess(home: string, extraArgs: string[] = [])
     child.stdout?.on('data', check);
     child.once('exit', () => reject(new Error(`server exited:\n${out}`)));
   });
-  const key = readFileSync(`${home}/admin.key`, 'utf8').trim();
+  const key = env.HANGAR_ADMIN_KEY ?? readFileSync(`${home}/admin.key`, 'utf8').trim();
   return { url, key, child, output: () => out, exited };
 }

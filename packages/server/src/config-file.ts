@@ -6,6 +6,7 @@ import {
   describeSchemaError,
   type MachineType,
   OWNER_NAME_PATTERN,
+  WEBHOOK_RETRY_BASE_MS,
 } from '@hangar/core';
 import { type Static, Type } from 'typebox';
 import { KubernetesConfigSchema, kubernetesSettings } from './config-kubernetes.js';
@@ -168,7 +169,11 @@ export const ConfigFileSchema = Type.Object(
     shutdown_deadline_ms: int(0),
     webhooks: Type.Optional(
       Type.Object(
-        { allow_private: Type.Optional(Type.Boolean()), allowlist: Type.Optional(Type.Array(Type.String())) },
+        {
+          allow_private: Type.Optional(Type.Boolean()),
+          allowlist: Type.Optional(Type.Array(Type.String())),
+          retry_base_s: Type.Optional(Type.Number({ minimum: 0.05, maximum: 3600 })),
+        },
         strict,
       ),
     ),
@@ -293,6 +298,7 @@ export function fileSections(file: ConfigFile) {
     webhooks: {
       allowPrivate: file.webhooks?.allow_private ?? false,
       allowlist: checkAllowlist('webhooks.allowlist', file.webhooks?.allowlist ?? [], createAllowlist),
+      retryBaseS: file.webhooks?.retry_base_s ?? WEBHOOK_RETRY_BASE_MS / 1000,
     },
     files: {
       urlAllowlist: checkAllowlist('files.url_allowlist', file.files?.url_allowlist ?? [], splitUrlAllowlist),

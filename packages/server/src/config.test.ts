@@ -53,7 +53,7 @@ describe('loadConfig', () => {
     expect(c.limits.queryTimeoutMs).toBe(30_000);
     expect(c.retries.maxAttempts).toBe(10);
     expect(c.shutdownDeadlineMs).toBe(10_000);
-    expect(c.webhooks).toEqual({ allowPrivate: false, allowlist: [] });
+    expect(c.webhooks).toEqual({ allowPrivate: false, allowlist: [], retryBaseS: 7 });
     expect(c.files.urlAllowlist).toEqual([]);
     expect(c.metrics.cacheTtlS).toBe(10);
     expect(c.kubernetes).toMatchObject({
@@ -160,7 +160,7 @@ describe('loadConfig', () => {
       },
       retries: { max_attempts: 5 },
       shutdown_deadline_ms: 500,
-      webhooks: { allow_private: true, allowlist: ['10.0.0.0/8'] },
+      webhooks: { allow_private: true, allowlist: ['10.0.0.0/8'], retry_base_s: 0.5 },
       files: { url_allowlist: ['https://cdn.example.com/', 'files.internal', '10.1.0.0/16'] },
       storage_quotas: { alice: { bytes: 5 }, bob: { files: 7 } },
       metrics: { cache_ttl_s: 0 },
@@ -202,7 +202,7 @@ describe('loadConfig', () => {
     expect(c.limits.queryTimeoutMs).toBe(0);
     expect(c.retries.maxAttempts).toBe(5);
     expect(c.shutdownDeadlineMs).toBe(500);
-    expect(c.webhooks).toEqual({ allowPrivate: true, allowlist: ['10.0.0.0/8'] });
+    expect(c.webhooks).toEqual({ allowPrivate: true, allowlist: ['10.0.0.0/8'], retryBaseS: 0.5 });
     expect(c.files.urlAllowlist).toEqual(['https://cdn.example.com/', 'files.internal', '10.1.0.0/16']);
     expect(c.storageQuotas).toEqual({ alice: { bytes: 5 }, bob: { files: 7 } });
     expect(storageLimitsFor(c, 'alice')).toEqual({ bytes: 5, files: 1_000_000 });

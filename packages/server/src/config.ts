@@ -105,7 +105,12 @@ export interface Config {
   readonly storageQuotas: Readonly<Record<string, { readonly bytes?: number; readonly files?: number }>>;
   readonly retries: { readonly maxAttempts: number };
   readonly shutdownDeadlineMs: number;
-  readonly webhooks: { readonly allowPrivate: boolean; readonly allowlist: readonly string[] };
+  readonly webhooks: {
+    readonly allowPrivate: boolean;
+    readonly allowlist: readonly string[];
+    /** First webhook retry delay, doubled per retry (`webhooks.retry_base_s`). */
+    readonly retryBaseS: number;
+  };
   readonly files: {
     readonly urlAllowlist: readonly string[];
     /** With S3 storage, downloads of at least this many bytes redirect to a signed URL (0: never). */

@@ -39,6 +39,7 @@ import { describeLocation, openFileStore } from './storage/open-store.js';
 import { createOwnerSync } from './storage/owner-sync.js';
 import { createPayloadStore } from './storage/payloads.js';
 import { createSqliteStores } from './store/sqlite/index.js';
+import { QUERY_THREAD_NICE, queryWorkerCount } from './store/sqlite/reads/index.js';
 import { createTextLogDestination } from './telemetry/log-text.js';
 import { observeRequests } from './telemetry/observed-requests.js';
 import { RequestRollup } from './telemetry/request-rollup.js';
@@ -91,6 +92,14 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     logger,
     flushIntervalMs: STORE_GROUP_COMMIT_MS,
     checkpointIntervalMs: STORE_CHECKPOINT_MS,
+    reads: {
+      workers: queryWorkerCount(2),
+      nice: QUERY_THREAD_NICE,
+      timeoutMs: config.limits.queryTimeoutMs,
+      // Once per failure: the calls it failed answer QUERY_WORKER_FAILED and are not logged again.
+      onWorkerFailure: ({ reason, failedCalls, cause }) =>
+        logger.error({ err: cause, failedCalls }, `query worker replaced: ${reason}`),
+    },
   });
   const secrets = createSecretService({
     store: stores.secrets,
@@ -239,7 +248,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     webhook: {
       allowPrivate: config.webhooks.allowPrivate,
       allowlist: [...config.webhooks.allowlist],
-      maxAttempts: 10,
+      outbox: stores.outbox,
+      retryBaseMs: config.webhooks.retryBaseS * 1000,
       privateKeyPem: loadOrCreateWebhookKey(join(config.home, 'webhook-key.pem')),
     },
     logger,
@@ -278,7 +288,6 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     clock,
     gateway,
     window,
-    queryWorkers: 2,
     streams,
     ...(shared.rateLimiter ? { rateLimiter: shared.rateLimiter } : {}),
     ...(shared.idempotency ? { idempotency: shared.idempotency } : {}),

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { DAY_MS, MINUTE_MS } from '@hangar/core';
+import { ANALYTICS_METRICS, DAY_MS, MINUTE_MS } from '@hangar/core';
 import * as ajv2020 from 'ajv/dist/2020.js';
 import * as ajvFormats from 'ajv-formats';
 import type { LightMyRequestResponse } from 'fastify';
@@ -9,8 +9,7 @@ import {
   falDocumentMissing,
   withDocumentedDeviations,
 } from '../conformance/fal-openapi.test-helper.js';
-import { ANALYTICS_METRICS } from '../query/analytics.js';
-import { rebuildRollups } from '../telemetry/request-rollup.js';
+import { rebuildRollups } from '../store/sqlite/rollups.js';
 import { type Harness, insertMeter, insertRequests, openHarness } from './analytics/harness.test-helper.js';
 
 // Responses of the requests, usage and analytics operations checked against fal's OpenAPI document:

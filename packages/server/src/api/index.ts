@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { Clock, FileStore, IdempotencyKeys, LogBus, RateLimiter, Stores } from '@hangar/core';
 import type { BundleStore } from '../bundles/bundle-store.js';
@@ -6,7 +5,6 @@ import type { Config } from '../config.js';
 import type { Gateway } from '../gateway/index.js';
 import type { HttpApp } from '../http/app.js';
 import type { StreamSlots } from '../http/stream-slots.js';
-import { createQueryPool, type QueryPool } from '../query/pool.js';
 import type { Supervisor } from '../runners/supervisor.js';
 import type { SecretService } from '../secrets/secret-service.js';
 import type { AppOps } from '../services/app-ops.js';
@@ -49,8 +47,6 @@ export interface PlatformApiDeps {
   clock: Clock;
   /** Last-minute request counts for the metrics export. */
   window: RequestWindow;
-  /** Query worker threads (0 runs queries inline). */
-  queryWorkers: number;
   /** Open streams per key, shared with the gateway's status streams. */
   streams: StreamSlots;
   /** Where rate-limit buckets live (Redis in a cluster); default this process. */
@@ -67,49 +63,17 @@ export interface PlatformApiDeps {
   payloadObjects?: FileStore;
 }
 
-/** The Platform API's resources that hold something to release at shutdown (worker threads). */
+/** The Platform API's resources shared with other paths. */
 export interface PlatformApi {
-  pool: QueryPool;
   /** The per-owner storage quota every Files API write is charged to (for other storage paths too). */
   storageQuota: StorageQuota;
   close(): Promise<void>;
 }
 
-// Compiled, this module is .js; under the test runner it is TypeScript source.
-const EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-const QUERY_MODULES = ['../query/registry', './logs/queries', './apps/queries'].map(
-  (m) => new URL(`${m}${EXT}`, import.meta.url).href,
-);
-
-/**
- * Query threads run at this nice value: a heavy analytics or search query then takes only the CPU the
- * gateway leaves idle instead of half of it, so /run latency barely moves while queries run.
- */
-const QUERY_THREAD_NICE = 10;
-
-/**
- * Query workers: at most the configured count. On Linux the workers run niced, so they may have as many
- * threads as cores (they only take what the gateway leaves); elsewhere one core stays the gateway's.
- */
-function poolSize(configured: number): number {
-  const cores = availableParallelism();
-  return Math.max(1, Math.min(configured, process.platform === 'linux' ? cores : cores - 1));
-}
-
 /** Registers every `/v1` resource on the HTTP app. */
 export function registerPlatformApi(app: HttpApp, deps: PlatformApiDeps): PlatformApi {
   const { config, clock } = deps;
-  const pool = createQueryPool({
-    dbPath: config.dbPath,
-    size: poolSize(deps.queryWorkers),
-    modules: QUERY_MODULES,
-    nice: QUERY_THREAD_NICE,
-    timeoutMs: config.limits.queryTimeoutMs,
-    // Once per failure: the calls it failed answer QUERY_WORKER_FAILED and are not logged again.
-    onWorkerFailure: ({ reason, failedCalls, cause }) =>
-      app.log.error({ err: cause, failedCalls }, `query worker replaced: ${reason}`),
-  });
-  const runQuery = (name: string, params: unknown) => pool.run(name, params);
+  const reads = deps.stores.reads;
   const maxRangeDays = config.limits.maxRangeDays;
   const appLookup = (owner: string, name: string) => deps.stores.apps.getApp(owner, name);
   const rate = config.limits.rateLimit;
@@ -162,23 +126,23 @@ export function registerPlatformApi(app: HttpApp, deps: PlatformApiDeps): Platfo
     listCacheBytes: config.files.listCacheBytes,
   });
   registerRequestsRoutes(app, {
-    pool,
+    reads,
     apps: appLookup,
     clock,
     maxRangeDays,
     ...(deps.payloadObjects ? { objects: deps.payloadObjects } : {}),
   });
   registerUsageRoutes(app, {
-    pool,
+    reads,
     clock,
     maxRangeDays,
     machineTypes: config.machineTypes,
     discounts: config.discounts,
     liveMeter: (owner, now) => deps.supervisor.liveMeter(owner, now),
   });
-  registerAnalyticsRoutes(app, { pool, apps: appLookup, clock, maxRangeDays });
+  registerAnalyticsRoutes(app, { reads, apps: appLookup, clock, maxRangeDays });
   registerLogsRoutes(app, {
-    runQuery,
+    reads: reads.logs,
     bus: deps.logBus,
     flushLogs: () => deps.stores.flush(),
     streams: deps.streams,
@@ -192,11 +156,12 @@ export function registerPlatformApi(app: HttpApp, deps: PlatformApiDeps): Platfo
     clock,
   });
   registerAppsRoutes(app, {
-    runQuery,
+    reads: reads.apps,
     dispatcher: deps.supervisor,
     clock,
     ...(deps.idempotency ? { idempotency: deps.idempotency } : {}),
   });
-  registerAppOpsRoutes(app, { appOps: deps.appOps, runQuery, clock });
-  return { pool, storageQuota, close: () => pool.close() };
+  registerAppOpsRoutes(app, { appOps: deps.appOps, reads: reads.apps, clock });
+  // The reads belong to the stores, which close them.
+  return { storageQuota, close: async () => {} };
 }

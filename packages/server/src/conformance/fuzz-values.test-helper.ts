@@ -1,5 +1,5 @@
+import { ANALYTICS_METRICS } from '@hangar/core';
 import fc from 'fast-check';
-import { ANALYTICS_METRICS } from '../query/analytics.js';
 import type { FalParameter, JsonSchema } from './fal-document.test-helper.js';
 import type { SeedData } from './seed.test-helper.js';
 

@@ -8,6 +8,7 @@ import type {
   LogStore,
   RequestStatusFeed,
   RequestStore,
+  WebhookOutbox,
 } from '@hangar/core';
 import type { StreamSlots } from '../http/stream-slots.js';
 
@@ -24,12 +25,18 @@ export interface WebhookOptions {
   allowlist: string[];
   /** PEM (PKCS#8) Ed25519 private key used to sign webhooks; an ephemeral key is generated when absent. */
   privateKeyPem?: string;
-  /** Delivery attempts per webhook, first included (fal documents 10 retries). */
-  maxAttempts: number;
-  /** First retry delay, doubled per attempt (default 15 s: 10 attempts span about two hours). */
+  /** Where deliveries wait, durable with the requests (core `WebhookOutbox`). */
+  outbox: WebhookOutbox;
+  /** Delivery attempts per webhook, first included (default 11: fal retries 10 times). */
+  maxAttempts?: number;
+  /** First retry delay, doubled per retry (default 7 s: 10 retries within 2 h). */
   retryBaseMs?: number;
-  /** Per-attempt timeout (default 15 s). */
+  /** Limit of one attempt (default 15 s). */
   attemptTimeoutMs?: number;
+  /** How long a claimed delivery is kept from other senders (default 60 s). */
+  leaseMs?: number;
+  /** How often the outbox is polled for due deliveries (default 1 s). */
+  pollMs?: number;
 }
 
 /** Minimal logger the gateway reports unexpected failures through (pino's shape). */

@@ -12,6 +12,7 @@ import { createLogBus } from '../runners/log-bus.js';
 import { createProcessRunnerDriver } from '../runners/process-driver.js';
 import { createSupervisor, type Supervisor } from '../runners/supervisor.js';
 import { createDeployService } from '../services/deploy.js';
+import { MemoryWebhookOutbox } from '../store/memory/webhook-outbox.js';
 import { createSqliteStores } from '../store/sqlite/index.js';
 import { createGateway, type Gateway, registerGatewayRoutes } from './gateway.js';
 
@@ -79,7 +80,7 @@ export async function openGatewayStack(opts: GatewayStackOptions): Promise<Gatew
     resultTtlMs: 3_600_000,
     jsonCap,
     jsonInput: { maxDepth: 64, maxItems: 100_000, maxStringBytes: 1024 * 1024 },
-    webhook: { allowPrivate: false, allowlist: [], maxAttempts: 3 },
+    webhook: { outbox: new MemoryWebhookOutbox(), allowPrivate: false, allowlist: [], maxAttempts: 3 },
     logger: silent,
     streams: createStreamSlots(opts.maxStreams ?? 10),
   });

@@ -18,6 +18,14 @@ import { completionPatch, newRecord, responseOf, startPatch } from './recording.
 import type { StreamedReply } from './stream-reply.js';
 import { SyncRecord } from './sync-record.js';
 
+/** The webhook outbox as execution sees it (`WebhookSender`). */
+export interface ExecutionWebhooks {
+  /** Records a request's delivery before the request itself. */
+  accept(rec: RequestRecord, userId: string): Promise<void>;
+  /** Arms the delivery of a finished request. */
+  finished(entry: LiveRequest, response: StoredResult): void;
+}
+
 /** What the runner is sent for one request. */
 export interface Job {
   path: string;
@@ -57,7 +65,7 @@ export class Execution {
   constructor(
     private readonly deps: ExecutionDeps,
     readonly live: LiveRequests,
-    private readonly onFinished: (entry: LiveRequest, response: StoredResult) => void,
+    private readonly webhooks: ExecutionWebhooks,
   ) {
     this.late = new LateWrites(LATE_WRITE_DELAY_MS, deps.clock);
   }
@@ -99,8 +107,11 @@ export class Execution {
   /** Accepts a queued request: resolves once it is durably recorded and handed to the dispatcher. */
   async submit(inv: Invocation): Promise<LiveRequest> {
     const rec = newRecord(inv, this.deps.ids(), 'queue', this.deps.clock());
+    const userId = inv.principal?.owner ?? inv.app.owner;
+    // The delivery is durable before the request: a recorded request with a webhook always has one.
+    if (rec.webhookUrl) await this.webhooks.accept(rec, userId);
     await this.deps.requests.insert(rec, inv.body);
-    const entry = this.live.add(rec, inv.principal?.owner ?? inv.app.owner);
+    const entry = this.live.add(rec, userId);
     this.start(entry, jobOf(inv), 0);
     return entry;
   }
@@ -145,7 +156,7 @@ export class Execution {
     const now = clock();
     requests.complete(entry.rec.requestId, patch, response, now + resultTtlMs);
     this.live.finish(entry, response, now);
-    this.onFinished(entry, response);
+    this.webhooks.finished(entry, response);
   }
 
   private failureResult(err: unknown, requestId: string): DispatchResult | null {

@@ -10,6 +10,7 @@ import { createAuthenticator } from '../http/auth.js';
 import { createAuthThrottle } from '../http/auth-throttle.js';
 import { createStreamSlots } from '../http/stream-slots.js';
 import { createLogBus } from '../runners/log-bus.js';
+import { MemoryWebhookOutbox } from '../store/memory/webhook-outbox.js';
 import { createSqliteStores } from '../store/sqlite/index.js';
 import { createGateway, type Gateway, registerGatewayRoutes } from './gateway.js';
 import { expectedGatewayError as fal, gatewayError } from './gateway-errors.test-helper.js';
@@ -77,7 +78,13 @@ beforeAll(async () => {
     resultTtlMs: 3_600_000,
     jsonCap: 64 * 1024,
     jsonInput: JSON_INPUT,
-    webhook: { allowPrivate: false, allowlist: [], maxAttempts: 1, retryBaseMs: 20 },
+    webhook: {
+      outbox: new MemoryWebhookOutbox(),
+      allowPrivate: false,
+      allowlist: [],
+      maxAttempts: 1,
+      retryBaseMs: 20,
+    },
     logger: { warn: () => undefined, error: () => undefined },
     streams: createStreamSlots(10),
   });

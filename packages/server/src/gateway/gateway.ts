@@ -12,7 +12,7 @@ import { handleProxy } from './proxy.js';
 import { currentStatus } from './queue-ops.js';
 import { recoverRequests } from './recovery.js';
 import { handleGateway } from './router.js';
-import { WebhookSender } from './webhook.js';
+import { WebhookSender } from './webhook-sender.js';
 import { createWebhookSigner } from './webhook-signer.js';
 
 const DEFAULT_PURGE_MS = 60_000;
@@ -25,7 +25,7 @@ export interface Gateway {
   readonly context: GatewayContext;
   /** Resumes requests accepted before a restart (call once, before serving). */
   recover(): Promise<void>;
-  /** Stops timers and webhook retries and waits for requests already running on a runner. */
+  /** Stops timers, waits for requests already running on a runner, then stops sending webhooks. */
   close(): Promise<void>;
 }
 
@@ -34,9 +34,15 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const live = new LiveRequests(deps.completedGraceMs ?? DEFAULT_GRACE_MS);
   const guard = createNetGuard(deps.webhook);
   const signer = createWebhookSigner(deps.webhook.privateKeyPem);
-  const webhooks = new WebhookSender(deps.webhook, signer, guard, deps.clock, deps.logger);
+  const webhooks = new WebhookSender({
+    ...deps,
+    outbox: deps.webhook.outbox,
+    signer,
+    guard,
+    options: deps.webhook,
+  });
   const apps = cachedAppLookup(deps.apps, deps.clock, deps.appCacheMs ?? DEFAULT_APP_CACHE_MS);
-  const exec = new Execution(deps, live, (entry, response) => webhooks.deliver(entry, response));
+  const exec = new Execution(deps, live, webhooks);
   const context: GatewayContext = { deps: { ...deps, apps }, exec, live, guard, signer, streams: new Set() };
 
   const feed = deps.statusFeed;
@@ -52,6 +58,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   }, deps.purgeIntervalMs ?? DEFAULT_PURGE_MS);
   sweep.unref();
   purge.unref();
+  webhooks.start();
 
   return {
     context,
@@ -61,8 +68,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
     async close() {
       clearInterval(sweep);
       clearInterval(purge);
-      webhooks.close();
       await exec.close();
+      await webhooks.close();
       unsubscribe();
       for (const end of [...context.streams]) end();
     },

@@ -10,6 +10,7 @@ import { createHttpApp, type HttpApp } from '../http/app.js';
 import { createAuthenticator } from '../http/auth.js';
 import { createStreamSlots } from '../http/stream-slots.js';
 import { createLogBus } from '../runners/log-bus.js';
+import { MemoryWebhookOutbox } from '../store/memory/webhook-outbox.js';
 import { createSqliteStores } from '../store/sqlite/index.js';
 import { createGateway, type Gateway, registerGatewayRoutes } from './gateway.js';
 import { type EchoApp, InlineDispatcher, startEchoApp } from './test-kit.js';
@@ -55,12 +56,12 @@ beforeAll(async () => {
     resultTtlMs: 3_600_000,
     jsonCap: 64 * 1024,
     jsonInput: { maxDepth: 64, maxItems: 100_000, maxStringBytes: 1 << 20 },
-    webhook: { allowPrivate: false, allowlist: [], maxAttempts: 1 },
+    webhook: { outbox: new MemoryWebhookOutbox(), allowPrivate: false, allowlist: [], maxAttempts: 1 },
     logger: { warn: () => undefined, error: () => undefined },
     streams,
   });
   registerGatewayRoutes(app, gateway);
-  registerLogsRoutes(app, { runQuery: pool.runQuery, bus: logBus, flushLogs: () => stores.flush(), streams });
+  registerLogsRoutes(app, { reads: pool.logs, bus: logBus, flushLogs: () => stores.flush(), streams });
   url = await app.listen({ host: '127.0.0.1', port: 0 });
   aliceKey = await createTestKey(stores.keys, 'alice');
   bobKey = await createTestKey(stores.keys, 'bob');

@@ -14,6 +14,7 @@ import {
 import { createHttpApp, type HttpApp } from '../http/app.js';
 import { createAuthenticator, hashSecret } from '../http/auth.js';
 import { createStreamSlots } from '../http/stream-slots.js';
+import { MemoryWebhookOutbox } from '../store/memory/webhook-outbox.js';
 import type { WebhookOptions } from './deps.js';
 import { createGateway, type Gateway, registerGatewayRoutes } from './gateway.js';
 
@@ -61,7 +62,14 @@ export async function startTestServer(opts: TestServerOptions): Promise<TestServ
     resultTtlMs: opts.resultTtlMs ?? 3_600_000,
     jsonCap: 64 * 1024,
     jsonInput: opts.jsonInput ?? { maxDepth: 64, maxItems: 100_000, maxStringBytes: bodyLimit },
-    webhook: { allowPrivate: false, allowlist: [], maxAttempts: 3, retryBaseMs: 20, ...opts.webhook },
+    webhook: {
+      outbox: new MemoryWebhookOutbox(),
+      allowPrivate: false,
+      allowlist: [],
+      maxAttempts: 3,
+      retryBaseMs: 20,
+      ...opts.webhook,
+    },
     logger: { warn: () => undefined, error: () => undefined },
     streams: createStreamSlots(opts.maxStreamsPerKey ?? 10),
     ...(opts.statusFeed ? { statusFeed: opts.statusFeed } : {}),

@@ -1,26 +1,10 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
-import type { Clock, StoredResult } from '@hangar/core';
-import type { GatewayLogger, WebhookOptions } from './deps.js';
+import type { StoredResult } from '@hangar/core';
 import { isJsonType } from './invocation.js';
-import type { LiveRequest } from './live.js';
-import { type GuardedTarget, type NetGuard, NetGuardError, pinnedLookup } from './net-guard.js';
+import { type GuardedTarget, pinnedLookup } from './net-guard.js';
 import type { WebhookSigner } from './webhook-signer.js';
-
-const DEFAULT_RETRY_BASE_MS = 15_000;
-const DEFAULT_ATTEMPT_TIMEOUT_MS = 15_000;
-const MAX_RETRY_DELAY_MS = 60 * 60_000;
-
-/** One webhook to deliver. */
-interface Delivery {
-  requestId: string;
-  userId: string;
-  url: string;
-  body: Buffer;
-  target: GuardedTarget | null;
-  attempt: number;
-}
 
 /** Builds fal's webhook body for a completed request. */
 export function webhookBody(requestId: string, response: StoredResult): Buffer {
@@ -41,91 +25,61 @@ export function webhookBody(requestId: string, response: StoredResult): Buffer {
   return Buffer.from(JSON.stringify(body));
 }
 
-/** Delivers signed completion webhooks with retries, only to destinations the guard allows. */
-export class WebhookSender {
-  private readonly timers = new Set<NodeJS.Timeout>();
-  private closed = false;
+/** One signed webhook POST. */
+export interface WebhookPost {
+  target: GuardedTarget;
+  requestId: string;
+  userId: string;
+  body: Buffer;
+  /** Epoch seconds signed into this attempt (receivers reject stale timestamps, so each attempt re-signs). */
+  timestamp: number;
+  /** The whole attempt's limit: connect, send and answer. */
+  timeoutMs: number;
+}
 
-  constructor(
-    private readonly opts: WebhookOptions,
-    private readonly signer: WebhookSigner,
-    private readonly guard: NetGuard,
-    private readonly clock: Clock,
-    private readonly logger: GatewayLogger,
-  ) {}
-
-  /** Schedules the webhook of a finished request (no-op without `fal_webhook`). */
-  deliver(entry: LiveRequest, response: StoredResult): void {
-    const url = entry.rec.webhookUrl;
-    if (!url || this.closed) return;
-    const requestId = entry.rec.requestId;
-    const body = webhookBody(requestId, response);
-    void this.attempt({ requestId, userId: entry.userId, url, body, target: null, attempt: 1 });
-  }
-
-  private async attempt(d: Delivery): Promise<void> {
-    if (this.closed) return;
-    try {
-      d.target ??= await this.guard.resolve(d.url);
-    } catch (err) {
-      const reason = err instanceof NetGuardError ? err.message : String(err);
-      this.logger.warn({ requestId: d.requestId, reason }, 'webhook destination refused');
-      return;
-    }
-    const status = await this.post(d).catch(() => 0);
-    if (status >= 200 && status < 300) return;
-    if (d.attempt >= this.opts.maxAttempts) {
-      this.logger.warn({ requestId: d.requestId, status, attempts: d.attempt }, 'webhook delivery failed');
-      return;
-    }
-    const base = this.opts.retryBaseMs ?? DEFAULT_RETRY_BASE_MS;
-    const delay = Math.min(base * 2 ** (d.attempt - 1), MAX_RETRY_DELAY_MS);
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      void this.attempt({ ...d, attempt: d.attempt + 1 });
-    }, delay);
-    timer.unref();
-    this.timers.add(timer);
-  }
-
-  private post(d: Delivery): Promise<number> {
-    const target = d.target!;
-    const timestamp = Math.floor(this.clock() / 1000);
-    const headers = {
-      'content-type': 'application/json',
-      'content-length': String(d.body.length),
-      'user-agent': 'hangar-webhook/1',
-      'x-fal-webhook-request-id': d.requestId,
-      'x-fal-webhook-user-id': d.userId,
-      'x-fal-webhook-timestamp': String(timestamp),
-      'x-fal-webhook-signature': this.signer.sign(d.requestId, d.userId, timestamp, d.body),
-    };
-    const send = target.url.protocol === 'https:' ? httpsRequest : httpRequest;
-    const timeout = this.opts.attemptTimeoutMs ?? DEFAULT_ATTEMPT_TIMEOUT_MS;
-    return new Promise((resolve, reject) => {
-      const req = send(target.url, {
-        method: 'POST',
-        headers,
-        lookup: pinnedLookup(target),
-        ...(isIP(target.hostname) ? {} : { servername: target.hostname }),
-        timeout,
-        agent: false,
-      });
-      req.on('response', (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-        res.on('error', reject);
-      });
-      req.on('timeout', () => req.destroy(new Error('webhook timed out')));
-      req.on('error', reject);
-      req.end(d.body);
+/**
+ * POSTs a webhook with fal's headers and signature to the already checked address, and resolves with the
+ * receiver's status; rejects on connection errors and timeouts. Redirects are not followed.
+ */
+export function postWebhook(signer: WebhookSigner, post: WebhookPost, signal?: AbortSignal): Promise<number> {
+  const { target, requestId, userId, body, timestamp } = post;
+  const headers = {
+    'content-type': 'application/json',
+    'content-length': String(body.length),
+    'user-agent': 'hangar-webhook/1',
+    'x-fal-webhook-request-id': requestId,
+    'x-fal-webhook-user-id': userId,
+    'x-fal-webhook-timestamp': String(timestamp),
+    'x-fal-webhook-signature': signer.sign(requestId, userId, timestamp, body),
+  };
+  const send = target.url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = send(target.url, {
+      method: 'POST',
+      headers,
+      lookup: pinnedLookup(target),
+      ...(isIP(target.hostname) ? {} : { servername: target.hostname }),
+      agent: false,
+      ...(signal ? { signal } : {}),
     });
-  }
-
-  /** Cancels pending retries. */
-  close(): void {
-    this.closed = true;
-    for (const timer of this.timers) clearTimeout(timer);
-    this.timers.clear();
-  }
+    // A receiver trickling bytes must not hold the attempt (and its lease) past the limit.
+    const timer = setTimeout(() => req.destroy(new Error('timed out')), post.timeoutMs);
+    const settle = () => clearTimeout(timer);
+    req.on('response', (res) => {
+      res.resume();
+      res.on('end', () => {
+        settle();
+        resolve(res.statusCode ?? 0);
+      });
+      res.on('error', (err) => {
+        settle();
+        reject(err);
+      });
+    });
+    req.on('error', (err) => {
+      settle();
+      reject(err);
+    });
+    req.end(body);
+  });
 }

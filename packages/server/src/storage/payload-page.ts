@@ -1,6 +1,5 @@
 import { Readable } from 'node:stream';
-import { type FileStore, isOpened, type OpenedObject } from '@hangar/core';
-import type { PayloadAt } from '../query/requests.js';
+import { type FileStore, isOpened, type OpenedObject, type PayloadAt } from '@hangar/core';
 import { payloadKey } from './payloads.js';
 
 /**

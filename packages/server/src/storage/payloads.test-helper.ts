@@ -21,9 +21,10 @@ import { createTestKey, putTestApp } from '../gateway/test-server.js';
 import { createHttpApp, type HttpApp } from '../http/app.js';
 import { createAuthenticator } from '../http/auth.js';
 import { createStreamSlots } from '../http/stream-slots.js';
-import { createQueryPool, type QueryPool } from '../query/pool.js';
 import { createLogBus } from '../runners/log-bus.js';
+import { MemoryWebhookOutbox } from '../store/memory/webhook-outbox.js';
 import { createSqliteStores } from '../store/sqlite/index.js';
+import { createSqliteReads } from '../store/sqlite/reads/index.js';
 import { createPayloadStore, type PayloadStore, payloadKey } from './payloads.js';
 
 /** Payloads above this many bytes become objects in these tests. */
@@ -126,14 +127,20 @@ export function describePayloadStore(
         resultTtlMs: TTL_MS,
         jsonCap: 64 * 1024,
         jsonInput: { maxDepth: 64, maxItems: 100_000, maxStringBytes: 1 << 20 },
-        webhook: { allowPrivate: false, allowlist: [], maxAttempts: 1, retryBaseMs: 20 },
+        webhook: {
+          outbox: new MemoryWebhookOutbox(),
+          allowPrivate: false,
+          allowlist: [],
+          maxAttempts: 1,
+          retryBaseMs: 20,
+        },
         logger: { warn: () => undefined, error: () => undefined },
         streams: createStreamSlots(10),
       });
       registerGatewayRoutes(app, gateway);
-      const pool: QueryPool = createQueryPool({ dbPath, size: 0 });
+      const reads = createSqliteReads({ dbPath, size: 0 });
       const apps = (owner: string, app: string) => stores.apps.getApp(owner, app);
-      registerRequestsRoutes(app, { pool, apps, clock: systemClock, maxRangeDays: 90, objects });
+      registerRequestsRoutes(app, { reads, apps, clock: systemClock, maxRangeDays: 90, objects });
       url = await app.listen({ host: '127.0.0.1', port: 0 });
       const key = `Key ${await createTestKey(stores.keys, 'alice')}`;
       return {
@@ -145,7 +152,7 @@ export function describePayloadStore(
           await gateway.close();
           await payloads.flush();
           await app.close();
-          await pool.close();
+          await reads.pool.close();
         },
       };
     }

@@ -6,13 +6,8 @@ import type Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { insertRequests, type SeedRequest } from '../api/analytics/harness.test-helper.js';
 import { openDatabase } from '../store/sqlite/open.js';
-import {
-  RequestRollup,
-  type RollupInput,
-  rebuildRollups,
-  reconcileDayRollups,
-  upsertRollupRows,
-} from './request-rollup.js';
+import { rebuildRollups, reconcileDayRollups, upsertRollupRows } from '../store/sqlite/rollups.js';
+import { RequestRollup, type RollupInput } from './request-rollup.js';
 
 const T0 = Date.UTC(2025, 0, 15, 10);
 

@@ -7,10 +7,10 @@ import type Database from 'better-sqlite3';
 import type { LightMyRequestResponse } from 'fastify';
 import { createHttpApp, type HttpApp } from '../../http/app.js';
 import { createAuthenticator, hashSecret } from '../../http/auth.js';
-import { createQueryPool, type QueryPool } from '../../query/pool.js';
 import { revisionFixture } from '../../store/fixtures.js';
 import { createSqliteStores } from '../../store/sqlite/index.js';
 import { openDatabase } from '../../store/sqlite/open.js';
+import { createSqliteReads, type SqliteReads } from '../../store/sqlite/reads/index.js';
 import { registerRequestsRoutes } from '../requests/routes.js';
 import { registerUsageRoutes } from '../usage/routes.js';
 import { registerAnalyticsRoutes } from './routes.js';
@@ -46,7 +46,7 @@ export interface Harness {
   db: Database.Database;
   dbPath: string;
   stores: Stores;
-  pool: QueryPool;
+  reads: SqliteReads;
   /** Authorization header values. */
   keys: { adminA: string; apiA: string; adminB: string; apiB: string };
   /** The injected clock; tests may move it. */
@@ -82,7 +82,7 @@ export async function openHarness(opts: HarnessOptions = {}): Promise<Harness> {
   };
   await stores.flush();
   const db = openDatabase(dbPath);
-  const pool = createQueryPool({ dbPath, size: opts.poolSize ?? 0 });
+  const reads = createSqliteReads({ dbPath, size: opts.poolSize ?? 0 });
   const clock = { now: opts.now ?? Date.UTC(2025, 0, 15, 12) };
   const app = createHttpApp({
     logger: false,
@@ -91,10 +91,10 @@ export async function openHarness(opts: HarnessOptions = {}): Promise<Harness> {
   });
   const maxRangeDays = opts.maxRangeDays ?? 400;
   const apps = (owner: string, name: string) => stores.apps.getApp(owner, name);
-  registerRequestsRoutes(app, { pool, apps, clock: () => clock.now, maxRangeDays });
-  registerAnalyticsRoutes(app, { pool, apps, clock: () => clock.now, maxRangeDays });
+  registerRequestsRoutes(app, { reads, apps, clock: () => clock.now, maxRangeDays });
+  registerAnalyticsRoutes(app, { reads, apps, clock: () => clock.now, maxRangeDays });
   registerUsageRoutes(app, {
-    pool,
+    reads,
     clock: () => clock.now,
     maxRangeDays,
     machineTypes: MACHINE_TYPES,
@@ -107,13 +107,13 @@ export async function openHarness(opts: HarnessOptions = {}): Promise<Harness> {
     db,
     dbPath,
     stores,
-    pool,
+    reads,
     keys,
     clock,
     get: (url, key = keys.apiA) => app.inject({ method: 'GET', url, headers: { authorization: key } }),
     async close() {
       await app.close();
-      await pool.close();
+      await reads.pool.close();
       db.close();
       await stores.close();
       rmSync(dir, { recursive: true, force: true });

@@ -1,7 +1,6 @@
-import { DAY_MS, HOUR_MS, MINUTE_MS, quantileRank } from '@hangar/core';
+import { ANALYTICS_METRICS, DAY_MS, HOUR_MS, MINUTE_MS, quantileRank } from '@hangar/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ANALYTICS_METRICS } from '../../query/analytics.js';
-import { rebuildRollups } from '../../telemetry/request-rollup.js';
+import { rebuildRollups } from '../../store/sqlite/rollups.js';
 import { type Harness, insertRequests, openHarness, type SeedRequest } from './harness.test-helper.js';
 
 const NOW = Date.UTC(2025, 2, 12, 12);

@@ -1,23 +1,25 @@
 import {
+  ANALYTICS_METRICS,
+  type AnalyticsMetric,
+  type AnalyticsParams,
   assertAllowed,
   type Clock,
   clampLimit,
   PlatformError,
+  type PlatformReads,
   parseList,
   resolveTimeWindow,
 } from '@hangar/core';
 import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { type HttpApp, principalOf } from '../../http/app.js';
-import { ANALYTICS_METRICS, type AnalyticsMetric, type AnalyticsParams } from '../../query/analytics.js';
-import type { QueryPool } from '../../query/pool.js';
-import { type SerializedPage, sendPage } from '../../query/serialized.js';
+import { sendPage } from '../page-body.js';
 import { type AppLookup, authorizeEndpoints } from '../requests/endpoint-access.js';
 import { BUCKET_LIMIT, bucketFromCursor, bucketPage, MultiString, TimeSeriesParams } from './params.js';
 
 /** Dependencies of the analytics operation. */
 export interface AnalyticsRoutesDeps {
-  pool: Pick<QueryPool, 'run'>;
+  reads: Pick<PlatformReads, 'analyticsPage'>;
   apps: AppLookup;
   clock: Clock;
   maxRangeDays: number;
@@ -97,7 +99,7 @@ export function registerAnalyticsRoutes(app: HttpApp, deps: AnalyticsRoutesDeps)
       const endpoints = await authorizeEndpoints(principalOf(request), ids, deps.apps);
       const params: AnalyticsParams = { endpoints, window, fromMs, limit, metrics, timeSeries, summary };
       // Serialised on the query thread: the schema above documents the body (and the tests check it).
-      const page = await deps.pool.run<SerializedPage>('queryAnalyticsJson', params);
+      const page = await deps.reads.analyticsPage(params);
       return sendPage(reply as FastifyReply, page, bucketPage('analytics', page.nextBucket, window));
     },
   );

@@ -1,6 +1,5 @@
-import { PlatformError, type Principal } from '@hangar/core';
+import { type AppReads, PlatformError, type Principal } from '@hangar/core';
 import { Type } from 'typebox';
-import type { RunQuery } from './run-query.js';
 
 /**
  * Path parameters of the per-app operations. Any text is accepted: fal lists no 400 for the queue
@@ -13,13 +12,13 @@ export const AppParams = Type.Object({
 
 /** Throws 403 unless the caller owns the app, then 404 unless it exists (so others learn nothing). */
 export async function requireOwnedApp(
-  runQuery: RunQuery,
+  apps: Pick<AppReads, 'exists'>,
   principal: Principal,
   owner: string,
   name: string,
 ): Promise<void> {
   if (owner !== principal.owner) throw new PlatformError('AUTH_FORBIDDEN', 'Only the app owner can query it');
-  if (!(await runQuery('apps.exists', { owner, app: name }))) {
+  if (!(await apps.exists({ owner, app: name }))) {
     throw new PlatformError('APP_NOT_FOUND', `App ${owner}/${name} not found`);
   }
 }

@@ -68,7 +68,7 @@ beforeAll(() => {
   app = testApp(t.db);
   pool = testQueryPool(t.path);
   registerAppsRoutes(app, {
-    runQuery: pool.runQuery,
+    reads: pool.apps,
     dispatcher: { stats: () => [], flushQueue: () => [] },
     clock: () => NOW,
   });

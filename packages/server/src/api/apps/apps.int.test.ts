@@ -45,7 +45,7 @@ beforeAll(() => {
   app = testApp(t.db);
   pool = testQueryPool(t.path);
   registerAppsRoutes(app, {
-    runQuery: pool.runQuery,
+    reads: pool.apps,
     dispatcher: {
       stats: (owner) => live.filter((s) => s.owner === owner),
       flushQueue: (owner, name) => {

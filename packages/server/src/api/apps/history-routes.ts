@@ -1,4 +1,5 @@
 import {
+  type AppReads,
   type Clock,
   EVENT_CATEGORIES,
   falPageOffset,
@@ -10,8 +11,6 @@ import { Type } from 'typebox';
 import { type HttpApp, principalOf } from '../../http/app.js';
 import { AppParams, requireOwnedApp } from './access.js';
 import { afterCursor, pageOf } from './paging.js';
-import type { EventRow, RevisionRow, SampleBucketRow } from './queries.js';
-import type { RunQuery } from './run-query.js';
 import { baseWidth, foldRunnerHistory, historyBuckets } from './runner-history.js';
 import { resolveWindow } from './time-window.js';
 import {
@@ -52,7 +51,7 @@ function categoriesOf(values: string[] | undefined): string[] | null {
 }
 
 /** Registers runner history, events and revisions of one app. */
-export function registerAppHistoryRoutes(app: HttpApp, runQuery: RunQuery, clock: Clock): void {
+export function registerAppHistoryRoutes(app: HttpApp, reads: AppReads, clock: Clock): void {
   app.get(
     '/v1/serverless/apps/:owner/:name/runners/history',
     {
@@ -65,16 +64,12 @@ export function registerAppHistoryRoutes(app: HttpApp, runQuery: RunQuery, clock
     },
     async (request) => {
       const { owner, name } = request.params;
-      await requireOwnedApp(runQuery, principalOf(request), owner, name);
+      await requireOwnedApp(reads, principalOf(request), owner, name);
       const q = request.query;
       const win = resolveTimeWindow({ ...q, timezone: 'UTC' }, { now: clock(), maxRangeDays: 90 });
       const buckets = historyBuckets(win);
       const range = { start: win.startMs, end: win.endMs, origin: win.startMs, width: baseWidth(win) };
-      const rows = (await runQuery('apps.runnerBuckets', {
-        owner,
-        app: name,
-        ...range,
-      })) as SampleBucketRow[];
+      const rows = await reads.runnerBuckets({ owner, app: name, ...range });
       const history = foldRunnerHistory(rows, win, buckets, q.aggregation);
       return {
         endpoint_id: `${owner}/${name}`,
@@ -97,14 +92,14 @@ export function registerAppHistoryRoutes(app: HttpApp, runQuery: RunQuery, clock
     },
     async (request) => {
       const { owner, name } = request.params;
-      await requireOwnedApp(runQuery, principalOf(request), owner, name);
+      await requireOwnedApp(reads, principalOf(request), owner, name);
       const q = request.query;
       const w = resolveWindow(q, clock());
       const before = afterCursor(q.cursor, 'app-events');
       const offset = falPageOffset(q.cursor, q.limit);
       const categories = categoriesOf(q.category);
       const params = { owner, app: name, ...w, categories, before, limit: q.limit, offset };
-      const rows = (await runQuery('apps.events', params)) as EventRow[];
+      const rows = await reads.events(params);
       const page = pageOf(rows, q.limit, 'app-events', (r) => [r.created_at, r.event_id]);
       return {
         endpoint_id: `${owner}/${name}`,
@@ -127,16 +122,16 @@ export function registerAppHistoryRoutes(app: HttpApp, runQuery: RunQuery, clock
     },
     async (request) => {
       const { owner, name } = request.params;
-      await requireOwnedApp(runQuery, principalOf(request), owner, name);
+      await requireOwnedApp(reads, principalOf(request), owner, name);
       const q = request.query;
       const before = afterCursor(q.cursor, 'app-revisions');
-      const rows = (await runQuery('apps.revisions', {
+      const rows = await reads.revisions({
         owner,
         app: name,
         before,
         limit: q.limit,
         offset: falPageOffset(q.cursor, q.limit),
-      })) as RevisionRow[];
+      });
       const page = pageOf(rows, q.limit, 'app-revisions', (r) => [r.created_at, r.revision_id]);
       return {
         endpoint_id: `${owner}/${name}`,

@@ -125,9 +125,9 @@ beforeAll(async () => {
         registry: stores.runners,
         materialize: async (rev) => rev,
       });
-      registerAppOpsRoutes(http, { appOps, runQuery: pool.runQuery });
+      registerAppOpsRoutes(http, { appOps, reads: pool.apps });
       // The per-app history routes, to read the events the operations record.
-      registerAppHistoryRoutes(http, pool.runQuery, systemClock);
+      registerAppHistoryRoutes(http, pool.apps, systemClock);
     },
   });
   admin = await key(stack.stores.keys, 'alice', 'ADMIN');

@@ -1,4 +1,4 @@
-import { type Clock, PlatformError, type Principal, systemClock } from '@hangar/core';
+import { type AppReads, type Clock, PlatformError, type Principal, systemClock } from '@hangar/core';
 import { type HttpApp, principalOf } from '../../http/app.js';
 import type { AppOps } from '../../services/app-ops.js';
 import { AppParams, requireOwnedApp } from './access.js';
@@ -17,12 +17,11 @@ import {
   SetRevisionResponse,
   toWireRunner,
 } from './ops-wire.js';
-import type { RunQuery } from './run-query.js';
 
 /** What the app operations routes need. */
 export interface AppOpsRoutesDeps {
   appOps: AppOps;
-  runQuery: RunQuery;
+  reads: AppReads;
   clock?: Clock;
 }
 
@@ -42,7 +41,7 @@ export function registerAppOpsRoutes(app: HttpApp, deps: AppOpsRoutesDeps): void
   const base = '/v1/serverless/apps/:owner/:name';
   /** Tenant check first: another owner's app answers 403 whether or not it exists. */
   const owned = async (p: Principal, owner: string, name: string) => {
-    await requireOwnedApp(deps.runQuery, p, owner, name);
+    await requireOwnedApp(deps.reads, p, owner, name);
     return { owner, nickname: p.owner };
   };
 
@@ -99,11 +98,7 @@ export function registerAppOpsRoutes(app: HttpApp, deps: AppOpsRoutesDeps): void
       const view = await ops.getRollout(owner, name);
       if (view.started_at === null) return { ...view, traffic: [] };
       const since = Date.parse(view.started_at);
-      const traffic = (await deps.runQuery('apps.revisionTraffic', {
-        owner,
-        app: name,
-        since,
-      })) as TrafficRow[];
+      const traffic = await deps.reads.revisionTraffic({ owner, app: name, since });
       return { ...view, traffic };
     },
   );

@@ -1,5 +1,5 @@
+import type { KeysetBefore as Before } from '@hangar/core';
 import { decodeCursor, encodeCursor, falPageNumber, PlatformError, pageInfo } from '@hangar/core';
-import type { Before } from './queries.js';
 
 // Newest-first keyset paging over (created_at, id): the cursor holds the last item served.
 

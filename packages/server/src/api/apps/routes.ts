@@ -1,5 +1,5 @@
 import {
-  type AppManifest,
+  type AppReads,
   type Clock,
   type Dispatcher,
   type IdempotencyKeys,
@@ -12,13 +12,11 @@ import { type HttpApp, principalOf } from '../../http/app.js';
 import { AppParams, requireOwnedApp } from './access.js';
 import { registerAppHistoryRoutes } from './history-routes.js';
 import { createLocalIdempotencyKeys } from './idempotency.js';
-import type { AppListRow } from './queries.js';
-import type { RunQuery } from './run-query.js';
 import { ListAppsResponse, QueueSizeResponse, toWireApp } from './wire.js';
 
 /** What the apps routes need. */
 export interface AppsRoutesDeps {
-  runQuery: RunQuery;
+  reads: AppReads;
   dispatcher: Pick<Dispatcher, 'stats' | 'flushQueue'>;
   /** Records flushed requests as completed-and-cancelled (the gateway's recorder). */
   onQueueFlushed?: (owner: string, app: string, requestIds: string[]) => void | Promise<void>;
@@ -63,10 +61,8 @@ export function registerAppsRoutes(app: HttpApp, deps: AppsRoutesDeps): void {
       const q = request.query;
       const endpoints = wantsEndpoints(q.expand);
       const params = { owner, environment: q.environment ?? 'main', search: q.search || null };
-      const rows = (await deps.runQuery('apps.list', params)) as AppListRow[];
-      const apps = rows.map((r) =>
-        toWireApp(r.owner, r.name, r.updated_at, JSON.parse(r.manifest) as AppManifest, endpoints),
-      );
+      const rows = await deps.reads.list(params);
+      const apps = rows.map((r) => toWireApp(r.owner, r.name, r.updated_at, r.manifest, endpoints));
       return { apps };
     },
   );
@@ -82,7 +78,7 @@ export function registerAppsRoutes(app: HttpApp, deps: AppsRoutesDeps): void {
     },
     async (request) => {
       const { owner, name } = request.params;
-      await requireOwnedApp(deps.runQuery, principalOf(request), owner, name);
+      await requireOwnedApp(deps.reads, principalOf(request), owner, name);
       const live = deps.dispatcher.stats(owner).find((s) => s.app === name);
       return { queue_size: live?.queueSize ?? 0 };
     },
@@ -100,7 +96,7 @@ export function registerAppsRoutes(app: HttpApp, deps: AppsRoutesDeps): void {
     async (request: FastifyRequest<{ Params: { owner: string; name: string } }>, reply) => {
       const { owner, name } = request.params;
       const principal = principalOf(request);
-      await requireOwnedApp(deps.runQuery, principal, owner, name);
+      await requireOwnedApp(deps.reads, principal, owner, name);
       const key = request.headers['idempotency-key'];
       const cacheKey = typeof key === 'string' && key ? `${principal.keyId}\u0000${key}` : null;
       if (cacheKey === null || !(await idempotency.seen(cacheKey))) {
@@ -112,5 +108,5 @@ export function registerAppsRoutes(app: HttpApp, deps: AppsRoutesDeps): void {
     },
   );
 
-  registerAppHistoryRoutes(app, deps.runQuery, clock);
+  registerAppHistoryRoutes(app, deps.reads, clock);
 }

@@ -6,9 +6,9 @@ import {
   listBuckets,
   MINUTE_MS,
   PlatformError,
+  type RunnerSampleBucket,
   type TimeWindow,
 } from '@hangar/core';
-import type { SampleBucketRow } from './queries.js';
 import { isoUtc } from './time-window.js';
 
 /** Most buckets one runner-history answer may hold. */
@@ -50,7 +50,7 @@ const FIELDS = ['running', 'idle', 'pending', 'draining'] as const;
  * the peak, `avg` the mean over all samples in the bucket.
  */
 export function foldRunnerHistory(
-  rows: readonly SampleBucketRow[],
+  rows: readonly RunnerSampleBucket[],
   win: TimeWindow,
   buckets: readonly Bucket[],
   aggregation: 'max' | 'avg',

@@ -1,6 +1,11 @@
-import { type AppManifest, EVENT_CATEGORIES, TIMEFRAMES } from '@hangar/core';
+import {
+  type AppManifest,
+  EVENT_CATEGORIES,
+  type EventItem,
+  type RevisionItem,
+  TIMEFRAMES,
+} from '@hangar/core';
 import { Type } from 'typebox';
-import type { EventRow, RevisionRow } from './queries.js';
 import { isoUtc } from './time-window.js';
 
 // fal's response shapes for the apps operations, and the mapping from stored rows to them.
@@ -134,23 +139,23 @@ export function toWireApp(
 }
 
 /** A stored event in fal's shape. */
-export function toWireEvent(r: EventRow) {
+export function toWireEvent(r: EventItem) {
   return {
     event_id: r.event_id,
     category: r.category,
     created_at: isoUtc(r.created_at),
-    payload: JSON.parse(r.payload),
+    payload: r.payload,
   };
 }
 
 /** A stored revision in fal's shape. */
-export function toWireRevision(r: RevisionRow) {
+export function toWireRevision(r: RevisionItem) {
   return {
     revision_id: r.revision_id,
     created_at: isoUtc(r.created_at),
-    is_current: r.is_current === 1,
+    is_current: r.is_current,
     message: r.message,
-    annotations: r.annotations === null ? null : JSON.parse(r.annotations),
+    annotations: r.annotations,
     status: r.status,
     deployed_by: r.deployed_by,
   };

@@ -1,7 +1,6 @@
-import { ERRORS, type ErrorCode, type LogLine } from '@hangar/core';
+import { ERRORS, type ErrorCode, type LogLine, type StoredLogLine } from '@hangar/core';
 import { Type } from 'typebox';
 import { isoUtc } from '../apps/time-window.js';
-import type { LogRow } from './queries.js';
 
 /** fal's log entry object. */
 export const LogEntrySchema = Type.Object(
@@ -34,14 +33,14 @@ export interface LogEntry {
 }
 
 /** Maps a stored row to fal's entry: ISO timestamp with ms and Z, lower-case level, the bare app name. */
-export function rowToEntry(r: LogRow): LogEntry {
+export function rowToEntry(r: StoredLogLine): LogEntry {
   return {
     timestamp: isoUtc(r.ts),
     level: r.level.toLowerCase(),
     message: r.message,
     app: r.app,
     revision: r.revision,
-    labels: JSON.parse(r.labels),
+    labels: r.labels,
   };
 }
 

@@ -1,13 +1,12 @@
-import { PlatformError, parseInstant } from '@hangar/core';
+import { type LabelCondition, type LogFilter, PlatformError, parseInstant, RUN_SOURCES } from '@hangar/core';
+
+export { LabelCondition, LogFilter, RUN_SOURCES, RunSource } from '@hangar/core';
+
 import { type Static, Type } from 'typebox';
 import { resolveWindow } from '../apps/time-window.js';
 
 /** Log levels in increasing severity, as stored (lower case). */
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
-
-/** fal's `run_source` values. */
-export const RUN_SOURCES = ['grpc-run', 'grpc-register', 'gateway', 'cron'] as const;
-export type RunSource = (typeof RUN_SOURCES)[number];
 
 /** Query parameters shared by history and stream. */
 export const LogQuerySchema = {
@@ -35,31 +34,6 @@ const LabelFilterSchema = Type.Object(
 /** The optional JSON body: a bare array of label filters. */
 export const LabelFiltersBody = Type.Array(LabelFilterSchema, { maxItems: 100 });
 export type LabelFilterInput = Static<typeof LabelFilterSchema>;
-
-/** A label condition in normal form. */
-export interface LabelCondition {
-  key: string;
-  op: 'eq' | 'in' | 'ne' | 'nin';
-  values: string[];
-}
-
-/** Every filter of a logs query, resolved and structured-cloneable (it crosses into query workers). */
-export interface LogFilter {
-  owner: string;
-  start: number;
-  end: number;
-  /** App names of `owner`, or null for all. */
-  apps: string[] | null;
-  revision: string | null;
-  runSource: RunSource | null;
-  traceback: boolean;
-  search: string | null;
-  /** Stored levels at or above the requested minimum, or null for all. */
-  levels: string[] | null;
-  jobId: string | null;
-  requestId: string | null;
-  labels: LabelCondition[];
-}
 
 export type LogQuery = { [K in keyof typeof LogQuerySchema]?: Static<(typeof LogQuerySchema)[K]> };
 

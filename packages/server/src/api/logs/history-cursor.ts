@@ -1,4 +1,10 @@
-import { decodeCursor, PlatformError, parseInstant } from '@hangar/core';
+import {
+  decodeCursor,
+  type HistoryBound,
+  type HistoryPosition,
+  PlatformError,
+  parseInstant,
+} from '@hangar/core';
 
 // fal documents the logs history `next_cursor` as a timestamp to pass back as the exclusive upper bound
 // ("until") of the next page. Lines are stamped in whole milliseconds, and many lines can share one, so
@@ -9,17 +15,7 @@ import { decodeCursor, PlatformError, parseInstant } from '@hangar/core';
 // verbatim, as `cursor` or as `end`, it resumes exactly: no line is lost or repeated, and lines that
 // arrive later get larger ids, so they never shift the rank of an older line.
 
-/** A resolved page position: lines strictly before (ts, id); id 0 means strictly before `ts`. */
-export interface HistoryPosition {
-  ts: number;
-  id: number;
-}
-
-/** An upper bound as a client wrote it: a millisecond and the nanoseconds into it (a line rank). */
-export interface HistoryBound {
-  ts: number;
-  ns: number;
-}
+export type { HistoryBound, HistoryPosition } from '@hangar/core';
 
 const FRACTION = /T\d{2}:\d{2}:\d{2}\.(\d+)/;
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}(T|$)/;

@@ -63,7 +63,7 @@ beforeAll(() => {
   app = testApp(t.db);
   pool = testQueryPool(t.path);
   registerLogsRoutes(app, {
-    runQuery: pool.runQuery,
+    reads: pool.logs,
     bus: createLogBus(),
     flushLogs: async () => {},
     streams: createStreamSlots(2),
@@ -220,9 +220,9 @@ describe('history cursor', () => {
     const carol = addKey(u.db, 'carol').auth;
     const a = testApp(u.db);
     const p = testQueryPool(u.path, 1);
-    await p.runQuery('logs.firstIdFrom', { owner: 'nobody', start: 0 }); // wait for the worker to start
+    await p.logs.firstIdFrom({ owner: 'nobody', start: 0 }); // wait for the worker to start
     registerLogsRoutes(a, {
-      runQuery: p.runQuery,
+      reads: p.logs,
       bus: createLogBus(),
       flushLogs: async () => {},
       streams: createStreamSlots(1),
@@ -272,7 +272,7 @@ describe('history cursor', () => {
     const a = testApp(u.db);
     const p = testQueryPool(u.path, 1);
     registerLogsRoutes(a, {
-      runQuery: p.runQuery,
+      reads: p.logs,
       bus: createLogBus(),
       flushLogs: async () => {},
       streams: createStreamSlots(1),

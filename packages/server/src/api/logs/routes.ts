@@ -1,9 +1,8 @@
-import { type Clock, type LogBus, PlatformError, pageInfo, systemClock } from '@hangar/core';
+import { type Clock, type LogBus, type LogReads, PlatformError, pageInfo, systemClock } from '@hangar/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { type HttpApp, principalOf } from '../../http/app.js';
 import { type StreamSlots, streamHolder } from '../../http/stream-slots.js';
-import type { RunQuery } from '../apps/run-query.js';
 import { LogsHistoryResponse } from './entry.js';
 import {
   type LabelFilterInput,
@@ -13,13 +12,12 @@ import {
   resolveLogFilter,
 } from './filter.js';
 import { parseHistoryBound } from './history-cursor.js';
-import type { HistoryPageText } from './queries.js';
 import { LogStream } from './stream.js';
 import { createLogStreamHub } from './stream-hub.js';
 
 /** What the logs routes need. */
 export interface LogsRoutesDeps {
-  runQuery: RunQuery;
+  reads: LogReads;
   bus: LogBus;
   /** Commits appended log lines (the stores' `flush`). */
   flushLogs: () => Promise<void>;
@@ -48,7 +46,7 @@ export function registerLogsRoutes(app: HttpApp, deps: LogsRoutesDeps): void {
   const open = new Set<LogStream>();
   const streamDeps = {
     hub,
-    runQuery: deps.runQuery,
+    reads: deps.reads,
     flushLogs: deps.flushLogs,
     now,
     maxBufferedBytes: deps.maxBufferedBytes ?? 1 << 20,
@@ -91,11 +89,7 @@ export function registerLogsRoutes(app: HttpApp, deps: LogsRoutesDeps): void {
         }
         const filter = resolveLogFilter(q, request.body, principalOf(request).owner, now());
         // Entries are built and serialised on the query thread; the schema above documents the body.
-        const page = (await deps.runQuery('logs.historyPage', {
-          filter,
-          bounds,
-          limit: q.limit,
-        })) as HistoryPageText;
+        const page = await deps.reads.historyPage({ filter, bounds, limit: q.limit });
         const info = pageInfo(page.next);
         return (reply as FastifyReply)
           .type('application/json; charset=utf-8')

@@ -100,7 +100,7 @@ describe('LogStream live delivery', () => {
     const hub = createLogStreamHub({ bus, maxWritesPerSecond: Number.POSITIVE_INFINITY });
     const deps: LogStreamDeps = {
       hub,
-      runQuery: async () => [],
+      reads: { after: async () => [], firstIdFrom: async () => 0 },
       flushLogs: async () => {},
       now: Date.now,
       maxBufferedBytes: 1 << 20,

@@ -47,9 +47,9 @@ beforeAll(async () => {
   app = testApp(t.db);
   // Worker threads with read-only connections, as in production: catch-up must see committed lines.
   pool = testQueryPool(t.path, 1);
-  await pool.runQuery('logs.firstIdFrom', { owner: 'nobody', start: 0 }); // wait for the worker to start
+  await pool.logs.firstIdFrom({ owner: 'nobody', start: 0 }); // wait for the worker to start
   registerLogsRoutes(app, {
-    runQuery: pool.runQuery,
+    reads: pool.logs,
     bus,
     flushLogs: () => stores.flush(),
     streams: createStreamSlots(3),

@@ -1,17 +1,15 @@
 import type { ServerResponse } from 'node:http';
-import type { ErrorCode, LogLine } from '@hangar/core';
-import type { RunQuery } from '../apps/run-query.js';
+import type { ErrorCode, LogLine, LogReads } from '@hangar/core';
 import { lineToEntry, rowToEntry, sseError, sseFrame } from './entry.js';
 import { type LogFilter, OPEN_END, OPEN_START } from './filter.js';
 import { compileLogMatcher } from './match.js';
 import type { MatchedLines } from './matched-lines.js';
-import type { LogRow } from './queries.js';
 import type { LiveSubscriber, LogStreamHub } from './stream-hub.js';
 
 /** Limits and collaborators of one log stream. */
 export interface LogStreamDeps {
   hub: LogStreamHub;
-  runQuery: RunQuery;
+  reads: Pick<LogReads, 'after' | 'firstIdFrom'>;
   /** Commits log lines already appended, so a catch-up query sees every line published before it. */
   flushLogs: () => Promise<void>;
   now: () => number;
@@ -94,8 +92,7 @@ export class LogStream implements LiveSubscriber {
       this.goLive();
     } else {
       this.lastId =
-        resumeAfter ??
-        ((await deps.runQuery('logs.firstIdFrom', { owner: filter.owner, start: filter.start })) as number);
+        resumeAfter ?? (await deps.reads.firstIdFrom({ owner: filter.owner, start: filter.start }));
       await this.pump();
       if (this.closed) return;
       if (!finite || filter.end > deps.now()) this.phase = 'catchup';
@@ -133,11 +130,7 @@ export class LogStream implements LiveSubscriber {
   private async pump(): Promise<void> {
     const { deps, filter } = this;
     for (;;) {
-      const rows = (await deps.runQuery('logs.after', {
-        filter,
-        afterId: this.lastId,
-        limit: deps.pageSize,
-      })) as LogRow[];
+      const rows = await deps.reads.after({ filter, afterId: this.lastId, limit: deps.pageSize });
       if (this.closed) return;
       let out = '';
       for (const r of rows) {

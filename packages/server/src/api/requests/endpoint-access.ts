@@ -1,5 +1,4 @@
-import { type App, PlatformError, type Principal } from '@hangar/core';
-import type { EndpointSelector } from '../../query/requests.js';
+import { type App, type EndpointSelector, PlatformError, type Principal } from '@hangar/core';
 
 /** Finds an app by owner and name (the app store's `getApp`). */
 export type AppLookup = (owner: string, name: string) => Promise<App | null>;

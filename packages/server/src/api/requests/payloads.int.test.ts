@@ -10,9 +10,14 @@ import { InlineDispatcher } from '../../gateway/test-kit.js';
 import { createTestKey, putTestApp } from '../../gateway/test-server.js';
 import { createHttpApp, type HttpApp } from '../../http/app.js';
 import { createAuthenticator } from '../../http/auth.js';
-import { createQueryPool, type QueryPool, type QueryWorkerFailure } from '../../query/pool.js';
 import { createLogBus } from '../../runners/log-bus.js';
+import { MemoryWebhookOutbox } from '../../store/memory/webhook-outbox.js';
 import { createSqliteStores } from '../../store/sqlite/index.js';
+import {
+  createSqliteReads,
+  type QueryWorkerFailure,
+  type SqliteReads,
+} from '../../store/sqlite/reads/index.js';
 import { registerRequestsRoutes } from './routes.js';
 
 // The whole path of issue 8's hanging listing, on real parts: a JSON input nested 10,000 deep goes through
@@ -28,7 +33,7 @@ let app: HttpApp;
 let gateway: Gateway;
 let dispatcher: InlineDispatcher;
 let mirror: Server;
-let pool: QueryPool;
+let pool: SqliteReads;
 let url: string;
 let key: string;
 const failures: QueryWorkerFailure[] = [];
@@ -66,21 +71,27 @@ beforeAll(async () => {
     resultTtlMs: 3_600_000,
     jsonCap: 64 * 1024,
     jsonInput: { maxDepth: 1_000_000, maxItems: 1_000_000, maxStringBytes: 1 << 20 },
-    webhook: { allowPrivate: false, allowlist: [], maxAttempts: 1, retryBaseMs: 20 },
+    webhook: {
+      outbox: new MemoryWebhookOutbox(),
+      allowPrivate: false,
+      allowlist: [],
+      maxAttempts: 1,
+      retryBaseMs: 20,
+    },
     logger: { warn: () => undefined, error: () => undefined },
   });
   registerGatewayRoutes(app, gateway);
-  pool = createQueryPool({
+  pool = createSqliteReads({
     dbPath,
     size: 1,
     modules: [
-      new URL('../../query/registry.ts', import.meta.url),
-      new URL('../../query/crashing-listing.test-helper.ts', import.meta.url),
+      new URL('../../store/sqlite/reads/registry.ts', import.meta.url),
+      new URL('../../store/sqlite/reads/crashing-listing.test-helper.ts', import.meta.url),
     ],
     onWorkerFailure: (f) => failures.push(f),
   });
   const apps = (owner: string, name: string) => stores.apps.getApp(owner, name);
-  registerRequestsRoutes(app, { pool, apps, clock: systemClock, maxRangeDays: 90 });
+  registerRequestsRoutes(app, { reads: pool, apps, clock: systemClock, maxRangeDays: 90 });
   url = await app.listen({ host: '127.0.0.1', port: 0 });
   key = `Key ${await createTestKey(stores.keys, 'alice')}`;
   await putTestApp(stores.apps, 'alice', 'mirror');
@@ -89,7 +100,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await gateway.close();
   await app.close();
-  await pool.close();
+  await pool.pool.close();
   await dispatcher.close();
   await new Promise<void>((resolve) => mirror.close(() => resolve()));
   await stores.close();

@@ -7,25 +7,26 @@ import {
   type FileStore,
   falPageNumber,
   falPageOffset,
+  type ListRequestsParams,
   PlatformError,
+  type PlatformReads,
   pageInfo,
   parseList,
+  type RequestPosition,
   resolveTimeWindow,
 } from '@hangar/core';
 import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { type HttpApp, principalOf } from '../../http/app.js';
-import type { QueryPool } from '../../query/pool.js';
-import type { ListRequestsJson, ListRequestsParams, RequestPosition } from '../../query/requests.js';
-import { pageBody } from '../../query/serialized.js';
 import { payloadPageBody } from '../../storage/payload-page.js';
 import { MultiString } from '../analytics/params.js';
+import { pageBody } from '../page-body.js';
 import type { AppLookup } from './endpoint-access.js';
 import { authorizeEndpoints } from './endpoint-access.js';
 
 /** Dependencies of the requests listing. */
 export interface RequestsRoutesDeps {
-  pool: Pick<QueryPool, 'run'>;
+  reads: Pick<PlatformReads, 'requestsPage'>;
   apps: AppLookup;
   clock: Clock;
   /** Longest accepted `start`..`end` span, in days. */
@@ -122,7 +123,7 @@ export function registerRequestsRoutes(app: HttpApp, deps: RequestsRoutesDeps): 
         billing: expand.includes('billing'),
       };
       // Serialised on the query thread: stored payloads reach the socket as the text they were stored as.
-      const page = await deps.pool.run<ListRequestsJson>('listRequestsJson', params);
+      const page = await deps.reads.requestsPage(params);
       const next = page.next ? encodeCursor(kind, [page.next.phase, page.next.key, page.next.id]) : null;
       const json = pageBody(page, pageInfo(next));
       const body = deps.objects ? await payloadPageBody(deps.objects, json, page.objects) : json;

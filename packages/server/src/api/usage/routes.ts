@@ -5,15 +5,14 @@ import {
   type MachineType,
   type MeterRecord,
   PlatformError,
+  type PlatformReads,
   parseList,
   resolveTimeWindow,
+  type UsageParams,
 } from '@hangar/core';
 import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { type HttpApp, principalOf } from '../../http/app.js';
-import type { QueryPool } from '../../query/pool.js';
-import { type SerializedPage, sendPage } from '../../query/serialized.js';
-import type { UsageParams } from '../../query/usage.js';
 import {
   BUCKET_LIMIT,
   bucketFromCursor,
@@ -21,10 +20,11 @@ import {
   MultiString,
   TimeSeriesParams,
 } from '../analytics/params.js';
+import { sendPage } from '../page-body.js';
 
 /** Dependencies of the usage operation. */
 export interface UsageRoutesDeps {
-  pool: Pick<QueryPool, 'run'>;
+  reads: Pick<PlatformReads, 'usagePage'>;
   clock: Clock;
   maxRangeDays: number;
   machineTypes: Readonly<Record<string, Readonly<MachineType>>>;
@@ -127,7 +127,7 @@ export function registerUsageRoutes(app: HttpApp, deps: UsageRoutesDeps): void {
         live: deps.liveMeter?.(owner, now) ?? [],
       };
       // Serialised on the query thread: the schema above documents the body (and the tests check it).
-      const page = await deps.pool.run<SerializedPage>('queryUsageJson', params);
+      const page = await deps.reads.usagePage(params);
       return sendPage(reply as FastifyReply, page, bucketPage('usage', page.nextBucket, window));
     },
   );

@@ -3,14 +3,15 @@ import {
   type Clock,
   type LogLine,
   type MeterRecord,
+  type RollupRow,
   type RunnerRow,
   type RunnerSample,
-  type SecretStore,
   type Stores,
   systemClock,
 } from '@hangar/core';
 import { DEFAULT_JSON_CAP } from '../payload.js';
 import { MemoryAppStore, MemoryKeyStore } from './catalog.js';
+import { createMemoryReads, createMemoryRollups } from './reads.js';
 import { MemoryRequestStore } from './requests.js';
 import { MemorySecretStore } from './secrets.js';
 
@@ -32,12 +33,11 @@ export interface MemorySnapshot {
   meter: MeterRecord[];
   samples: RunnerSample[];
   runners: RunnerRow[];
+  rollups: RollupRow[];
 }
 
 /** The memory stores plus a look at their write-only tables. */
 export interface MemoryStores extends Stores {
-  /** Owners' sealed secrets. */
-  secrets: SecretStore;
   snapshot(): MemorySnapshot;
 }
 
@@ -49,12 +49,15 @@ export function createMemoryStores(opts: MemoryStoresOptions = {}): MemoryStores
   const meter = new Map<string, MeterRecord>();
   const samples: RunnerSample[] = [];
   const runners = new Map<string, RunnerRow>();
+  const rollups: RollupRow[] = [];
   let nextLogId = 1;
   return {
     keys: new MemoryKeyStore(clock),
     apps: new MemoryAppStore(),
     requests: new MemoryRequestStore(clock, opts.jsonCap ?? DEFAULT_JSON_CAP),
     secrets: new MemorySecretStore(),
+    rollups: createMemoryRollups(rollups),
+    reads: createMemoryReads(),
     logs: {
       append(lines) {
         for (const line of lines) {
@@ -96,6 +99,7 @@ export function createMemoryStores(opts: MemoryStoresOptions = {}): MemoryStores
       meter: [...meter.values()],
       samples: [...samples],
       runners: [...runners.values()],
+      rollups: [...rollups],
     }),
   };
 }

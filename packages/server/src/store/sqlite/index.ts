@@ -1,16 +1,12 @@
-import { type Clock, type SecretStore, type Stores, systemClock } from '@hangar/core';
-import {
-  type RollupRow,
-  rebuildRollups,
-  reconcileDayRollups,
-  upsertRollupRows,
-} from '../../telemetry/request-rollup.js';
+import { type Clock, type Stores, systemClock, type WebhookOutbox } from '@hangar/core';
 import { DEFAULT_JSON_CAP } from '../payload.js';
 import { SqliteAppStore } from './apps.js';
 import { startCheckpointer } from './checkpointer.js';
 import { SqliteKeyStore } from './keys.js';
 import { openDatabase } from './open.js';
+import { createSqliteReads, type QueryWorkerFailure, type SqliteReads } from './reads/index.js';
 import { SqliteRequestStore } from './requests.js';
+import { createSqliteRollups } from './rollups.js';
 import { SqliteSecretStore } from './secrets.js';
 import {
   SqliteEventStore,
@@ -19,6 +15,7 @@ import {
   SqliteRunnerRegistry,
   SqliteRunnerSampleStore,
 } from './telemetry.js';
+import { SqliteWebhookOutbox } from './webhook-outbox.js';
 import { SqliteWriter, type WriteErrorLogger } from './writer.js';
 
 export { migrate, openDatabase, openReadOnly } from './open.js';
@@ -41,24 +38,27 @@ export interface SqliteStoresOptions {
    * (default: SQLite's automatic checkpoints, on the writer's thread).
    */
   checkpointIntervalMs?: number;
+  /** How the reads run (default: inline on the calling thread, no timeout). */
+  reads?: SqliteReadsOptions;
 }
 
-/** Analytics rollups written through the same batched writer as everything else. */
-export interface RollupSink {
-  /** Merges drained per-minute rows into the stored rollups (in the writer's next batch). */
-  record(rows: RollupRow[]): void;
-  /**
-   * Recomputes rollups from the request rows for requests that ended in the last `windowMs` before the
-   * latest recorded end: what a crash may have left undrained.
-   */
-  rebuildRecent(windowMs: number): Promise<number>;
+/** Options of the SQLite reads' query pool. */
+export interface SqliteReadsOptions {
+  /** Worker threads; 0 runs reads inline on the calling thread (tests, small tools). */
+  workers: number;
+  /** Nice value (0–19) of each worker thread. */
+  nice?: number;
+  /** Longest a read may take once its worker is up, in ms; 0 waits for ever. */
+  timeoutMs?: number;
+  /** Told once per worker that died, got stuck or sent an unreadable answer. */
+  onWorkerFailure?: (failure: QueryWorkerFailure) => void;
 }
 
-/** The SQLite stores plus the analytics rollup sink. */
+/** The SQLite stores; `reads` runs on a pool of read-only worker threads. */
 export interface SqliteStores extends Stores {
-  rollups: RollupSink;
-  /** Owners' sealed secrets. */
-  secrets: SecretStore;
+  reads: SqliteReads;
+  /** Webhook deliveries, on the same file and writer as the requests. */
+  outbox: WebhookOutbox;
 }
 
 /** Opens every store on one SQLite file, with a single batched writer for all writes. */
@@ -69,13 +69,15 @@ export function createSqliteStores(opts: SqliteStoresOptions): SqliteStores {
   const checkpointer = opts.checkpointIntervalMs
     ? startCheckpointer(db, opts.path, opts.checkpointIntervalMs, opts.logger ?? console)
     : null;
+  const r = opts.reads ?? { workers: 0 };
+  const reads = createSqliteReads({
+    dbPath: opts.path,
+    size: r.workers,
+    ...(r.nice === undefined ? {} : { nice: r.nice }),
+    ...(r.timeoutMs === undefined ? {} : { timeoutMs: r.timeoutMs }),
+    ...(r.onWorkerFailure ? { onWorkerFailure: r.onWorkerFailure } : {}),
+  });
   let closed = false;
-  const upsertRollup = {
-    run: (params: unknown[]) => {
-      upsertRollupRows(db, params[0] as RollupRow[]);
-      return { changes: (params[0] as RollupRow[]).length };
-    },
-  };
   return {
     keys: new SqliteKeyStore(db, writer, clock),
     apps: new SqliteAppStore(db, writer),
@@ -86,22 +88,14 @@ export function createSqliteStores(opts: SqliteStoresOptions): SqliteStores {
     samples: new SqliteRunnerSampleStore(db, writer),
     runners: new SqliteRunnerRegistry(db, writer),
     secrets: new SqliteSecretStore(db, writer),
-    rollups: {
-      record(rows) {
-        if (rows.length > 0) writer.enqueue(upsertRollup, [rows]);
-      },
-      async rebuildRecent(windowMs) {
-        await writer.flush();
-        const last = (db.prepare('SELECT MAX(ended_at) AS t FROM requests').get() as { t: number | null }).t;
-        const folded = last === null ? 0 : rebuildRollups(db, last - windowMs, last + 1);
-        reconcileDayRollups(db);
-        return folded;
-      },
-    },
+    outbox: new SqliteWebhookOutbox(db, writer),
+    rollups: createSqliteRollups(db, writer),
+    reads,
     flush: () => writer.flush(),
     async close() {
       if (closed) return;
       closed = true;
+      await reads.pool.close();
       writer.close();
       await checkpointer?.close();
       db.close();

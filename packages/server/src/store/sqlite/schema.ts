@@ -306,4 +306,28 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE runners ADD COLUMN gpu_usage TEXT;
   `,
+  // 12 (webhook outbox): one row per webhook delivery (core WebhookOutbox), keyed by the request id, the
+  // delivery's idempotent id. Recorded 'waiting' before the request is accepted, 'pending' with its body
+  // once the request completes, claimed by pushing due_at a lease ahead (attempts is the claim's fencing
+  // number), then 'delivered' or 'failed' (final, finished_at set, body dropped) until purged.
+  `
+  CREATE TABLE webhook_outbox (
+    id           TEXT PRIMARY KEY,
+    owner        TEXT NOT NULL,
+    app          TEXT NOT NULL,
+    user_id      TEXT NOT NULL,
+    url          TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    state        TEXT NOT NULL,     -- waiting | pending | delivered | failed
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    due_at       INTEGER,
+    body         BLOB,
+    last_status  INTEGER,
+    last_error   TEXT,
+    finished_at  INTEGER
+  );
+  CREATE INDEX webhook_outbox_due ON webhook_outbox(due_at, id) WHERE state = 'pending';
+  CREATE INDEX webhook_outbox_waiting ON webhook_outbox(id) WHERE state = 'waiting';
+  CREATE INDEX webhook_outbox_finished ON webhook_outbox(finished_at) WHERE finished_at IS NOT NULL;
+  `,
 ];

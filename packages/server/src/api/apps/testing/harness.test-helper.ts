@@ -6,9 +6,9 @@ import type { ApiKeyRecord, KeyScope, KeyStore, LogLine } from '@hangar/core';
 import Database from 'better-sqlite3';
 import { createHttpApp, type HttpApp } from '../../../http/app.js';
 import { createAuthenticator, hashSecret } from '../../../http/auth.js';
-import { createQueryPool, type QueryPool } from '../../../query/pool.js';
 import { manifestFixture } from '../../../store/fixtures.js';
 import { migrate } from '../../../store/sqlite/open.js';
+import { createSqliteReads, type SqliteReads } from '../../../store/sqlite/reads/index.js';
 
 // Shared fixtures of the logs, metrics and apps tests: a real SQLite file with every migration, keys
 // inserted with SQL, and the real HTTP app with real key authentication.
@@ -37,25 +37,13 @@ export function openTestDb(): TestDb {
   };
 }
 
-// Under vitest these modules are TypeScript source; the pool imports them by URL.
-const EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-const QUERY_MODULES = [
-  new URL(`../../logs/queries${EXT}`, import.meta.url).href,
-  new URL(`../queries${EXT}`, import.meta.url).href,
-];
-
 /**
- * The real query pool over the test database with the logs and apps queries: `size` 0 runs them on a
- * read-only connection on this thread (params and results still structured-cloned), more in workers.
+ * The SQLite reads over the test database: `size` 0 runs them on a read-only connection on this thread
+ * (params and results still structured-cloned), more in worker threads.
  */
-export function testQueryPool(
-  path: string,
-  size = 0,
-): QueryPool & { runQuery: (n: string, p: unknown) => Promise<unknown> } {
-  const pool = createQueryPool({ dbPath: path, size, modules: QUERY_MODULES });
-  return Object.assign(pool, {
-    runQuery: (name: string, params: unknown) => pool.run<unknown>(name, params),
-  });
+export function testQueryPool(path: string, size = 0): SqliteReads & { close(): Promise<void> } {
+  const reads = createSqliteReads({ dbPath: path, size });
+  return Object.assign(reads, { close: () => reads.pool.close() });
 }
 
 /** Inserts an owner and a key; returns the `Authorization` header value and the key id. */

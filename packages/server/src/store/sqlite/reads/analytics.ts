@@ -1,69 +1,22 @@
+import type { RollupCounts } from '@hangar/core';
 import {
+  type AnalyticsMetric,
+  type AnalyticsParams,
+  type AnalyticsRecord,
+  type AnalyticsResult,
   type Bucket,
   encodedQuantiles,
   findBucket,
   listBuckets,
   QuantileSketch,
-  type TimeWindow,
 } from '@hangar/core';
 import type Database from 'better-sqlite3';
-import { COUNT_COLUMNS, type RollupCounts, SKETCH_COLUMNS, zeroCounts } from '../telemetry/request-rollup.js';
-import { type EndpointSelector, expandEndpoints } from './requests.js';
+import { COUNT_COLUMNS, SKETCH_COLUMNS, zeroCounts } from '../../../telemetry/request-rollup.js';
+import { expandEndpoints } from './requests.js';
 import { prepared } from './statements.js';
 import { planTiers, type Range } from './tiers.js';
 
-/** Every metric fal's analytics accepts in `expand`, in the document's order. */
-export const ANALYTICS_METRICS = [
-  'request_count',
-  'success_count',
-  'user_error_count',
-  'error_count',
-  'p50_prepare_duration',
-  'p75_prepare_duration',
-  'p90_prepare_duration',
-  'p95_prepare_duration',
-  'p99_prepare_duration',
-  'p50_duration',
-  'p75_duration',
-  'p90_duration',
-  'p25_duration',
-  'p95_duration',
-  'p99_duration',
-  'startup_error_count',
-  'connection_error_count',
-  'timeout_error_count',
-  'runtime_error_count',
-  'cold_boot_count',
-  'p50_cold_boot_duration',
-  'p75_cold_boot_duration',
-  'p90_cold_boot_duration',
-  'total_billable_duration',
-] as const;
-
-export type AnalyticsMetric = (typeof ANALYTICS_METRICS)[number];
 type SketchColumn = (typeof SKETCH_COLUMNS)[number];
-
-/** One analytics record: the endpoint and the requested metrics (a percentile without samples is null). */
-export type AnalyticsRecord = { endpoint_id: string } & Partial<Record<AnalyticsMetric, number | null>>;
-
-/** Parameters of `queryAnalytics` (already validated by the route). */
-export interface AnalyticsParams {
-  endpoints: EndpointSelector[];
-  window: TimeWindow;
-  /** Start of the first bucket of this page (from the cursor), else the window start. */
-  fromMs: number | null;
-  limit: number;
-  metrics: AnalyticsMetric[];
-  timeSeries: boolean;
-  summary: boolean;
-}
-
-/** A page of analytics and the start of the next page's first bucket. */
-export interface AnalyticsResult {
-  time_series?: { bucket: string; results: AnalyticsRecord[] }[];
-  summary?: AnalyticsRecord[];
-  nextBucket: number | null;
-}
 
 const PERCENTILE = /^p(\d+)_(prepare_duration|duration|cold_boot_duration)$/;
 const SKETCH_OF: Record<string, SketchColumn> = {

@@ -5,48 +5,14 @@ import {
   type MeterRecord,
   MINUTE_MS,
   priceUsage,
-  type TimeWindow,
+  type UsageParams,
+  type UsageResult,
   type UsageRow,
 } from '@hangar/core';
 import type Database from 'better-sqlite3';
-import { meterKey, unstoredMeter } from './live-usage.js';
+import { meterKey, unstoredMeter } from '../../live-usage.js';
 import { prepared } from './statements.js';
 import { METER_SPANS, planTiers, type Range } from './tiers.js';
-
-/** Price inputs of one machine type. */
-export interface MachinePrice {
-  unitPrice: number;
-  surgeMultiplier: number;
-}
-
-/** Parameters of `queryUsage` (already validated by the route). */
-export interface UsageParams {
-  owner: string;
-  /** Exact app names (owner prefix stripped), or null for all. */
-  apps: string[] | null;
-  /** Case-insensitive substring of the app name, or null. */
-  search: string | null;
-  window: TimeWindow;
-  fromMs: number | null;
-  limit: number;
-  timeSeries: boolean;
-  summary: boolean;
-  prices: Record<string, MachinePrice>;
-  percentDiscount: number | null;
-  currency: string;
-  /**
-   * Running runners' meter rows up to now, as the supervisor would write them (whole time per runner and
-   * minute). They replace the stored rows of the same runner and minute, so the open minute is live.
-   */
-  live?: MeterRecord[];
-}
-
-/** A page of usage and the start of the next page's first bucket. */
-export interface UsageResult {
-  time_series?: { bucket: string; results: UsageRow[] }[];
-  summary?: UsageRow[];
-  nextBucket: number | null;
-}
 
 /** Machine-seconds of one (bucket, app, environment, machine type, surge) group. */
 interface GroupRow {

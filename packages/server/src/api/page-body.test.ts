@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { pageBody, serialized } from './serialized.js';
+import { serialized } from '../store/sqlite/reads/serialized.js';
+import { pageBody } from './page-body.js';
 
 describe('serialized pages', () => {
   const query = (_db: unknown, p: { rows: number[]; next: number | null }) => ({

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { openReadOnly } from '../store/sqlite/open.js';
+import { openReadOnly } from '../open.js';
 import { loadRegistry, replyError, runQuery } from './dispatch.js';
 import type { QueryRegistry } from './statements.js';
 import { WorkerQueryPool } from './worker-pool.js';

@@ -1,51 +1,15 @@
-import { PayloadPart } from '@hangar/core';
+import {
+  type EndpointSelector,
+  type ListRequestsParams,
+  type PayloadAt,
+  PayloadPart,
+  type RequestItem,
+  type RequestPosition,
+  type RequestsPage,
+} from '@hangar/core';
 import type Database from 'better-sqlite3';
-import { decodePayload } from '../store/payload.js';
+import { decodePayload } from '../../payload.js';
 import { distinctEndpoints, prepared } from './statements.js';
-
-/** A requested endpoint: `bare` ids (`owner/app`) also cover the app's route-level endpoints. */
-export interface EndpointSelector {
-  id: string;
-  bare: boolean;
-}
-
-/** Where a listing page starts: after the item with this sort key and id, in phase `d` (done) or `o` (open). */
-export interface RequestPosition {
-  phase: 'd' | 'o';
-  key: number;
-  id: string;
-}
-
-/** Parameters of `listRequests` (already validated by the route). */
-export interface ListRequestsParams {
-  endpoints: EndpointSelector[];
-  startMs: number;
-  endMs: number;
-  status: 'success' | 'error' | 'user_error' | null;
-  requestId: string | null;
-  sortBy: 'ended_at' | 'duration';
-  limit: number;
-  after: RequestPosition | null;
-  /** Items skipped before the page (fal's page-number cursors); 0 (the default) with `after`. */
-  offset?: number;
-  payloads: boolean;
-  billing: boolean;
-}
-
-/** One item in fal's `ServerlessRequestItem` shape. */
-export interface RequestItem {
-  request_id: string;
-  endpoint_id: string;
-  started_at: string;
-  sent_at: string;
-  ended_at: string | null;
-  status_code: number | null;
-  duration: number | null;
-  runner_id: string | null;
-  json_input?: unknown;
-  json_output?: unknown;
-  billable_units?: number | null;
-}
 
 /** A page of items and the position after its last item when more follow. */
 export interface ListRequestsResult {
@@ -170,7 +134,7 @@ function toItem(r: Row, p: ListRequestsParams): RequestItem {
  * Appends the item as JSON text to `page.json`, with the stored payload texts spliced in unparsed (same
  * fields and order). A payload kept as an object is left out and its place recorded in `page.objects`.
  */
-function appendItem(page: ListRequestsJson, r: Row, p: ListRequestsParams): void {
+function appendItem(page: RequestsPage, r: Row, p: ListRequestsParams): void {
   page.json += JSON.stringify(baseItem(r)).slice(0, -1);
   if (p.payloads) {
     const parts = r.payload_objects ?? 0;
@@ -185,7 +149,7 @@ function appendItem(page: ListRequestsJson, r: Row, p: ListRequestsParams): void
   page.json += '}';
 }
 
-function objectAt(page: ListRequestsJson, r: Row, which: 'input' | 'output'): PayloadAt {
+function objectAt(page: RequestsPage, r: Row, which: 'input' | 'output'): PayloadAt {
   return { at: page.json.length, owner: r.owner ?? '', requestId: r.request_id, which };
 }
 
@@ -249,32 +213,14 @@ export function listRequests(db: Database.Database, p: ListRequestsParams): List
   return { items: rows.map((r) => toItem(r, p)), next };
 }
 
-/** A payload held as an object, to be spliced into a serialised page at offset `at`. */
-export interface PayloadAt {
-  at: number;
-  owner: string;
-  requestId: string;
-  which: 'input' | 'output';
-}
-
-/**
- * A page serialised on the query thread: `json` is `{"items":[...]}`, still missing the payloads kept as
- * objects (`objects`, in offset order), which the caller reads from the object store.
- */
-export interface ListRequestsJson {
-  json: string;
-  objects: PayloadAt[];
-  next: RequestPosition | null;
-}
-
 /**
  * `listRequests` serialised on the query thread, with stored payloads spliced in as text. Nothing then
  * clones, parses or stringifies a payload as an object, so no stored payload, however deeply nested
  * (rows written before `limits.json_input`, or any runner's output), can exhaust a thread's stack.
  */
-export function listRequestsJson(db: Database.Database, p: ListRequestsParams): ListRequestsJson {
+export function listRequestsJson(db: Database.Database, p: ListRequestsParams): RequestsPage {
   const { rows, next } = pageRows(db, p);
-  const page: ListRequestsJson = { json: '{"items":[', objects: [], next };
+  const page: RequestsPage = { json: '{"items":[', objects: [], next };
   rows.forEach((r, i) => {
     if (i > 0) page.json += ',';
     appendItem(page, r, p);

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { prepared } from '../../query/statements.js';
+import { prepared } from './statements.js';
 
 /**
  * How the logs `search` filter uses the trigram index (`logs_fts`, detail=none). FTS5 answers a

@@ -1,25 +1,5 @@
-import type Database from 'better-sqlite3';
+import type { SerializedPage } from '@hangar/core';
 import type { FastifyReply } from 'fastify';
-
-/**
- * A page whose body the query thread serialised: `json` is the result object without its page fields.
- * Big answers (30 days of hourly analytics is ≈ 0.5 MB) then cross threads as one string and reach the
- * socket without the gateway's thread cloning and walking them (≈ 5 ms of blocking per call otherwise).
- */
-export interface SerializedPage {
-  json: string;
-  nextBucket: number | null;
-}
-
-/** Wraps a bucketed query so the query thread returns its result serialised. */
-export function serialized<P>(
-  query: (db: Database.Database, params: P) => { nextBucket: number | null },
-): (db: Database.Database, params: P) => SerializedPage {
-  return (db, params) => {
-    const { nextBucket, ...data } = query(db, params);
-    return { json: JSON.stringify(data), nextBucket };
-  };
-}
 
 /** The response body: the serialised result plus `next_cursor` and `has_more` (string work only). */
 export function pageBody(

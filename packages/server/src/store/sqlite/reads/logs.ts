@@ -1,11 +1,20 @@
+import type {
+  HistoryBound,
+  HistoryPosition,
+  LabelCondition,
+  LogFilter,
+  LogsAfterParams,
+  LogsHistoryPage,
+  LogsHistoryPageParams,
+  StoredLogLine,
+} from '@hangar/core';
 import type Database from 'better-sqlite3';
-import { prepared } from '../../query/statements.js';
-import { rowToEntry } from './entry.js';
-import type { LabelCondition, LogFilter } from './filter.js';
-import { cutHistoryPage, earlier, type HistoryBound, type HistoryPosition } from './history-cursor.js';
+import { rowToEntry } from '../../../api/logs/entry.js';
+import { cutHistoryPage, earlier } from '../../../api/logs/history-cursor.js';
 import { candidateQuery, needleTrigrams, newestCandidates, trigramDensities } from './search-index.js';
+import { prepared } from './statements.js';
 
-/** A `logs` row as the queries return it (labels still JSON, parsed on the main thread). */
+/** A `logs` row as SQLite returns it (labels still JSON text). */
 export interface LogRow {
   id: number;
   ts: number;
@@ -242,21 +251,19 @@ function historyPage(
   return prepared(db, sql).all(...w.params, limit) as LogRow[];
 }
 
-/** Params of `logsAfter`: lines with id greater than `afterId`, oldest id first. */
-export interface LogsAfterParams {
-  filter: LogFilter;
-  afterId: number;
-  limit: number;
-}
-
 /**
  * The stream's backfill and catch-up: matching lines in id order (the order live lines arrive in) after
  * `afterId`. Walks the rowid range, which is cheap when `afterId` is recent (see `logsFirstIdFrom`).
  */
-export function logsAfter(db: Database.Database, p: LogsAfterParams): LogRow[] {
+export function logsAfter(db: Database.Database, p: LogsAfterParams): StoredLogLine[] {
   const w = logWhere(p.filter);
   const sql = `SELECT ${COLUMNS} FROM logs NOT INDEXED WHERE id > ? AND ${w.sql} ORDER BY id LIMIT ?`;
-  return prepared(db, sql).all(p.afterId, ...w.params, p.limit) as LogRow[];
+  return (prepared(db, sql).all(p.afterId, ...w.params, p.limit) as LogRow[]).map(storedLine);
+}
+
+/** A row with its labels parsed. */
+export function storedLine(r: LogRow): StoredLogLine {
+  return { ...r, labels: JSON.parse(r.labels) as Record<string, string> };
 }
 
 /**
@@ -298,18 +305,6 @@ export function logsFirstIdFrom(db: Database.Database, p: { owner: string; start
   return (prepared(db, sql).get(p.owner, p.owner, BACKFILL_SKEW_MS) as { m: number }).m - 1;
 }
 
-/** A history page serialised on the query thread: the `items` array as JSON and where the next page starts. */
-export interface HistoryPageText {
-  itemsJson: string;
-  /** The `next_cursor` (a timestamp, see history-cursor.ts) when another page exists, else null. */
-  next: string | null;
-}
-
-/** Params of `logsHistoryPage`: upper bounds as the client sent them (`cursor`, `end`), the earliest wins. */
-export interface LogsHistoryPageParams extends Omit<LogsHistoryParams, 'before'> {
-  bounds: (HistoryBound | HistoryPosition)[];
-}
-
 /** The position of a bound: before the owner's line stamped `ts` that has `ns` older lines stamped `ts`. */
 function resolveBound(
   db: Database.Database,
@@ -324,19 +319,11 @@ function resolveBound(
 }
 
 /** `logsHistory` as the route answers it, mapped to fal's entries and serialised off the gateway's thread. */
-export function logsHistoryPage(db: Database.Database, p: LogsHistoryPageParams): HistoryPageText {
+export function logsHistoryPage(db: Database.Database, p: LogsHistoryPageParams): LogsHistoryPage {
   const owner = p.filter.owner;
   const before = p.bounds.map((b) => resolveBound(db, owner, b)).reduce(earlier, null);
   const rankSql = 'SELECT count(*) AS n FROM logs WHERE owner = ? AND ts = ? AND id < ?';
   const rankOf = (ts: number, id: number) => (prepared(db, rankSql).get(owner, ts, id) as { n: number }).n;
   const { items, next } = cutHistoryPage(logsHistory(db, { ...p, before }), p.limit, rankOf);
-  return { itemsJson: JSON.stringify(items.map(rowToEntry)), next };
+  return { itemsJson: JSON.stringify(items.map((r) => rowToEntry(storedLine(r)))), next };
 }
-
-/** The logs queries, by registry name (a query-pool module: its `queries` export is merged). */
-export const queries = {
-  'logs.history': logsHistory,
-  'logs.historyPage': logsHistoryPage,
-  'logs.after': logsAfter,
-  'logs.firstIdFrom': logsFirstIdFrom,
-} as const;

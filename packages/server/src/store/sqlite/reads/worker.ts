@@ -1,7 +1,7 @@
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
-import { openReadOnly } from '../store/sqlite/open.js';
+import { openReadOnly } from '../open.js';
 import { loadRegistry, READY_ID, runQuery, type WorkerReply, type WorkerRequest } from './dispatch.js';
 
 // Entry of a query worker thread: one read-only connection, the registry's queries, one message per call.

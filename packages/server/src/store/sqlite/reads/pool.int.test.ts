@@ -5,8 +5,8 @@ import { threadId } from 'node:worker_threads';
 import { PlatformError } from '@hangar/core';
 import type Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { insertRequests } from '../api/analytics/harness.test-helper.js';
-import { openDatabase } from '../store/sqlite/open.js';
+import { insertRequests } from '../../../api/analytics/harness.test-helper.js';
+import { openDatabase } from '../open.js';
 import { createQueryPool, type QueryPool, type QueryWorkerFailure } from './pool.js';
 import type { ListRequestsResult } from './requests.js';
 

@@ -1,14 +1,7 @@
-import type { LogLine } from '@hangar/core';
+import type { LogFilter, LogLine } from '@hangar/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { insertLogs, openTestDb, type TestDb } from '../apps/testing/harness.test-helper.js';
-import type { LogFilter } from './filter.js';
-import {
-  BACKFILL_SKEW_MS,
-  type LogRow,
-  logsFirstIdFrom,
-  logsHistory,
-  SEARCH_SCAN_BUDGET,
-} from './queries.js';
+import { insertLogs, openTestDb, type TestDb } from '../../../api/apps/testing/harness.test-helper.js';
+import { BACKFILL_SKEW_MS, type LogRow, logsFirstIdFrom, logsHistory, SEARCH_SCAN_BUDGET } from './logs.js';
 
 const T0 = Date.parse('2026-03-01T12:00:00.000Z');
 let t: TestDb;

@@ -1,0 +1,131 @@
+// A Hangar cluster for end-to-end tests: a real PostgreSQL, a real redis-server, one object storage folder
+// shared by every node (as an S3 bucket would be), and N `hangar serve` processes, each with its own home,
+// port and node id, all with the same admin key.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import {
+  type PgTestServer,
+  postgresMissing,
+  startPostgres,
+} from '../../packages/server/src/test-services/postgres.test-helper.js';
+import {
+  type RedisTestServer,
+  redisMissing,
+  startRedis,
+} from '../../packages/server/src/test-services/redis.test-helper.js';
+import { type ServerProcess, startServerProcess } from './server-process.js';
+
+/** Why cluster tests skip here (PostgreSQL or Redis missing), or null. */
+export const clusterMissing: string | null = postgresMissing ?? redisMissing;
+
+/** A running test cluster. */
+export interface TestCluster {
+  pg: PgTestServer;
+  redis: RedisTestServer;
+  databaseUrl: string;
+  /** `id:secret`, the ADMIN key every node shares. */
+  adminKey: string;
+  /** Node processes by index; a killed node's slot keeps its last process until `startNode` replaces it. */
+  nodes: ServerProcess[];
+  nodeId(i: number): string;
+  /** Starts node `i` (again, after a kill): same home, id and configuration. */
+  startNode(i: number): Promise<ServerProcess>;
+  /** SIGKILL of node `i`, waiting for the process to be gone. */
+  killNode(i: number): Promise<void>;
+  /** SIGTERM of node `i` (drain), waiting for its exit. */
+  stopNode(i: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  close(): Promise<void>;
+}
+
+/** Options of `startCluster`. */
+export interface ClusterOptions {
+  nodes: number;
+  /** Environment added to every node (e.g. `HANGAR_LOG_LEVEL`). */
+  env?: Record<string, string | undefined>;
+  /** Extra `hangar serve` arguments for every node. */
+  args?: string[];
+}
+
+/** Starts PostgreSQL, Redis and `nodes` server processes, one after the other (the first migrates). */
+export async function startCluster(opts: ClusterOptions): Promise<TestCluster> {
+  const root = mkdtempSync(join(tmpdir(), 'hangar-cluster-'));
+  const storage = join(root, 'storage');
+  mkdirSync(storage);
+  const pg = await startPostgres();
+  const redis = await startRedis();
+  const databaseUrl = await pg.createDatabase('hangar');
+  const adminKey = `admin:${randomBytes(24).toString('base64url')}`;
+  const nodes: ServerProcess[] = [];
+  const nodeId = (i: number) => `node-${String.fromCharCode(97 + i)}`;
+
+  async function startNode(i: number): Promise<ServerProcess> {
+    const home = join(root, nodeId(i));
+    mkdirSync(home, { recursive: true });
+    const s = await startServerProcess(
+      home,
+      ['--database-url', databaseUrl, '--redis-url', redis.url, ...(opts.args ?? [])],
+      {
+        HANGAR_NODE_ID: nodeId(i),
+        HANGAR_ADMIN_KEY: adminKey,
+        HANGAR_STORAGE_URL: pathToFileURL(storage).href,
+        HANGAR_SECRETS_KEY: randomKeyFor(root),
+        ...opts.env,
+      },
+    );
+    nodes[i] = s;
+    return s;
+  }
+
+  async function killNode(i: number): Promise<void> {
+    const s = nodes[i];
+    if (!s || s.child.exitCode !== null || s.child.signalCode !== null) return;
+    s.child.kill('SIGKILL');
+    await s.exited;
+  }
+
+  try {
+    for (let i = 0; i < opts.nodes; i++) await startNode(i);
+  } catch (err) {
+    for (let i = 0; i < nodes.length; i++) await killNode(i);
+    await redis.close();
+    await pg.close();
+    rmSync(root, { recursive: true, force: true });
+    throw err;
+  }
+  return {
+    pg,
+    redis,
+    databaseUrl,
+    adminKey,
+    nodes,
+    nodeId,
+    startNode,
+    killNode,
+    async stopNode(i) {
+      const s = nodes[i]!;
+      if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill('SIGTERM');
+      return s.exited;
+    },
+    async close() {
+      for (let i = 0; i < nodes.length; i++) await killNode(i);
+      await redis.close();
+      await pg.close();
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+const secretsKeys = new Map<string, string>();
+
+/** One secrets key per cluster (every node must seal and open secrets alike). */
+function randomKeyFor(root: string): string {
+  let k = secretsKeys.get(root);
+  if (!k) {
+    k = randomBytes(32).toString('base64');
+    secretsKeys.set(root, k);
+  }
+  return k;
+}
