@@ -15,6 +15,7 @@ export * from './query-params.js';
 export * from './read-ports.js';
 export * from './retry-config.js';
 export * from './secrets.js';
+export * from './shared-state.js';
 export * from './sketch.js';
 export * from './time.js';
 export * from './webhook-outbox.js';

@@ -23,7 +23,8 @@ export interface ConfigFlags {
   port?: number | string;
   host?: string;
   home?: string;
-  'redis-url'?: string;
+  /** `--redis-url` (cluster mode). */
+  redisUrl?: string;
 }
 
 /** Environment variables read by `loadConfig` (the only place the server reads the environment). */
@@ -68,6 +69,8 @@ export interface Config {
   readonly logFormat: (typeof LOG_FORMATS)[number];
   /** This node's name (`HANGAR_NODE_ID`, default the host name), put on every runner it starts as a label. */
   readonly nodeId: string;
+  /** The cluster's Redis (`HANGAR_REDIS_URL`, `--redis-url`); null: shared state stays in this process. */
+  readonly redisUrl: string | null;
   readonly machineTypes: Readonly<Record<string, Readonly<MachineType>>>;
   /** The config file's GPU list (`gpus`), which replaces what nvidia-smi reports; null: ask nvidia-smi. */
   readonly gpus: readonly Readonly<GpuCard>[] | null;
@@ -190,7 +193,7 @@ export function parseFlags(argv: readonly string[]): ConfigFlags {
     if (!(CONFIG_FLAGS as readonly string[]).includes(name ?? '')) continue;
     const value = inline ?? argv[++i];
     if (value === undefined || value === '') throw new ConfigError(`${name} needs a value`);
-    flags[(name ?? '').slice(2)] = value;
+    flags[(name ?? '').slice(2).replace(/-(\w)/g, (_, c: string) => c.toUpperCase())] = value;
   }
   return flags;
 }
@@ -225,10 +228,11 @@ export function loadConfig(
     logLevel: parseLogLevel(env['HANGAR_LOG_LEVEL']),
     logFormat: parseLogFormat(env['HANGAR_LOG_FORMAT']),
     nodeId: parseNodeId(env['HANGAR_NODE_ID']),
+    redisUrl: parseRedisUrl(f.redisUrl ?? env['HANGAR_REDIS_URL']),
     machineTypes: mergeMachineTypes(file.machine_types ?? {}),
     discounts: { ...file.discounts },
     ...fileSections(file),
-    cluster: parseCluster(file.cluster, pick(f['redis-url'], 'HANGAR_REDIS_URL')?.value ?? null),
+    cluster: parseCluster(file.cluster, parseRedisUrl(f.redisUrl ?? env['HANGAR_REDIS_URL'])),
     searchPath: env['PATH'] ?? '',
     sandboxDir: join(home, 'sandbox'),
     runnersStateDir: join(home, 'run', 'runners'),
@@ -255,6 +259,21 @@ function parsePort(picked: { value: string; source: string } | null): number {
     throw new ConfigError(`${picked.source} must be an integer from 0 to 65535 (got "${picked.value}")`);
   }
   return port;
+}
+
+/** `redis://` or `rediss://` URL; the message never repeats the value, which may hold a password. */
+function parseRedisUrl(value: string | undefined): string | null {
+  if (value === undefined || value === '') return null;
+  let scheme = '';
+  try {
+    scheme = new URL(value).protocol;
+  } catch {
+    // Reported below without the value.
+  }
+  if (scheme !== 'redis:' && scheme !== 'rediss:') {
+    throw new ConfigError('HANGAR_REDIS_URL (--redis-url) must be a redis:// or rediss:// URL');
+  }
+  return value;
 }
 
 /** A node id is a Kubernetes label value: at most 63 letters, digits, `.`, `_`, `-`, alphanumeric at both ends. */

@@ -8,6 +8,7 @@ import { registerPlatformApi } from './api/index.js';
 import { createRequestWindow } from './api/metrics/request-window.js';
 import { createBundleStore } from './bundles/bundle-store.js';
 import { createClusterNode } from './cluster/start-node.js';
+import { openSharedState } from './cluster/shared/wire.js';
 import type { Config } from './config.js';
 import {
   createGateway,
@@ -20,9 +21,7 @@ import { createAuthenticator } from './http/auth.js';
 import { createAuthThrottle } from './http/auth-throttle.js';
 import { registerDashboard } from './http/dashboard-static.js';
 import { registerOpenApi } from './http/openapi.js';
-import { createStreamSlots } from './http/stream-slots.js';
 import { openRunnerDriver } from './runner-driver.js';
-import { createLogBus } from './runners/log-bus.js';
 import { createSupervisor } from './runners/supervisor.js';
 import { createSecretKeyring } from './secrets/keyring.js';
 import { maskRecordedPayloads } from './secrets/mask-recorded.js';
@@ -135,7 +134,10 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   } = await openRunnerDriver(config, logger, objects, fileHost.port);
   const singleTenant = isolation.mode === 'single-tenant';
   const keyStore = singleTenant ? singleTenantKeys(stores.keys, config.owner) : stores.keys;
-  const logBus = createLogBus();
+  // Rate limits, stream caps, key revocations and the log bus: in this process, or in Redis for a cluster.
+  const shared = openSharedState(config, logger);
+  logger.info({ engine: shared.engine }, 'shared state');
+  const logBus = shared.logBus;
   // With S3 storage, a runner's DATA_DIR is this node's cache of its owner's files, synced with the store.
   const ownerSync =
     config.objectStorage.kind === 's3'
@@ -169,7 +171,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     sampleIntervalMs: config.runners.sampleIntervalMs,
     meterIntervalMs: config.runners.meterIntervalMs,
   });
-  const authenticator = createAuthenticator(keyStore, clock);
+  const authenticator = createAuthenticator(keyStore, clock, shared.revocations);
   const keys = createKeyService({ keys: keyStore, clock, authenticator });
   const bootstrap = await keys.bootstrapAdmin({
     owner: config.owner,
@@ -217,7 +219,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   await registerOpenApi(http);
   const window = createRequestWindow(clock);
   const rollup = new RequestRollup();
-  const streams = createStreamSlots(config.limits.maxSseStreamsPerKey);
+  const streams = shared.streams;
   await stores.rollups.rebuildRecent(ROLLUP_REBUILD_MS);
   const rollupTimer = setInterval(() => stores.rollups.record(rollup.drain()), ROLLUP_DRAIN_MS);
   const payloads = createPayloadStore({
@@ -255,6 +257,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     },
     logger,
     streams,
+    ...(shared.statusFeed ? { statusFeed: shared.statusFeed } : {}),
   });
   registerGatewayRoutes(http, gateway);
   registerRealtime(http, gateway, {
@@ -289,6 +292,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     gateway,
     window,
     streams,
+    ...(shared.rateLimiter ? { rateLimiter: shared.rateLimiter } : {}),
+    ...(shared.idempotency ? { idempotency: shared.idempotency } : {}),
     payloadObjects: objects,
     objects,
     ...(ownerSync ? { filesChanged: (owner: string) => ownerSync.refresh(owner) } : {}),
@@ -353,6 +358,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       stores.rollups.record(rollup.drain());
       await stores.flush();
       await stores.close();
+      await shared.close();
       await egress?.close();
     })();
     return stopped;

@@ -5,8 +5,8 @@ import { bold, CliError, dim, EXIT } from '../output.js';
 interface ServeOptions {
   port?: string;
   host?: string;
-  demo?: boolean;
   redisUrl?: string;
+  demo?: boolean;
 }
 
 /** `hangar serve`: runs the platform in this process until SIGTERM/SIGINT. */
@@ -16,8 +16,11 @@ export function registerServe(program: Command): void {
     .description('Run the Hangar server (gateway, runners, Platform API, dashboard)')
     .option('-p, --port <port>', 'port to listen on (HANGAR_PORT, default 8080)')
     .option('--host <host>', 'address to bind (HANGAR_HOST, default 127.0.0.1)')
+    .option(
+      '--redis-url <url>',
+      "the cluster's Redis (HANGAR_REDIS_URL); without it, state stays in this process",
+    )
     .option('--demo', 'deploy the demo apps from examples/ at start')
-    .option('--redis-url <url>', "the cluster's Redis: join a cluster as a node (HANGAR_REDIS_URL)")
     .addHelpText('after', '\nExample:\n  $ hangar serve --port 8080 --home ./.hangar --demo\n')
     .action(async (opts: ServeOptions, cmd: Command) => {
       const g = cmd.optsWithGlobals() as { home?: string };
@@ -25,8 +28,11 @@ export function registerServe(program: Command): void {
       const { ConfigError, loadConfig, startServer } = await import('@hangar/server');
       let config: ReturnType<typeof loadConfig>;
       try {
-        const flags = { port: opts.port, host: opts.host, home: g.home, 'redis-url': opts.redisUrl };
-        config = loadConfig(flags, process.env, process.cwd());
+        config = loadConfig(
+          { port: opts.port, host: opts.host, home: g.home, redisUrl: opts.redisUrl },
+          process.env,
+          process.cwd(),
+        );
       } catch (err) {
         if (err instanceof ConfigError) throw new CliError(err.message, EXIT.usage);
         throw err;

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { Clock, FileStore, LogBus, Stores } from '@hangar/core';
+import type { Clock, FileStore, IdempotencyKeys, LogBus, RateLimiter, Stores } from '@hangar/core';
 import type { BundleStore } from '../bundles/bundle-store.js';
 import type { Config } from '../config.js';
 import type { Gateway } from '../gateway/index.js';
@@ -49,6 +49,10 @@ export interface PlatformApiDeps {
   window: RequestWindow;
   /** Open streams per key, shared with the gateway's status streams. */
   streams: StreamSlots;
+  /** Where rate-limit buckets live (Redis in a cluster); default this process. */
+  rateLimiter?: RateLimiter;
+  /** Where flush idempotency keys live (Redis in a cluster); default this process. */
+  idempotency?: IdempotencyKeys;
   /** The object store (fal uploads, bundles, and owners' files when it is S3). */
   objects?: FileStore;
   /** The uid/gid an owner's sandboxed runners run as; files the Files API creates are given to them. */
@@ -80,6 +84,7 @@ export function registerPlatformApi(app: HttpApp, deps: PlatformApiDeps): Platfo
         requestsPerSecond: rate.requestsPerSecond,
         burst: rate.burst,
         clock,
+        ...(deps.rateLimiter ? { limiter: deps.rateLimiter } : {}),
         applies: (request) => request.url.startsWith('/v1/'),
       }),
     );
@@ -154,6 +159,7 @@ export function registerPlatformApi(app: HttpApp, deps: PlatformApiDeps): Platfo
     reads: reads.apps,
     dispatcher: deps.supervisor,
     clock,
+    ...(deps.idempotency ? { idempotency: deps.idempotency } : {}),
   });
   registerAppOpsRoutes(app, { appOps: deps.appOps, reads: reads.apps, clock });
   // The reads belong to the stores, which close them.

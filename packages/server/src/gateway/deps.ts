@@ -6,6 +6,7 @@ import type {
   JsonInputLimits,
   LogBus,
   LogStore,
+  RequestStatusFeed,
   RequestStore,
   WebhookOutbox,
 } from '@hangar/core';
@@ -65,6 +66,8 @@ export interface GatewayDeps {
   logger: GatewayLogger;
   /** Open streams per key, shared with the log streams (config `limits.max_sse_streams_per_key`). */
   streams: StreamSlots;
+  /** In a cluster: status changes announced to, and followed from, the other nodes. */
+  statusFeed?: RequestStatusFeed;
   /** How often expired results are purged (default 60 s). */
   purgeIntervalMs?: number;
   /** How long a finished request stays in memory so reads never race the batched store (default 10 s). */

@@ -9,6 +9,7 @@ import { sendGatewayError } from './gateway-errors.js';
 import { LiveRequests } from './live.js';
 import { createNetGuard } from './net-guard.js';
 import { handleProxy } from './proxy.js';
+import { currentStatus } from './queue-ops.js';
 import { recoverRequests } from './recovery.js';
 import { handleGateway } from './router.js';
 import { WebhookSender } from './webhook-sender.js';
@@ -44,6 +45,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const exec = new Execution(deps, live, webhooks);
   const context: GatewayContext = { deps: { ...deps, apps }, exec, live, guard, signer, streams: new Set() };
 
+  const feed = deps.statusFeed;
+  if (feed)
+    live.onNotify = (e) =>
+      feed.changed(e.rec.requestId, e.rec.status, () => currentStatus(context, e.rec, null));
   const unsubscribe = deps.logBus.subscribe((lines) => live.attachLogs(lines));
   const sweep = setInterval(() => live.sweep(deps.clock()), SWEEP_MS);
   const purge = setInterval(() => {

@@ -25,6 +25,8 @@ export class LiveRequests {
   private readonly map = new Map<string, LiveRequest>();
   private readonly finished: LiveRequest[] = [];
   private finishedHead = 0;
+  /** Told of every change (a cluster announces status changes to the other nodes through it). */
+  onNotify: ((entry: LiveRequest) => void) | null = null;
 
   constructor(private readonly graceMs: number) {}
 
@@ -54,6 +56,7 @@ export class LiveRequests {
 
   /** Tells everyone watching the entry (status streams) that it changed. */
   notify(entry: LiveRequest): void {
+    this.onNotify?.(entry);
     for (const listener of entry.listeners) listener();
   }
 

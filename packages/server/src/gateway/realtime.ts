@@ -79,7 +79,7 @@ async function connect(
   if (!app) throw new PlatformError('APP_NOT_FOUND', `App ${owner}/${appName} not found`);
   authorizeApp(app, principal);
   const route = websocketRoute(app.manifest.routes, app.manifest.websocket_routes ?? [], rest);
-  const release = ctx.deps.streams.acquire(streamHolder(principal, req.socket.remoteAddress));
+  const release = await ctx.deps.streams.acquire(streamHolder(principal, req.socket.remoteAddress));
   if (!release) throw new PlatformError('LOGS_STREAM_LIMIT');
   let upgraded = false;
   try {

@@ -1,4 +1,4 @@
-import { PlatformError } from '@hangar/core';
+import { isFanoutId, PlatformError } from '@hangar/core';
 import { streamHolder } from '../http/stream-slots.js';
 import type { GatewayContext, GatewayReply, GatewayRequest } from './context.js';
 import { currentStatus, type FoundRequest, requestLogs, wantsLogs } from './queue-ops.js';
@@ -28,7 +28,7 @@ export async function streamStatus(
   reply: GatewayReply,
 ): Promise<void> {
   const slots = ctx.deps.streams;
-  const release = slots.acquire(streamHolder(request.principal, request.ip));
+  const release = await slots.acquire(streamHolder(request.principal, request.ip));
   if (!release) {
     const msg = `Too many concurrent streams for this key (at most ${slots.max})`;
     throw new PlatformError('LOGS_STREAM_LIMIT', msg);
@@ -39,6 +39,25 @@ export async function streamStatus(
   const res = reply.raw;
   res.on('close', release);
   res.writeHead(200, { ...SSE_HEADERS, 'x-fal-request-id': rec.requestId });
+  const feed = ctx.deps.statusFeed;
+  if (feed && !entry && rec.status !== 'COMPLETED') {
+    // Running on another node of the cluster: follow the changes it announces.
+    const last = request.headers['last-event-id'];
+    const afterId = typeof last === 'string' && isFanoutId(last) ? last : null;
+    const sink = { write: (c: string) => res.write(c), end: () => res.end() };
+    const opts = { initial: currentStatus(ctx, rec, null), withLogs, toLog: toRequestLog, pingMs: PING_MS };
+    const stop = feed.follow(rec.requestId, afterId, sink, opts);
+    const endStream = () => {
+      stop();
+      res.end();
+    };
+    ctx.streams.add(endStream);
+    res.on('close', () => {
+      stop();
+      ctx.streams.delete(endStream);
+    });
+    return;
+  }
 
   if (!entry || entry.finishedAt !== null) {
     const logs = withLogs ? await requestLogs(ctx, found) : null;

@@ -6,6 +6,7 @@ import {
   type JsonInputLimits,
   type KeyStore,
   type LogBus,
+  type RequestStatusFeed,
   type Stores,
   systemClock,
   uuidIds,
@@ -28,6 +29,8 @@ export interface TestServerOptions {
   /** Open streams per key (default 10, as configured by default). */
   maxStreamsPerKey?: number;
   jsonInput?: JsonInputLimits;
+  /** A cluster node's status feed (status streams of requests running on another node). */
+  statusFeed?: RequestStatusFeed;
 }
 
 /** A gateway on a real 127.0.0.1 socket. */
@@ -69,6 +72,7 @@ export async function startTestServer(opts: TestServerOptions): Promise<TestServ
     },
     logger: { warn: () => undefined, error: () => undefined },
     streams: createStreamSlots(opts.maxStreamsPerKey ?? 10),
+    ...(opts.statusFeed ? { statusFeed: opts.statusFeed } : {}),
   });
   registerGatewayRoutes(app, gateway);
   url = await app.listen({ host: '127.0.0.1', port: 0 });

@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { type KeyStore, PlatformError, type Principal } from '@hangar/core';
+import { type KeyRevocations, type KeyStore, PlatformError, type Principal } from '@hangar/core';
 
 /** Hash under which a key secret is stored. Secrets are 256-bit random, so a fast hash is sufficient. */
 export function hashSecret(secret: string): string {
@@ -25,7 +25,7 @@ export interface Authenticator {
    * awaiting anything; null means "call `authenticate`" (it is never a rejection).
    */
   cached(header: string): Principal | null;
-  /** Forgets cached keys (after a revoke). */
+  /** Forgets cached keys (after a revoke); a key id is also announced to every other node. */
   invalidate(keyId?: string): void;
 }
 
@@ -41,9 +41,22 @@ interface CachedKey {
   scratch: Buffer | null;
 }
 
-/** Creates the authenticator over a key store; `invalidate` must be called when a key is revoked. */
-export function createAuthenticator(keys: KeyStore, now: () => number = Date.now): Authenticator {
+/**
+ * Creates the authenticator over a key store; `invalidate` must be called when a key is revoked. With
+ * `revocations`, keys revoked on other nodes leave the cache too, and while those announcements may go
+ * unseen (`reliable()` false) every request is verified against the store instead of the cache.
+ */
+export function createAuthenticator(
+  keys: KeyStore,
+  now: () => number = Date.now,
+  revocations?: KeyRevocations,
+): Authenticator {
   const cache = new Map<string, CachedKey>();
+  const trusted = revocations ? () => revocations.reliable() : () => true;
+  revocations?.subscribe((keyId) => {
+    if (keyId === null) cache.clear();
+    else cache.delete(keyId);
+  });
   const lookup = async (keyId: string): Promise<CachedKey> => {
     const found = await keys.findKey(keyId);
     if (!found || found.key.revokedAt !== null) {
@@ -66,7 +79,7 @@ export function createAuthenticator(keys: KeyStore, now: () => number = Date.now
       if (!header) throw new PlatformError('AUTH_MISSING');
       const { keyId, secret } = parseAuthorization(header);
       let hit = cache.get(keyId);
-      if (!hit || hit.until < now()) hit = await lookup(keyId);
+      if (!hit || hit.until < now() || !trusted()) hit = await lookup(keyId);
       const given = Buffer.from(secret);
       const seen = hit.verified;
       if (seen !== null && seen.length === given.length && timingSafeEqual(seen, given)) {
@@ -80,7 +93,7 @@ export function createAuthenticator(keys: KeyStore, now: () => number = Date.now
     },
     cached(header) {
       const colon = header.indexOf(':');
-      if (colon < 0 || !header.startsWith('Key ')) return null;
+      if (colon < 0 || !header.startsWith('Key ') || !trusted()) return null;
       const hit = cache.get(header.slice(4, colon));
       if (!hit || hit.verified === null || hit.scratch === null || hit.until < now()) return null;
       const seen = hit.verified;
@@ -91,8 +104,13 @@ export function createAuthenticator(keys: KeyStore, now: () => number = Date.now
       return written === seen.length && timingSafeEqual(hit.scratch, seen) ? hit.principal : null;
     },
     invalidate(keyId) {
-      if (keyId) cache.delete(keyId);
-      else cache.clear();
+      if (!keyId) {
+        cache.clear();
+        return;
+      }
+      cache.delete(keyId);
+      // A failed announcement is retried by the adapter; other nodes' caches expire within CACHE_MS.
+      revocations?.announce(keyId).catch(() => {});
     },
   };
 }

@@ -1,37 +1,39 @@
-import type { Principal } from '@hangar/core';
+import type { Principal, SlotRelease, StreamSlots } from '@hangar/core';
 
-/**
- * One count of open long-lived streams (server-sent events) per holder, shared by every stream route —
- * log streams and queue status streams alike — so `limits.max_sse_streams_per_key` bounds them together.
- */
-export interface StreamSlots {
-  /** Streams one holder may keep open at once. */
-  readonly max: number;
-  /** Reserves a slot; returns its release function (idempotent), or null when the holder is at the cap. */
-  acquire(holder: string): (() => void) | null;
-  /** Open streams of a holder. */
-  countFor(holder: string): number;
+export type { StreamSlots } from '@hangar/core';
+
+/** The in-process stream count, answered without waiting; the Redis adapter falls back to it. */
+export interface LocalStreamSlots extends StreamSlots {
+  /** `acquire` without a promise. */
+  acquireNow(holder: string): SlotRelease | null;
+  /** `countFor` without a promise. */
+  countNow(holder: string): number;
 }
 
-/** Creates the per-holder stream count; holders with no open stream take no memory. */
-export function createStreamSlots(max: number): StreamSlots {
+/** Creates the per-holder stream count of one process; holders with no open stream take no memory. */
+export function createStreamSlots(max: number): LocalStreamSlots {
   const open = new Map<string, number>();
+  const acquireNow = (holder: string): SlotRelease | null => {
+    const n = open.get(holder) ?? 0;
+    if (n >= max) return null;
+    open.set(holder, n + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (open.get(holder) ?? 1) - 1;
+      if (left <= 0) open.delete(holder);
+      else open.set(holder, left);
+    };
+  };
+  const countNow = (holder: string) => open.get(holder) ?? 0;
   return {
     max,
-    acquire(holder) {
-      const n = open.get(holder) ?? 0;
-      if (n >= max) return null;
-      open.set(holder, n + 1);
-      let released = false;
-      return () => {
-        if (released) return;
-        released = true;
-        const left = (open.get(holder) ?? 1) - 1;
-        if (left <= 0) open.delete(holder);
-        else open.set(holder, left);
-      };
-    },
-    countFor: (holder) => open.get(holder) ?? 0,
+    acquireNow,
+    countNow,
+    acquire: async (holder) => acquireNow(holder),
+    countFor: async (holder) => countNow(holder),
+    close: async () => {},
   };
 }
 

@@ -1,4 +1,4 @@
-import { type Clock, PlatformError, systemClock } from '@hangar/core';
+import { type Clock, PlatformError, type RateLimiter, systemClock } from '@hangar/core';
 import type { FastifyRequest } from 'fastify';
 
 /** Token bucket settings (config `limits.rate_limit`). */
@@ -12,6 +12,8 @@ export interface RateLimitOptions {
   applies?: (request: FastifyRequest) => boolean;
   /** Idle buckets are forgotten once more than this many exist (a full bucket carries no state). */
   maxTracked?: number;
+  /** Where the buckets live; default this process's (`createLocalRateLimiter`). */
+  limiter?: RateLimiter;
 }
 
 interface Bucket {
@@ -52,6 +54,12 @@ export function createTokenBuckets(opts: RateLimitOptions): { take(key: string):
   };
 }
 
+/** The in-process `RateLimiter`: the buckets of `createTokenBuckets`, answered without waiting. */
+export function createLocalRateLimiter(opts: RateLimitOptions): RateLimiter {
+  const buckets = createTokenBuckets(opts);
+  return { take: async (key) => buckets.take(key), close: async () => {} };
+}
+
 /**
  * An `onRequest` hook limiting each key (anonymous callers by IP) with a token bucket; over the limit it
  * answers 429 `rate_limited` with `Retry-After` in whole seconds. Add it after authentication.
@@ -59,11 +67,11 @@ export function createTokenBuckets(opts: RateLimitOptions): { take(key: string):
 export function createRateLimitHook(opts: RateLimitOptions): (request: FastifyRequest) => Promise<void> {
   const applies = opts.applies ?? ((r: FastifyRequest) => r.url.startsWith('/v1/'));
   if (opts.requestsPerSecond <= 0) return async () => {};
-  const buckets = createTokenBuckets(opts);
+  const limiter = opts.limiter ?? createLocalRateLimiter(opts);
   return async (request) => {
     if (!applies(request)) return;
     const key = request.principal ? `key:${request.principal.keyId}` : `ip:${request.ip}`;
-    const wait = buckets.take(key);
+    const wait = await limiter.take(key);
     if (wait > 0) {
       throw new PlatformError('REQUEST_RATE_LIMITED', undefined, { 'retry-after': String(wait) });
     }

@@ -1,4 +1,4 @@
-import { type Clock, systemClock } from '@hangar/core';
+import { type Clock, type IdempotencyKeys, systemClock } from '@hangar/core';
 
 /** Remembers idempotency keys for a while, so a retried operation is not done twice. */
 export interface IdempotencyCache {
@@ -24,4 +24,10 @@ export function createIdempotencyCache(ttlMs = 600_000, clock: Clock = systemClo
       until.set(key, now + ttlMs);
     },
   };
+}
+
+/** The in-process `IdempotencyKeys` over `createIdempotencyCache`. */
+export function createLocalIdempotencyKeys(ttlMs = 600_000, clock: Clock = systemClock): IdempotencyKeys {
+  const cache = createIdempotencyCache(ttlMs, clock);
+  return { seen: async (key) => cache.seen(key), record: async (key) => cache.record(key) };
 }

@@ -1,10 +1,17 @@
-import { type AppReads, type Clock, type Dispatcher, PlatformError, systemClock } from '@hangar/core';
+import {
+  type AppReads,
+  type Clock,
+  type Dispatcher,
+  type IdempotencyKeys,
+  PlatformError,
+  systemClock,
+} from '@hangar/core';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { type HttpApp, principalOf } from '../../http/app.js';
 import { AppParams, requireOwnedApp } from './access.js';
 import { registerAppHistoryRoutes } from './history-routes.js';
-import { createIdempotencyCache } from './idempotency.js';
+import { createLocalIdempotencyKeys } from './idempotency.js';
 import { ListAppsResponse, QueueSizeResponse, toWireApp } from './wire.js';
 
 /** What the apps routes need. */
@@ -14,6 +21,8 @@ export interface AppsRoutesDeps {
   /** Records flushed requests as completed-and-cancelled (the gateway's recorder). */
   onQueueFlushed?: (owner: string, app: string, requestIds: string[]) => void | Promise<void>;
   clock?: Clock;
+  /** Where flush idempotency keys live (Redis in a cluster); default this process, 10 minutes. */
+  idempotency?: IdempotencyKeys;
 }
 
 const ListQuery = Type.Object({
@@ -36,7 +45,7 @@ function wantsEndpoints(expand: string[] | undefined): boolean {
 /** Registers the seven `/v1/serverless/apps` operations. */
 export function registerAppsRoutes(app: HttpApp, deps: AppsRoutesDeps): void {
   const clock = deps.clock ?? systemClock;
-  const idempotency = createIdempotencyCache(600_000, clock);
+  const idempotency = deps.idempotency ?? createLocalIdempotencyKeys(600_000, clock);
 
   app.get(
     '/v1/serverless/apps',
@@ -90,10 +99,10 @@ export function registerAppsRoutes(app: HttpApp, deps: AppsRoutesDeps): void {
       await requireOwnedApp(deps.reads, principal, owner, name);
       const key = request.headers['idempotency-key'];
       const cacheKey = typeof key === 'string' && key ? `${principal.keyId}\u0000${key}` : null;
-      if (cacheKey === null || !idempotency.seen(cacheKey)) {
+      if (cacheKey === null || !(await idempotency.seen(cacheKey))) {
         const ids = deps.dispatcher.flushQueue(owner, name);
         if (ids.length > 0) await deps.onQueueFlushed?.(owner, name, ids);
-        if (cacheKey) idempotency.record(cacheKey);
+        if (cacheKey) await idempotency.record(cacheKey);
       }
       return reply.code(204).send();
     },

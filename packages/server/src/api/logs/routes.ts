@@ -110,7 +110,7 @@ export function registerLogsRoutes(app: HttpApp, deps: LogsRoutesDeps): void {
     );
   });
 
-  const openStream = (
+  const openStream = async (
     request: FastifyRequest<{ Querystring: LogQuery; Body: LabelFilterInput[] | null }>,
     reply: FastifyReply,
   ) => {
@@ -118,7 +118,7 @@ export function registerLogsRoutes(app: HttpApp, deps: LogsRoutesDeps): void {
     const filter = resolveLogFilter(request.query, request.body, principal.owner, now(), true);
     const resumeAfter = lastEventId(request.headers['last-event-id']);
     // Over the cap the answer is fal's 429, before any stream starts (as the status stream answers).
-    const release = deps.streams.acquire(streamHolder(principal, request.ip));
+    const release = await deps.streams.acquire(streamHolder(principal, request.ip));
     if (!release) {
       const msg = `Too many concurrent streams for this key (at most ${deps.streams.max})`;
       throw new PlatformError('LOGS_STREAM_LIMIT', msg);
