@@ -7,8 +7,8 @@ import { storageLimitsFor } from './api/files/storage-quota.js';
 import { registerPlatformApi } from './api/index.js';
 import { createRequestWindow } from './api/metrics/request-window.js';
 import { createBundleStore } from './bundles/bundle-store.js';
-import { createClusterNode } from './cluster/start-node.js';
 import { openSharedState } from './cluster/shared/wire.js';
+import { createClusterNode } from './cluster/start-node.js';
 import type { Config } from './config.js';
 import {
   createGateway,
