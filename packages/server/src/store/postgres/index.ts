@@ -1,0 +1,106 @@
+import { type Clock, type LogLine, type SecretStore, type Stores, systemClock } from '@hangar/core';
+import type pg from 'pg';
+import { DEFAULT_JSON_CAP } from '../payload.js';
+import { PostgresAppStore, PostgresKeyStore, PostgresSecretStore } from './catalog.js';
+import { loadMigrations, migratePostgres } from './migrate.js';
+import {
+  DEFAULT_RETENTION,
+  type MaintenanceResult,
+  type PostgresRetention,
+  runPostgresMaintenance,
+} from './partitions.js';
+import { openPool, type PostgresPoolOptions, sessionOf } from './pool.js';
+import { PostgresRequestStore } from './requests.js';
+import {
+  PostgresEventStore,
+  PostgresLogStore,
+  PostgresMeterStore,
+  PostgresRunnerRegistry,
+  PostgresRunnerSampleStore,
+} from './telemetry.js';
+import { type PgWriteLogger, PgWriter } from './writer.js';
+
+export { loadMigrations, type Migration, migratePostgres } from './migrate.js';
+export { DEFAULT_RETENTION, type PostgresRetention, runPostgresMaintenance } from './partitions.js';
+export { databaseUnavailable, isConnectionError } from './pool.js';
+
+/** Options of the PostgreSQL stores. */
+export interface PostgresStoresOptions extends PostgresPoolOptions {
+  clock?: Clock;
+  /** Byte cap of stored `json_input`/`json_output` (default 64 KiB). */
+  jsonCap?: number;
+  /** Days kept per partitioned table (`postgres.retention_days`). */
+  retention?: PostgresRetention;
+  /** Writes kept for retry while the database is unreachable (default 100,000). */
+  maxQueuedWrites?: number;
+  logger?: PgWriteLogger;
+  /** Hears log lines once committed, with their final ids (for a cluster-wide fan-out). */
+  onLogsCommitted?: (lines: LogLine[]) => void;
+}
+
+/** The PostgreSQL stores, the secret store, and the upkeep the cluster leader runs. */
+export interface PostgresStores extends Stores {
+  secrets: SecretStore;
+  /** The pool, for the read side (Platform API queries) of the same database. */
+  pool: pg.Pool;
+  /** Creates coming partitions and drops expired ones (`runPostgresMaintenance` with the configured retention). */
+  maintain(now: number): Promise<MaintenanceResult>;
+  /** Writes dropped because the retry queue was full during an outage. */
+  droppedWrites(): number;
+}
+
+/**
+ * Opens every store on one PostgreSQL database: applies the migrations this build ships (refusing a newer
+ * schema), creates the partitions of the coming days, and starts the group-committing writer.
+ */
+export async function createPostgresStores(
+  url: string,
+  opts: PostgresStoresOptions = {},
+): Promise<PostgresStores> {
+  const pool = openPool(url, opts);
+  const clock = opts.clock ?? systemClock;
+  const retention = opts.retention ?? DEFAULT_RETENTION;
+  const maintain = async (now: number) => {
+    const client = await pool.connect();
+    try {
+      return await runPostgresMaintenance(sessionOf(client), now, retention);
+    } finally {
+      client.release();
+    }
+  };
+  try {
+    const client = await pool.connect();
+    try {
+      await migratePostgres(sessionOf(client), await loadMigrations());
+    } finally {
+      client.release();
+    }
+    await maintain(clock());
+  } catch (err) {
+    await pool.end().catch(() => {});
+    throw err;
+  }
+  const writer = new PgWriter(pool, { maxQueued: opts.maxQueuedWrites, logger: opts.logger });
+  let closed = false;
+  return {
+    keys: new PostgresKeyStore(pool, writer, clock),
+    apps: new PostgresAppStore(pool, writer),
+    requests: new PostgresRequestStore(pool, writer, clock, opts.jsonCap ?? DEFAULT_JSON_CAP),
+    logs: new PostgresLogStore(pool, writer, opts.onLogsCommitted),
+    events: new PostgresEventStore(writer),
+    meter: new PostgresMeterStore(writer),
+    samples: new PostgresRunnerSampleStore(writer),
+    runners: new PostgresRunnerRegistry(pool, writer),
+    secrets: new PostgresSecretStore(pool, writer),
+    pool,
+    maintain,
+    droppedWrites: () => writer.dropped,
+    flush: () => writer.flush(),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await writer.close();
+      await pool.end();
+    },
+  };
+}
