@@ -9,6 +9,7 @@ import {
 } from '@hangar/core';
 import { type Static, Type } from 'typebox';
 import { KubernetesConfigSchema, kubernetesSettings } from './config-kubernetes.js';
+import { PostgresConfigSchema } from './config-postgres.js';
 import { createAllowlist, splitUrlAllowlist } from './net/address-policy.js';
 
 /** Thrown for any invalid option; the CLI prints its message and exits 2. */
@@ -183,6 +184,7 @@ export const ConfigFileSchema = Type.Object(
         strict,
       ),
     ),
+    postgres: Type.Optional(PostgresConfigSchema),
     storage: Type.Optional(
       Type.Object(
         {

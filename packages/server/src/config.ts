@@ -11,6 +11,7 @@ import {
   readConfigFile,
 } from './config-file.js';
 import type { KubernetesSettings } from './config-kubernetes.js';
+import { type PostgresSettings, postgresSettings } from './config-postgres.js';
 import type { GpuCard } from './runners/gpus/inventory.js';
 import type { SandboxSettings } from './runners/sandbox/index.js';
 import { parseStorageLocation, type StorageLocation } from './storage-location.js';
@@ -22,6 +23,7 @@ export interface ConfigFlags {
   port?: number | string;
   host?: string;
   home?: string;
+  databaseUrl?: string;
 }
 
 /** Environment variables read by `loadConfig` (the only place the server reads the environment). */
@@ -40,10 +42,11 @@ export const CONFIG_ENV = [
   'HANGAR_NODE_ID',
   'HANGAR_SECRETS_KEY',
   'HANGAR_SECRETS_KEY_PREVIOUS',
+  'HANGAR_DATABASE_URL',
 ] as const;
 
 /** Command-line flags read by `loadConfig`. */
-export const CONFIG_FLAGS = ['--port', '--host', '--home'] as const;
+export const CONFIG_FLAGS = ['--port', '--host', '--home', '--database-url'] as const;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const LOG_FORMATS = ['auto', 'text', 'json'] as const;
@@ -137,6 +140,8 @@ export interface Config {
     readonly containerCli: string | null;
     readonly sandbox: SandboxSettings;
   };
+  /** PostgreSQL (cluster mode) when `url` is set, else the SQLite file `dbPath`. */
+  readonly postgres: PostgresSettings;
   /** The Kubernetes runner driver's settings (used when `runners.driver` is `kubernetes`). */
   readonly kubernetes: KubernetesSettings;
   /** The server's PATH, where the runner sandbox's tools are looked up. */
@@ -180,7 +185,7 @@ export function parseFlags(argv: readonly string[]): ConfigFlags {
     if (!(CONFIG_FLAGS as readonly string[]).includes(name ?? '')) continue;
     const value = inline ?? argv[++i];
     if (value === undefined || value === '') throw new ConfigError(`${name} needs a value`);
-    flags[(name ?? '').slice(2)] = value;
+    flags[(name ?? '').slice(2).replace(/-(\w)/g, (_, c: string) => c.toUpperCase())] = value;
   }
   return flags;
 }
@@ -218,6 +223,12 @@ export function loadConfig(
     machineTypes: mergeMachineTypes(file.machine_types ?? {}),
     discounts: { ...file.discounts },
     ...fileSections(file),
+    postgres: postgresSettings(
+      file.postgres,
+      f.databaseUrl,
+      env['HANGAR_DATABASE_URL'],
+      (m) => new ConfigError(m),
+    ),
     searchPath: env['PATH'] ?? '',
     sandboxDir: join(home, 'sandbox'),
     runnersStateDir: join(home, 'run', 'runners'),

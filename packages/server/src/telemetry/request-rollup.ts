@@ -77,8 +77,8 @@ export interface RollupRow extends RollupCounts {
 /** A request is a cold boot (fal: "startup time > 1 second") when it started a runner that took over 1 s. */
 export const COLD_BOOT_THRESHOLD_MS = 1000;
 
-/** Mutable accumulation of one cell: counts plus sketches, created on first use. */
-class Cell {
+/** Mutable accumulation of one cell: counts plus sketches, created on first use (also by the PostgreSQL rollup writer). */
+export class Cell {
   readonly counts: RollupCounts = zeroCounts();
   readonly sketches: Partial<Record<SketchColumn, QuantileSketch>> = {};
 

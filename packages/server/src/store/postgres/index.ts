@@ -11,6 +11,7 @@ import {
 } from './partitions.js';
 import { openPool, type PostgresPoolOptions, sessionOf } from './pool.js';
 import { PostgresRequestStore } from './requests.js';
+import { createPostgresRollupSink, type PostgresRollupSink } from './rollups.js';
 import {
   PostgresEventStore,
   PostgresLogStore,
@@ -41,6 +42,8 @@ export interface PostgresStoresOptions extends PostgresPoolOptions {
 /** The PostgreSQL stores, the secret store, and the upkeep the cluster leader runs. */
 export interface PostgresStores extends Stores {
   secrets: SecretStore;
+  /** Analytics rollups, merged through the writer. */
+  rollups: PostgresRollupSink;
   /** The pool, for the read side (Platform API queries) of the same database. */
   pool: pg.Pool;
   /** Creates coming partitions and drops expired ones (`runPostgresMaintenance` with the configured retention). */
@@ -92,6 +95,7 @@ export async function createPostgresStores(
     samples: new PostgresRunnerSampleStore(writer),
     runners: new PostgresRunnerRegistry(pool, writer),
     secrets: new PostgresSecretStore(pool, writer),
+    rollups: createPostgresRollupSink(writer),
     pool,
     maintain,
     droppedWrites: () => writer.dropped,

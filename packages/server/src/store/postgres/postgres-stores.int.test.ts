@@ -1,6 +1,7 @@
 import type { MeterRecord } from '@hangar/core';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RequestRollup } from '../../telemetry/request-rollup.js';
 import {
   type PgTestServer,
   postgresMissing,
@@ -117,5 +118,54 @@ describe.skipIf(postgresMissing !== null)('PostgreSQL stores', () => {
     expect(seen).toEqual([...seen].sort((x, y) => x - y));
     await a.close();
     await b.close();
+  });
+});
+
+describe.skipIf(postgresMissing !== null)('PostgreSQL analytics rollups', () => {
+  let pgServer: PgTestServer;
+  beforeAll(async () => {
+    pgServer = await startPostgres();
+  });
+  afterAll(async () => {
+    await pgServer?.close();
+  });
+
+  it('merges what two nodes drain into the same cells, in every span', async () => {
+    const url = await pgServer.createDatabase();
+    const nodes = [
+      await createPostgresStores(url, { logger: quiet }),
+      await createPostgresStores(url, { logger: quiet }),
+    ];
+    const minute = Date.UTC(2026, 0, 5, 10, 7);
+    for (let round = 0; round < 5; round++) {
+      for (const [n, stores] of nodes.entries()) {
+        const rollup = new RequestRollup();
+        for (let i = 0; i < 3; i++) {
+          rollup.observe({
+            ...requestFixture(`r${round}-${n}-${i}`),
+            endedAt: minute + i * 1000,
+            statusCode: i === 0 ? 500 : 200,
+            durationMs: 100,
+          });
+        }
+        stores.rollups.record(rollup.drain());
+      }
+    }
+    await Promise.all(nodes.map((s) => s.flush()));
+    const cells = await rows<{
+      span: string;
+      request_count: string;
+      success_count: string;
+      duration_sum_ms: number;
+    }>(url, 'SELECT span, request_count, success_count, duration_sum_ms FROM request_rollups ORDER BY span');
+    expect(
+      cells.map((c) => [Number(c.span), Number(c.request_count), Number(c.success_count), c.duration_sum_ms]),
+    ).toEqual([
+      [60_000, 30, 20, 3000],
+      [900_000, 30, 20, 3000],
+      [3_600_000, 30, 20, 3000],
+      [86_400_000, 30, 20, 3000],
+    ]);
+    for (const s of nodes) await s.close();
   });
 });
