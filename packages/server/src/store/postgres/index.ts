@@ -1,4 +1,11 @@
-import { type Clock, type LogLine, type SecretStore, type Stores, systemClock } from '@hangar/core';
+import {
+  type Clock,
+  type LogLine,
+  PlatformError,
+  type SecretStore,
+  type Stores,
+  systemClock,
+} from '@hangar/core';
 import type pg from 'pg';
 import { DEFAULT_JSON_CAP } from '../payload.js';
 import { PostgresAppStore, PostgresKeyStore, PostgresSecretStore } from './catalog.js';
@@ -9,9 +16,16 @@ import {
   type PostgresRetention,
   runPostgresMaintenance,
 } from './partitions.js';
-import { openPool, type PostgresPoolOptions, sessionOf } from './pool.js';
+import {
+  databaseUnavailable,
+  isConnectionError,
+  openPool,
+  type PostgresPoolOptions,
+  sessionOf,
+} from './pool.js';
 import { PostgresRequestStore } from './requests.js';
 import { createPostgresRollupSink, type PostgresRollupSink } from './rollups.js';
+import type { PgSession } from './session.js';
 import {
   PostgresEventStore,
   PostgresLogStore,
@@ -63,25 +77,24 @@ export async function createPostgresStores(
   const pool = openPool(url, opts);
   const clock = opts.clock ?? systemClock;
   const retention = opts.retention ?? DEFAULT_RETENTION;
-  const maintain = async (now: number) => {
-    const client = await pool.connect();
-    try {
-      return await runPostgresMaintenance(sessionOf(client), now, retention);
-    } finally {
-      client.release();
-    }
-  };
+  const maintain = (now: number) =>
+    withClient(pool, (db) => runPostgresMaintenance(db, now, retention)).catch((err: unknown) => {
+      throw isConnectionError(err) ? databaseUnavailable() : err;
+    });
   try {
-    const client = await pool.connect();
-    try {
-      await migratePostgres(sessionOf(client), await loadMigrations());
-    } finally {
-      client.release();
-    }
+    const migrations = await loadMigrations();
+    await withClient(pool, (db) => migratePostgres(db, migrations));
     await maintain(clock());
   } catch (err) {
     await pool.end().catch(() => {});
-    throw err;
+    if (!isConnectionError(err)) throw err;
+    // The driver's message names the address; the URL (and any password in it) never appears.
+    const code = (err as { code?: unknown }).code;
+    throw new PlatformError(
+      'DATABASE_UNAVAILABLE',
+      `PostgreSQL (HANGAR_DATABASE_URL) did not answer at start${typeof code === 'string' ? ` (${code})` : ''}`,
+      { 'retry-after': '2' },
+    );
   }
   const writer = new PgWriter(pool, { maxQueued: opts.maxQueuedWrites, logger: opts.logger });
   let closed = false;
@@ -107,4 +120,19 @@ export async function createPostgresStores(
       await pool.end();
     },
   };
+}
+
+/** Runs `fn` on one connection of the pool (session advisory locks need the same connection throughout). */
+async function withClient<T>(pool: pg.Pool, fn: (db: PgSession) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  client.on('error', () => {});
+  let failed: Error | undefined;
+  try {
+    return await fn(sessionOf(client));
+  } catch (err) {
+    if (isConnectionError(err)) failed = err as Error;
+    throw err;
+  } finally {
+    client.release(failed);
+  }
 }

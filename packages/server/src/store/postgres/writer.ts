@@ -162,6 +162,8 @@ export class PgWriter {
   /** Runs the batch; when a statement fails for its data, runs each op alone so only the culprits fail. */
   private async commitOps(ops: Op[]): Promise<void> {
     const client = await this.pool.connect();
+    // A connection lost between two statements is reported by the next query; the event itself is not news.
+    client.on('error', ignore);
     let broken: unknown = null;
     try {
       for (let attempt = 0; ; attempt++) {
@@ -201,6 +203,7 @@ export class PgWriter {
       broken = err;
       throw err;
     } finally {
+      client.off('error', ignore);
       client.release(broken ? (broken as Error) : undefined);
     }
   }
@@ -231,6 +234,8 @@ export class PgWriter {
     return keep.length > 0;
   }
 }
+
+function ignore(): void {}
 
 function isTransient(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
