@@ -48,6 +48,8 @@ export interface PostgresStoresOptions extends PostgresPoolOptions {
   retention?: PostgresRetention;
   /** Writes kept for retry while the database is unreachable (default 100,000). */
   maxQueuedWrites?: number;
+  /** Estimated bytes those writes may hold (default 256 MiB). */
+  maxQueuedBytes?: number;
   logger?: PgWriteLogger;
   /** Hears log lines once committed, with their final ids (for a cluster-wide fan-out). */
   onLogsCommitted?: (lines: LogLine[]) => void;
@@ -96,7 +98,11 @@ export async function createPostgresStores(
       { 'retry-after': '2' },
     );
   }
-  const writer = new PgWriter(pool, { maxQueued: opts.maxQueuedWrites, logger: opts.logger });
+  const writer = new PgWriter(pool, {
+    maxQueued: opts.maxQueuedWrites,
+    maxQueuedBytes: opts.maxQueuedBytes,
+    logger: opts.logger,
+  });
   let closed = false;
   return {
     keys: new PostgresKeyStore(pool, writer, clock),

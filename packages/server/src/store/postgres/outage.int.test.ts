@@ -75,4 +75,20 @@ describe.skipIf(postgresMissing !== null)('PostgreSQL stores through an outage',
     expect(stores.droppedWrites()).toBe(15);
     await stores.close();
   });
+
+  it('bounds the bytes kept through an outage too', async () => {
+    const url = await server.createDatabase();
+    const stores = await createPostgresStores(url, { logger: { error: () => {} }, maxQueuedBytes: 64 * 1024 });
+    await stores.requests.insert(requestFixture('big'), Buffer.from('in'));
+    await server.kill();
+    const big = 'x'.repeat(10 * 1024);
+    for (let i = 0; i < 20; i++) stores.logs.append([logFixture('big', `${i} ${big}`)]);
+    await server.start();
+    await stores.flush(30_000);
+    const kept = await stores.logs.listByRequest('big');
+    expect(kept.length).toBeGreaterThan(0);
+    expect(kept.length).toBeLessThan(7);
+    expect(kept.length + stores.droppedWrites()).toBe(20);
+    await stores.close();
+  });
 });

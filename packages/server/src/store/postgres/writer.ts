@@ -25,6 +25,8 @@ export interface PgWriteLogger {
 export interface PgWriterOptions {
   /** Most operations kept for retry while the database is unreachable (default 100,000); beyond, dropped. */
   maxQueued?: number;
+  /** Most bytes (estimated) those operations may hold (default 256 MiB); beyond, dropped. */
+  maxQueuedBytes?: number;
   /** Most operations in one transaction (default 5,000). */
   maxBatch?: number;
   logger?: PgWriteLogger;
@@ -35,6 +37,7 @@ interface Op {
   kind: WriteKind<any>;
   item: unknown;
   seq: number;
+  bytes: number;
   resolve?: () => void;
   reject?: (err: unknown) => void;
 }
@@ -60,6 +63,8 @@ export class PgWriter {
   /** Operations dropped because the retry queue was full (logged as they happen). */
   dropped = 0;
   private readonly maxQueued: number;
+  private readonly maxQueuedBytes: number;
+  private queuedBytes = 0;
   private readonly maxBatch: number;
   private readonly logger: PgWriteLogger;
 
@@ -68,6 +73,7 @@ export class PgWriter {
     opts: PgWriterOptions = {},
   ) {
     this.maxQueued = opts.maxQueued ?? 100_000;
+    this.maxQueuedBytes = opts.maxQueuedBytes ?? 256 * 1024 * 1024;
     this.maxBatch = opts.maxBatch ?? 5_000;
     this.logger = opts.logger ?? consoleLogger;
   }
@@ -75,7 +81,8 @@ export class PgWriter {
   /** Queues a write retried until committed (or dropped past the queue cap). */
   enqueue<T>(kind: WriteKind<T>, item: T): void {
     if (this.closed) throw new Error('the PostgreSQL writer is closed');
-    if (this.queue.length >= this.maxQueued) {
+    const bytes = approxBytes(item, 4);
+    if (this.queue.length >= this.maxQueued || this.queuedBytes + bytes > this.maxQueuedBytes) {
       this.dropped++;
       this.logger.error(
         { kind: kind.name, dropped: this.dropped },
@@ -83,7 +90,8 @@ export class PgWriter {
       );
       return;
     }
-    this.queue.push({ kind, item, seq: ++this.seq });
+    this.queuedBytes += bytes;
+    this.queue.push({ kind, item, seq: ++this.seq, bytes });
     this.schedule();
   }
 
@@ -91,7 +99,7 @@ export class PgWriter {
   enqueueAwait<T>(kind: WriteKind<T>, item: T): Promise<void> {
     if (this.closed) return Promise.reject(new Error('the PostgreSQL writer is closed'));
     return new Promise((resolve, reject) => {
-      this.queue.push({ kind, item, seq: ++this.seq, resolve, reject });
+      this.queue.push({ kind, item, seq: ++this.seq, bytes: 0, resolve, reject });
       this.schedule();
     });
   }
@@ -137,6 +145,7 @@ export class PgWriter {
     if (this.running || this.queue.length === 0) return;
     this.running = true;
     const ops = this.queue.splice(0, this.maxBatch);
+    for (const op of ops) this.queuedBytes -= op.bytes;
     let retry = false;
     try {
       await this.commitOps(ops);
@@ -223,12 +232,22 @@ export class PgWriter {
       if (op.reject) op.reject(databaseUnavailable());
       else keep.push(op);
     }
-    const room = Math.max(0, this.maxQueued - this.queue.length);
-    if (keep.length > room) {
-      this.dropped += keep.length - room;
+    // Back at the head, in order, as far as the caps allow: the oldest writes are the ones kept.
+    let room = Math.max(0, this.maxQueued - this.queue.length);
+    let bytes = this.queuedBytes;
+    const kept: Op[] = [];
+    for (const op of keep) {
+      if (room === 0 || bytes + op.bytes > this.maxQueuedBytes) break;
+      kept.push(op);
+      room--;
+      bytes += op.bytes;
+    }
+    if (kept.length < keep.length) {
+      this.dropped += keep.length - kept.length;
       this.logger.error({ dropped: this.dropped }, 'database write queue full: writes dropped');
     }
-    this.queue.unshift(...keep.slice(0, room));
+    this.queuedBytes = bytes;
+    this.queue.unshift(...kept);
     if (this.failures === 1)
       this.logger.error({ queued: this.queue.length }, 'database unreachable: writes kept for retry');
     return keep.length > 0;
@@ -236,6 +255,17 @@ export class PgWriter {
 }
 
 function ignore(): void {}
+
+/** A rough size of what an operation holds (strings, buffers, numbers), for the retry queue's byte cap. */
+function approxBytes(value: unknown, depth: number): number {
+  if (typeof value === 'string') return 16 + value.length;
+  if (Buffer.isBuffer(value)) return 16 + value.length;
+  if (value === null || typeof value !== 'object' || depth === 0) return 8;
+  let n = 16;
+  if (Array.isArray(value)) for (const v of value) n += approxBytes(v, depth - 1);
+  else for (const v of Object.values(value)) n += 8 + approxBytes(v, depth - 1);
+  return n;
+}
 
 function isTransient(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
