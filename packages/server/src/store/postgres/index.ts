@@ -50,6 +50,11 @@ export interface PostgresStoresOptions extends PostgresPoolOptions {
   maxQueuedWrites?: number;
   /** Estimated bytes those writes may hold (default 256 MiB). */
   maxQueuedBytes?: number;
+  /**
+   * How often this node runs partition maintenance itself (default 6 h; 0: never, when the cluster leader
+   * calls `maintain`). Safe on every node: passes are serialised by an advisory lock and idempotent.
+   */
+  maintenanceIntervalMs?: number;
   logger?: PgWriteLogger;
   /** Hears log lines once committed, with their final ids (for a cluster-wide fan-out). */
   onLogsCommitted?: (lines: LogLine[]) => void;
@@ -104,6 +109,15 @@ export async function createPostgresStores(
     logger: opts.logger,
   });
   let closed = false;
+  const every = opts.maintenanceIntervalMs ?? 6 * 3_600_000;
+  const upkeep =
+    every > 0
+      ? setInterval(() => {
+          maintain(clock()).catch((err: unknown) =>
+            (opts.logger ?? console).error({ err }, 'PostgreSQL partition maintenance failed'),
+          );
+        }, every).unref()
+      : null;
   return {
     keys: new PostgresKeyStore(pool, writer, clock),
     apps: new PostgresAppStore(pool, writer),
@@ -122,6 +136,7 @@ export async function createPostgresStores(
     async close() {
       if (closed) return;
       closed = true;
+      if (upkeep) clearInterval(upkeep);
       await writer.close();
       await pool.end();
     },
