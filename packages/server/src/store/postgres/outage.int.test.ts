@@ -78,7 +78,10 @@ describe.skipIf(postgresMissing !== null)('PostgreSQL stores through an outage',
 
   it('bounds the bytes kept through an outage too', async () => {
     const url = await server.createDatabase();
-    const stores = await createPostgresStores(url, { logger: { error: () => {} }, maxQueuedBytes: 64 * 1024 });
+    const stores = await createPostgresStores(url, {
+      logger: { error: () => {} },
+      maxQueuedBytes: 64 * 1024,
+    });
     await stores.requests.insert(requestFixture('big'), Buffer.from('in'));
     await server.kill();
     const big = 'x'.repeat(10 * 1024);
