@@ -11,6 +11,7 @@ import {
 import { type Static, Type } from 'typebox';
 import { ClusterConfigSchema } from './config-cluster.js';
 import { KubernetesConfigSchema, kubernetesSettings } from './config-kubernetes.js';
+import { PostgresConfigSchema } from './config-postgres.js';
 import { createAllowlist, splitUrlAllowlist } from './net/address-policy.js';
 
 /** Thrown for any invalid option; the CLI prints its message and exits 2. */
@@ -189,6 +190,7 @@ export const ConfigFileSchema = Type.Object(
         strict,
       ),
     ),
+    postgres: Type.Optional(PostgresConfigSchema),
     storage: Type.Optional(
       Type.Object(
         {

@@ -12,6 +12,7 @@ import {
   readConfigFile,
 } from './config-file.js';
 import type { KubernetesSettings } from './config-kubernetes.js';
+import { type PostgresSettings, postgresSettings } from './config-postgres.js';
 import type { GpuCard } from './runners/gpus/inventory.js';
 import type { SandboxSettings } from './runners/sandbox/index.js';
 import { parseStorageLocation, type StorageLocation } from './storage-location.js';
@@ -25,6 +26,8 @@ export interface ConfigFlags {
   home?: string;
   /** `--redis-url` (cluster mode). */
   redisUrl?: string;
+  /** `--database-url` (PostgreSQL). */
+  databaseUrl?: string;
 }
 
 /** Environment variables read by `loadConfig` (the only place the server reads the environment). */
@@ -44,10 +47,11 @@ export const CONFIG_ENV = [
   'HANGAR_SECRETS_KEY',
   'HANGAR_SECRETS_KEY_PREVIOUS',
   'HANGAR_REDIS_URL',
+  'HANGAR_DATABASE_URL',
 ] as const;
 
 /** Command-line flags read by `loadConfig`. */
-export const CONFIG_FLAGS = ['--port', '--host', '--home', '--redis-url'] as const;
+export const CONFIG_FLAGS = ['--port', '--host', '--home', '--redis-url', '--database-url'] as const;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const LOG_FORMATS = ['auto', 'text', 'json'] as const;
@@ -150,6 +154,8 @@ export interface Config {
   };
   /** Cluster mode (`HANGAR_REDIS_URL`) and this node's membership settings. */
   readonly cluster: ClusterSettings;
+  /** PostgreSQL (cluster mode) when `url` is set, else the SQLite file `dbPath`. */
+  readonly postgres: PostgresSettings;
   /** The Kubernetes runner driver's settings (used when `runners.driver` is `kubernetes`). */
   readonly kubernetes: KubernetesSettings;
   /** The server's PATH, where the runner sandbox's tools are looked up. */
@@ -233,6 +239,12 @@ export function loadConfig(
     discounts: { ...file.discounts },
     ...fileSections(file),
     cluster: parseCluster(file.cluster, parseRedisUrl(f.redisUrl ?? env['HANGAR_REDIS_URL'])),
+    postgres: postgresSettings(
+      file.postgres,
+      f.databaseUrl,
+      env['HANGAR_DATABASE_URL'],
+      (m) => new ConfigError(m),
+    ),
     searchPath: env['PATH'] ?? '',
     sandboxDir: join(home, 'sandbox'),
     runnersStateDir: join(home, 'run', 'runners'),

@@ -39,7 +39,7 @@ import {
 import { describeLocation, openFileStore } from './storage/open-store.js';
 import { createOwnerSync } from './storage/owner-sync.js';
 import { createPayloadStore } from './storage/payloads.js';
-import { createSqliteStores } from './store/sqlite/index.js';
+import { openStores } from './store/open-stores.js';
 import { QUERY_THREAD_NICE, queryWorkerCount } from './store/sqlite/reads/index.js';
 import { createTextLogDestination } from './telemetry/log-text.js';
 import { observeRequests } from './telemetry/observed-requests.js';
@@ -86,12 +86,10 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const ids = uuidIds;
   const logger = createLogger(config);
   mkdirSync(config.home, { recursive: true, mode: 0o700 });
-  const stores = createSqliteStores({
-    path: config.dbPath,
+  const stores = await openStores(config, {
     clock,
-    jsonCap: config.limits.jsonPayloadCap,
     logger,
-    flushIntervalMs: STORE_GROUP_COMMIT_MS,
+    groupCommitMs: STORE_GROUP_COMMIT_MS,
     checkpointIntervalMs: STORE_CHECKPOINT_MS,
     reads: {
       workers: queryWorkerCount(2),

@@ -6,6 +6,7 @@ interface ServeOptions {
   port?: string;
   host?: string;
   redisUrl?: string;
+  databaseUrl?: string;
   demo?: boolean;
 }
 
@@ -20,6 +21,10 @@ export function registerServe(program: Command): void {
       '--redis-url <url>',
       "the cluster's Redis (HANGAR_REDIS_URL); without it, state stays in this process",
     )
+    .option(
+      '--database-url <url>',
+      'keep state in PostgreSQL, cluster mode (HANGAR_DATABASE_URL; default SQLite)',
+    )
     .option('--demo', 'deploy the demo apps from examples/ at start')
     .addHelpText('after', '\nExample:\n  $ hangar serve --port 8080 --home ./.hangar --demo\n')
     .action(async (opts: ServeOptions, cmd: Command) => {
@@ -28,11 +33,14 @@ export function registerServe(program: Command): void {
       const { ConfigError, loadConfig, startServer } = await import('@hangar/server');
       let config: ReturnType<typeof loadConfig>;
       try {
-        config = loadConfig(
-          { port: opts.port, host: opts.host, home: g.home, redisUrl: opts.redisUrl },
-          process.env,
-          process.cwd(),
-        );
+        const flags = {
+          port: opts.port,
+          host: opts.host,
+          home: g.home,
+          redisUrl: opts.redisUrl,
+          databaseUrl: opts.databaseUrl,
+        };
+        config = loadConfig(flags, process.env, process.cwd());
       } catch (err) {
         if (err instanceof ConfigError) throw new CliError(err.message, EXIT.usage);
         throw err;
@@ -59,7 +67,10 @@ export function registerServe(program: Command): void {
       process.on('SIGINT', () => stop('SIGINT'));
       // Start-up checks of the configuration that need the state (the secrets keys) fail as ConfigError too.
       server = await startServer(config, { demo: opts.demo ?? false }).catch((err: unknown) => {
-        throw err instanceof ConfigError ? new CliError(err.message, EXIT.usage) : err;
+        // A database migrated by a newer Hangar is a start-up refusal like a bad setting: exit 2.
+        const refused =
+          err instanceof ConfigError || (err as { code?: unknown }).code === 'DATABASE_SCHEMA_NEWER';
+        throw refused ? new CliError((err as Error).message, EXIT.usage) : err;
       });
       const banner = serveBanner(
         {

@@ -262,14 +262,18 @@ export function describeStoresContract(name: string, open: () => Promise<StoresH
       expect(await s.requests.purgeResults(now + 2_000)).toBe(0);
     });
 
-    it('assigns monotonic log ids on append and lists a request after a cursor', async () => {
+    // An adapter may assign ids at append (one writer) or at commit (a database sequence, several nodes):
+    // ids are set once the lines are flushed, consecutive within one append, increasing across appends.
+    it('assigns increasing log ids by commit and lists a request after a cursor', async () => {
       const first = [logFixture('req1', 'a'), logFixture('req2', 'b'), logFixture('req1', 'c')];
       s.logs.append(first);
+      await s.flush();
       const ids = first.map((l) => l.id!);
       expect(ids[0]).toBeGreaterThan(0);
       expect(ids).toEqual([ids[0], ids[0]! + 1, ids[0]! + 2]);
       const second = [logFixture('req1', 'd')];
       s.logs.append(second);
+      await s.flush();
       expect(second[0]!.id).toBeGreaterThan(ids[2]!);
       const all = await s.logs.listByRequest('req1');
       expect(all.map((l) => l.message)).toEqual(['a', 'c', 'd']);
@@ -373,12 +377,14 @@ export function describeStoresContract(name: string, open: () => Promise<StoresH
       s.requests.update('durable', { status: 'IN_PROGRESS' });
       const lines = [logFixture('durable', 'before')];
       s.logs.append(lines);
+      await s.flush();
       await s.close();
       s = await h.reopen();
       expect(await s.requests.get('durable')).toMatchObject({ status: 'IN_PROGRESS' });
       expect((await s.requests.listUnfinished()).map((r) => r.requestId)).toEqual(['durable']);
       const next = [logFixture('durable', 'after')];
       s.logs.append(next);
+      await s.flush();
       expect(next[0]!.id).toBeGreaterThan(lines[0]!.id!);
     });
   });

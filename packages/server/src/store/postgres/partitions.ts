@@ -17,6 +17,8 @@ interface PartitionedTable {
   column: string;
   span: number;
   retention: keyof PostgresRetention;
+  /** Rows retention never removes (a request not finished yet: it is still to be run or answered). */
+  keep?: string;
 }
 
 /**
@@ -24,7 +26,13 @@ interface PartitionedTable {
  * every partition's key index; log lines and samples, by far the most rows, take daily ones.
  */
 export const PARTITIONED: readonly PartitionedTable[] = [
-  { table: 'requests', column: 'sent_at', span: 7 * DAY, retention: 'requests' },
+  {
+    table: 'requests',
+    column: 'sent_at',
+    span: 7 * DAY,
+    retention: 'requests',
+    keep: "status <> 'COMPLETED'",
+  },
   { table: 'logs', column: 'ts', span: DAY, retention: 'logs' },
   { table: 'runner_samples', column: 'ts', span: DAY, retention: 'samples' },
 ];
@@ -67,12 +75,15 @@ export async function runPostgresMaintenance(
       for (const name of existing) {
         const start = partitionStart(t.table, name);
         if (start === null || start + t.span > cutoff) continue;
+        if (t.keep && (await db.query(`SELECT 1 FROM ${name} WHERE ${t.keep} LIMIT 1`)).length > 0) continue;
         await db.query(`DROP TABLE IF EXISTS ${name}`);
         result.dropped.push(name);
       }
-      const deleted = await db.query(`DELETE FROM ${t.table}_default WHERE ${t.column} < $1 RETURNING 1`, [
-        cutoff,
-      ]);
+      const keep = t.keep ? ` AND NOT (${t.keep})` : '';
+      const deleted = await db.query(
+        `DELETE FROM ${t.table}_default WHERE ${t.column} < $1${keep} RETURNING 1`,
+        [cutoff],
+      );
       result.deletedFromDefault += deleted.length;
     }
   } finally {

@@ -130,5 +130,17 @@ describe.skipIf(postgresMissing !== null)('PostgreSQL schema', () => {
     expect(second.dropped.some((n) => n.startsWith('runner_samples'))).toBe(false);
     expect(second.deletedFromDefault).toBe(1);
     expect(await db.query('SELECT message FROM logs')).toEqual([]);
+
+    // Retention never removes a request still to be run or answered, wherever it landed.
+    const request = (id: string, status: string) =>
+      db.query(
+        `INSERT INTO requests (request_id, owner, app, endpoint_id, method, mode, status, sent_at)
+         VALUES ($1, 'o', 'a', 'o/a', 'POST', 'queue', $2, $3)`,
+        [id, status, 1000],
+      );
+    await request('done', 'COMPLETED');
+    await request('queued', 'IN_QUEUE');
+    await runPostgresMaintenance(db, later, { requests: 30, logs: 2, samples: 0 });
+    expect(await db.query('SELECT request_id FROM requests')).toEqual([{ request_id: 'queued' }]);
   });
 });

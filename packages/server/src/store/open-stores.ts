@@ -1,0 +1,48 @@
+import type { Clock, SecretStore, Stores } from '@hangar/core';
+import type { Config } from '../config.js';
+import type { RollupRow } from '../telemetry/request-rollup.js';
+import { createPostgresStores } from './postgres/index.js';
+import { createSqliteStores, type WriteErrorLogger } from './sqlite/index.js';
+
+/** The stores main.ts composes the server from, whichever engine holds them. */
+export interface ServerStores extends Stores {
+  secrets: SecretStore;
+  rollups: { record(rows: RollupRow[]): void; rebuildRecent(windowMs: number): Promise<number> };
+  /** `postgres` in cluster mode (`HANGAR_DATABASE_URL`), else `sqlite`. */
+  engine: 'sqlite' | 'postgres';
+}
+
+/** Options main.ts passes to the stores. */
+export interface OpenStoresOptions {
+  clock: Clock;
+  logger: WriteErrorLogger;
+  groupCommitMs: number;
+  checkpointIntervalMs: number;
+}
+
+/**
+ * Opens the stores the configuration names: PostgreSQL when `HANGAR_DATABASE_URL` is set (migrated at
+ * open; a database migrated by a newer Hangar fails with DATABASE_SCHEMA_NEWER), else the SQLite file.
+ */
+export async function openStores(config: Config, opts: OpenStoresOptions): Promise<ServerStores> {
+  if (config.postgres.url) {
+    const stores = await createPostgresStores(config.postgres.url, {
+      clock: opts.clock,
+      jsonCap: config.limits.jsonPayloadCap,
+      logger: opts.logger,
+      poolSize: config.postgres.poolSize,
+      retention: config.postgres.retention,
+      applicationName: `hangar:${config.nodeId}`,
+    });
+    return Object.assign(stores, { engine: 'postgres' as const });
+  }
+  const stores = createSqliteStores({
+    path: config.dbPath,
+    clock: opts.clock,
+    jsonCap: config.limits.jsonPayloadCap,
+    logger: opts.logger,
+    flushIntervalMs: opts.groupCommitMs,
+    checkpointIntervalMs: opts.checkpointIntervalMs,
+  });
+  return Object.assign(stores, { engine: 'sqlite' as const });
+}
