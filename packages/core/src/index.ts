@@ -11,6 +11,7 @@ export * from './manifest.js';
 export * from './ports.js';
 export * from './pricing.js';
 export * from './query-params.js';
+export * from './read-ports.js';
 export * from './retry-config.js';
 export * from './secrets.js';
 export * from './sketch.js';

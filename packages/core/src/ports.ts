@@ -17,7 +17,9 @@ import type {
   RunnerStateTimes,
 } from './domain.js';
 import type { RunnerGpuSummary } from './gpu-history.js';
+import type { PlatformReads, RollupSink } from './read-ports.js';
 import type { GpuUsage } from './runner-port.js';
+import type { SecretStore } from './secrets.js';
 
 export * from './runner-port.js';
 
@@ -132,7 +134,11 @@ export interface PayloadRowStore extends RequestStore {
   expiredPayloadObjects(now: number): Promise<PayloadObjects[]>;
 }
 
-/** Log lines, appended in batches. */
+/**
+ * Log lines, appended in batches. Ids are assigned by the store (`append` sets each line's `id`) and
+ * increase in commit order: a line committed after another has a larger id, so a reader that saw id N
+ * has seen every line with a smaller id once it reads again (log streams resume by id).
+ */
 export interface LogStore {
   append(lines: LogLine[]): void;
   /** Committed lines of one request, oldest first, with `id` greater than `afterId`. */
@@ -197,8 +203,15 @@ export interface Stores {
   meter: MeterStore;
   samples: RunnerSampleStore;
   runners: RunnerRegistry;
+  /** Owners' sealed secrets. */
+  secrets: SecretStore;
+  /** Analytics rollups of completed requests. */
+  rollups: RollupSink;
+  /** Every read the Platform API makes. */
+  reads: PlatformReads;
   /** Commits everything buffered. */
   flush(): Promise<void>;
+  /** Closes the stores and their readers (pending reads fail). */
   close(): Promise<void>;
 }
 
