@@ -232,6 +232,16 @@ export const ERRORS = {
     status: 503,
     message: 'Object storage is unavailable; retry later',
   },
+  DATABASE_SCHEMA_NEWER: {
+    type: 'server_error',
+    status: 500,
+    message: 'The database schema is newer than this Hangar knows; upgrade this node',
+  },
+  DATABASE_UNAVAILABLE: {
+    type: 'server_error',
+    status: 503,
+    message: 'The database is unavailable; retry later',
+  },
   NET_URL_INVALID: {
     type: 'validation_error',
     status: 400,
