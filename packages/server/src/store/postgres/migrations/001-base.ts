@@ -184,7 +184,7 @@ CREATE TABLE runners (
   app            TEXT NOT NULL,
   revision_id    TEXT NOT NULL,
   machine_type   TEXT NOT NULL,
-  pid            BIGINT,
+  pid            TEXT,            -- the driver's ref: a pid, a Pod name
   state          TEXT NOT NULL,
   started_at     BIGINT NOT NULL,
   ended_at       BIGINT,
