@@ -127,7 +127,7 @@ export async function inTransaction<T>(pool: SqlPool, fn: (db: SqlClient) => Pro
 const REBUILD_CHUNK_MS = 6 * HOUR_MS;
 /** Advisory lock (namespace "HANG", key) serialising rebuilds of the rollups across nodes. */
 const REBUILD_LOCK = [0x48414e47, 20] as const;
-const SCAN = `SELECT ended_at::float8 AS "endedAt", status_code AS "statusCode", prepare_ms::float8 AS "prepareMs",
+const SCAN = `SELECT endpoint_id AS "endpointId", ended_at::float8 AS "endedAt", status_code AS "statusCode", prepare_ms::float8 AS "prepareMs",
     duration_ms::float8 AS "durationMs", cold_start AS "coldStart", cold_boot_ms::float8 AS "coldBootMs",
     error_class AS "errorClass"
   FROM requests WHERE endpoint_id = $1 AND ended_at >= $2 AND ended_at < $3`;
