@@ -10,9 +10,9 @@ import {
   QuantileSketch,
   type RollupCounts,
 } from '@hangar/core';
-import { planTiers } from '../../../query/tiers.js';
 import { COUNT_COLUMNS, SKETCH_COLUMNS, zeroCounts } from '../../../telemetry/request-rollup.js';
 import { expandEndpoints } from './endpoints.js';
+import { planTiers } from './shared.js';
 import { num, rows, type SqlClient } from './sql.js';
 
 type SketchColumn = (typeof SKETCH_COLUMNS)[number];

@@ -1,8 +1,6 @@
-import { ANALYTICS_METRICS, DAY_MS, HOUR_MS, serializePage } from '@hangar/core';
+import { ANALYTICS_METRICS, DAY_MS, HOUR_MS } from '@hangar/core';
 import { describe, expect, it } from 'vitest';
-import * as sqliteApps from '../../../api/apps/queries.js';
 import { foldRunnerHistory, historyBuckets } from '../../../api/apps/runner-history.js';
-import { queryAnalytics } from '../../../query/analytics.js';
 import { postgresMissing } from '../../../test-services/postgres.test-helper.js';
 import { createSqliteStores } from '../../sqlite/index.js';
 import { createPostgresRollupSink } from './index.js';
@@ -22,15 +20,13 @@ describe.skipIf(postgresMissing !== null)('PostgreSQL app reads and rollup rebui
       { owner: 'acme', environment: 'staging', search: null },
       { owner: 'acme', environment: 'main', search: 'OES' },
     ]) {
-      expect(await w.reads.apps.list(p)).toEqual(
-        sqliteApps.appsList(w.world.sqlite, p).map((r) => ({ ...r, manifest: JSON.parse(r.manifest) })),
-      );
+      expect(await w.reads.apps.list(p)).toEqual(await w.sqlite.apps.list(p));
     }
     for (const p of [
       { owner: 'acme', app: 'echo' },
       { owner: 'acme', app: 'nope' },
     ]) {
-      expect(await w.reads.apps.exists(p)).toBe(sqliteApps.appExists(w.world.sqlite, p));
+      expect(await w.reads.apps.exists(p)).toBe(await w.sqlite.apps.exists(p));
     }
     const rev = { owner: 'acme', app: 'echo', limit: 1 };
     for (const p of [
@@ -38,12 +34,7 @@ describe.skipIf(postgresMissing !== null)('PostgreSQL app reads and rollup rebui
       { ...rev, before: { t: T0 + 2 * HOUR_MS, k: 'acme-echo-r2' } },
       { ...rev, before: null, offset: 1 },
     ]) {
-      const want = sqliteApps.appRevisions(w.world.sqlite, p).map((r) => ({
-        ...r,
-        annotations: r.annotations === null ? null : JSON.parse(r.annotations),
-        is_current: r.is_current === 1,
-      }));
-      expect(await w.reads.apps.revisions(p)).toEqual(want);
+      expect(await w.reads.apps.revisions(p)).toEqual(await w.sqlite.apps.revisions(p));
     }
     const ev = { owner: 'acme', app: 'echo', start: T0, end: T0 + DAY_MS, limit: 5 };
     for (const p of [
@@ -51,10 +42,7 @@ describe.skipIf(postgresMissing !== null)('PostgreSQL app reads and rollup rebui
       { ...ev, categories: ['runner_started'], before: { t: T0 + 20 * HOUR_MS, k: 'ev-040' } },
       { ...ev, categories: null, before: null, offset: 3 },
     ]) {
-      const want = sqliteApps
-        .appEvents(w.world.sqlite, p)
-        .map((r) => ({ ...r, payload: JSON.parse(r.payload) }));
-      expect(await w.reads.apps.events(p)).toEqual(want);
+      expect(await w.reads.apps.events(p)).toEqual(await w.sqlite.apps.events(p));
     }
     for (const width of [60_000, HOUR_MS, DAY_MS]) {
       const p = { owner: 'acme', app: 'echo', start: T0 + 90_000, end: T0 + 2 * DAY_MS, origin: T0, width };
@@ -70,15 +58,13 @@ describe.skipIf(postgresMissing !== null)('PostgreSQL app reads and rollup rebui
       const buckets = historyBuckets(win);
       const fold = (rows: Parameters<typeof foldRunnerHistory>[0]) =>
         ['max', 'avg'].map((a) => foldRunnerHistory(rows, win, buckets, a as 'max'));
-      expect(fold(await w.reads.apps.runnerBuckets(p))).toEqual(
-        fold(sqliteApps.runnerSampleBuckets(w.world.sqlite, p)),
-      );
+      expect(fold(await w.reads.apps.runnerBuckets(p))).toEqual(fold(await w.sqlite.apps.runnerBuckets(p)));
     }
     for (const p of [
       { owner: 'acme', app: 'echo', since: T0 },
       { owner: 'acme', app: 'echo', since: T0 + 5 * DAY_MS },
     ]) {
-      expect(await w.reads.apps.revisionTraffic(p)).toEqual(sqliteApps.revisionTraffic(w.world.sqlite, p));
+      expect(await w.reads.apps.revisionTraffic(p)).toEqual(await w.sqlite.apps.revisionTraffic(p));
     }
   });
 
@@ -96,7 +82,7 @@ describe.skipIf(postgresMissing !== null)('PostgreSQL app reads and rollup rebui
       timeSeries: true,
       summary: true,
     };
-    const want = JSON.parse(serializePage(queryAnalytics(w.world.sqlite, p)).json);
+    const want = JSON.parse((await w.sqlite.analyticsPage(p)).json);
     // A crash lost the last day and a half of minute and hour cells, and one day cell is out of step.
     await w.world.pool.query('DELETE FROM request_rollups WHERE start >= $1 AND span < $2', [
       END - 36 * HOUR_MS,

@@ -1,11 +1,35 @@
-import type {
-  AppListRow,
-  Before,
-  EventRow,
-  RevisionRow,
-  SampleBucketRow,
-} from '../../../api/apps/queries.js';
+import type { EventCategory, KeysetBefore, RevisionStatus, RunnerSampleBucket } from '@hangar/core';
 import { C, num, rows, type SqlClient } from './sql.js';
+
+/** An app row with its manifest (and scaling overrides applied) still as JSON text. */
+export interface AppListRow {
+  owner: string;
+  name: string;
+  updated_at: number;
+  manifest: string;
+}
+
+/** A `revisions` row, annotations as JSON text and `is_current` as 0 or 1. */
+export interface RevisionRow {
+  revision_id: string;
+  created_at: number;
+  message: string | null;
+  annotations: string | null;
+  status: RevisionStatus | null;
+  deployed_by: string | null;
+  is_current: number;
+}
+
+/** An `events` row, payload as JSON text. */
+export interface EventRow {
+  event_id: string;
+  category: EventCategory;
+  created_at: number;
+  payload: string;
+}
+
+type Before = KeysetBefore;
+type SampleBucketRow = RunnerSampleBucket;
 
 /** RFC 7396 JSON merge patch, what SQLite's `json_patch` applies: objects merge, null deletes. */
 export function mergePatch(target: unknown, patch: unknown): unknown {

@@ -1,5 +1,4 @@
 import { type PlatformReads, type StoredLogLine, serializePage } from '@hangar/core';
-import type { LogRow } from '../../../api/logs/queries.js';
 import { analyticsPage } from './analytics.js';
 import {
   appEvents,
@@ -9,7 +8,7 @@ import {
   revisionTraffic,
   runnerSampleBuckets,
 } from './apps.js';
-import { logsAfter, logsFirstIdFrom, logsHistoryPage, type SearchMode } from './logs.js';
+import { type LogRow, logsAfter, logsFirstIdFrom, logsHistoryPage, type SearchMode } from './logs.js';
 import { requestsPage } from './requests.js';
 import { one, type SqlPool } from './sql.js';
 import { queryUsage } from './usage.js';

@@ -6,11 +6,29 @@ import type {
   LogsHistoryPage,
   LogsHistoryPageParams,
 } from '@hangar/core';
-import { rowToEntry } from '../../../api/logs/entry.js';
+import { lineToEntry } from '../../../api/logs/entry.js';
 import { cutHistoryPage, earlier } from '../../../api/logs/history-cursor.js';
-import type { LogRow, LogsHistoryParams } from '../../../api/logs/queries.js';
 import { baseWhere, cursorSql, type Key, narrowed, needleSql, Params, trigramSql } from './log-filter.js';
 import { num, one, rows, type SqlClient } from './sql.js';
+
+/** A `logs` row as the queries return it (labels still JSON text). */
+export interface LogRow {
+  id: number;
+  ts: number;
+  app: string;
+  revision: string;
+  level: string;
+  message: string;
+  labels: string;
+}
+
+/** Params of `logsHistory`: newest first, strictly before `before` (ts, id) when given. */
+interface LogsHistoryParams {
+  filter: LogFilter;
+  before: HistoryPosition | null;
+  /** Rows to return; one more is fetched to tell whether another page exists. */
+  limit: number;
+}
 
 const COLUMNS = 'id::float8 AS id, ts::float8 AS ts, app, revision, level, message, labels::text AS labels';
 
@@ -158,5 +176,8 @@ export async function logsHistoryPage(
     rank = num((await one<{ n: number }>(db, sql, [owner, last.ts, last.id]))?.n ?? 0);
   }
   const { items, next } = cutHistoryPage(found, p.limit, () => rank);
-  return { itemsJson: JSON.stringify(items.map(rowToEntry)), next };
+  return {
+    itemsJson: JSON.stringify(items.map((r) => lineToEntry({ ...r, owner, labels: JSON.parse(r.labels) }))),
+    next,
+  };
 }

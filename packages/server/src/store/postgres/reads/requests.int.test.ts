@@ -4,13 +4,9 @@ import {
   DAY_MS,
   HOUR_MS,
   type ListRequestsParams,
-  serializePage,
   type UsageParams,
 } from '@hangar/core';
 import { describe, expect, it } from 'vitest';
-import { queryAnalytics } from '../../../query/analytics.js';
-import { listRequestsJson } from '../../../query/requests.js';
-import { queryUsage } from '../../../query/usage.js';
 import { postgresMissing } from '../../../test-services/postgres.test-helper.js';
 import { DAYS, T0 } from './seed.test-helper.js';
 import { useSeededWorld } from './world.test-helper.js';
@@ -61,7 +57,7 @@ describe.skipIf(postgresMissing !== null)('PostgreSQL requests, analytics and us
     let p = requestParams(over);
     let pages = 0;
     for (;;) {
-      const want = listRequestsJson(w.world.sqlite, p);
+      const want = await w.sqlite.requestsPage(p);
       const got = await w.reads.requestsPage(p);
       expect(JSON.parse(got.json)).toEqual(JSON.parse(want.json));
       expect(got.next).toEqual(want.next);
@@ -89,7 +85,7 @@ describe.skipIf(postgresMissing !== null)('PostgreSQL requests, analytics and us
           })),
         ],
       });
-      const want = listRequestsJson(w.world.sqlite, p);
+      const want = await w.sqlite.requestsPage(p);
       expect(JSON.parse((await w.reads.requestsPage(p)).json)).toEqual(JSON.parse(want.json));
     }
   });
@@ -155,9 +151,9 @@ describe.skipIf(postgresMissing !== null)('PostgreSQL requests, analytics and us
   ])('answers analytics (%s) alike', async (_, over) => {
     const p = analytics(over);
     expect(JSON.parse((await w.reads.analyticsPage(p)).json)).toEqual(
-      JSON.parse(serializePage(queryAnalytics(w.world.sqlite, p)).json),
+      JSON.parse((await w.sqlite.analyticsPage(p)).json),
     );
-    expect((await w.reads.analyticsPage(p)).nextBucket).toEqual(queryAnalytics(w.world.sqlite, p).nextBucket);
+    expect((await w.reads.analyticsPage(p)).nextBucket).toEqual((await w.sqlite.analyticsPage(p)).nextBucket);
   });
 
   const usage = (over: Partial<UsageParams>): UsageParams => ({
@@ -223,7 +219,7 @@ describe.skipIf(postgresMissing !== null)('PostgreSQL requests, analytics and us
     ],
   ])('answers usage (%s) alike', async (_, over) => {
     const p = usage(over);
-    const want = serializePage(queryUsage(w.world.sqlite, p));
+    const want = await w.sqlite.usagePage(p);
     const got = await w.reads.usagePage(p);
     expect(JSON.parse(got.json)).toEqual(JSON.parse(want.json));
     expect(got.nextBucket).toEqual(want.nextBucket);

@@ -1,5 +1,4 @@
 import { DAY_MS, HOUR_MS, MINUTE_MS, QuantileSketch, type RollupRow, type RollupSink } from '@hangar/core';
-import { ROLLUP_SPANS } from '../../../query/tiers.js';
 import {
   COUNT_COLUMNS,
   RequestRollup,
@@ -8,6 +7,7 @@ import {
   zeroCounts,
 } from '../../../telemetry/request-rollup.js';
 import { distinctEndpoints } from './endpoints.js';
+import { ROLLUP_SPANS } from './shared.js';
 import { num, one, rows, type SqlClient, type SqlPool } from './sql.js';
 
 type SketchColumn = (typeof SKETCH_COLUMNS)[number];

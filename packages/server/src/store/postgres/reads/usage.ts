@@ -9,8 +9,7 @@ import {
   type UsageResult,
   type UsageRow,
 } from '@hangar/core';
-import { meterKey, unstoredMeter } from '../../../query/live-usage.js';
-import { METER_SPANS, planTiers, type Range } from '../../../query/tiers.js';
+import { METER_SPANS, meterKey, planTiers, type Range, unstoredMeter } from './shared.js';
 import { C, inSnapshot, num, rows, type SqlClient, type SqlPool } from './sql.js';
 
 /** Machine-seconds of one (bucket, app, environment, machine type, surge) group. */

@@ -3,12 +3,15 @@ import { afterAll, beforeAll } from 'vitest';
 import { type PgTestServer, startPostgres } from '../../../test-services/postgres.test-helper.js';
 import { createPostgresReads, createPostgresRollupSink } from './index.js';
 import { type SeededWorld, seedWorld } from './seed.test-helper.js';
+import { sqliteReads } from './sqlite-reads.test-helper.js';
 
 /** The seeded world of a test file, its PostgreSQL reads and what they warned about. */
 export interface WorldFixture {
   server: PgTestServer;
   world: SeededWorld;
   reads: PlatformReads;
+  /** The same reads on the SQLite file the world was written to: the reference. */
+  sqlite: PlatformReads;
   warnings: string[];
 }
 
@@ -32,6 +35,7 @@ export function useSeededWorld(): WorldFixture {
     const rows = fx.world.rollupRows;
     for (let i = 0; i < rows.length; i += 25) sinks[(i / 25) % 2]!.record(rows.slice(i, i + 25));
     await Promise.all(sinks.map((s) => s.flush()));
+    fx.sqlite = sqliteReads(fx.world.sqlite);
     fx.reads = createPostgresReads(fx.world.pool, { warn: (m) => fx.warnings.push(m) });
   }, 120_000);
   afterAll(async () => {
