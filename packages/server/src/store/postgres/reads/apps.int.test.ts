@@ -1,4 +1,4 @@
-import { ANALYTICS_METRICS, DAY_MS, HOUR_MS } from '@hangar/core';
+import { ANALYTICS_METRICS, DAY_MS, HOUR_MS, PlatformError } from '@hangar/core';
 import { describe, expect, it } from 'vitest';
 import { foldRunnerHistory, historyBuckets } from '../../../api/apps/runner-history.js';
 import { postgresMissing } from '../../../test-services/postgres.test-helper.js';
@@ -105,5 +105,20 @@ describe.skipIf(postgresMissing !== null)('PostgreSQL app reads and rollup rebui
     }
     expect(folded).toBeGreaterThan(50);
     expect(JSON.parse((await w.reads.analyticsPage(p)).json)).toEqual(want);
+  });
+
+  it('answers 503 DATABASE_UNAVAILABLE with Retry-After while PostgreSQL is down, and reads again after', async () => {
+    const p = { owner: 'acme', app: 'echo' };
+    expect(await w.reads.apps.exists(p)).toBe(true);
+    await w.server.kill();
+    const err = await w.reads.apps.exists(p).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(PlatformError);
+    expect(err).toMatchObject({ code: 'DATABASE_UNAVAILABLE', headers: { 'retry-after': '2' } });
+    expect(String((err as Error).message)).not.toMatch(/postgres:|127\.0\.0\.1/);
+    await w.server.start();
+    expect(await w.reads.apps.exists(p)).toBe(true);
   });
 });

@@ -11,6 +11,7 @@ import {
 import { type LogRow, logsAfter, logsFirstIdFrom, logsHistoryPage, type SearchMode } from './logs.js';
 import { requestsPage } from './requests.js';
 import { one, type SqlPool } from './sql.js';
+import { withOutages } from './unavailable.js';
 import { queryUsage } from './usage.js';
 
 export { createPostgresRollupSink } from './rollups.js';
@@ -56,10 +57,13 @@ function storedLine(r: LogRow): StoredLogLine {
 
 const parsedOrNull = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
 
-/** Every Platform API read on PostgreSQL, with the semantics of the SQLite reads. */
+/**
+ * Every Platform API read on PostgreSQL, with the semantics of the SQLite reads. An unreachable database
+ * answers 503 DATABASE_UNAVAILABLE with Retry-After.
+ */
 export function createPostgresReads(pool: SqlPool, opts: PostgresReadsOptions = {}): PlatformReads {
   const mode = searchMode(pool, opts.warn ?? ((m) => console.warn(m)));
-  return {
+  return withOutages<PlatformReads>({
     requestsPage: (p) => requestsPage(pool, p),
     analyticsPage: async (p) => serializePage(await analyticsPage(pool, p)),
     usagePage: async (p) => serializePage(await queryUsage(pool, p)),
@@ -81,5 +85,5 @@ export function createPostgresReads(pool: SqlPool, opts: PostgresReadsOptions = 
       runnerBuckets: (p) => runnerSampleBuckets(pool, p),
       revisionTraffic: (p) => revisionTraffic(pool, p),
     },
-  };
+  });
 }

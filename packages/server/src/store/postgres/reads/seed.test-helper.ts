@@ -207,6 +207,8 @@ export async function seedWorld(url: string): Promise<SeededWorld> {
   const sqlitePath = join(dir, 'world.db');
   const rollupRows = await seedSqlite(sqlitePath);
   const pool = new pg.Pool({ connectionString: url, max: 4 });
+  // Idle connections report a server that went away here (the outage test stops it).
+  pool.on('error', () => {});
   await migratePostgres(
     { query: async (text, params) => (await pool.query(text, params as unknown[])).rows as never },
     await loadMigrations(),
