@@ -12,6 +12,7 @@ import {
 } from '@hangar/core';
 import { COUNT_COLUMNS, SKETCH_COLUMNS, zeroCounts } from '../../../telemetry/request-rollup.js';
 import { expandEndpoints } from './endpoints.js';
+import { boundsOf, runsOf } from './runs.js';
 import { planTiers } from './shared.js';
 import { num, rows, type SqlClient } from './sql.js';
 
@@ -112,8 +113,14 @@ async function readRows(
   const cols = [...counts, ...sketches.map((s) => `r.${s}`)].join(', ');
   const sql = `SELECT r.endpoint_id, r.start::float8 AS start, ${cols}
     FROM unnest($2::bigint[], $3::bigint[]) AS g(lo, hi)
-    JOIN request_rollups r ON r.endpoint_id = ANY($1::text[]) AND r.span = $4 AND r.start >= g.lo AND r.start < g.hi`;
-  return rows<RawRow>(db, sql, [ids, ranges.map((r) => r[0]), ranges.map((r) => r[1]), span]);
+    JOIN request_rollups r ON r.endpoint_id = ANY($1::text[]) AND r.span = $4 AND r.start >= g.lo AND r.start < g.hi
+    WHERE r.start >= $5 AND r.start < $6`;
+  const out: RawRow[] = [];
+  for (const run of runsOf(ranges.map(([s, e]) => ({ s, e })))) {
+    const args = [ids, run.map((r) => r.s), run.map((r) => r.e), span, ...boundsOf(run)];
+    out.push(...(await rows<RawRow>(db, sql, args)));
+  }
+  return out;
 }
 
 async function accumulate(

@@ -22,6 +22,10 @@ export interface PostgresReadsOptions {
   warn?: (message: string) => void;
 }
 
+/** The trigram index of migration 020, when it exists and is valid (built on every partition). */
+const TRIGRAM_INDEX = `SELECT 1 FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid
+  WHERE c.relname = 'logs_message_trgm' AND i.indisvalid`;
+
 /**
  * Whether the trigram index of migration 020 exists, asked once per process: without it (pg_trgm could
  * not be created) searches check every line of their window, with the same results, and this says so once.
@@ -29,7 +33,7 @@ export interface PostgresReadsOptions {
 function searchMode(pool: SqlPool, warn: (message: string) => void): () => Promise<SearchMode> {
   let mode: Promise<SearchMode> | null = null;
   return () => {
-    mode ??= one(pool, "SELECT 1 FROM pg_class WHERE relname = 'logs_message_trgm' AND relkind IN ('i', 'I')")
+    mode ??= one(pool, TRIGRAM_INDEX)
       .then((found) => {
         if (!found)
           warn('log search: pg_trgm is not installed in the database; searches scan their whole window');

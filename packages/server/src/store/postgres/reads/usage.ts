@@ -9,6 +9,7 @@ import {
   type UsageResult,
   type UsageRow,
 } from '@hangar/core';
+import { boundsOf, runsOf } from './runs.js';
 import { METER_SPANS, meterKey, planTiers, type Range, unstoredMeter } from './shared.js';
 import { C, inSnapshot, num, rows, type SqlClient, type SqlPool } from './sql.js';
 
@@ -31,10 +32,10 @@ const FILTERS = `AND ($5::text[] IS NULL OR m.app = ANY($5::text[]))
 const GROUP = 'GROUP BY iv.i, m.app, m.environment, m.machine_type, m.is_surge';
 const SELECT = `SELECT iv.i AS i, m.app, m.environment, m.machine_type, m.is_surge::int AS is_surge,
   SUM(m.seconds)::float8 AS seconds`;
-const ROLLUP_SQL = `${SELECT} FROM ${INTERVALS} JOIN meter_rollups m ON m.owner = $1 AND m.span = $7
-  AND m.start >= iv.s AND m.start < iv.e WHERE m.seconds > 1e-9 ${FILTERS} ${GROUP}`;
+const ROLLUP_SQL = `${SELECT} FROM ${INTERVALS} JOIN meter_rollups m ON m.owner = $1 AND m.span = $9
+  AND m.start >= iv.s AND m.start < iv.e WHERE m.start >= $7 AND m.start < $8 AND m.seconds > 1e-9 ${FILTERS} ${GROUP}`;
 const MINUTE_SQL = `${SELECT} FROM ${INTERVALS} JOIN meter m ON m.owner = $1
-  AND m.minute >= iv.s AND m.minute < iv.e WHERE true ${FILTERS} ${GROUP}`;
+  AND m.minute >= iv.s AND m.minute < iv.e WHERE m.minute >= $7 AND m.minute < $8 ${FILTERS} ${GROUP}`;
 
 /** The tier ranges cut at bucket edges, each tagged with its bucket's index. */
 function intervals(buckets: Bucket[], ranges: Range[]): [number, number, number][] {
@@ -57,19 +58,23 @@ async function readGroups(
   span: number,
   iv: [number, number, number][],
 ): Promise<GroupRow[]> {
-  if (iv.length === 0) return [];
   const minutes = span === MINUTE_MS;
-  const args: unknown[] = [
-    p.owner,
-    iv.map((x) => x[0]),
-    iv.map((x) => x[1]),
-    iv.map((x) => x[2]),
-    p.apps,
-    p.search,
-  ];
-  if (!minutes) args.push(span);
-  const found = await rows<GroupRow>(db, minutes ? MINUTE_SQL : ROLLUP_SQL, args);
-  return found.map((r) => ({ ...r, seconds: num(r.seconds) }));
+  const out: GroupRow[] = [];
+  for (const run of runsOf(iv.map(([i, s, e]) => ({ i, s, e })))) {
+    const args: unknown[] = [
+      p.owner,
+      run.map((x) => x.i),
+      run.map((x) => x.s),
+      run.map((x) => x.e),
+      p.apps,
+      p.search,
+      ...boundsOf(run),
+    ];
+    if (!minutes) args.push(span);
+    const found = await rows<GroupRow>(db, minutes ? MINUTE_SQL : ROLLUP_SQL, args);
+    for (const r of found) out.push({ ...r, seconds: num(r.seconds) });
+  }
+  return out;
 }
 
 const STORED_SQL = `SELECT m.runner_id, m.minute::float8 AS minute, m.seconds::float8 AS seconds
