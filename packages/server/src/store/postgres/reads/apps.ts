@@ -109,7 +109,7 @@ export async function appEvents(
   const sql = `SELECT event_id, category, created_at::float8 AS created_at, payload::text AS payload FROM events
     WHERE owner = $1 AND app = $2 AND created_at >= $3 AND created_at < $4
       AND ($5::text[] IS NULL OR category = ANY($5::text[])) ${page}
-    ORDER BY created_at DESC, event_id ${C} DESC LIMIT $6 OFFSET $7`;
+    ORDER BY events.created_at DESC, events.event_id ${C} DESC LIMIT $6 OFFSET $7`;
   const keys = p.before ? [p.before.t, p.before.k] : [];
   const args = [p.owner, p.app, p.start, p.end, p.categories, p.limit + 1, p.offset ?? 0, ...keys];
   const found = await rows<EventRow>(db, sql, args);

@@ -30,6 +30,7 @@ interface LogsHistoryParams {
   limit: number;
 }
 
+// Output names shadow the columns in ORDER BY: every ORDER BY here names the table's columns (logs.ts).
 const COLUMNS = 'id::float8 AS id, ts::float8 AS ts, app, revision, level, message, labels::text AS labels';
 
 /** How far (ms) a line's timestamp may trail lines appended before it (see api/logs/queries.ts). */
@@ -58,7 +59,7 @@ async function historyPage(
   const p = new Params();
   const where = [...baseWhere(narrowed(f, before, after), p), ...extra.map((e) => e(p))];
   where.push(...cursorSql(before, after, p));
-  const sql = `SELECT ${COLUMNS} FROM logs WHERE ${where.join(' AND ')} ORDER BY ts DESC, id DESC LIMIT ${p.add(limit)}`;
+  const sql = `SELECT ${COLUMNS} FROM logs WHERE ${where.join(' AND ')} ORDER BY logs.ts DESC, logs.id DESC LIMIT ${p.add(limit)}`;
   return (await rows<LogRow>(db, sql, p.values)).map(normalise);
 }
 
@@ -74,7 +75,7 @@ async function budgetEdge(
   const where = [`owner = ${p.add(g.owner)}`, `ts >= ${p.add(g.start)}`, `ts < ${p.add(g.end)}`];
   where.push(...cursorSql(before, null, p));
   const sql = `SELECT ts::float8 AS ts, id::float8 AS id FROM logs WHERE ${where.join(' AND ')}
-    ORDER BY ts DESC, id DESC LIMIT 1 OFFSET ${p.add(lines)}`;
+    ORDER BY logs.ts DESC, logs.id DESC LIMIT 1 OFFSET ${p.add(lines)}`;
   const row = await one<Key>(db, sql, p.values);
   return row ? { ts: num(row.ts), id: num(row.id) } : null;
 }
@@ -122,13 +123,14 @@ export async function logsAfter(db: SqlClient, p: LogsAfterParams): Promise<LogR
     if (p.filter.search.includes('\u0000')) return [];
     where.push(needleSql(p.filter.search, q));
   }
-  const sql = `SELECT ${COLUMNS} FROM logs WHERE ${where.join(' AND ')} ORDER BY id LIMIT ${q.add(p.limit)}`;
+  const sql = `SELECT ${COLUMNS} FROM logs WHERE ${where.join(' AND ')} ORDER BY logs.id LIMIT ${q.add(p.limit)}`;
   return (await rows<LogRow>(db, sql, q.values)).map(normalise);
 }
 
-const FIRST_AT = 'SELECT id::float8 AS id FROM logs WHERE owner = $1 AND ts >= $2 ORDER BY ts, id LIMIT 1';
+const FIRST_AT =
+  'SELECT id::float8 AS id FROM logs WHERE owner = $1 AND ts >= $2 ORDER BY logs.ts, logs.id LIMIT 1';
 const LAST_BEFORE =
-  'SELECT id::float8 AS id FROM logs WHERE owner = $1 AND ts < $2 ORDER BY ts DESC, id DESC LIMIT 1';
+  'SELECT id::float8 AS id FROM logs WHERE owner = $1 AND ts < $2 ORDER BY logs.ts DESC, logs.id DESC LIMIT 1';
 
 /** An id below every line of `owner` stamped at or after `start` (allowing for `BACKFILL_SKEW_MS`). */
 export async function logsFirstIdFrom(db: SqlClient, p: { owner: string; start: number }): Promise<number> {
@@ -153,7 +155,8 @@ async function resolveBound(
 ): Promise<HistoryPosition> {
   if (!('ns' in b)) return b;
   if (b.ns === 0) return { ts: b.ts, id: 0 };
-  const sql = 'SELECT id::float8 AS id FROM logs WHERE owner = $1 AND ts = $2 ORDER BY id LIMIT 1 OFFSET $3';
+  const sql =
+    'SELECT id::float8 AS id FROM logs WHERE owner = $1 AND ts = $2 ORDER BY logs.id LIMIT 1 OFFSET $3';
   const row = await one<{ id: number }>(db, sql, [owner, b.ts, b.ns]);
   return { ts: b.ts, id: row ? num(row.id) : Number.MAX_SAFE_INTEGER };
 }

@@ -33,7 +33,13 @@ function columns(p: ListRequestsParams): string {
 function phaseSql(phase: 'd' | 'o', p: ListRequestsParams, withCursor: boolean): string {
   // Completed requests sort by ended_at (or duration, nulls as -1) descending; in-flight ones follow, newest
   // sent first. Ties break on request_id ascending in byte order, the order of the read indexes (020).
-  const key = phase === 'o' ? 'sent_at' : p.sortBy === 'duration' ? 'COALESCE(duration_ms, -1)' : 'ended_at';
+  // Qualified, so ORDER BY sorts by the column (in index order), not by the float8 output of the same name.
+  const key =
+    phase === 'o'
+      ? 'requests.sent_at'
+      : p.sortBy === 'duration'
+        ? 'COALESCE(requests.duration_ms, -1)'
+        : 'requests.ended_at';
   const where = [`endpoint_id ${C} = $1`];
   if (phase === 'd') where.push('ended_at >= $2 AND ended_at < $3');
   else where.push("status <> 'COMPLETED' AND ended_at IS NULL AND sent_at >= $2 AND sent_at < $3");
