@@ -174,7 +174,7 @@ async function seedSqlite(path: string): Promise<RollupRow[]> {
 }
 
 /** Tables copied as they are; request_rollups is written by the PostgreSQL rollup sink under test. */
-const COPIED = [
+export const COPIED = [
   'owners',
   'apps',
   'revisions',
@@ -187,7 +187,8 @@ const COPIED = [
   'runners',
 ];
 
-async function copyTable(src: Database.Database, pool: pg.Pool, table: string): Promise<void> {
+/** Copies every row of a SQLite table into the same PostgreSQL table (columns both have). */
+export async function copyTable(src: Database.Database, pool: pg.Pool, table: string): Promise<void> {
   const all = src.prepare(`SELECT * FROM ${table}`).all() as Record<string, unknown>[];
   const pgCols = (
     await pool.query('SELECT column_name FROM information_schema.columns WHERE table_name = $1', [table])
