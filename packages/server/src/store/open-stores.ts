@@ -1,13 +1,14 @@
-import type { Clock, SecretStore, Stores } from '@hangar/core';
+import type { Clock, RollupSink, SecretStore, Stores, WebhookOutbox } from '@hangar/core';
 import type { Config } from '../config.js';
-import type { RollupRow } from '../telemetry/request-rollup.js';
 import { createPostgresStores } from './postgres/index.js';
-import { createSqliteStores, type WriteErrorLogger } from './sqlite/index.js';
+import { createSqliteStores, type SqliteReadsOptions, type WriteErrorLogger } from './sqlite/index.js';
 
 /** The stores main.ts composes the server from, whichever engine holds them. */
 export interface ServerStores extends Stores {
   secrets: SecretStore;
-  rollups: { record(rows: RollupRow[]): void; rebuildRecent(windowMs: number): Promise<number> };
+  rollups: RollupSink;
+  /** Webhook deliveries, in the same database as the requests. */
+  outbox: WebhookOutbox;
   /** `postgres` in cluster mode (`HANGAR_DATABASE_URL`), else `sqlite`. */
   engine: 'sqlite' | 'postgres';
 }
@@ -18,6 +19,8 @@ export interface OpenStoresOptions {
   logger: WriteErrorLogger;
   groupCommitMs: number;
   checkpointIntervalMs: number;
+  /** How SQLite's reads run (worker threads); PostgreSQL reads run on its connection pool. */
+  reads: SqliteReadsOptions;
 }
 
 /**
@@ -43,6 +46,7 @@ export async function openStores(config: Config, opts: OpenStoresOptions): Promi
     logger: opts.logger,
     flushIntervalMs: opts.groupCommitMs,
     checkpointIntervalMs: opts.checkpointIntervalMs,
+    reads: opts.reads,
   });
   return Object.assign(stores, { engine: 'sqlite' as const });
 }

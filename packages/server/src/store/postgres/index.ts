@@ -5,11 +5,13 @@ import {
   type SecretStore,
   type Stores,
   systemClock,
+  type WebhookOutbox,
 } from '@hangar/core';
 import type pg from 'pg';
 import { DEFAULT_JSON_CAP } from '../payload.js';
 import { PostgresAppStore, PostgresKeyStore, PostgresSecretStore } from './catalog.js';
 import { loadMigrations, migratePostgres } from './migrate.js';
+import { PostgresWebhookOutbox } from './outbox.js';
 import {
   DEFAULT_RETENTION,
   type MaintenanceResult,
@@ -23,6 +25,7 @@ import {
   type PostgresPoolOptions,
   sessionOf,
 } from './pool.js';
+import { createPostgresReads } from './reads/index.js';
 import { PostgresRequestStore } from './requests.js';
 import { createPostgresRollupSink, type PostgresRollupSink } from './rollups.js';
 import type { PgSession } from './session.js';
@@ -65,6 +68,8 @@ export interface PostgresStores extends Stores {
   secrets: SecretStore;
   /** Analytics rollups, merged through the writer. */
   rollups: PostgresRollupSink;
+  /** Webhook deliveries, in the same database as the requests. */
+  outbox: WebhookOutbox;
   /** The pool, for the read side (Platform API queries) of the same database. */
   pool: pg.Pool;
   /** Creates coming partitions and drops expired ones (`runPostgresMaintenance` with the configured retention). */
@@ -129,6 +134,12 @@ export async function createPostgresStores(
     runners: new PostgresRunnerRegistry(pool, writer),
     secrets: new PostgresSecretStore(pool, writer),
     rollups: createPostgresRollupSink(writer),
+    reads: createPostgresReads(pool, {
+      warn: (message) => (opts.logger ?? console).error({}, message),
+    }),
+    outbox: new PostgresWebhookOutbox({
+      query: async (text, params) => (await pool.query(text, params as unknown[])).rows,
+    }),
     pool,
     maintain,
     droppedWrites: () => writer.dropped,
