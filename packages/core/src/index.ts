@@ -15,3 +15,4 @@ export * from './retry-config.js';
 export * from './secrets.js';
 export * from './sketch.js';
 export * from './time.js';
+export * from './work-queue.js';
