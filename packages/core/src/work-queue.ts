@@ -72,3 +72,15 @@ export interface WorkQueue {
   reclaimExpired(node: string, leaseMs: number, now: number, limit: number): Promise<WorkClaim[]>;
   close(): Promise<void>;
 }
+
+/**
+ * Small messages between nodes about queued requests (a start, a completion, a cancel, new work). Delivery
+ * is at most once: a lost message is made up for by reading the queue and the request store again.
+ */
+export interface QueueSignals {
+  /** Sends `message` to the node `node` (`*` reaches every node). */
+  send(node: string, message: string): Promise<void>;
+  /** Calls `listener` with every message to `node` or to `*` until the returned function is called. */
+  listen(node: string, listener: (message: string) => void): Promise<() => void>;
+  close(): Promise<void>;
+}

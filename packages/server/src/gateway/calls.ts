@@ -47,7 +47,7 @@ export async function submitQueued(ctx: GatewayContext, inv: Invocation, reply: 
   const body: Record<string, unknown> = {
     ...urls,
     status: 'IN_QUEUE',
-    queue_position: ctx.deps.dispatcher.queuePosition(rec.requestId) ?? 0,
+    queue_position: (await ctx.deps.dispatcher.queuePosition(rec.requestId)) ?? 0,
   };
   if (inv.webhookUrl) body['gateway_request_id'] = rec.requestId;
   reply.code(200).header('x-fal-request-id', rec.requestId).send(body);

@@ -42,15 +42,22 @@ export async function streamStatus(
 
   if (!entry || entry.finishedAt !== null) {
     const logs = withLogs ? await requestLogs(ctx, found) : null;
-    res.end(`data: ${JSON.stringify(currentStatus(ctx, rec, logs))}\n\n`);
+    res.end(`data: ${JSON.stringify(await currentStatus(ctx, rec, logs))}\n\n`);
     return;
   }
 
   let sentLogs = 0;
   let lastState = '';
+  // Sends one at a time: a cluster queue answers positions asynchronously.
+  let sending: Promise<void> = Promise.resolve();
   const send = () => {
+    sending = sending.then(sendNow).catch(() => {});
+  };
+  const sendNow = async () => {
+    if (stopped) return;
     const hasNewLogs = withLogs && entry.logs.length > sentLogs;
-    const body = currentStatus(ctx, rec, null);
+    const body = await currentStatus(ctx, rec, null);
+    if (stopped) return;
     const state = `${body['status']}:${body['queue_position'] ?? ''}`;
     if (state === lastState && !hasNewLogs) return;
     lastState = state;
@@ -65,7 +72,9 @@ export async function streamStatus(
   const poll = setInterval(() => {
     if (rec.status === 'IN_QUEUE') send();
   }, POSITION_POLL_MS);
+  let stopped = false;
   const stop = (end: boolean) => {
+    stopped = true;
     clearInterval(ping);
     clearInterval(poll);
     entry.listeners.delete(send);
