@@ -22,6 +22,8 @@ export interface ConfigFlags {
   port?: number | string;
   host?: string;
   home?: string;
+  /** Cluster mode: the cluster's Redis (`--redis-url`). */
+  'redis-url'?: string;
 }
 
 /** Environment variables read by `loadConfig` (the only place the server reads the environment). */
@@ -40,10 +42,11 @@ export const CONFIG_ENV = [
   'HANGAR_NODE_ID',
   'HANGAR_SECRETS_KEY',
   'HANGAR_SECRETS_KEY_PREVIOUS',
+  'HANGAR_REDIS_URL',
 ] as const;
 
 /** Command-line flags read by `loadConfig`. */
-export const CONFIG_FLAGS = ['--port', '--host', '--home'] as const;
+export const CONFIG_FLAGS = ['--port', '--host', '--home', '--redis-url'] as const;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const LOG_FORMATS = ['auto', 'text', 'json'] as const;
@@ -65,6 +68,8 @@ export interface Config {
   readonly logFormat: (typeof LOG_FORMATS)[number];
   /** This node's name (`HANGAR_NODE_ID`, default the host name), put on every runner it starts as a label. */
   readonly nodeId: string;
+  /** Cluster mode: the Redis holding the cluster-wide queue (`HANGAR_REDIS_URL`), or null (in-process queue). */
+  readonly redisUrl: string | null;
   readonly machineTypes: Readonly<Record<string, Readonly<MachineType>>>;
   /** The config file's GPU list (`gpus`), which replaces what nvidia-smi reports; null: ask nvidia-smi. */
   readonly gpus: readonly Readonly<GpuCard>[] | null;
@@ -215,6 +220,7 @@ export function loadConfig(
     logLevel: parseLogLevel(env['HANGAR_LOG_LEVEL']),
     logFormat: parseLogFormat(env['HANGAR_LOG_FORMAT']),
     nodeId: parseNodeId(env['HANGAR_NODE_ID']),
+    redisUrl: parseRedisUrl(f['redis-url'] || env['HANGAR_REDIS_URL']),
     machineTypes: mergeMachineTypes(file.machine_types ?? {}),
     discounts: { ...file.discounts },
     ...fileSections(file),
@@ -248,6 +254,20 @@ function parsePort(picked: { value: string; source: string } | null): number {
 
 /** A node id is a Kubernetes label value: at most 63 letters, digits, `.`, `_`, `-`, alphanumeric at both ends. */
 const NODE_ID = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
+
+/** `redis://` or `rediss://` URL, or null when unset; the message never repeats a password. */
+function parseRedisUrl(value: string | undefined): string | null {
+  if (value === undefined || value === '') return null;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError('HANGAR_REDIS_URL must be a redis:// or rediss:// URL');
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:')
+    throw new ConfigError(`HANGAR_REDIS_URL must be a redis:// or rediss:// URL, not ${url.protocol}`);
+  return value;
+}
 
 function parseNodeId(value: string | undefined): string {
   if (value === undefined || value === '') {

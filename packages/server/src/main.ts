@@ -7,6 +7,7 @@ import { storageLimitsFor } from './api/files/storage-quota.js';
 import { registerPlatformApi } from './api/index.js';
 import { createRequestWindow } from './api/metrics/request-window.js';
 import { createBundleStore } from './bundles/bundle-store.js';
+import { openClusterQueue } from './cluster/queue/wire.js';
 import type { Config } from './config.js';
 import {
   createGateway,
@@ -140,7 +141,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
           logger,
         })
       : null;
-  const supervisor = createSupervisor({
+  const localSupervisor = createSupervisor({
     driver: runners,
     stores,
     logBus,
@@ -157,6 +158,12 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     sampleIntervalMs: config.runners.sampleIntervalMs,
     meterIntervalMs: config.runners.meterIntervalMs,
   });
+  const clusterQueue = openClusterQueue(config, localSupervisor, {
+    clock,
+    logger,
+    maxAttempts: config.retries.maxAttempts,
+  });
+  const supervisor = clusterQueue ?? localSupervisor;
   const authenticator = createAuthenticator(keyStore, clock);
   const keys = createKeyService({ keys: keyStore, clock, authenticator });
   const bootstrap = await keys.bootstrapAdmin({
@@ -222,6 +229,12 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     ]),
     secrets.mask,
   );
+  await clusterQueue?.start({
+    requests,
+    manifestOf: async (owner, app) => (await stores.apps.getApp(owner, app))?.manifest ?? null,
+    resultTtlMs: config.limits.resultTtlS * 1000,
+    jsonCap: config.limits.jsonPayloadCap,
+  });
   const gateway = createGateway({
     dispatcher: supervisor,
     requests,

@@ -6,6 +6,7 @@ interface ServeOptions {
   port?: string;
   host?: string;
   demo?: boolean;
+  redisUrl?: string;
 }
 
 /** `hangar serve`: runs the platform in this process until SIGTERM/SIGINT. */
@@ -15,6 +16,7 @@ export function registerServe(program: Command): void {
     .description('Run the Hangar server (gateway, runners, Platform API, dashboard)')
     .option('-p, --port <port>', 'port to listen on (HANGAR_PORT, default 8080)')
     .option('--host <host>', 'address to bind (HANGAR_HOST, default 127.0.0.1)')
+    .option('--redis-url <url>', "cluster mode: the cluster's Redis (HANGAR_REDIS_URL)")
     .option('--demo', 'deploy the demo apps from examples/ at start')
     .addHelpText('after', '\nExample:\n  $ hangar serve --port 8080 --home ./.hangar --demo\n')
     .action(async (opts: ServeOptions, cmd: Command) => {
@@ -23,7 +25,11 @@ export function registerServe(program: Command): void {
       const { ConfigError, loadConfig, startServer } = await import('@hangar/server');
       let config: ReturnType<typeof loadConfig>;
       try {
-        config = loadConfig({ port: opts.port, host: opts.host, home: g.home }, process.env, process.cwd());
+        config = loadConfig(
+          { port: opts.port, host: opts.host, home: g.home, 'redis-url': opts.redisUrl },
+          process.env,
+          process.cwd(),
+        );
       } catch (err) {
         if (err instanceof ConfigError) throw new CliError(err.message, EXIT.usage);
         throw err;
