@@ -11,6 +11,7 @@ import {
 import { MemoryRequestStore } from '../../store/memory/index.js';
 import { openRedis } from '../redis.js';
 import { type ClusterSupervisor, createClusterSupervisor } from './cluster-supervisor.js';
+import type { QueueRequests } from './queue-deps.js';
 import { RedisQueueSignals } from './queue-signals.js';
 import { RedisWorkQueue } from './redis-work-queue.js';
 
@@ -36,7 +37,7 @@ export class CountingRequests extends MemoryRequestStore {
 export async function startNode(
   id: string,
   redisUrl: string,
-  requests: CountingRequests,
+  requests: QueueRequests,
   dataRoot: string,
   manifests: Map<string, AppManifest>,
   leaseMs = 1000,
