@@ -174,6 +174,23 @@ describe.skipIf(redisMissing !== null)(
       for (const p of [hold, pending]) p.catch(() => {});
     });
 
+    it('ends a lost request that may not be retried as a connection error, recorded once', async () => {
+      await deployOn(b, app.dir, 'once', manifests);
+      const req = await accepted(requests, 'once', { sleep_ms: 2500 }, { noRetry: true });
+      const pending = a.sup.dispatch(req);
+      await until(() => b.sup.stats()[0]!.inFlight === 1);
+      for (const r of b.redis) r.disconnect(false);
+      const result = await pending;
+      expect(result).toMatchObject({ statusCode: 503, errorClass: 'connection', recorded: true });
+      await new Promise((r) => setTimeout(r, 2000));
+      expect(requests.completions.get(req.requestId)).toBe(1);
+      expect(await requests.get(req.requestId)).toMatchObject({
+        status: 'COMPLETED',
+        statusCode: 503,
+        attempts: 1,
+      });
+    });
+
     function outcome(r: { statusCode: number; body: Buffer }): { statusCode: number; runner: string } {
       return { statusCode: r.statusCode, runner: json(r.body).runner };
     }
