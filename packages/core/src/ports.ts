@@ -244,6 +244,11 @@ export interface DispatchRequest {
    * settles with the outcome to record (a WebSocket connection's life). Never retried.
    */
   hold?: (runnerUrl: string, requestId: string) => Promise<HeldOutcome>;
+  /**
+   * Attempts and retries made before this dispatch on other nodes (cluster queue): they count against the
+   * attempt ceiling and the per-condition budgets. Absent: none.
+   */
+  prior?: { attempts: number; retriesBy: Record<RetryCondition, number> };
 }
 
 /** What a held runner slot recorded when it was released. */

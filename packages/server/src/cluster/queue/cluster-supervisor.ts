@@ -20,6 +20,10 @@ export interface Waiter {
   started: boolean;
   /** The cluster queue holds it (enqueue may be retried through a Redis outage). */
   queued: boolean;
+  /** When the queue was first seen without it while its outcome was not known here, or null. */
+  missingSince: number | null;
+  /** Its queue entry, to put back should Redis lose it. */
+  work: QueuedWork;
   deadline: NodeJS.Timeout | null;
   resolve(result: DispatchResult): void;
   reject(err: Error): void;
@@ -106,6 +110,8 @@ export function createClusterSupervisor(deps: ClusterQueueDeps): ClusterSupervis
         since: clock(),
         started: false,
         queued: false,
+        missingSince: null,
+        work: workOf(req, node, sync ? 'sync' : 'queue'),
         deadline: null,
         resolve,
         reject,
@@ -113,7 +119,7 @@ export function createClusterSupervisor(deps: ClusterQueueDeps): ClusterSupervis
       waiters.set(req.requestId, w);
       countWaiting(req.owner, req.app);
       armDeadline(w);
-      void enqueue(workOf(req, node, w.mode)).then(() => {
+      void enqueue(w.work).then(() => {
         w.queued = true;
       });
     });

@@ -82,6 +82,7 @@ export function requestOf(
     runnerHint: spec.runnerHint,
     sentAt: work.sentAt,
     onStart,
+    prior: { attempts: work.attempts, retriesBy: work.retriesBy },
   };
 }
 

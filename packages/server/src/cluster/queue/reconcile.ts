@@ -6,11 +6,18 @@ import type { ClusterQueueStores } from './queue-deps.js';
 
 /** A waiter is looked at once it waited this long without news. */
 const QUIET_MS = 2000;
+/**
+ * How long a request must stay out of the queue, unanswered, before this node acts: longer than an
+ * executing node takes between completing its claim and recording the outcome, so a completion under
+ * way is never mistaken for a loss.
+ */
+const MISSING_MS = 3000;
 
 /**
  * Signals are delivered at most once: a waiter whose request left the queue without its outcome reaching
- * this node (a lost message, a node restart) is resolved from the request store, where the executing node
- * recorded it. A relayed sync call has no record: its caller gets a connection error.
+ * this node (a lost message) is resolved from the request store, where the executing node recorded it. A
+ * queued request missing from the queue with no outcome recorded (Redis lost it) is queued again. A
+ * relayed sync call has no record: its caller gets a connection error.
  */
 export async function reconcileWaiters(
   waiters: Map<string, Waiter>,
@@ -23,15 +30,23 @@ export async function reconcileWaiters(
   for (const w of [...waiters.values()]) {
     if (!w.queued || now - w.since < QUIET_MS) continue;
     const st = await queue.state(w.req.requestId);
-    if (st.state !== 'unknown') continue;
-    if (w.mode === 'sync') {
-      settle(w, errorResult(summaryOf(0), 'RUNNER_CONNECTION_FAILED', now, 'connection', null));
+    if (st.state !== 'unknown') {
+      w.missingSince = null;
       continue;
     }
-    const rec = await stores.requests.get(w.req.requestId);
-    if (rec?.status !== 'COMPLETED') continue;
-    const stored = await stores.requests.getResult(w.req.requestId);
-    settle(w, storedOutcome(rec, stored, now));
+    const rec = w.mode === 'queue' ? await stores.requests.get(w.req.requestId) : null;
+    if (rec?.status === 'COMPLETED') {
+      settle(w, storedOutcome(rec, await stores.requests.getResult(w.req.requestId), now));
+      continue;
+    }
+    w.missingSince ??= now;
+    if (now - w.missingSince < MISSING_MS || !waiters.has(w.req.requestId)) continue;
+    if (w.mode === 'sync')
+      settle(w, errorResult(summaryOf(0), 'RUNNER_CONNECTION_FAILED', now, 'connection', null));
+    else {
+      w.missingSince = null;
+      await queue.enqueue(w.work);
+    }
   }
 }
 
