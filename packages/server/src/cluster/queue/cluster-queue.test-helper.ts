@@ -1,4 +1,4 @@
-import type { AppManifest, DispatchRequest, RequestRecord } from '@hangar/core';
+import type { AppManifest, DispatchRequest, RequestRecord, RequestStore } from '@hangar/core';
 import type { Redis } from 'ioredis';
 import {
   type Harness,
@@ -86,7 +86,7 @@ export async function deployOn(
 
 /** A queued request as the gateway accepts it: recorded (with its input) before it is dispatched. */
 export async function accepted(
-  requests: CountingRequests,
+  requests: Pick<RequestStore, 'insert'>,
   app: string,
   body: unknown,
   over: Partial<DispatchRequest> = {},
