@@ -46,6 +46,8 @@ export function createClusterSupervisor(deps: ClusterQueueDeps): ClusterSupervis
   const { local, queue, signals, node, clock, logger } = deps;
   const waiters = new Map<string, Waiter>();
   const lengths = new Map<string, number>();
+  /** Requests accepted here and not started yet, per app. */
+  const waiting = new Map<string, number>();
   let executor: Executor | null = null;
   let stores: ClusterQueueStores | null = null;
   let closing = false;
@@ -77,17 +79,19 @@ export function createClusterSupervisor(deps: ClusterQueueDeps): ClusterSupervis
   }
 
   /** Keeps the local pool scaling for requests accepted here that wait for a runner anywhere. */
-  function countWaiting(owner: string, app: string): void {
-    let n = 0;
-    for (const w of waiters.values()) if (!w.started && w.req.owner === owner && w.req.app === app) n++;
-    local.setClusterQueued(owner, app, n);
+  function countWaiting(owner: string, app: string, delta: number): void {
+    const key = `${owner}/${app}`;
+    const n = (waiting.get(key) ?? 0) + delta;
+    if (n > 0) waiting.set(key, n);
+    else waiting.delete(key);
+    local.setClusterQueued(owner, app, Math.max(0, n));
   }
 
   function markStarted(w: Waiter): void {
     if (w.started) return;
     w.started = true;
     if (w.deadline) clearTimeout(w.deadline);
-    countWaiting(w.req.owner, w.req.app);
+    countWaiting(w.req.owner, w.req.app, -1);
   }
 
   function settle(w: Waiter, result: DispatchResult): void {
@@ -117,7 +121,7 @@ export function createClusterSupervisor(deps: ClusterQueueDeps): ClusterSupervis
         reject,
       };
       waiters.set(req.requestId, w);
-      countWaiting(req.owner, req.app);
+      countWaiting(req.owner, req.app, 1);
       armDeadline(w);
       void enqueue(w.work).then(() => {
         w.queued = true;
