@@ -67,5 +67,6 @@ export class RedisQueueSignals implements QueueSignals {
 
   async close(): Promise<void> {
     this.sub.disconnect();
+    this.pub.disconnect();
   }
 }
