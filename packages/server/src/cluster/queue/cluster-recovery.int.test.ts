@@ -56,6 +56,29 @@ describe.skipIf(redisMissing !== null)('cluster queue: what a lost message or lo
     expect(requests.completions.get(req.requestId)).toBe(1);
   });
 
+  it('drains on SIGTERM: the running request is recorded by its node, the queued ones run on the other', async () => {
+    await deployOn(a, app.dir, 'rec', manifests);
+    const running = await accepted(requests, 'rec', { sleep_ms: 800 });
+    const first = a.sup.dispatch(running);
+    // A closing node rejects its own waiters (the request stays the cluster's): the test reads the store.
+    first.catch(() => {});
+    await until(() => b.sup.stats()[0]!.inFlight === 1 || a.sup.stats()[0]!.inFlight === 1);
+    const [leaving, staying] = b.sup.stats()[0]!.inFlight === 1 ? [b, a] : [a, b];
+    const busy = staying.sup.dispatch(await accepted(requests, 'rec', { sleep_ms: 800 }));
+    await until(() => staying.sup.stats()[0]!.inFlight === 1);
+    const queued = await accepted(requests, 'rec', { n: 3 });
+    const later = staying.sup.dispatch(queued);
+    await leaving.sup.close(5000);
+    expect(requests.completions.get(running.requestId)).toBe(1);
+    expect(await requests.get(running.requestId)).toMatchObject({ status: 'COMPLETED', statusCode: 200 });
+    const result = await later;
+    expect(json(result.body).body).toEqual({ n: 3 });
+    expect(staying.sup.runners('alice', 'rec').map((r) => r.runnerId)).toContain(json(result.body).runner);
+    expect(requests.completions.get(queued.requestId)).toBe(1);
+    await busy;
+    if (leaving !== a) await first;
+  });
+
   it('queues a request again when Redis lost it, and runs it once', async () => {
     const blocker = a.sup.dispatch(await accepted(requests, 'rec', { sleep_ms: 1000 }));
     await until(() => b.sup.stats()[0]!.inFlight === 1);
