@@ -201,8 +201,16 @@ export function createClusterSupervisor(deps: ClusterQueueDeps): ClusterSupervis
     }
   }
 
+  /** The apps this node has a pool for: the ones it claims work of. */
+  function refreshApps(): Array<{ owner: string; app: string }> {
+    const apps = local.stats().map((s) => ({ owner: s.owner, app: s.app }));
+    if (executor) executor.apps = apps;
+    return apps;
+  }
+
   async function refreshLengths(): Promise<void> {
-    for (const s of local.stats()) lengths.set(`${s.owner}/${s.app}`, await queue.length(s.owner, s.app));
+    for (const { owner, app } of refreshApps())
+      lengths.set(`${owner}/${app}`, await queue.length(owner, app));
   }
 
   function every(ms: number, fn: () => Promise<unknown>): void {
@@ -260,6 +268,10 @@ export function createClusterSupervisor(deps: ClusterQueueDeps): ClusterSupervis
       return [...works.map((w) => w.requestId), ...(await local.flushQueue(owner, app))];
     },
     queuePosition: (id) => queue.position(id),
+    async deploy(app, rev) {
+      await local.deploy(app, rev);
+      refreshApps();
+    },
     stats(owner?: string): AppLiveStats[] {
       return local
         .stats(owner)
@@ -270,8 +282,8 @@ export function createClusterSupervisor(deps: ClusterQueueDeps): ClusterSupervis
       executor = new Executor(deps, given, announce);
       unlisten = await signals.listen(node, (raw) => onMessage(JSON.parse(raw) as QueueMessage));
       every(deps.pollMs ?? 250, async () => {
-        await pump();
         await refreshLengths();
+        await pump();
       });
       every((deps.leaseMs ?? 5000) / 3, () => executor!.renewAll());
       every(deps.reclaimMs ?? 1000, () => executor!.reclaim());

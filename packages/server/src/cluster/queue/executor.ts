@@ -12,6 +12,8 @@ export class Executor {
   private readonly starting = new Map<string, number>();
   private readonly running = new Set<Promise<void>>();
   private pumping = false;
+  /** This node's apps (owner, name), refreshed by the housekeeping tick: a pump never builds pool stats. */
+  apps: Array<{ owner: string; app: string }> = [];
   private again = false;
   stopped = false;
 
@@ -35,7 +37,7 @@ export class Executor {
     try {
       do {
         this.again = false;
-        for (const s of this.deps.local.stats()) await this.claimFor(s.owner, s.app);
+        for (const { owner, app } of this.apps) await this.claimFor(owner, app);
       } while (this.again && !this.stopped);
     } finally {
       this.pumping = false;
