@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AppManifest } from '@hangar/core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { gatewayError } from '../../gateway/gateway-errors.test-helper.js';
 import { createTestKey, putTestApp, startTestServer, type TestServer } from '../../gateway/test-server.js';
 import { createLogBus } from '../../runners/log-bus.js';
 import { makeAppDir, until } from '../../runners/supervisor.test-helper.js';
@@ -79,6 +80,7 @@ describe.skipIf(redisMissing !== null)(
       const queued = await submit(0, { n: 2 });
       expect(queued['queue_position']).toBe(0);
       const second = await submit(0, { n: 3 });
+      expect(second['queue_position']).toBe(1);
       expect(await status(on(1, second['status_url']))).toMatchObject({
         status: 'IN_QUEUE',
         queue_position: 1,
@@ -109,6 +111,23 @@ describe.skipIf(redisMissing !== null)(
       const res = await fetch(String(queued['response_url']), { headers: auth() });
       expect(res.status).toBe(499);
       expect(await stores.requests.get(String(queued['request_id']))).toMatchObject({ cancelled: true });
+    });
+
+    it("answers 503 QUEUE_UNAVAILABLE in fal's envelope with Retry-After while Redis does not answer", async () => {
+      const blocker = await submit(0, { sleep_ms: 1500 });
+      await until(async () => (await status(on(1, blocker['status_url'])))['status'] === 'IN_PROGRESS');
+      const queued = await submit(0, {});
+      redis.freeze();
+      try {
+        const res = await fetch(on(1, queued['status_url']), { headers: auth() });
+        expect(res.headers.get('retry-after')).toBe('2');
+        const seen = await gatewayError(res);
+        expect(seen).toMatchObject({ status: 503, code: 'QUEUE_UNAVAILABLE' });
+        expect(JSON.stringify(seen.body)).not.toContain('127.0.0.1');
+      } finally {
+        redis.thaw();
+      }
+      await until(async () => (await status(queued['status_url']))['status'] === 'COMPLETED', 15_000);
     });
 
     it('relays a sync call to the node with a free runner when this one has none', async () => {

@@ -20,6 +20,8 @@ export interface Waiter {
   started: boolean;
   /** The cluster queue holds it (enqueue may be retried through a Redis outage). */
   queued: boolean;
+  /** Settles once the queue holds it (or this node closes). */
+  enqueued: Promise<void>;
   /** When the queue was first seen without it while its outcome was not known here, or null. */
   missingSince: number | null;
   /** Its queue entry, to put back should Redis lose it. */
@@ -114,6 +116,7 @@ export function createClusterSupervisor(deps: ClusterQueueDeps): ClusterSupervis
         since: clock(),
         started: false,
         queued: false,
+        enqueued: Promise.resolve(),
         missingSince: null,
         work: workOf(req, node, sync ? 'sync' : 'queue'),
         deadline: null,
@@ -123,7 +126,7 @@ export function createClusterSupervisor(deps: ClusterQueueDeps): ClusterSupervis
       waiters.set(req.requestId, w);
       countWaiting(req.owner, req.app, 1);
       armDeadline(w);
-      void enqueue(w.work).then(() => {
+      w.enqueued = enqueue(w.work).then(() => {
         w.queued = true;
       });
     });
@@ -267,7 +270,12 @@ export function createClusterSupervisor(deps: ClusterQueueDeps): ClusterSupervis
       for (const work of works) await removed(work);
       return [...works.map((w) => w.requestId), ...(await local.flushQueue(owner, app))];
     },
-    queuePosition: (id) => queue.position(id),
+    async queuePosition(id) {
+      // A request accepted here a moment ago is answered once the queue holds it, so its position counts.
+      const w = waiters.get(id);
+      if (w && !w.queued) await Promise.race([w.enqueued, new Promise((r) => setTimeout(r, 2000).unref())]);
+      return queue.position(id);
+    },
     async deploy(app, rev) {
       await local.deploy(app, rev);
       refreshApps();

@@ -50,7 +50,15 @@ function unavailable(): PlatformError {
  * never claim the same request and a fenced-off holder's writes are refused.
  */
 export class RedisWorkQueue implements WorkQueue {
-  constructor(private readonly redis: Redis) {
+  /**
+   * `timeoutMs` bounds every command: a Redis that holds the connection open without answering (frozen,
+   * overloaded) is an outage too. A command given up on may still run later; each one is safe to repeat
+   * or to have happened unseen (an unseen claim's lease lapses and the request runs again).
+   */
+  constructor(
+    private readonly redis: Redis,
+    private readonly timeoutMs = 2000,
+  ) {
     for (const name of Object.keys(SCRIPTS) as ScriptName[]) {
       redis.defineCommand(`hq${name}`, { numberOfKeys: KEYS_OF[name], lua: SCRIPTS[name] });
     }
@@ -61,10 +69,18 @@ export class RedisWorkQueue implements WorkQueue {
       `hq${name}`
     ]!;
     try {
-      return await command.apply(this.redis, args);
+      return await this.timed(command.apply(this.redis, args));
     } catch (err) {
       throw this.translate(err);
     }
+  }
+
+  private timed<T>(p: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('redis command timed out')), this.timeoutMs);
+    });
+    return Promise.race([p, expired]).finally(() => clearTimeout(timer));
   }
 
   private translate(err: unknown): Error {
@@ -133,7 +149,7 @@ export class RedisWorkQueue implements WorkQueue {
   async state(requestId: string): Promise<WorkState> {
     let f: Array<string | null>;
     try {
-      f = await this.redis.hmget(workKey(requestId), 'st', 'n', 't', 'l');
+      f = await this.timed(this.redis.hmget(workKey(requestId), 'st', 'n', 't', 'l'));
     } catch (err) {
       throw this.translate(err);
     }
@@ -154,7 +170,7 @@ export class RedisWorkQueue implements WorkQueue {
 
   async length(owner: string, app: string): Promise<number> {
     try {
-      return await this.redis.zcard(appKey(owner, app));
+      return await this.timed(this.redis.zcard(appKey(owner, app)));
     } catch (err) {
       throw this.translate(err);
     }
@@ -179,7 +195,7 @@ export class RedisWorkQueue implements WorkQueue {
 
   private async hget(requestId: string, field: string): Promise<string | null> {
     try {
-      return await this.redis.hget(workKey(requestId), field);
+      return await this.timed(this.redis.hget(workKey(requestId), field));
     } catch (err) {
       throw this.translate(err);
     }
