@@ -6,11 +6,11 @@
 // Redis). Each run: W workers (one connection each) enqueue N requests of one app, then claim and
 // complete (two round trips, the latency measured) until the queue is empty.
 //
-//   npm run build && npx tsx bench/cluster/queue-claim.ts [requests=5000] [workers=1,4,16]
+//   npm run build && npx tsx bench/cluster/queue-claim.ts [requests=5000] [workers=1,4,16] [modes=durable,relaxed]
 import { cpus } from 'node:os';
 import pg from 'pg';
-import { openRedis } from '../../packages/server/src/cluster/redis.js';
 import { RedisWorkQueue } from '../../packages/server/src/cluster/queue/redis-work-queue.js';
+import { openRedis } from '../../packages/server/src/cluster/redis.js';
 import { startPostgres } from '../../packages/server/src/test-services/postgres.test-helper.js';
 import { startRedis } from '../../packages/server/src/test-services/redis.test-helper.js';
 
@@ -147,7 +147,11 @@ for (const mode of MODES) {
   }
 }
 
-async function runMode(mode: string, redisUrl: string, postgres: { createDatabase(): Promise<string> }): Promise<void> {
+async function runMode(
+  mode: string,
+  redisUrl: string,
+  postgres: { createDatabase(): Promise<string> },
+): Promise<void> {
   console.log(`\n${mode}`);
   console.log('engine     workers  enqueue/s  claim+complete/s  p50 ms  p99 ms');
   for (const w of WORKERS) {
@@ -165,6 +169,8 @@ async function runMode(mode: string, redisUrl: string, postgres: { createDatabas
       `${name.padEnd(10)} ${String(w).padStart(7)}  ${x.enqueuePerS.toFixed(0).padStart(9)}  ${x.claimsPerS.toFixed(0).padStart(16)}  ${x.p50.toFixed(2).padStart(6)}  ${x.p99.toFixed(2).padStart(6)}`;
     console.log(row('redis', r));
     console.log(row('postgres', p));
-    console.log(`           ratio redis/postgres claim+complete/s: ${(r.claimsPerS / p.claimsPerS).toFixed(2)}×`);
+    console.log(
+      `           ratio redis/postgres claim+complete/s: ${(r.claimsPerS / p.claimsPerS).toFixed(2)}×`,
+    );
   }
 }

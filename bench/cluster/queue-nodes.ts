@@ -8,9 +8,20 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Dispatcher } from '@hangar/core';
-import { accepted, CountingRequests, startNode, type TestNode } from '../../packages/server/src/cluster/queue/cluster-queue.test-helper.js';
+import {
+  accepted,
+  CountingRequests,
+  startNode,
+  type TestNode,
+} from '../../packages/server/src/cluster/queue/cluster-queue.test-helper.js';
 import { openRedis } from '../../packages/server/src/cluster/redis.js';
-import { harness, makeAppDir, manifest, revision, until } from '../../packages/server/src/runners/supervisor.test-helper.js';
+import {
+  harness,
+  makeAppDir,
+  manifest,
+  revision,
+  until,
+} from '../../packages/server/src/runners/supervisor.test-helper.js';
 import { startRedis } from '../../packages/server/src/test-services/redis.test-helper.js';
 
 const N = Number(process.argv[2] ?? 2000);
@@ -50,7 +61,10 @@ async function embeddedRun(print: boolean): Promise<Figures> {
   await until(() => embedded.sup.stats()[0]?.runners.idle === 1);
   const f = await load(embedded.sup, new CountingRequests(Date.now, 65_536));
   await embedded.sup.close(2000);
-  if (print) console.log(`embedded (1 runner)               ${f.perS.toFixed(0).padStart(6)} req/s  ${f.cpuMsPerRequest.toFixed(2)} ms CPU/req`);
+  if (print)
+    console.log(
+      `embedded (1 runner)               ${f.perS.toFixed(0).padStart(6)} req/s  ${f.cpuMsPerRequest.toFixed(2)} ms CPU/req`,
+    );
   return f;
 }
 
@@ -58,7 +72,9 @@ const app = makeAppDir();
 const dataRoot = mkdtempSync(join(tmpdir(), 'hangar-bench-'));
 const redis = await startRedis({ appendfsync: 'everysec' });
 try {
-  console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}; ${N} requests, ${C} callers, multiplexing ${MUX}`);
+  console.log(
+    `machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}; ${N} requests, ${C} callers, multiplexing ${MUX}`,
+  );
   await embeddedRun(false); // warm-up: JIT, page cache, the runner's first start
   const before = await embeddedRun(true);
   const results: Array<[number, Figures, number]> = [];
@@ -78,9 +94,13 @@ try {
     }
     // Callers are spread over the nodes, as a load balancer would.
     let turn = 0;
-    const spread: Dispatcher = { ...nodes[0]!.sup, dispatch: (req) => nodes[turn++ % count]!.sup.dispatch(req) };
+    const spread: Dispatcher = {
+      ...nodes[0]!.sup,
+      dispatch: (req) => nodes[turn++ % count]!.sup.dispatch(req),
+    };
     const f = await load(spread, requests);
-    const twice = [...requests.completions.values()].filter((n) => n !== 1).length + (N - requests.completions.size);
+    const twice =
+      [...requests.completions.values()].filter((n) => n !== 1).length + (N - requests.completions.size);
     results.push([count, f, twice]);
     await Promise.all(nodes.map((n) => n.sup.close(2000)));
   }
