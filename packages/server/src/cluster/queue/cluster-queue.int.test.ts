@@ -119,6 +119,19 @@ describe.skipIf(redisMissing !== null)(
       for (const r of [x, y, z]) expect(requests.completions.get(r.requestId)).toBe(1);
     });
 
+    it('ends what waits for a removed app with 404, recorded once', async () => {
+      await deployOn(b, app.dir, 'gone', manifests);
+      const blocker = a.sup.dispatch(await accepted(requests, 'gone', { sleep_ms: 600 }));
+      await until(() => b.sup.stats()[0]!.inFlight === 1);
+      const req = await accepted(requests, 'gone', {});
+      const pending = a.sup.dispatch(req);
+      await until(async () => (await b.sup.queuePosition(req.requestId)) === 0);
+      await b.sup.remove('alice', 'gone');
+      expect(await pending).toMatchObject({ statusCode: 404, recorded: true });
+      expect(requests.completions.get(req.requestId)).toBe(1);
+      expect((await blocker).statusCode).toBe(200);
+    });
+
     it('signals a running request on the node that runs it, when cancelled on another', async () => {
       await deployOn(b, app.dir, 'stop', manifests);
       const req = await accepted(requests, 'stop', { sleep_ms: 5000 });

@@ -9,7 +9,7 @@ import { errorResult, startTimeoutResult } from '../../runners/dispatch/results.
 import type { Supervisor } from '../../runners/supervisor.js';
 import { Executor, summaryOf } from './executor.js';
 import type { ClusterQueueDeps, ClusterQueueStores } from './queue-deps.js';
-import { fromWire, type QueueMessage, specOf, workOf } from './queue-spec.js';
+import { fromWire, type QueueMessage, specOf, toWire, workOf } from './queue-spec.js';
 import { reconcileWaiters } from './reconcile.js';
 
 /** A request this node accepted that waits in (or runs from) the cluster queue. */
@@ -171,6 +171,11 @@ export function createClusterSupervisor(deps: ClusterQueueDeps): ClusterSupervis
   async function removed(work: QueuedWork): Promise<void> {
     const result = errorResult(summaryOf(work.attempts), 'REQUEST_CANCELLED', clock(), null, null);
     result.cancelled = true;
+    await ended(work, result);
+  }
+
+  /** A request taken out of the queue ends with `result`: its waiter here resolves, else it is recorded here. */
+  async function ended(work: QueuedWork, result: DispatchResult): Promise<void> {
     const w = waiters.get(work.requestId);
     if (w) {
       settle(w, result);
@@ -184,7 +189,7 @@ export function createClusterSupervisor(deps: ClusterQueueDeps): ClusterSupervis
     announce(work.acceptedBy, {
       t: 'done',
       id: work.requestId,
-      result: { ...result, body: result.body.toString('base64') },
+      result: toWire(result),
       recorded,
     });
   }
@@ -269,6 +274,17 @@ export function createClusterSupervisor(deps: ClusterQueueDeps): ClusterSupervis
       const works = await queue.flush(owner, app);
       for (const work of works) await removed(work);
       return [...works.map((w) => w.requestId), ...(await local.flushQueue(owner, app))];
+    },
+    async remove(owner, app) {
+      // The app is gone: what waits for it anywhere in the cluster ends as it does in one node (404).
+      const works = await queue.flush(owner, app).catch((err: unknown) => {
+        logger.warn({ err }, 'queued requests of a removed app left in the cluster queue');
+        return [];
+      });
+      for (const work of works) {
+        await ended(work, errorResult(summaryOf(work.attempts), 'APP_DELETED', clock(), null, null));
+      }
+      await local.remove(owner, app);
     },
     async queuePosition(id) {
       // A request accepted here a moment ago is answered once the queue holds it, so its position counts.
