@@ -226,6 +226,11 @@ export const ERRORS = {
     status: 409,
     message: 'This upload is already complete',
   },
+  QUEUE_UNAVAILABLE: {
+    type: 'server_error',
+    status: 503,
+    message: 'The cluster queue is unavailable; retry later',
+  },
   STORAGE_OBJECT_NOT_FOUND: { type: 'not_found', status: 404, message: 'Object not found' },
   STORAGE_UNAVAILABLE: {
     type: 'server_error',

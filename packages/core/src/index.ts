@@ -19,3 +19,4 @@ export * from './shared-state.js';
 export * from './sketch.js';
 export * from './time.js';
 export * from './webhook-outbox.js';
+export * from './work-queue.js';

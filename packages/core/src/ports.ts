@@ -262,6 +262,11 @@ export interface DispatchRequest {
    * settles with the outcome to record (a WebSocket connection's life). Never retried.
    */
   hold?: (runnerUrl: string, requestId: string) => Promise<HeldOutcome>;
+  /**
+   * Attempts and retries made before this dispatch on other nodes (cluster queue): they count against the
+   * attempt ceiling and the per-condition budgets. Absent: none.
+   */
+  prior?: { attempts: number; retriesBy: Record<RetryCondition, number> };
 }
 
 /** What a held runner slot recorded when it was released. */
@@ -320,6 +325,8 @@ export interface DispatchResult {
   attempts: number;
   /** True when the request was cancelled while queued. */
   cancelled: boolean;
+  /** Set when the node that ran it (cluster queue) already recorded the completion in the request store. */
+  recorded?: boolean;
 }
 
 /** Live figures of one app, for queue size and Prometheus gauges. */
@@ -354,12 +361,12 @@ export interface Dispatcher {
   /** Queues the request for the app and resolves with its outcome; never rejects for app failures. */
   dispatch(req: DispatchRequest): Promise<DispatchResult>;
   /** Removes a still-queued request (resolving it as cancelled); false if it already started or is unknown. */
-  cancelQueued(requestId: string): boolean;
+  cancelQueued(requestId: string): boolean | Promise<boolean>;
   /** Signals an in-progress request's runner at `<path>/cancel`; false if not running. */
   cancelRunning(requestId: string): Promise<boolean>;
   /** Removes every queued request of the app; returns their ids. */
-  flushQueue(owner: string, app: string): string[];
-  /** Requests ahead of this one in its app's queue (0-based); null when not queued. */
-  queuePosition(requestId: string): number | null;
+  flushQueue(owner: string, app: string): string[] | Promise<string[]>;
+  /** Requests ahead of this one in its app's queue (0-based); null when not queued (a cluster queue answers async). */
+  queuePosition(requestId: string): number | null | Promise<number | null>;
   stats(owner?: string): AppLiveStats[];
 }

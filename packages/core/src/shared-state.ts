@@ -105,7 +105,11 @@ export interface FollowStatusOptions {
  */
 export interface RequestStatusFeed {
   /** A live request changed; `body` (its status body without logs) is built only when the status moved. */
-  changed(requestId: string, status: string, body: () => Record<string, unknown>): void;
+  changed(
+    requestId: string,
+    status: string,
+    body: () => Record<string, unknown> | Promise<Record<string, unknown>>,
+  ): void;
   /** Streams the request's status events after `afterId` to `sink`; returns the stop function. */
   follow(
     requestId: string,

@@ -7,6 +7,7 @@ import { storageLimitsFor } from './api/files/storage-quota.js';
 import { registerPlatformApi } from './api/index.js';
 import { createRequestWindow } from './api/metrics/request-window.js';
 import { createBundleStore } from './bundles/bundle-store.js';
+import { openClusterQueue } from './cluster/queue/wire.js';
 import { openSharedState } from './cluster/shared/wire.js';
 import { createClusterNode } from './cluster/start-node.js';
 import type { Config } from './config.js';
@@ -151,7 +152,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
         })
       : null;
   const cluster = createClusterNode(config, logger);
-  const supervisor = createSupervisor({
+  const localSupervisor = createSupervisor({
     ...cluster.supervisorDeps,
     driver: runners,
     stores,
@@ -169,6 +170,12 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     sampleIntervalMs: config.runners.sampleIntervalMs,
     meterIntervalMs: config.runners.meterIntervalMs,
   });
+  const clusterQueue = openClusterQueue(config, localSupervisor, {
+    clock,
+    logger,
+    maxAttempts: config.retries.maxAttempts,
+  });
+  const supervisor = clusterQueue ?? localSupervisor;
   const authenticator = createAuthenticator(keyStore, clock, shared.revocations);
   const keys = createKeyService({ keys: keyStore, clock, authenticator });
   const bootstrap = await keys.bootstrapAdmin({
@@ -234,6 +241,12 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     ]),
     secrets.mask,
   );
+  await clusterQueue?.start({
+    requests,
+    manifestOf: async (owner, app) => (await stores.apps.getApp(owner, app))?.manifest ?? null,
+    resultTtlMs: config.limits.resultTtlS * 1000,
+    jsonCap: config.limits.jsonPayloadCap,
+  });
   const gateway = createGateway({
     dispatcher: supervisor,
     requests,

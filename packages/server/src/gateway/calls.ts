@@ -47,7 +47,9 @@ export async function submitQueued(ctx: GatewayContext, inv: Invocation, reply: 
   const body: Record<string, unknown> = {
     ...urls,
     status: 'IN_QUEUE',
-    queue_position: ctx.deps.dispatcher.queuePosition(rec.requestId) ?? 0,
+    // The request is accepted: a queue that cannot tell its position (an outage) must not fail the answer.
+    queue_position:
+      (await Promise.resolve(ctx.deps.dispatcher.queuePosition(rec.requestId)).catch(() => 0)) ?? 0,
   };
   if (inv.webhookUrl) body['gateway_request_id'] = rec.requestId;
   reply.code(200).header('x-fal-request-id', rec.requestId).send(body);

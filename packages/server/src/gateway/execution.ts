@@ -154,7 +154,7 @@ export class Execution {
     const patch = completionPatch(entry.rec, result, response, jsonCap, baseAttempts);
     Object.assign(entry.rec, patch);
     const now = clock();
-    requests.complete(entry.rec.requestId, patch, response, now + resultTtlMs);
+    if (!result.recorded) requests.complete(entry.rec.requestId, patch, response, now + resultTtlMs);
     this.live.finish(entry, response, now);
     this.webhooks.finished(entry, response);
   }

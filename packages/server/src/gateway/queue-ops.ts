@@ -47,13 +47,14 @@ export async function requestLogs(ctx: GatewayContext, found: FoundRequest): Pro
 }
 
 /** The current status body of a request. */
-export function currentStatus(
+export async function currentStatus(
   ctx: GatewayContext,
   rec: RequestRecord,
   logs: RequestLog[] | null,
-): Record<string, unknown> {
+): Promise<Record<string, unknown>> {
   const urls = queueUrls(ctx.deps.publicUrl(), rec.owner, rec.app, rec.requestId);
-  const position = rec.status === 'IN_QUEUE' ? (ctx.deps.dispatcher.queuePosition(rec.requestId) ?? 0) : 0;
+  const position =
+    rec.status === 'IN_QUEUE' ? ((await ctx.deps.dispatcher.queuePosition(rec.requestId)) ?? 0) : 0;
   return statusBody(rec, urls, position, logs);
 }
 
@@ -67,16 +68,16 @@ export async function sendStatus(
   const { rec, entry } = found;
   reply.code(rec.status === 'COMPLETED' ? 200 : 202).header('x-fal-request-id', rec.requestId);
   if (wantsLogs(search)) {
-    reply.send(currentStatus(ctx, rec, await requestLogs(ctx, found)));
+    reply.send(await currentStatus(ctx, rec, await requestLogs(ctx, found)));
     return;
   }
   // Polling is the common case: once running or finished, the body only changes with the status.
   if (entry === undefined || rec.status === 'IN_QUEUE') {
-    reply.send(currentStatus(ctx, rec, null));
+    reply.send(await currentStatus(ctx, rec, null));
     return;
   }
   if (entry.statusJsonOf !== rec.status) {
-    entry.statusJson = JSON.stringify(currentStatus(ctx, rec, null));
+    entry.statusJson = JSON.stringify(await currentStatus(ctx, rec, null));
     entry.statusJsonOf = rec.status;
   }
   reply.header('content-type', JSON_TYPE).send(entry.statusJson);
@@ -117,7 +118,7 @@ export async function sendCancel(
     return;
   }
   const { dispatcher } = ctx.deps;
-  if (!(rec.status === 'IN_QUEUE' && dispatcher.cancelQueued(rec.requestId))) {
+  if (!(rec.status === 'IN_QUEUE' && (await dispatcher.cancelQueued(rec.requestId)))) {
     await dispatcher.cancelRunning(rec.requestId);
   }
   reply.code(202).send({ status: 'CANCELLATION_REQUESTED' });

@@ -45,7 +45,12 @@ export async function streamStatus(
     const last = request.headers['last-event-id'];
     const afterId = typeof last === 'string' && isFanoutId(last) ? last : null;
     const sink = { write: (c: string) => res.write(c), end: () => res.end() };
-    const opts = { initial: currentStatus(ctx, rec, null), withLogs, toLog: toRequestLog, pingMs: PING_MS };
+    const opts = {
+      initial: await currentStatus(ctx, rec, null),
+      withLogs,
+      toLog: toRequestLog,
+      pingMs: PING_MS,
+    };
     const stop = feed.follow(rec.requestId, afterId, sink, opts);
     const endStream = () => {
       stop();
@@ -61,15 +66,22 @@ export async function streamStatus(
 
   if (!entry || entry.finishedAt !== null) {
     const logs = withLogs ? await requestLogs(ctx, found) : null;
-    res.end(`data: ${JSON.stringify(currentStatus(ctx, rec, logs))}\n\n`);
+    res.end(`data: ${JSON.stringify(await currentStatus(ctx, rec, logs))}\n\n`);
     return;
   }
 
   let sentLogs = 0;
   let lastState = '';
+  // Sends one at a time: a cluster queue answers positions asynchronously.
+  let sending: Promise<void> = Promise.resolve();
   const send = () => {
+    sending = sending.then(sendNow).catch(() => {});
+  };
+  const sendNow = async () => {
+    if (stopped) return;
     const hasNewLogs = withLogs && entry.logs.length > sentLogs;
-    const body = currentStatus(ctx, rec, null);
+    const body = await currentStatus(ctx, rec, null);
+    if (stopped) return;
     const state = `${body['status']}:${body['queue_position'] ?? ''}`;
     if (state === lastState && !hasNewLogs) return;
     lastState = state;
@@ -84,7 +96,9 @@ export async function streamStatus(
   const poll = setInterval(() => {
     if (rec.status === 'IN_QUEUE') send();
   }, POSITION_POLL_MS);
+  let stopped = false;
   const stop = (end: boolean) => {
+    stopped = true;
     clearInterval(ping);
     clearInterval(poll);
     entry.listeners.delete(send);

@@ -35,6 +35,8 @@ export class AppPool implements RunnerOwner {
   rollout: Rollout | null = null;
   /** Retries made since start, by condition (reported as a metric). */
   readonly retries: Record<RetryCondition, number> = { server_error: 0, timeout: 0, connection_error: 0 };
+  /** Requests this node accepted that wait in a cluster queue (see cluster/queue): scaled for like local ones. */
+  clusterQueued = 0;
   /** Attempts of hinted requests that started on a runner with (hits) or without (misses) their hint. */
   hintHits = 0;
   hintMisses = 0;
@@ -76,6 +78,16 @@ export class AppPool implements RunnerOwner {
     }
     this.enqueue(job);
     this.pump();
+  }
+
+  /** Free slots of ready runners of the serving revisions, less what already waits in the local queue. */
+  freeSlots(): number {
+    let free = 0;
+    for (const r of this.runners) {
+      if (r.ready && this.serves(r) && !r.stopRequested && r.suspectSince === null)
+        free += r.maxMultiplexing - r.jobs.size;
+    }
+    return Math.max(0, free - this.queue.length);
   }
 
   /** Moves queued work onto free slots, then starts runners for what is left. */
@@ -222,8 +234,9 @@ export class AppPool implements RunnerOwner {
   /** Starts runners as the queue and `min_concurrency` need, unless a startup backoff is in force. */
   scale(now: number): void {
     if (this.removed || this.ctx.closing) return;
-    const shares = this.rollout?.shares(this.queue.length);
-    this.scaleRevision(this.rev, shares?.current ?? this.queue.length, this.failures, now);
+    const queued = this.queue.length + this.clusterQueued;
+    const shares = this.rollout?.shares(queued);
+    this.scaleRevision(this.rev, shares?.current ?? queued, this.failures, now);
     // The target keeps one runner warm so its share never waits for a cold start per request.
     if (this.rollout) this.scaleRevision(this.rollout.rev, shares!.target, this.rollout.failures, now, 1);
   }

@@ -38,6 +38,10 @@ export interface Supervisor extends Dispatcher {
    * minute holding its whole time in that minute, as the next metering will write it.
    */
   liveMeter(owner: string, now: number): MeterRecord[];
+  /** Requests a ready runner of the app's serving revisions could start now (none wait locally); 0 for an unknown app. */
+  freeSlots(owner: string, app: string): number;
+  /** How many requests this node accepted wait in a cluster queue for the app: runners start for them too. */
+  setClusterQueued(owner: string, app: string, count: number): void;
   /** Reaps runners a previous server process left behind and closes their records. */
   recover(): Promise<void>;
   /**
@@ -201,6 +205,16 @@ export function createSupervisor(deps: SupervisorDeps): Supervisor {
       if (how === 'kill') runner.kill(reason);
       else runner.drain(reason);
       return true;
+    },
+    freeSlots(owner, app) {
+      const pool = pools.get(`${owner}/${app}`);
+      return pool && !pool.removed && !ctx.closing ? pool.freeSlots() : 0;
+    },
+    setClusterQueued(owner, app, count) {
+      const pool = pools.get(`${owner}/${app}`);
+      if (!pool || pool.clusterQueued === count) return;
+      pool.clusterQueued = count;
+      if (count > 0) pool.scale(deps.clock());
     },
     recover: () => recoverOrphans(ctx, pools),
     close(deadlineMs) {

@@ -100,7 +100,7 @@ export function registerAppsRoutes(app: HttpApp, deps: AppsRoutesDeps): void {
       const key = request.headers['idempotency-key'];
       const cacheKey = typeof key === 'string' && key ? `${principal.keyId}\u0000${key}` : null;
       if (cacheKey === null || !(await idempotency.seen(cacheKey))) {
-        const ids = deps.dispatcher.flushQueue(owner, name);
+        const ids = await deps.dispatcher.flushQueue(owner, name);
         if (ids.length > 0) await deps.onQueueFlushed?.(owner, name, ids);
         if (cacheKey) await idempotency.record(cacheKey);
       }

@@ -25,8 +25,9 @@ export function createRequestStatusFeed(opts: RequestStatusFeedOptions): Request
       if (lastStatus.get(requestId) === status) return;
       if (status === 'COMPLETED') lastStatus.delete(requestId);
       else lastStatus.set(requestId, status);
-      opts.fanout
-        .publish(statusTopic(requestId), JSON.stringify(body()))
+      Promise.resolve()
+        .then(body)
+        .then((b) => opts.fanout.publish(statusTopic(requestId), JSON.stringify(b)))
         .catch((err) => opts.onError?.(err, 'a status change reaches only streams on the node running it'));
     },
     follow(requestId, afterId, sink, follow) {

@@ -41,6 +41,8 @@ export class Job implements StreamControl {
   answer: DispatchResult | null = null;
   /** Retries made so far, per condition (each has its own budget). */
   readonly retriesBy: Record<RetryCondition, number> = { server_error: 0, timeout: 0, connection_error: 0 };
+  /** Attempts made before this dispatch (on other nodes): they count against the attempt ceiling. */
+  readonly priorAttempts: number;
   /** Fires the start deadline while the job waits in its queue. */
   deadlineTimer: NodeJS.Timeout | null = null;
   private control: AnswerControl | null = null;
@@ -58,7 +60,10 @@ export class Job implements StreamControl {
     readonly pool: AppPool,
     /** The supervisor's index of live jobs, left when the job settles. */
     private readonly index: Map<string, Job>,
-  ) {}
+  ) {
+    this.priorAttempts = req.prior?.attempts ?? 0;
+    if (req.prior) Object.assign(this.retriesBy, req.prior.retriesBy);
+  }
 
   /** The outcome promise; call once, right after construction. */
   promise(): Promise<DispatchResult> {

@@ -16,7 +16,7 @@ export function mayRetry(
   mode: RetryMode,
   maxAttempts: number,
 ): boolean {
-  if (job.attempts >= maxAttempts) return false;
+  if (job.priorAttempts + job.attempts >= maxAttempts) return false;
   if (mode === 'refused') return true;
   if (job.req.noRetry) return false;
   const budget = retryBudgetOf(condition, job.req.retryBudgets, budgetRules(manifest, mode));
