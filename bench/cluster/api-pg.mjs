@@ -168,7 +168,7 @@ const filter = (over) => ({
   labels: [],
   ...over,
 });
-const ref = sqliteReads(sqlite);
+const ref = sqliteReads(join(opt.home, 'hangar.db'));
 const pgReads = createPostgresReads(pool, { warn: (m) => log(m) });
 
 // Cursors of pages 2–21, taken from the reference.

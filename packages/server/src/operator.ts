@@ -1,9 +1,10 @@
 import { createReadStream } from 'node:fs';
 import { OWNER_NAME_PATTERN, PlatformError, systemClock } from '@hangar/core';
 import { createBundleStore } from './bundles/bundle-store.js';
-import { loadConfig } from './config.js';
+import { type Config, type ConfigFlags, loadConfig } from './config.js';
 import { createKeyService } from './services/keys.js';
 import { openFileStore } from './storage/open-store.js';
+import { createPostgresStores } from './store/postgres/index.js';
 import { createSqliteStores } from './store/sqlite/index.js';
 
 /** A key as the operator commands print it. */
@@ -28,15 +29,29 @@ export interface Operator {
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
 
 /**
- * Opens the stores of a server home (a running server may hold the same file: SQLite WAL allows it),
- * runs `fn`, and closes them.
+ * The stores the server of `config` uses: its SQLite file (a running server may hold it: WAL allows it),
+ * or the cluster's PostgreSQL database (`HANGAR_DATABASE_URL`), with no upkeep of its own.
+ */
+async function openOperatorStores(config: Config) {
+  if (!config.postgres.url) return createSqliteStores({ path: config.dbPath });
+  return createPostgresStores(config.postgres.url, {
+    poolSize: 2,
+    maintenanceIntervalMs: 0,
+    applicationName: `hangar:${config.nodeId}:operator`,
+  });
+}
+
+/**
+ * Opens the stores of a server home (or of the cluster's database, in cluster mode), runs `fn`, and
+ * closes them. `flags` adds command-line settings (`--database-url`) to the home's configuration.
  */
 export async function openOperator<T>(
   home: string | undefined,
   fn: (op: Operator) => Promise<T>,
+  flags: Omit<ConfigFlags, 'home'> = {},
 ): Promise<T> {
-  const config = loadConfig(home ? { home } : {}, process.env, process.cwd());
-  const stores = createSqliteStores({ path: config.dbPath });
+  const config = loadConfig({ ...flags, ...(home ? { home } : {}) }, process.env, process.cwd());
+  const stores = await openOperatorStores(config);
   const keys = createKeyService({ keys: stores.keys, clock: systemClock });
   const bundles = createBundleStore({
     root: config.bundlesDir,

@@ -57,12 +57,23 @@ function startSource(): Promise<Server> {
   return new Promise((ok) => source.listen(0, '127.0.0.1', () => ok(source)));
 }
 
+/** Where the server keeps its state: SQLite in its home (default), or a cluster's PostgreSQL and Redis. */
+export interface ConformanceBackend {
+  databaseUrl: string;
+  redisUrl: string;
+}
+
 /** Keys of a second tenant, made by the operator (no server route creates another owner's keys). */
-async function otherTenantKeys(home: string) {
-  return openOperator(home, async (op) => ({
-    bobAdmin: (await op.createKey('bob', 'ADMIN', 'bob admin')).key,
-    bobApi: (await op.createKey('bob', 'API', 'bob api')).key,
-  }));
+async function otherTenantKeys(home: string, backend?: ConformanceBackend) {
+  const flags = backend ? { databaseUrl: backend.databaseUrl } : {};
+  return openOperator(
+    home,
+    async (op) => ({
+      bobAdmin: (await op.createKey('bob', 'ADMIN', 'bob admin')).key,
+      bobApi: (await op.createKey('bob', 'API', 'bob api')).key,
+    }),
+    flags,
+  );
 }
 
 /** An API-scope key of the demo owner, created through `POST /v1/keys` with the admin key. */
@@ -78,8 +89,11 @@ async function createApiKey(pool: Pool, adminKey: string): Promise<string> {
   return body.key;
 }
 
-/** Starts the server with the demo apps (fast runner sampling and metering, metrics uncached). */
-export async function startConformanceServer(): Promise<ConformanceServer> {
+/**
+ * Starts the server with the demo apps (fast runner sampling and metering, metrics uncached), on SQLite,
+ * or as a one-node cluster on `backend`'s PostgreSQL database and Redis.
+ */
+export async function startConformanceServer(backend?: ConformanceBackend): Promise<ConformanceServer> {
   const home = mkdtempSync(join(tmpdir(), 'hangar-conformance-'));
   writeFileSync(
     join(home, 'hangar.config.json'),
@@ -91,7 +105,11 @@ export async function startConformanceServer(): Promise<ConformanceServer> {
       limits: { max_upload_bytes: 1 << 20, auth_failures: { per_address: 0, per_key: 0 } },
     }),
   );
-  const env = { HANGAR_LOG_LEVEL: 'warn', HANGAR_HOME: home };
+  const env = {
+    HANGAR_LOG_LEVEL: 'warn',
+    HANGAR_HOME: home,
+    ...(backend ? { HANGAR_DATABASE_URL: backend.databaseUrl, HANGAR_REDIS_URL: backend.redisUrl } : {}),
+  };
   const server = await startServer(loadConfig({ port: '0', home }, env, home), { demo: true });
   if (!server.adminKey) throw new Error('a fresh home must generate an admin key');
   const source = await startSource();
@@ -105,7 +123,7 @@ export async function startConformanceServer(): Promise<ConformanceServer> {
   const keys = {
     admin: server.adminKey,
     api: await createApiKey(pool, server.adminKey),
-    ...(await otherTenantKeys(home)),
+    ...(await otherTenantKeys(home, backend)),
     malformed: 'not-a-key',
     unknown: 'nobody:secret',
   };

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ErrorClass, MachineType, MeterRecord, Stores } from '@hangar/core';
+import type { ErrorClass, MachineType, MeterRecord, PlatformReads, Stores } from '@hangar/core';
 import type Database from 'better-sqlite3';
 import type { LightMyRequestResponse } from 'fastify';
 import { createHttpApp, type HttpApp } from '../../http/app.js';
@@ -10,9 +10,9 @@ import { createAuthenticator, hashSecret } from '../../http/auth.js';
 import { revisionFixture } from '../../store/fixtures.js';
 import { createSqliteStores } from '../../store/sqlite/index.js';
 import { openDatabase } from '../../store/sqlite/open.js';
-import { createSqliteReads, type SqliteReads } from '../../store/sqlite/reads/index.js';
 import { registerRequestsRoutes } from '../requests/routes.js';
 import { registerUsageRoutes } from '../usage/routes.js';
+import { type ReadsBackend, sqliteBackend } from './backends.test-helper.js';
 import { registerAnalyticsRoutes } from './routes.js';
 
 // A real server slice for the requests, usage and analytics tests: SQLite stores in a temp dir, real keys,
@@ -38,6 +38,8 @@ export interface HarnessOptions {
   maxRangeDays?: number;
   /** What the usage route merges as running runners' unmetered time (none by default). */
   liveMeter?: (owner: string, now: number) => MeterRecord[];
+  /** Which engine the routes read from (default SQLite); seeding is always into the SQLite file. */
+  backend?: ReadsBackend;
 }
 
 export interface Harness {
@@ -46,7 +48,7 @@ export interface Harness {
   db: Database.Database;
   dbPath: string;
   stores: Stores;
-  reads: SqliteReads;
+  reads: PlatformReads;
   /** Authorization header values. */
   keys: { adminA: string; apiA: string; adminB: string; apiB: string };
   /** The injected clock; tests may move it. */
@@ -82,7 +84,8 @@ export async function openHarness(opts: HarnessOptions = {}): Promise<Harness> {
   };
   await stores.flush();
   const db = openDatabase(dbPath);
-  const reads = createSqliteReads({ dbPath, size: opts.poolSize ?? 0 });
+  const backend = await (opts.backend ?? sqliteBackend).open(dbPath, opts.poolSize ?? 0);
+  const reads = backend.reads;
   const clock = { now: opts.now ?? Date.UTC(2025, 0, 15, 12) };
   const app = createHttpApp({
     logger: false,
@@ -110,10 +113,14 @@ export async function openHarness(opts: HarnessOptions = {}): Promise<Harness> {
     reads,
     keys,
     clock,
-    get: (url, key = keys.apiA) => app.inject({ method: 'GET', url, headers: { authorization: key } }),
+    async get(url, key = keys.apiA) {
+      await stores.flush();
+      await backend.sync();
+      return app.inject({ method: 'GET', url, headers: { authorization: key } });
+    },
     async close() {
       await app.close();
-      await reads.pool.close();
+      await backend.close();
       db.close();
       await stores.close();
       rmSync(dir, { recursive: true, force: true });

@@ -1,5 +1,6 @@
 import { PlatformError } from '@hangar/core';
 import pg from 'pg';
+import { NulSafeClient } from './nul-safe.js';
 import type { PgSession } from './session.js';
 
 /** Options of the connection pool of one node. */
@@ -32,6 +33,7 @@ export function openPool(url: string, opts: PostgresPoolOptions = {}): pg.Pool {
     connectionTimeoutMillis: opts.connectTimeoutMs ?? 2_000,
     idleTimeoutMillis: 30_000,
     types,
+    Client: NulSafeClient,
   });
   // An idle connection dropped by a server restart emits here; the next query reconnects.
   pool.on('error', () => {});

@@ -1,6 +1,7 @@
 import type { PlatformReads } from '@hangar/core';
 import { afterAll, beforeAll } from 'vitest';
 import { type PgTestServer, startPostgres } from '../../../test-services/postgres.test-helper.js';
+import type { SqliteReads } from '../../sqlite/reads/index.js';
 import { createPostgresReads, createPostgresRollupSink } from './index.js';
 import { type SeededWorld, seedWorld } from './seed.test-helper.js';
 import { sqliteReads } from './sqlite-reads.test-helper.js';
@@ -11,7 +12,7 @@ export interface WorldFixture {
   world: SeededWorld;
   reads: PlatformReads;
   /** The same reads on the SQLite file the world was written to: the reference. */
-  sqlite: PlatformReads;
+  sqlite: SqliteReads;
   warnings: string[];
 }
 
@@ -35,10 +36,11 @@ export function useSeededWorld(): WorldFixture {
     const rows = fx.world.rollupRows;
     for (let i = 0; i < rows.length; i += 25) sinks[(i / 25) % 2]!.record(rows.slice(i, i + 25));
     await Promise.all(sinks.map((s) => s.flush()));
-    fx.sqlite = sqliteReads(fx.world.sqlite);
+    fx.sqlite = sqliteReads(fx.world.sqlitePath);
     fx.reads = createPostgresReads(fx.world.pool, { warn: (m) => fx.warnings.push(m) });
   }, 120_000);
   afterAll(async () => {
+    await fx.sqlite?.pool.close();
     await fx.world?.close();
     await fx.server?.close();
   });

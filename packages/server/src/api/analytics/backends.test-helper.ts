@@ -1,0 +1,93 @@
+import type { PlatformReads } from '@hangar/core';
+import pg from 'pg';
+import { afterAll, beforeAll, describe } from 'vitest';
+import { loadMigrations, migratePostgres } from '../../store/postgres/migrate.js';
+import { createPostgresReads } from '../../store/postgres/reads/index.js';
+import { COPIED, copyTable } from '../../store/postgres/reads/seed.test-helper.js';
+import { openReadOnly } from '../../store/sqlite/open.js';
+import { createSqliteReads } from '../../store/sqlite/reads/index.js';
+import {
+  type PgTestServer,
+  postgresMissing,
+  startPostgres,
+} from '../../test-services/postgres.test-helper.js';
+
+// The engines the route harness reads from. Tests seed one SQLite file (with SQL or the write ports); on
+// PostgreSQL every table the reads use is copied row for row into a migrated database before each request,
+// so the same tests, unchanged, ask the PostgreSQL reads and expect the SQLite answers.
+
+/** Reads over the harness's seeded SQLite file, on one engine. */
+export interface BackendReads {
+  reads: PlatformReads;
+  /** Brings the engine up to date with the SQLite file (before each request). */
+  sync(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** An engine the harness reads from. */
+export interface ReadsBackend {
+  name: 'SQLite' | 'PostgreSQL';
+  open(sqlitePath: string, poolSize: number): Promise<BackendReads>;
+}
+
+/** The embedded default: the SQLite reads (inline, or on `poolSize` worker threads). */
+export const sqliteBackend: ReadsBackend = {
+  name: 'SQLite',
+  async open(dbPath, size) {
+    const reads = createSqliteReads({ dbPath, size });
+    return { reads, sync: async () => {}, close: () => reads.pool.close() };
+  },
+};
+
+/** Tables the mirror fills; meter_rollups follows meter through PostgreSQL's trigger. */
+const MIRRORED = [...COPIED, 'request_rollups'];
+
+function postgresBackend(url: () => string): ReadsBackend {
+  return {
+    name: 'PostgreSQL',
+    async open(sqlitePath) {
+      const pool = new pg.Pool({ connectionString: url(), max: 4 });
+      pool.on('error', () => {});
+      const sync = async () => {
+        await pool.query(`TRUNCATE ${[...MIRRORED, 'meter_rollups'].join(', ')} CASCADE`);
+        const src = openReadOnly(sqlitePath);
+        try {
+          for (const table of MIRRORED) await copyTable(src, pool, table);
+        } finally {
+          src.close();
+        }
+      };
+      return { reads: createPostgresReads(pool), sync, close: () => pool.end() };
+    },
+  };
+}
+
+/**
+ * Declares `body`'s tests twice: on SQLite, and on PostgreSQL (one server and database per file, skipped
+ * with the helper's reason when PostgreSQL is not installed).
+ */
+export function describeOnBackends(title: string, body: (backend: ReadsBackend) => void): void {
+  describe(`${title} (SQLite)`, () => body(sqliteBackend));
+  describe.skipIf(postgresMissing !== null)(`${title} (PostgreSQL)`, () => {
+    let server: PgTestServer | undefined;
+    let url = '';
+    beforeAll(async () => {
+      server = await startPostgres();
+      url = await server.createDatabase();
+      const c = new pg.Client({ connectionString: url });
+      await c.connect();
+      try {
+        await migratePostgres(
+          { query: async (text, params) => (await c.query(text, params as unknown[])).rows as never },
+          await loadMigrations(),
+        );
+      } finally {
+        await c.end();
+      }
+    });
+    afterAll(async () => {
+      await server?.close();
+    });
+    body(postgresBackend(() => url));
+  });
+}
