@@ -27,7 +27,10 @@ describe('cluster settings', () => {
 
   it('takes the Redis URL from the flag over the environment, and the timing from the file', () => {
     withFile({ lease_ms: 3000, renew_ms: 500, dead_after_ms: 2000, runner_slots: 6 });
-    const env = { HANGAR_REDIS_URL: 'redis://env:6379', HANGAR_DATABASE_URL: 'postgres://db.internal/hangar' };
+    const env = {
+      HANGAR_REDIS_URL: 'redis://env:6379',
+      HANGAR_DATABASE_URL: 'postgres://db.internal/hangar',
+    };
     expect(loadConfig({ home: dir }, env, dir).cluster.redisUrl).toBe('redis://env:6379');
     const c = loadConfig(['--home', dir, '--redis-url', 'rediss://flag:6380/2'], env, dir).cluster;
     expect(c).toMatchObject({

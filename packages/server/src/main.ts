@@ -7,6 +7,8 @@ import { storageLimitsFor } from './api/files/storage-quota.js';
 import { registerPlatformApi } from './api/index.js';
 import { createRequestWindow } from './api/metrics/request-window.js';
 import { createBundleStore } from './bundles/bundle-store.js';
+import { createLeaderDuties } from './cluster/leader-duties.js';
+import { loadNodeKeys } from './cluster/node-keys.js';
 import { openClusterQueue } from './cluster/queue/wire.js';
 import { openSharedState } from './cluster/shared/wire.js';
 import { createClusterNode } from './cluster/start-node.js';
@@ -32,7 +34,6 @@ import { createDeployService } from './services/deploy.js';
 import { createKeyService } from './services/keys.js';
 import {
   createFalStorage,
-  loadOrCreateStorageSecret,
   registerStorageRoutes,
   startFileHost,
   startStorageSweeper,
@@ -46,7 +47,6 @@ import { createTextLogDestination } from './telemetry/log-text.js';
 import { observeRequests } from './telemetry/observed-requests.js';
 import { RequestRollup } from './telemetry/request-rollup.js';
 import { singleTenantKeys } from './tenancy.js';
-import { loadOrCreateWebhookKey } from './webhook-key.js';
 
 /** Options of `startServer` beyond the configuration. */
 export interface StartOptions {
@@ -103,7 +103,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   });
   const secrets = createSecretService({
     store: stores.secrets,
-    keyring: createSecretKeyring(config.secrets),
+    keyring: createSecretKeyring({ ...config.secrets, keyFileAllowed: stores.engine === 'sqlite' }),
     clock,
   });
   await openSecrets(secrets, logger).catch(async (err: unknown) => {
@@ -112,11 +112,13 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   });
   let publicUrl = config.publicUrl;
   mkdirSync(config.storageDir, { recursive: true, mode: 0o700 });
+  // Files in HANGAR_HOME on SQLite; the cluster's shared keys in PostgreSQL.
+  const signing = await loadNodeKeys(config, stores);
   const objects = openFileStore(config.objectStorage);
   logger.info({ storage: describeLocation(config.objectStorage) }, 'object storage');
   const falStorage = createFalStorage({
     objects,
-    secret: loadOrCreateStorageSecret(join(config.storageDir, 'upload-key')),
+    secret: signing.uploadKey,
     clock,
     publicUrl: () => publicUrl,
     maxObjectBytes: config.storage.maxObjectBytes,
@@ -159,6 +161,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     logBus,
     machineTypes: { ...config.machineTypes },
     nodeId: config.nodeId,
+    sharedRegistry: cluster.mode === 'cluster',
     ...(gpus ? { gpuCapacity: (request: GpuRequest) => gpus.allocator.capacity(request) } : {}),
     dataRoot: config.dataRoot,
     ...(ownerSync ? { dataDirs: ownerSync } : {}),
@@ -264,7 +267,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       allowlist: [...config.webhooks.allowlist],
       outbox: stores.outbox,
       retryBaseMs: config.webhooks.retryBaseS * 1000,
-      privateKeyPem: loadOrCreateWebhookKey(join(config.home, 'webhook-key.pem')),
+      privateKeyPem: signing.webhookPem,
     },
     logger,
     streams,
@@ -274,7 +277,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   registerRealtime(http, gateway, {
     authenticator,
     ...(authThrottle ? { authThrottle } : {}),
-    tokenSecret: loadOrCreateStorageSecret(join(config.home, 'realtime-key')),
+    tokenSecret: signing.realtimeKey,
     onError: (err) => logger.error({ err }, 'WebSocket connection failed'),
   });
   /** A bundle's tree is unpacked again from its archive if it went missing (e.g. a cleared cache). */
@@ -317,7 +320,24 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   registerStorageRoutes(http, { storage: falStorage, objects });
   const sweeper = startStorageSweeper(falStorage, config.storage.sweepIntervalS * 1000, logger);
 
-  cluster.start({ http, stores, supervisor, gpus, objects, clock, ids, publicUrl: () => publicUrl });
+  const leaderDuties = createLeaderDuties({
+    stores,
+    requests,
+    apps: stores.apps,
+    workQueue: clusterQueue?.workQueue ?? null,
+    logger,
+  });
+  cluster.start({
+    http,
+    stores,
+    supervisor,
+    gpus,
+    objects,
+    clock,
+    ids,
+    publicUrl: () => publicUrl,
+    ...leaderDuties,
+  });
   registerDashboard(http, DASHBOARD_DIST);
 
   await supervisor.recover();
@@ -328,7 +348,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     }
     await appOps.restore(app).catch((err) => logger.error({ err, app: app.name }, 'redeploy failed'));
   }
-  await gateway.recover();
+  // In a cluster, the others' unfinished requests are theirs (or the leader's, once they are dead).
+  await gateway.recover(cluster.mode === 'cluster' ? { acceptedBy: config.nodeId } : undefined);
 
   const deployed: string[] = [];
   if (opts.demo) {

@@ -5,8 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NodesView } from '../../cluster/node-view.js';
 import { CONFIG_FILE, loadConfig } from '../../config.js';
 import { type RunningServer, startServer } from '../../main.js';
-import { type PgTestServer, postgresMissing, startPostgres } from '../../test-services/postgres.test-helper.js';
 import { waitFor } from '../../test-services/ports.test-helper.js';
+import {
+  type PgTestServer,
+  postgresMissing,
+  startPostgres,
+} from '../../test-services/postgres.test-helper.js';
 import { type RedisTestServer, redisMissing, startRedis } from '../../test-services/redis.test-helper.js';
 
 const homes: string[] = [];

@@ -6,7 +6,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONFIG_FILE, loadConfig } from '../../config.js';
 import { type RunningServer, startServer } from '../../main.js';
-import { type PgTestServer, postgresMissing, startPostgres } from '../../test-services/postgres.test-helper.js';
+import {
+  type PgTestServer,
+  postgresMissing,
+  startPostgres,
+} from '../../test-services/postgres.test-helper.js';
 import { type RedisTestServer, redisMissing, startRedis } from '../../test-services/redis.test-helper.js';
 
 describe.skipIf(redisMissing !== null || postgresMissing !== null)('servers sharing Redis', () => {
@@ -23,7 +27,9 @@ describe.skipIf(redisMissing !== null || postgresMissing !== null)('servers shar
     const limits = { rate_limit: { requests_per_second: 0.01, burst: 4 } };
     writeFileSync(join(home, CONFIG_FILE), JSON.stringify({ limits }));
     const env = { HANGAR_LOG_LEVEL: 'silent', HANGAR_NODE_ID: node, HANGAR_ADMIN_KEY: adminKey };
-    const server = await startServer(loadConfig({ port: '0', home, redisUrl: redis.url, databaseUrl }, env, home));
+    const server = await startServer(
+      loadConfig({ port: '0', home, redisUrl: redis.url, databaseUrl }, env, home),
+    );
     servers.push(server);
     return server;
   };
