@@ -188,16 +188,21 @@ const runnerKind = upsertKind<RunnerRow>(
     r.stateSince,
     JSON.stringify(r.times),
     r.gpus?.length ? JSON.stringify(r.gpus) : null,
+    r.nodeId ?? null,
+    r.environment ?? null,
+    r.isSurge ?? null,
   ],
   `INSERT INTO runners (runner_id, owner, app, revision_id, machine_type, pid, state, started_at, ended_at,
-     metered_until, state_since, state_times, gpu_usage)
+     metered_until, state_since, state_times, gpu_usage, node_id, environment, is_surge)
    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-     $8::float8[], $9::float8[], $10::float8[], $11::float8[], $12::text[], $13::text[])
+     $8::float8[], $9::float8[], $10::float8[], $11::float8[], $12::text[], $13::text[], $14::text[],
+     $15::text[], $16::boolean[])
    ON CONFLICT (runner_id) DO UPDATE SET owner = excluded.owner, app = excluded.app,
      revision_id = excluded.revision_id, machine_type = excluded.machine_type, pid = excluded.pid,
      state = excluded.state, started_at = excluded.started_at, ended_at = excluded.ended_at,
      metered_until = excluded.metered_until, state_since = excluded.state_since,
-     state_times = excluded.state_times, gpu_usage = excluded.gpu_usage`,
+     state_times = excluded.state_times, gpu_usage = excluded.gpu_usage, node_id = excluded.node_id,
+     environment = excluded.environment, is_surge = excluded.is_surge`,
 );
 
 /** The registry of runners on PostgreSQL; upserts are batched, reads wait for them. */
