@@ -7,6 +7,7 @@ import { storageLimitsFor } from './api/files/storage-quota.js';
 import { registerPlatformApi } from './api/index.js';
 import { createRequestWindow } from './api/metrics/request-window.js';
 import { createBundleStore } from './bundles/bundle-store.js';
+import { startAppSync } from './cluster/app-sync.js';
 import { createLeaderDuties } from './cluster/leader-duties.js';
 import { loadNodeKeys } from './cluster/node-keys.js';
 import { openClusterQueue } from './cluster/queue/wire.js';
@@ -350,6 +351,18 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   }
   // In a cluster, the others' unfinished requests are theirs (or the leader's, once they are dead).
   await gateway.recover(cluster.mode === 'cluster' ? { acceptedBy: config.nodeId } : undefined);
+  // Apps deployed, moved or removed through other nodes are followed from the shared app store.
+  const appSync =
+    cluster.mode === 'cluster'
+      ? startAppSync({
+          apps: stores.apps,
+          restore: (app) => appOps.restore(app),
+          removeLocal: (owner, app) => localSupervisor.remove(owner, app),
+          serves: (app) => !singleTenant || app.owner === config.owner,
+          logger,
+        })
+      : null;
+  await appSync?.run();
 
   const deployed: string[] = [];
   if (opts.demo) {
@@ -376,6 +389,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       draining = true;
       const deadline = clock() + config.shutdownDeadlineMs;
       await cluster.drain();
+      await appSync?.close();
       await supervisor.close(Math.max(0, deadline - clock()));
       await cluster.close();
       // Runners are gone: their last changes are published before the store closes.
