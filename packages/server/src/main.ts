@@ -17,6 +17,7 @@ import type { Config } from './config.js';
 import {
   createGateway,
   createTimeOrderedIds,
+  type Gateway,
   registerGatewayRoutes,
   registerRealtime,
 } from './gateway/index.js';
@@ -245,11 +246,14 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     ]),
     secrets.mask,
   );
+  let gatewayRef: { webhookRecorded: Gateway['webhookRecorded'] } | null = null;
   await clusterQueue?.start({
     requests,
     manifestOf: async (owner, app) => (await stores.apps.getApp(owner, app))?.manifest ?? null,
     resultTtlMs: config.limits.resultTtlS * 1000,
     jsonCap: config.limits.jsonPayloadCap,
+    // Webhooks of requests run here leave from here, even when their accepting node is gone.
+    onRecorded: (rec, response) => gatewayRef?.webhookRecorded(rec, response),
   });
   const gateway = createGateway({
     dispatcher: supervisor,
@@ -274,6 +278,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     streams,
     ...(shared.statusFeed ? { statusFeed: shared.statusFeed } : {}),
   });
+  gatewayRef = gateway;
   registerGatewayRoutes(http, gateway);
   registerRealtime(http, gateway, {
     authenticator,

@@ -1,4 +1,4 @@
-import type { UnfinishedFilter } from '@hangar/core';
+import type { RequestRecord, StoredResult, UnfinishedFilter } from '@hangar/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { addFastLane, type HttpApp } from '../http/app.js';
 import type { FastLane } from '../http/fast-lane.js';
@@ -29,6 +29,8 @@ export interface Gateway {
    * node accepted (`{ acceptedBy }`): the others belong to live nodes or to the leader's dead-node duty.
    */
   recover(filter?: UnfinishedFilter): Promise<void>;
+  /** Arms the webhook of a request this node ran for another (cluster queue) and recorded. */
+  webhookRecorded(rec: RequestRecord, response: StoredResult): void;
   /** Stops timers, waits for requests already running on a runner, then stops sending webhooks. */
   close(): Promise<void>;
 }
@@ -66,6 +68,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
 
   return {
     context,
+    webhookRecorded: (rec, response) => webhooks.recorded(rec, response),
     async recover(filter) {
       await recoverRequests(context, filter);
     },
