@@ -1,7 +1,7 @@
 // A two-node cluster (real `hangar serve` processes over PostgreSQL and Redis) loses the node that accepted
 // the work, with kill -9: its queued and running requests are completed by the other node, their webhooks
 // still arrive (the outbox is in PostgreSQL), and its sync call is closed by the leader as the connection
-// error its caller saw.
+// error its caller saw. Before that, the other node restarts and leaves that running sync call alone.
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -27,6 +27,7 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, ms: nu
 
 describe.skipIf(clusterMissing !== null)('a cluster losing the node that accepted the work', () => {
   let cluster: TestCluster;
+  let db: pg.Client;
   let receiver: Server;
   let hookUrl = '';
   const hooks = new Map<string, { status: string }[]>();
@@ -48,8 +49,11 @@ describe.skipIf(clusterMissing !== null)('a cluster losing the node that accepte
       nodes: 2,
       config: { webhooks: { allow_private: true, retry_base_s: 0.5 } },
     });
+    db = new pg.Client({ connectionString: cluster.databaseUrl });
+    await db.connect();
   }, SLOW);
   afterAll(async () => {
+    await db?.end();
     await cluster?.close();
     receiver?.closeAllConnections();
     await new Promise((r) => receiver?.close(r));
@@ -98,6 +102,22 @@ describe.skipIf(clusterMissing !== null)('a cluster losing the node that accepte
         headers: { authorization: `Key ${cluster.adminKey}`, 'content-type': 'application/json' },
         body: JSON.stringify({ sleep_ms: 30_000 }),
       }).catch(() => null);
+      // Node B restarts meanwhile: its start-up recovery leaves node A's running sync call alone.
+      const openSyncOfA = async () => {
+        const { rows } = await db.query(
+          "SELECT count(*)::int AS n FROM requests WHERE mode = 'sync' AND node_id = $1 AND status <> 'COMPLETED'",
+          [cluster.nodeId(0)],
+        );
+        return rows[0]?.n as number;
+      };
+      await waitFor(
+        'the sync call recorded',
+        async () => ((await openSyncOfA()) === 1 ? true : undefined),
+        30_000,
+      );
+      await cluster.stopNode(1);
+      await cluster.startNode(1);
+      expect(await openSyncOfA()).toBe(1);
       const ids: string[] = [];
       for (let n = 0; n < 4; n++) {
         const r = await call(0, 'POST', `/queue/demo/echo?fal_webhook=${encodeURIComponent(hookUrl)}`, {
@@ -135,31 +155,23 @@ describe.skipIf(clusterMissing !== null)('a cluster losing the node that accepte
         expect(JSON.stringify(result.body)).toContain(`"n":${n}`);
       }
 
-      const db = new pg.Client({ connectionString: cluster.databaseUrl });
-      await db.connect();
-      try {
-        const closed = await waitFor(
-          'the sync call closed by the leader',
-          async () => {
-            const { rows } = await db.query(
-              "SELECT status, status_code, error_class, node_id FROM requests WHERE mode = 'sync' AND node_id = $1 AND json_input LIKE '%30000%'",
-              [cluster.nodeId(0)],
-            );
-            return rows[0]?.status === 'COMPLETED' ? rows[0] : undefined;
-          },
-          30_000,
-        );
-        expect(closed).toMatchObject({ status_code: 502, error_class: 'connection' });
-        const { rows } = await db.query(
-          'SELECT request_id, node_id, status FROM requests WHERE request_id = ANY($1)',
-          [ids],
-        );
-        expect(rows.map((r) => [r.node_id, r.status])).toEqual(
-          ids.map(() => [cluster.nodeId(0), 'COMPLETED']),
-        );
-      } finally {
-        await db.end();
-      }
+      const closed = await waitFor(
+        'the sync call closed by the leader',
+        async () => {
+          const { rows } = await db.query(
+            "SELECT status, status_code, error_class, node_id FROM requests WHERE mode = 'sync' AND node_id = $1 AND json_input LIKE '%30000%'",
+            [cluster.nodeId(0)],
+          );
+          return rows[0]?.status === 'COMPLETED' ? rows[0] : undefined;
+        },
+        30_000,
+      );
+      expect(closed).toMatchObject({ status_code: 502, error_class: 'connection' });
+      const { rows } = await db.query(
+        'SELECT request_id, node_id, status FROM requests WHERE request_id = ANY($1)',
+        [ids],
+      );
+      expect(rows.map((r) => [r.node_id, r.status])).toEqual(ids.map(() => [cluster.nodeId(0), 'COMPLETED']));
 
       // Webhooks of the dead node's requests: armed and sent by node B, which ran them (at least once each),
       // well before the outbox's repair pass (a minute) would have armed them.
