@@ -115,9 +115,20 @@ describe.skipIf(clusterMissing !== null)('a cluster losing the node that accepte
         async () => ((await openSyncOfA()) === 1 ? true : undefined),
         30_000,
       );
+      const liveRunnersOfA = async () => {
+        const { rows } = await db.query(
+          'SELECT count(*)::int AS n FROM runners WHERE node_id = $1 AND ended_at IS NULL',
+          [cluster.nodeId(0)],
+        );
+        return rows[0]?.n as number;
+      };
+      const runnersOfA = await liveRunnersOfA();
+      expect(runnersOfA).toBeGreaterThan(0);
       await cluster.stopNode(1);
       await cluster.startNode(1);
+      // ... and node A's runners, which the registry shows alive.
       expect(await openSyncOfA()).toBe(1);
+      expect(await liveRunnersOfA()).toBe(runnersOfA);
       const ids: string[] = [];
       for (let n = 0; n < 4; n++) {
         const r = await call(0, 'POST', `/queue/demo/echo?fal_webhook=${encodeURIComponent(hookUrl)}`, {
