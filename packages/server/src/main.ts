@@ -1,8 +1,7 @@
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type GpuRequest, type Revision, systemClock, uuidIds } from '@hangar/core';
-import { pino } from 'pino';
+import { type App, type GpuRequest, type Revision, systemClock, uuidIds } from '@hangar/core';
 import { storageLimitsFor } from './api/files/storage-quota.js';
 import { registerPlatformApi } from './api/index.js';
 import { createRequestWindow } from './api/metrics/request-window.js';
@@ -23,14 +22,14 @@ import {
 } from './gateway/index.js';
 import { createHttpApp } from './http/app.js';
 import { createAuthenticator } from './http/auth.js';
-import { createAuthThrottle } from './http/auth-throttle.js';
 import { registerDashboard } from './http/dashboard-static.js';
 import { registerOpenApi } from './http/openapi.js';
 import { openRunnerDriver } from './runner-driver.js';
 import { createSupervisor } from './runners/supervisor.js';
 import { createSecretKeyring } from './secrets/keyring.js';
 import { maskRecordedPayloads } from './secrets/mask-recorded.js';
-import { createSecretService, type SecretService } from './secrets/secret-service.js';
+import { createSecretService } from './secrets/secret-service.js';
+import { authThrottleOf, createLogger, demoDirs, openSecrets } from './server-setup.js';
 import { createAppOps } from './services/app-ops.js';
 import { createDeployService } from './services/deploy.js';
 import { createKeyService } from './services/keys.js';
@@ -45,7 +44,6 @@ import { createOwnerSync } from './storage/owner-sync.js';
 import { createPayloadStore } from './storage/payloads.js';
 import { openStores } from './store/open-stores.js';
 import { QUERY_THREAD_NICE, queryWorkerCount } from './store/sqlite/reads/index.js';
-import { createTextLogDestination } from './telemetry/log-text.js';
 import { observeRequests } from './telemetry/observed-requests.js';
 import { RequestRollup } from './telemetry/request-rollup.js';
 import { singleTenantKeys } from './tenancy.js';
@@ -208,17 +206,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   });
 
   let draining = false;
-  const failures = config.limits.authFailures;
-  const authThrottle =
-    failures.perAddress > 0 || failures.perKey > 0
-      ? createAuthThrottle({
-          perAddress: failures.perAddress,
-          perKey: failures.perKey,
-          windowMs: failures.windowS * 1000,
-          maxTracked: failures.maxTracked,
-          clock,
-        })
-      : undefined;
+  const authThrottle = authThrottleOf(config, clock);
   const http = createHttpApp({
     logger,
     authenticator,
@@ -326,13 +314,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   registerStorageRoutes(http, { storage: falStorage, objects });
   const sweeper = startStorageSweeper(falStorage, config.storage.sweepIntervalS * 1000, logger);
 
-  const leaderDuties = createLeaderDuties({
-    stores,
-    requests,
-    apps: stores.apps,
-    workQueue: clusterQueue?.workQueue ?? null,
-    logger,
-  });
+  const workQueue = clusterQueue?.workQueue ?? null;
+  const leaderDuties = createLeaderDuties({ stores, requests, apps: stores.apps, workQueue, logger });
   cluster.start({
     http,
     stores,
@@ -357,16 +340,10 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   // In a cluster, the others' unfinished requests are theirs (or the leader's, once they are dead).
   await gateway.recover(cluster.mode === 'cluster' ? { acceptedBy: config.nodeId } : undefined);
   // Apps deployed, moved or removed through other nodes are followed from the shared app store.
-  const appSync =
-    cluster.mode === 'cluster'
-      ? startAppSync({
-          apps: stores.apps,
-          restore: (app) => appOps.restore(app),
-          removeLocal: (owner, app) => localSupervisor.remove(owner, app),
-          serves: (app) => !singleTenant || app.owner === config.owner,
-          logger,
-        })
-      : null;
+  const serves = (app: App) => !singleTenant || app.owner === config.owner;
+  const { restore } = appOps;
+  const sync = { apps: stores.apps, restore, removeLocal: localSupervisor.remove, serves, logger };
+  const appSync = cluster.mode === 'cluster' ? startAppSync(sync) : null;
   await appSync?.run();
 
   const deployed: string[] = [];
@@ -416,29 +393,4 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   };
 
   return { url, adminKey: bootstrap.created ? bootstrap.key : null, deployed, shutdown };
-}
-
-/** Checks the secrets keys (throwing a SecretsKeyError when they cannot open what is stored) and re-seals. */
-async function openSecrets(secrets: SecretService, logger: ReturnType<typeof createLogger>): Promise<void> {
-  const report = await secrets.start();
-  if (report.resealed > 0)
-    logger.info({ resealed: report.resealed }, 'secrets re-sealed with the current key');
-  for (const { owner, name } of report.unreadable) {
-    logger.error({ owner, secret: name }, 'stored secret does not authenticate: set it again');
-  }
-}
-
-/** pino on stdout: JSON lines, or readable text lines for a person at a terminal (`log_format`). */
-function createLogger(config: Config) {
-  const options = { level: config.logLevel, base: undefined };
-  const text = config.logFormat === 'text' || (config.logFormat === 'auto' && process.stdout.isTTY === true);
-  return text ? pino(options, createTextLogDestination(process.stdout)) : pino(options);
-}
-
-/** App directories (those holding a hangar.json) directly under `root`. */
-function demoDirs(root: string): string[] {
-  if (!existsSync(root)) return [];
-  return readdirSync(root, { withFileTypes: true })
-    .filter((e) => e.isDirectory() && existsSync(join(root, e.name, 'hangar.json')))
-    .map((e) => resolve(join(root, e.name)));
 }
