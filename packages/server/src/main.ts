@@ -1,5 +1,4 @@
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type App, type GpuRequest, type Revision, systemClock, uuidIds } from '@hangar/core';
 import { storageLimitsFor } from './api/files/storage-quota.js';
