@@ -2,7 +2,7 @@
 // shared by every node (as an S3 bucket would be), and N `hangar serve` processes, each with its own home,
 // port and node id, all with the same admin key.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -47,6 +47,8 @@ export interface ClusterOptions {
   env?: Record<string, string | undefined>;
   /** Extra `hangar serve` arguments for every node. */
   args?: string[];
+  /** The configuration file (`hangar.config.json`) of every node. */
+  config?: object;
 }
 
 /** Starts PostgreSQL, Redis and `nodes` server processes, one after the other (the first migrates). */
@@ -64,6 +66,7 @@ export async function startCluster(opts: ClusterOptions): Promise<TestCluster> {
   async function startNode(i: number): Promise<ServerProcess> {
     const home = join(root, nodeId(i));
     mkdirSync(home, { recursive: true });
+    if (opts.config) writeFileSync(join(home, 'hangar.config.json'), JSON.stringify(opts.config));
     const s = await startServerProcess(
       home,
       ['--database-url', databaseUrl, '--redis-url', redis.url, ...(opts.args ?? [])],

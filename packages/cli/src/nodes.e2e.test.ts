@@ -3,6 +3,11 @@ import { join } from 'node:path';
 import type { NodesView } from '@hangar/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  type PgTestServer,
+  postgresMissing,
+  startPostgres,
+} from '../../server/src/test-services/postgres.test-helper.js';
+import {
   type RedisTestServer,
   redisMissing,
   startRedis,
@@ -21,21 +26,25 @@ import {
 const SLOW = 120_000;
 const KEY = 'nodes_admin:nodes-e2e-secret-0123456789abcdef';
 
-// Real `hangar serve` processes of one cluster over a real redis-server: the operator's view through the
+// Real `hangar serve` processes of one cluster over a real redis-server and PostgreSQL: the operator's view through the
 // CLI, a node killed with SIGKILL (the other leads and declares it dead), and one drained with SIGTERM.
-describe.skipIf(redisMissing !== null)('hangar nodes over a cluster', () => {
+describe.skipIf(redisMissing !== null || postgresMissing !== null)('hangar nodes over a cluster', () => {
   let redis: RedisTestServer;
+  let pg: PgTestServer;
+  let databaseUrl: string;
   let dir: ReturnType<typeof tempDir>;
   const children: ReturnType<typeof spawnCli>[] = [];
 
   beforeAll(async () => {
     requireBuiltCli();
-    redis = await startRedis();
+    [redis, pg] = await Promise.all([startRedis(), startPostgres()]);
+    databaseUrl = await pg.createDatabase();
     dir = tempDir('hangar-nodes-e2e-');
   }, SLOW);
   afterAll(async () => {
     for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
     await redis?.close();
+    await pg?.close();
     dir?.remove();
   });
 
@@ -45,7 +54,10 @@ describe.skipIf(redisMissing !== null)('hangar nodes over a cluster', () => {
     const cluster = { lease_ms: 3000, renew_ms: 300, dead_after_ms: 3000 };
     writeFileSync(join(home, 'hangar.config.json'), JSON.stringify({ cluster }));
     const env = cleanEnv(join(dir.path, 'config'), { HANGAR_NODE_ID: id, HANGAR_ADMIN_KEY: KEY });
-    const child = spawnCli(['serve', '--port', '0', '--home', home, '--redis-url', redis.url], env);
+    const child = spawnCli(
+      ['serve', '--port', '0', '--home', home, '--redis-url', redis.url, '--database-url', databaseUrl],
+      env,
+    );
     children.push(child);
     const [, url = ''] = await waitForOutput(child, child.out, /listening on (http:\/\/\S+)\n/);
     return { child, url, env: { ...env, HANGAR_URL: url, HANGAR_KEY: KEY } };

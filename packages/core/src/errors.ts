@@ -148,6 +148,12 @@ export const ERRORS = {
     message: 'The owner already has the maximum number of secrets (200)',
   },
   SECRET_NOT_FOUND: { type: 'not_found', status: 404, message: 'Secret not found' },
+  SECRETS_KEY_REQUIRED: {
+    type: 'server_error',
+    status: 503,
+    message:
+      'Secrets cannot be set: this server keeps them in a shared database and has no HANGAR_SECRETS_KEY',
+  },
   SECRET_UNREADABLE: {
     type: 'server_error',
     status: 500,

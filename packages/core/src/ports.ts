@@ -72,6 +72,12 @@ export interface StoredResult {
   headers?: Record<string, string>;
 }
 
+/** Which unfinished requests `listUnfinished` answers. */
+export interface UnfinishedFilter {
+  /** The node id that accepted them. */
+  acceptedBy?: string;
+}
+
 /**
  * Requests, durable from acceptance: `insert` resolves only once the row is committed, so a request
  * that was given an id survives a crash. Updates are micro-batched.
@@ -90,8 +96,12 @@ export interface RequestStore {
   getResult(requestId: string): Promise<StoredResult | null>;
   /** The raw input of a request not yet completed (needed to run or retry it). */
   getInput(requestId: string): Promise<Buffer | null>;
-  /** Requests accepted but not completed, oldest first: the work to resume after a restart. */
-  listUnfinished(): Promise<RequestRecord[]>;
+  /**
+   * Requests accepted but not completed, oldest first: the work to resume after a restart. With
+   * `acceptedBy`, only those accepted by that node (a database shared by a cluster records the accepting
+   * node; a store only one node writes holds that node's requests alone, and answers them all).
+   */
+  listUnfinished(opts?: UnfinishedFilter): Promise<RequestRecord[]>;
   /**
    * Drops stored results (and raw inputs) that expired before `now`, with their `input`/`result` object
    * references (`PayloadPart`). Returns how many.

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type RunningServer, startServer } from '@hangar/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { postgresMissing, startPostgres } from '../../server/src/test-services/postgres.test-helper.js';
 import { redisMissing, startRedis } from '../../server/src/test-services/redis.test-helper.js';
 import {
   type BrowserSession,
@@ -16,8 +17,11 @@ const hasChromium = existsSync(CHROMIUM);
 const KEY = 'nodes_dash:nodes-dashboard-secret-0123456789';
 const homes: string[] = [];
 
-/** A real server in a fresh home with a known ADMIN key; in a cluster when `redisUrl` is given. */
-async function serve(nodeId: string, redisUrl?: string): Promise<RunningServer> {
+/** A real server in a fresh home with a known ADMIN key; in a cluster when `engines` are given. */
+async function serve(
+  nodeId: string,
+  engines?: { redisUrl: string; databaseUrl: string },
+): Promise<RunningServer> {
   const home = mkdtempSync(join(tmpdir(), 'hangar-nodes-dash-'));
   homes.push(home);
   // Both servers share this process: no short dead threshold (a start may stall heartbeats).
@@ -27,7 +31,7 @@ async function serve(nodeId: string, redisUrl?: string): Promise<RunningServer> 
     HANGAR_LOG_LEVEL: 'silent',
     HANGAR_ADMIN_KEY: KEY,
     HANGAR_NODE_ID: nodeId,
-    ...(redisUrl ? { HANGAR_REDIS_URL: redisUrl } : {}),
+    ...(engines ? { HANGAR_REDIS_URL: engines.redisUrl, HANGAR_DATABASE_URL: engines.databaseUrl } : {}),
   };
   return startServer(loadConfig({ port: '0', home }, env, home));
 }
@@ -73,17 +77,18 @@ describe.skipIf(!hasChromium)('the nodes page in Chromium', () => {
     }
   }, 60_000);
 
-  it.skipIf(redisMissing !== null)(
+  it.skipIf(redisMissing !== null || postgresMissing !== null)(
     'shows a node joining and one leaving a cluster without a reload',
     async () => {
-      const redis = await startRedis();
-      const a = await serve('node-a', redis.url);
+      const [redis, pg] = await Promise.all([startRedis(), startPostgres()]);
+      const engines = { redisUrl: redis.url, databaseUrl: await pg.createDatabase() };
+      const a = await serve('node-a', engines);
       let b: RunningServer | null = null;
       try {
         const { page } = browser;
         await page.goto(`${a.url}/nodes`);
         await page.locator('tr[data-node="node-a"]').waitFor();
-        b = await serve('node-b', redis.url);
+        b = await serve('node-b', engines);
         await page.locator('tr[data-node="node-b"]').waitFor({ timeout: 15_000 });
         // Both servers share this test's one event loop: a start can hold up renewals past the lease.
         const leaderIs = (ids: string[]) =>
@@ -104,6 +109,7 @@ describe.skipIf(!hasChromium)('the nodes page in Chromium', () => {
         await b?.shutdown();
         await a.shutdown();
         await redis.close();
+        await pg.close();
       }
     },
     90_000,

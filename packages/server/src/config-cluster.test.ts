@@ -27,7 +27,10 @@ describe('cluster settings', () => {
 
   it('takes the Redis URL from the flag over the environment, and the timing from the file', () => {
     withFile({ lease_ms: 3000, renew_ms: 500, dead_after_ms: 2000, runner_slots: 6 });
-    const env = { HANGAR_REDIS_URL: 'redis://env:6379' };
+    const env = {
+      HANGAR_REDIS_URL: 'redis://env:6379',
+      HANGAR_DATABASE_URL: 'postgres://db.internal/hangar',
+    };
     expect(loadConfig({ home: dir }, env, dir).cluster.redisUrl).toBe('redis://env:6379');
     const c = loadConfig(['--home', dir, '--redis-url', 'rediss://flag:6380/2'], env, dir).cluster;
     expect(c).toMatchObject({
@@ -54,5 +57,21 @@ describe('cluster settings', () => {
     })();
     expect(err).toBeInstanceOf(ConfigError);
     expect(err?.message).not.toContain('hunter2');
+  });
+
+  it('refuses Redis without PostgreSQL (every node must read the same requests), and allows PostgreSQL alone', () => {
+    const err = (() => {
+      try {
+        loadConfig({ home: dir }, { HANGAR_REDIS_URL: 'redis://:pw@cache:6379' }, dir);
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err?.message).toMatch(/HANGAR_REDIS_URL .* needs HANGAR_DATABASE_URL/);
+    expect(err?.message).not.toContain('pw@');
+    const alone = loadConfig({ home: dir }, { HANGAR_DATABASE_URL: 'postgres://u:pw@db/hangar' }, dir);
+    expect(alone.postgres.url).toBe('postgres://u:pw@db/hangar');
+    expect(alone.redisUrl).toBeNull();
   });
 });

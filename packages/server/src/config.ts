@@ -261,6 +261,11 @@ export function loadConfig(
       keyPath: join(home, 'secrets.key'),
     },
   };
+  if (config.redisUrl !== null && config.postgres.url === null) {
+    throw new ConfigError(
+      'HANGAR_REDIS_URL (--redis-url) needs HANGAR_DATABASE_URL (--database-url): every node of a cluster must read the same PostgreSQL database',
+    );
+  }
   return deepFreeze(config);
 }
 

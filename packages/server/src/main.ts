@@ -1,12 +1,13 @@
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { type GpuRequest, type Revision, systemClock, uuidIds } from '@hangar/core';
-import { pino } from 'pino';
+import { type App, type GpuRequest, type Revision, systemClock, uuidIds } from '@hangar/core';
 import { storageLimitsFor } from './api/files/storage-quota.js';
 import { registerPlatformApi } from './api/index.js';
 import { createRequestWindow } from './api/metrics/request-window.js';
 import { createBundleStore } from './bundles/bundle-store.js';
+import { startAppSync } from './cluster/app-sync.js';
+import { createLeaderDuties } from './cluster/leader-duties.js';
+import { loadNodeKeys } from './cluster/node-keys.js';
 import { openClusterQueue } from './cluster/queue/wire.js';
 import { openSharedState } from './cluster/shared/wire.js';
 import { createClusterNode } from './cluster/start-node.js';
@@ -14,25 +15,25 @@ import type { Config } from './config.js';
 import {
   createGateway,
   createTimeOrderedIds,
+  type Gateway,
   registerGatewayRoutes,
   registerRealtime,
 } from './gateway/index.js';
 import { createHttpApp } from './http/app.js';
 import { createAuthenticator } from './http/auth.js';
-import { createAuthThrottle } from './http/auth-throttle.js';
 import { registerDashboard } from './http/dashboard-static.js';
 import { registerOpenApi } from './http/openapi.js';
 import { openRunnerDriver } from './runner-driver.js';
 import { createSupervisor } from './runners/supervisor.js';
 import { createSecretKeyring } from './secrets/keyring.js';
 import { maskRecordedPayloads } from './secrets/mask-recorded.js';
-import { createSecretService, type SecretService } from './secrets/secret-service.js';
+import { createSecretService } from './secrets/secret-service.js';
+import { authThrottleOf, createLogger, demoDirs, openSecrets } from './server-setup.js';
 import { createAppOps } from './services/app-ops.js';
 import { createDeployService } from './services/deploy.js';
 import { createKeyService } from './services/keys.js';
 import {
   createFalStorage,
-  loadOrCreateStorageSecret,
   registerStorageRoutes,
   startFileHost,
   startStorageSweeper,
@@ -42,11 +43,9 @@ import { createOwnerSync } from './storage/owner-sync.js';
 import { createPayloadStore } from './storage/payloads.js';
 import { openStores } from './store/open-stores.js';
 import { QUERY_THREAD_NICE, queryWorkerCount } from './store/sqlite/reads/index.js';
-import { createTextLogDestination } from './telemetry/log-text.js';
 import { observeRequests } from './telemetry/observed-requests.js';
 import { RequestRollup } from './telemetry/request-rollup.js';
 import { singleTenantKeys } from './tenancy.js';
-import { loadOrCreateWebhookKey } from './webhook-key.js';
 
 /** Options of `startServer` beyond the configuration. */
 export interface StartOptions {
@@ -103,7 +102,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   });
   const secrets = createSecretService({
     store: stores.secrets,
-    keyring: createSecretKeyring(config.secrets),
+    keyring: createSecretKeyring({ ...config.secrets, keyFileAllowed: stores.engine === 'sqlite' }),
     clock,
   });
   await openSecrets(secrets, logger).catch(async (err: unknown) => {
@@ -112,11 +111,13 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   });
   let publicUrl = config.publicUrl;
   mkdirSync(config.storageDir, { recursive: true, mode: 0o700 });
+  // Files in HANGAR_HOME on SQLite; the cluster's shared keys in PostgreSQL.
+  const signing = await loadNodeKeys(config, stores);
   const objects = openFileStore(config.objectStorage);
   logger.info({ storage: describeLocation(config.objectStorage) }, 'object storage');
   const falStorage = createFalStorage({
     objects,
-    secret: loadOrCreateStorageSecret(join(config.storageDir, 'upload-key')),
+    secret: signing.uploadKey,
     clock,
     publicUrl: () => publicUrl,
     maxObjectBytes: config.storage.maxObjectBytes,
@@ -159,6 +160,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     logBus,
     machineTypes: { ...config.machineTypes },
     nodeId: config.nodeId,
+    sharedRegistry: cluster.mode === 'cluster',
     ...(gpus ? { gpuCapacity: (request: GpuRequest) => gpus.allocator.capacity(request) } : {}),
     dataRoot: config.dataRoot,
     ...(ownerSync ? { dataDirs: ownerSync } : {}),
@@ -203,17 +205,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   });
 
   let draining = false;
-  const failures = config.limits.authFailures;
-  const authThrottle =
-    failures.perAddress > 0 || failures.perKey > 0
-      ? createAuthThrottle({
-          perAddress: failures.perAddress,
-          perKey: failures.perKey,
-          windowMs: failures.windowS * 1000,
-          maxTracked: failures.maxTracked,
-          clock,
-        })
-      : undefined;
+  const authThrottle = authThrottleOf(config, clock);
   const http = createHttpApp({
     logger,
     authenticator,
@@ -241,11 +233,14 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     ]),
     secrets.mask,
   );
+  let gatewayRef: { webhookRecorded: Gateway['webhookRecorded'] } | null = null;
   await clusterQueue?.start({
     requests,
     manifestOf: async (owner, app) => (await stores.apps.getApp(owner, app))?.manifest ?? null,
     resultTtlMs: config.limits.resultTtlS * 1000,
     jsonCap: config.limits.jsonPayloadCap,
+    // Webhooks of requests run here leave from here, even when their accepting node is gone.
+    onRecorded: (rec, response) => gatewayRef?.webhookRecorded(rec, response),
   });
   const gateway = createGateway({
     dispatcher: supervisor,
@@ -264,17 +259,18 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       allowlist: [...config.webhooks.allowlist],
       outbox: stores.outbox,
       retryBaseMs: config.webhooks.retryBaseS * 1000,
-      privateKeyPem: loadOrCreateWebhookKey(join(config.home, 'webhook-key.pem')),
+      privateKeyPem: signing.webhookPem,
     },
     logger,
     streams,
     ...(shared.statusFeed ? { statusFeed: shared.statusFeed } : {}),
   });
+  gatewayRef = gateway;
   registerGatewayRoutes(http, gateway);
   registerRealtime(http, gateway, {
     authenticator,
     ...(authThrottle ? { authThrottle } : {}),
-    tokenSecret: loadOrCreateStorageSecret(join(config.home, 'realtime-key')),
+    tokenSecret: signing.realtimeKey,
     onError: (err) => logger.error({ err }, 'WebSocket connection failed'),
   });
   /** A bundle's tree is unpacked again from its archive if it went missing (e.g. a cleared cache). */
@@ -317,7 +313,19 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   registerStorageRoutes(http, { storage: falStorage, objects });
   const sweeper = startStorageSweeper(falStorage, config.storage.sweepIntervalS * 1000, logger);
 
-  cluster.start({ http, stores, supervisor, gpus, objects, clock, ids, publicUrl: () => publicUrl });
+  const workQueue = clusterQueue?.workQueue ?? null;
+  const leaderDuties = createLeaderDuties({ stores, requests, apps: stores.apps, workQueue, logger });
+  cluster.start({
+    http,
+    stores,
+    supervisor,
+    gpus,
+    objects,
+    clock,
+    ids,
+    publicUrl: () => publicUrl,
+    ...leaderDuties,
+  });
   registerDashboard(http, DASHBOARD_DIST);
 
   await supervisor.recover();
@@ -328,7 +336,14 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     }
     await appOps.restore(app).catch((err) => logger.error({ err, app: app.name }, 'redeploy failed'));
   }
-  await gateway.recover();
+  // In a cluster, the others' unfinished requests are theirs (or the leader's, once they are dead).
+  await gateway.recover(cluster.mode === 'cluster' ? { acceptedBy: config.nodeId } : undefined);
+  // Apps deployed, moved or removed through other nodes are followed from the shared app store.
+  const serves = (app: App) => !singleTenant || app.owner === config.owner;
+  const { restore } = appOps;
+  const sync = { apps: stores.apps, restore, removeLocal: localSupervisor.remove, serves, logger };
+  const appSync = cluster.mode === 'cluster' ? startAppSync(sync) : null;
+  await appSync?.run();
 
   const deployed: string[] = [];
   if (opts.demo) {
@@ -355,6 +370,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       draining = true;
       const deadline = clock() + config.shutdownDeadlineMs;
       await cluster.drain();
+      await appSync?.close();
       await supervisor.close(Math.max(0, deadline - clock()));
       await cluster.close();
       // Runners are gone: their last changes are published before the store closes.
@@ -376,29 +392,4 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   };
 
   return { url, adminKey: bootstrap.created ? bootstrap.key : null, deployed, shutdown };
-}
-
-/** Checks the secrets keys (throwing a SecretsKeyError when they cannot open what is stored) and re-seals. */
-async function openSecrets(secrets: SecretService, logger: ReturnType<typeof createLogger>): Promise<void> {
-  const report = await secrets.start();
-  if (report.resealed > 0)
-    logger.info({ resealed: report.resealed }, 'secrets re-sealed with the current key');
-  for (const { owner, name } of report.unreadable) {
-    logger.error({ owner, secret: name }, 'stored secret does not authenticate: set it again');
-  }
-}
-
-/** pino on stdout: JSON lines, or readable text lines for a person at a terminal (`log_format`). */
-function createLogger(config: Config) {
-  const options = { level: config.logLevel, base: undefined };
-  const text = config.logFormat === 'text' || (config.logFormat === 'auto' && process.stdout.isTTY === true);
-  return text ? pino(options, createTextLogDestination(process.stdout)) : pino(options);
-}
-
-/** App directories (those holding a hangar.json) directly under `root`. */
-function demoDirs(root: string): string[] {
-  if (!existsSync(root)) return [];
-  return readdirSync(root, { withFileTypes: true })
-    .filter((e) => e.isDirectory() && existsSync(join(root, e.name, 'hangar.json')))
-    .map((e) => resolve(join(root, e.name)));
 }

@@ -1,4 +1,11 @@
-import type { ClusterMembership, Leadership, NodeAppLoad, NodeBeat, NodeCapacity } from '@hangar/core';
+import type {
+  ClusterMembership,
+  Leadership,
+  NodeAppLoad,
+  NodeBeat,
+  NodeCapacity,
+  NodeRecord,
+} from '@hangar/core';
 import { type DeadNodeDeps, sweepDeadNodes } from './dead-nodes.js';
 import { createElection } from './election.js';
 import { type DemandSource, heartbeatDemand, planPlacement } from './placement.js';
@@ -33,6 +40,8 @@ export interface NodeAgentDeps {
   demand?: DemandSource;
   /** Retention (the store's maintenance), run by the leader every `retentionIntervalMs`. */
   retention?: (leader: Leadership) => Promise<void>;
+  /** More work for nodes declared dead (listed until forgotten), run by the leader every round. */
+  deadNodeDuty?: (dead: readonly NodeRecord[], leader: Leadership, now: number) => Promise<void>;
   /** Called once when a heartbeat finds this incarnation declared dead (it was cut off too long). */
   onEvicted: () => void;
 }
@@ -98,6 +107,9 @@ export function createNodeAgent(deps: NodeAgentDeps): NodeAgent {
     if (closed > 0)
       logger.warn({ runners: closed }, 'closed the runners of dead nodes at their last heartbeat');
     const nodes = await membership.listNodes();
+    const gone = nodes.filter((n) => n.deadAt !== null);
+    if (deps.deadNodeDuty && gone.length > 0 && (await membership.holds(leader.nodeId, leader.token)))
+      await deps.deadNodeDuty(gone, leader, now);
     const demand = await (deps.demand ?? heartbeatDemand).demand(nodes);
     await membership.publishTargets(leader, planPlacement(demand, nodes), now);
     if (deps.retention && now - lastRetention >= timing.retentionIntervalMs) {

@@ -17,8 +17,9 @@ import type { HttpApp } from '../http/app.js';
 import type { LocalGpus } from '../runners/gpus/index.js';
 import type { Supervisor } from '../runners/supervisor.js';
 import { createLocalMembership } from './local-membership.js';
-import { type AgentLogger, createNodeAgent, type NodeAgent } from './node-agent.js';
+import { type AgentLogger, createNodeAgent, type NodeAgent, type NodeAgentDeps } from './node-agent.js';
 import { readNodesView } from './node-view.js';
+import type { DemandSource } from './placement.js';
 import { type ReadinessCheck, withTimeout } from './readiness.js';
 import { openRedis } from './redis.js';
 import { createRedisMembership } from './redis-membership.js';
@@ -44,6 +45,10 @@ export interface ClusterStartDeps {
   migrationsApplied?: () => Promise<boolean>;
   /** Retention (the store's maintenance), run by the leader. */
   retention?: () => Promise<void>;
+  /** Where the leader reads each app's demand (default: the nodes' heartbeats). */
+  demand?: DemandSource;
+  /** The leader's further work for dead nodes (cluster/leader-duties.ts). */
+  deadNodeDuty?: NodeAgentDeps['deadNodeDuty'];
 }
 
 /** This server as a node: the embedded one (one node, its own leader) or one of a cluster over Redis. */
@@ -109,6 +114,8 @@ export function createClusterNode(
           ids: deps.ids,
         },
         ...(deps.retention ? { retention: deps.retention } : {}),
+        ...(deps.demand ? { demand: deps.demand } : {}),
+        ...(deps.deadNodeDuty ? { deadNodeDuty: deps.deadNodeDuty } : {}),
         // Fail-stop: the leader already ended this incarnation's runners and closed their metering.
         onEvicted: () => {
           logger.fatal(

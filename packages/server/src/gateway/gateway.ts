@@ -1,3 +1,4 @@
+import type { RequestRecord, StoredResult, UnfinishedFilter } from '@hangar/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { addFastLane, type HttpApp } from '../http/app.js';
 import type { FastLane } from '../http/fast-lane.js';
@@ -23,8 +24,13 @@ const SWEEP_MS = 1_000;
 /** The fal-compatible gateway: `/run`, `/queue`, `/fal/proxy` and the webhook key set. */
 export interface Gateway {
   readonly context: GatewayContext;
-  /** Resumes requests accepted before a restart (call once, before serving). */
-  recover(): Promise<void>;
+  /**
+   * Resumes requests accepted before a restart (call once, before serving); in a cluster only those this
+   * node accepted (`{ acceptedBy }`): the others belong to live nodes or to the leader's dead-node duty.
+   */
+  recover(filter?: UnfinishedFilter): Promise<void>;
+  /** Arms the webhook of a request this node ran for another (cluster queue) and recorded. */
+  webhookRecorded(rec: RequestRecord, response: StoredResult): void;
   /** Stops timers, waits for requests already running on a runner, then stops sending webhooks. */
   close(): Promise<void>;
 }
@@ -62,8 +68,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
 
   return {
     context,
-    async recover() {
-      await recoverRequests(context);
+    webhookRecorded: (rec, response) => webhooks.recorded(rec, response),
+    async recover(filter) {
+      await recoverRequests(context, filter);
     },
     async close() {
       clearInterval(sweep);

@@ -1,4 +1,11 @@
-import { type App, PlatformError, type RequestRecord, StoreUnavailable } from '@hangar/core';
+import {
+  type App,
+  PlatformError,
+  type RequestRecord,
+  type RequestStore,
+  StoreUnavailable,
+  type UnfinishedFilter,
+} from '@hangar/core';
 import type { GatewayContext } from './context.js';
 import type { LiveRequest } from './live.js';
 
@@ -10,10 +17,11 @@ const ABANDONED_SYNC_STATUS = 502;
  * attempt count carried on), re-read with `getInput`. Sync calls cannot be answered any more and are
  * closed as connection errors. Records are updated by request id, so nothing is recorded twice. An input
  * kept in an object storage that is unreachable is read again later: the request waits in the queue.
+ * `filter` scopes it to one node's requests on a database a cluster shares.
  */
-export async function recoverRequests(ctx: GatewayContext): Promise<number> {
+export async function recoverRequests(ctx: GatewayContext, filter?: UnfinishedFilter): Promise<number> {
   const { requests } = ctx.deps;
-  const unfinished = await requests.listUnfinished();
+  const unfinished = await requests.listUnfinished(filter);
   let resumed = 0;
   for (const rec of unfinished) {
     if (ctx.live.get(rec.requestId)) continue;
@@ -83,8 +91,19 @@ async function startWithInput(ctx: GatewayContext, entry: LiveRequest, app: App)
 }
 
 function closeAbandonedSync(ctx: GatewayContext, rec: RequestRecord): void {
-  const now = ctx.deps.clock();
-  ctx.deps.requests.complete(
+  closeAbandonedSyncCall(ctx.deps.requests, rec, ctx.deps.clock());
+}
+
+/**
+ * Records a sync call whose accepting node is gone (restarted, or dead) as the connection error its
+ * caller saw: fal never retries a direct call. Completing by request id, so closing it twice writes the same.
+ */
+export function closeAbandonedSyncCall(
+  requests: Pick<RequestStore, 'complete'>,
+  rec: RequestRecord,
+  now: number,
+): void {
+  requests.complete(
     rec.requestId,
     {
       status: 'COMPLETED',

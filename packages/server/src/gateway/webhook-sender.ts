@@ -78,6 +78,21 @@ export class WebhookSender {
       });
   }
 
+  /**
+   * Arms the delivery of a request another node accepted and this node ran and recorded (cluster queue):
+   * the accepting node arms it too when it hears the outcome; arming a delivery no longer waiting does
+   * nothing, so the one that arrives first wins and a dead accepting node delays nothing.
+   */
+  recorded(rec: RequestRecord, response: StoredResult): void {
+    if (!rec.webhookUrl || this.closed) return;
+    this.deps.outbox
+      .ready(deliveryOf(rec, rec.owner), webhookBody(rec.requestId, response), this.deps.clock())
+      .then(() => this.kick())
+      .catch((err: unknown) => {
+        this.deps.logger.warn({ err, requestId: rec.requestId }, 'webhook could not be armed');
+      });
+  }
+
   /** Polls the outbox and repairs missed arming until `close()`. */
   start(): void {
     const poll = setInterval(() => this.kick(), this.deps.options.pollMs ?? POLL_MS);

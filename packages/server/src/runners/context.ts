@@ -54,6 +54,11 @@ export interface SupervisorDeps {
   placementFloor?: (owner: string, app: string) => number;
   /** This server's node id, put on every runner as its `node` label (default `local`). */
   nodeId?: string;
+  /**
+   * The runner registry is shared by a cluster's nodes: at start this node closes only the live rows of
+   * its own node id (the others' runners are alive elsewhere, or the leader's to close).
+   */
+  sharedRegistry?: boolean;
   /** The owner's file storage root, given to runners as `DATA_DIR`. */
   dataRoot: (owner: string) => string;
   /**

@@ -6,6 +6,7 @@ import type { SupervisorContext } from './context.js';
  * label that are not ours are removed (their process group killed, their Pod deleted). Runners the
  * registry still lists as alive are closed: their machine time was metered up to `meteredUntil`
  * (rows are written before that mark is advanced), so metering ends there and no minute is rewritten.
+ * With a registry shared by a cluster, only rows of this node id are this node's to close.
  */
 export async function recoverOrphans(ctx: SupervisorContext, pools: Map<string, AppPool>): Promise<void> {
   const { deps } = ctx;
@@ -32,6 +33,7 @@ export async function recoverOrphans(ctx: SupervisorContext, pools: Map<string, 
   const rows = await deps.stores.runners.listLiveRunners();
   for (const row of rows) {
     if (ours.has(row.runnerId)) continue;
+    if (deps.sharedRegistry && row.nodeId !== node) continue;
     deps.stores.runners.upsertRunner({ ...row, state: 'terminated', endedAt: row.meteredUntil });
     ctx.event(row.owner, row.app, 'runner_failed', {
       job_id: row.runnerId,

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { PlatformError } from '@hangar/core';
 import { ConfigError, parseSecretsKey } from '../config.js';
 import { type SecretKey, secretKey } from './cipher.js';
 
@@ -11,6 +12,11 @@ export interface KeyringOptions {
   previousKey: string | null;
   /** The key file under HANGAR_HOME, created (mode 0600) the first time a secret is sealed without `key`. */
   keyPath: string;
+  /**
+   * False when the secrets live in a database several nodes share (PostgreSQL): a key file of this node
+   * could not be opened by the others, so without `key` nothing is sealed (SECRETS_KEY_REQUIRED).
+   */
+  keyFileAllowed?: boolean;
 }
 
 /** The key that seals new values, and every key that may still open stored ones. */
@@ -51,6 +57,7 @@ export function createSecretKeyring(opts: KeyringOptions): SecretKeyring {
   let file = readKeyFile(opts.keyPath);
   const current = (): SecretKey => {
     if (configured) return configured;
+    if (opts.keyFileAllowed === false) throw new PlatformError('SECRETS_KEY_REQUIRED');
     if (file) return file;
     const created = secretKey(randomBytes(32));
     try {

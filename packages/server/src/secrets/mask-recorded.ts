@@ -55,8 +55,8 @@ export function maskRecordedPayloads(store: RequestStore, mask: OwnerMask): Requ
     get: (id) => store.get(id),
     getResult: (id) => store.getResult(id),
     getInput: (id) => store.getInput(id),
-    async listUnfinished() {
-      const recs = await store.listUnfinished();
+    async listUnfinished(opts) {
+      const recs = await store.listUnfinished(opts);
       for (const rec of recs) owners.set(rec.requestId, rec.owner);
       return recs;
     },

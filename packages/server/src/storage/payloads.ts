@@ -245,7 +245,7 @@ export function createPayloadStore(deps: PayloadStoreDeps): PayloadStore {
     },
     getResult,
     getInput,
-    listUnfinished: () => rows.listUnfinished(),
+    listUnfinished: (opts) => rows.listUnfinished(opts),
     purgeResults,
     sweepOrphans,
     async flush() {

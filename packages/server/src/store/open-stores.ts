@@ -1,6 +1,6 @@
 import type { Clock, RollupSink, SecretStore, Stores, WebhookOutbox } from '@hangar/core';
 import type { Config } from '../config.js';
-import { createPostgresStores } from './postgres/index.js';
+import { createPostgresStores, type PostgresStores } from './postgres/index.js';
 import { createSqliteStores, type SqliteReadsOptions, type WriteErrorLogger } from './sqlite/index.js';
 
 /** The stores main.ts composes the server from, whichever engine holds them. */
@@ -11,6 +11,8 @@ export interface ServerStores extends Stores {
   outbox: WebhookOutbox;
   /** `postgres` in cluster mode (`HANGAR_DATABASE_URL`), else `sqlite`. */
   engine: 'sqlite' | 'postgres';
+  /** The PostgreSQL stores themselves (pool, maintenance), for the cluster's wiring; null on SQLite. */
+  postgres: PostgresStores | null;
 }
 
 /** Options main.ts passes to the stores. */
@@ -36,8 +38,10 @@ export async function openStores(config: Config, opts: OpenStoresOptions): Promi
       poolSize: config.postgres.poolSize,
       retention: config.postgres.retention,
       applicationName: `hangar:${config.nodeId}`,
+      // The leader runs partition maintenance and retention (cluster/leader-duties.ts).
+      maintenanceIntervalMs: 0,
     });
-    return Object.assign(stores, { engine: 'postgres' as const });
+    return Object.assign(stores, { engine: 'postgres' as const, postgres: stores });
   }
   const stores = createSqliteStores({
     path: config.dbPath,
@@ -48,5 +52,5 @@ export async function openStores(config: Config, opts: OpenStoresOptions): Promi
     checkpointIntervalMs: opts.checkpointIntervalMs,
     reads: opts.reads,
   });
-  return Object.assign(stores, { engine: 'sqlite' as const });
+  return Object.assign(stores, { engine: 'sqlite' as const, postgres: null });
 }

@@ -52,7 +52,7 @@ export function observeRequests(store: RequestStore, listeners: readonly Request
     get: (id) => store.get(id),
     getResult: (id) => store.getResult(id),
     getInput: (id) => store.getInput(id),
-    listUnfinished: () => store.listUnfinished(),
+    listUnfinished: (opts) => store.listUnfinished(opts),
     purgeResults: (now) => store.purgeResults(now),
   };
 }

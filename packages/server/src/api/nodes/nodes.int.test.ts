@@ -6,6 +6,11 @@ import type { NodesView } from '../../cluster/node-view.js';
 import { CONFIG_FILE, loadConfig } from '../../config.js';
 import { type RunningServer, startServer } from '../../main.js';
 import { waitFor } from '../../test-services/ports.test-helper.js';
+import {
+  type PgTestServer,
+  postgresMissing,
+  startPostgres,
+} from '../../test-services/postgres.test-helper.js';
 import { type RedisTestServer, redisMissing, startRedis } from '../../test-services/redis.test-helper.js';
 
 const homes: string[] = [];
@@ -81,17 +86,28 @@ describe('nodes of an embedded server', () => {
   });
 });
 
-describe.skipIf(redisMissing !== null)('nodes of a cluster over Redis', () => {
+describe.skipIf(redisMissing !== null || postgresMissing !== null)('nodes of a cluster over Redis', () => {
   let redis: RedisTestServer;
+  let pg: PgTestServer;
+  /** One database per cluster: its nodes share it. */
+  let databaseUrl: string;
   // Servers in one process share its event loop: a start may stall heartbeats, so no short dead threshold.
   const timing = { lease_ms: 2_000, renew_ms: 200 };
   beforeAll(async () => {
-    redis = await startRedis();
+    [redis, pg] = await Promise.all([startRedis(), startPostgres()]);
   });
-  afterAll(() => redis?.close());
+  afterAll(async () => {
+    await redis?.close();
+    await pg?.close();
+  });
 
   it('shows every node and one leader from any node; a drained leader deregisters and another leads', async () => {
-    const env = (id: string) => ({ HANGAR_NODE_ID: id, HANGAR_REDIS_URL: redis.url });
+    databaseUrl = await pg.createDatabase();
+    const env = (id: string) => ({
+      HANGAR_NODE_ID: id,
+      HANGAR_REDIS_URL: redis.url,
+      HANGAR_DATABASE_URL: databaseUrl,
+    });
     const a = await serve(env('node-a'), timing);
     const b = await serve(env('node-b'), timing);
     const [ka, kb] = [adminOf(homes.length - 1), adminOf(homes.length)];
@@ -127,7 +143,11 @@ describe.skipIf(redisMissing !== null)('nodes of a cluster over Redis', () => {
   }, 40_000);
 
   it('is not ready while Redis is down, naming the check, with Retry-After', async () => {
-    const node = await serve({ HANGAR_NODE_ID: 'node-r', HANGAR_REDIS_URL: redis.url }, timing);
+    databaseUrl = await pg.createDatabase();
+    const node = await serve(
+      { HANGAR_NODE_ID: 'node-r', HANGAR_REDIS_URL: redis.url, HANGAR_DATABASE_URL: databaseUrl },
+      timing,
+    );
     try {
       expect((await get(node, '/readyz')).status).toBe(200);
       redis.freeze();

@@ -167,6 +167,7 @@ export class Executor {
     const response = responseOf(result);
     const patch = completionPatch(rec, result, response, jsonCap, 0);
     requests.complete(id, patch, response, this.deps.clock() + resultTtlMs);
+    this.stores.onRecorded?.(rec, response);
     return true;
   }
 

@@ -1,4 +1,12 @@
-import type { AppManifest, Clock, QueueSignals, RequestStore, WorkQueue } from '@hangar/core';
+import type {
+  AppManifest,
+  Clock,
+  QueueSignals,
+  RequestRecord,
+  RequestStore,
+  StoredResult,
+  WorkQueue,
+} from '@hangar/core';
 import type { SupervisorLogger } from '../../runners/context.js';
 import type { Supervisor } from '../../runners/supervisor.js';
 
@@ -31,4 +39,6 @@ export interface ClusterQueueStores {
   manifestOf(owner: string, app: string): Promise<AppManifest | null>;
   resultTtlMs: number;
   jsonCap: number;
+  /** Hears each queued request this node recorded (its webhook is armed here, whoever accepted it). */
+  onRecorded?: (rec: RequestRecord, response: StoredResult) => void;
 }

@@ -1,4 +1,4 @@
-import type { Clock } from '@hangar/core';
+import type { Clock, WorkQueue } from '@hangar/core';
 import type { Config } from '../../config.js';
 import type { SupervisorLogger } from '../../runners/context.js';
 import type { Supervisor } from '../../runners/supervisor.js';
@@ -16,7 +16,7 @@ export function openClusterQueue(
   config: Pick<Config, 'redisUrl' | 'nodeId'>,
   local: Supervisor,
   deps: { clock: Clock; logger: SupervisorLogger; maxAttempts: number },
-): ClusterSupervisor | null {
+): (ClusterSupervisor & { workQueue: WorkQueue }) | null {
   const url = config.redisUrl;
   if (url === null) return null;
   const node = config.nodeId;
@@ -25,5 +25,7 @@ export function openClusterQueue(
     openRedis(url, { name: `${node}:queue-pub` }),
     openRedis(url, { name: `${node}:queue-sub`, blocking: true }),
   );
-  return createClusterSupervisor({ node, queue, signals, local, ...deps });
+  return Object.assign(createClusterSupervisor({ node, queue, signals, local, ...deps }), {
+    workQueue: queue,
+  });
 }

@@ -15,7 +15,7 @@ describe('HANGAR_REDIS_URL / --redis-url', () => {
     expect(loadConfig([], {}, dir).redisUrl).toBeNull();
   });
   it('comes from the environment, and the flag wins', () => {
-    const env = { HANGAR_REDIS_URL: 'redis://10.0.0.5:6379/0' };
+    const env = { HANGAR_REDIS_URL: 'redis://10.0.0.5:6379/0', HANGAR_DATABASE_URL: 'postgres://db/hangar' };
     expect(loadConfig([], env, dir).redisUrl).toBe('redis://10.0.0.5:6379/0');
     const flagged = loadConfig(['--redis-url', 'rediss://:pw@cache.internal:6380'], env, dir);
     expect(flagged.redisUrl).toBe('rediss://:pw@cache.internal:6380');

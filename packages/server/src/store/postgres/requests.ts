@@ -5,6 +5,7 @@ import {
   type PayloadRowStore,
   type RequestRecord,
   type StoredResult,
+  type UnfinishedFilter,
 } from '@hangar/core';
 import type pg from 'pg';
 import { REQUEST_COLUMNS, type RequestRow, rowToRequestRecord } from '../sqlite/rows.js';
@@ -114,10 +115,12 @@ export class PostgresRequestStore implements PayloadRowStore {
     return rows.map(toPayloadObjects);
   }
 
-  async listUnfinished(): Promise<RequestRecord[]> {
+  async listUnfinished(opts: UnfinishedFilter = {}): Promise<RequestRecord[]> {
+    const byNode = opts.acceptedBy !== undefined;
     const rows = await this.all<RequestRow>(
-      `SELECT ${REQUEST_COLUMNS} FROM requests WHERE status <> 'COMPLETED' ORDER BY sent_at, request_id`,
-      [],
+      `SELECT ${REQUEST_COLUMNS} FROM requests WHERE status <> 'COMPLETED'${byNode ? ' AND node_id = $1' : ''}
+        ORDER BY sent_at, request_id`,
+      byNode ? [opts.acceptedBy] : [],
     );
     return rows.map(rowToRequestRecord);
   }

@@ -12,7 +12,6 @@ import type {
 } from '@hangar/core';
 import type pg from 'pg';
 import { rowToLogLine, rowToRunnerRow } from '../sqlite/rows.js';
-import { jsonWithoutNul } from './nul-safe.js';
 import { columns } from './request-writes.js';
 import { ADVISORY } from './session.js';
 import { query } from './statements.js';
@@ -104,7 +103,7 @@ async function appendLines(client: pg.PoolClient, batches: LogLine[][]): Promise
       l.fal_job_id ?? null,
       l.fal_endpoint ?? null,
       l.source ?? null,
-      jsonWithoutNul(l),
+      JSON.stringify(l),
     ];
   });
   await client.query(LOG_INSERT, columns(rows, 12));
@@ -113,7 +112,7 @@ async function appendLines(client: pg.PoolClient, batches: LogLine[][]): Promise
 const eventKind = upsertKind<AppEvent>(
   'events',
   (e) => e.eventId,
-  (e) => [e.eventId, e.owner, e.app, e.category, e.createdAt, jsonWithoutNul(e.payload)],
+  (e) => [e.eventId, e.owner, e.app, e.category, e.createdAt, JSON.stringify(e.payload)],
   `INSERT INTO events (event_id, owner, app, category, created_at, payload)
    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::text[])
    ON CONFLICT (event_id) DO UPDATE SET owner = excluded.owner, app = excluded.app, category = excluded.category,
@@ -197,7 +196,7 @@ const runnerKind = upsertKind<RunnerRow>(
      metered_until, state_since, state_times, gpu_usage, node_id, environment, is_surge)
    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
      $8::float8[], $9::float8[], $10::float8[], $11::float8[], $12::text[], $13::text[], $14::text[],
-     $15::text[], $16::bool[])
+     $15::text[], $16::boolean[])
    ON CONFLICT (runner_id) DO UPDATE SET owner = excluded.owner, app = excluded.app,
      revision_id = excluded.revision_id, machine_type = excluded.machine_type, pid = excluded.pid,
      state = excluded.state, started_at = excluded.started_at, ended_at = excluded.ended_at,

@@ -189,6 +189,7 @@ export function rowToRunnerRow(r: Record<string, unknown>): RunnerRow {
     ...(r.gpu_usage ? { gpus: JSON.parse(r.gpu_usage as string) } : {}),
     ...(r.node_id ? { nodeId: r.node_id as string } : {}),
     ...(r.environment ? { environment: r.environment as string } : {}),
+    // SQLite's INTEGER 0/1, PostgreSQL's BOOLEAN.
     ...(r.is_surge === null || r.is_surge === undefined
       ? {}
       : { isSurge: r.is_surge === 1 || r.is_surge === true }),

@@ -214,3 +214,24 @@ export function createPostgresRollupSink(
     flush: () => chain,
   };
 }
+
+/**
+ * Recomputes from the requests table the rollups of every endpoint for requests that ended in
+ * [`from`, `to`) (whole UTC hours), then every UTC-day cell out of step with its hours. Cells in the range
+ * are replaced: call it only for hours no node still drains into (the leader does, for a dead node's last
+ * hour, once the live nodes have surely drained it). Serialised with `rebuildRecent` by the same lock.
+ */
+export async function rebuildRollupHours(pool: SqlPool, from: number, to: number): Promise<number> {
+  return inTransaction(pool, async (db) => {
+    await db.query('SELECT pg_advisory_xact_lock($1, $2)', [...REBUILD_LOCK]);
+    const endpoints = new Set([
+      ...(await distinctEndpoints(db, 'requests')),
+      ...(await distinctEndpoints(db, 'request_rollups')),
+    ]);
+    let folded = 0;
+    for (const id of endpoints) folded += await rebuildEndpoint(db, id, from, to);
+    for (const d of await rows<{ endpointId: string; day: number }>(db, DAYS_OUT_OF_STEP))
+      await rebuildDay(db, d.endpointId, num(d.day));
+    return folded;
+  });
+}
