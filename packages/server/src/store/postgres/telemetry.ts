@@ -188,16 +188,21 @@ const runnerKind = upsertKind<RunnerRow>(
     r.stateSince,
     JSON.stringify(r.times),
     r.gpus?.length ? JSON.stringify(r.gpus) : null,
+    r.nodeId ?? null,
+    r.environment ?? null,
+    r.isSurge ?? null,
   ],
   `INSERT INTO runners (runner_id, owner, app, revision_id, machine_type, pid, state, started_at, ended_at,
-     metered_until, state_since, state_times, gpu_usage)
+     metered_until, state_since, state_times, gpu_usage, node_id, environment, is_surge)
    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-     $8::float8[], $9::float8[], $10::float8[], $11::float8[], $12::text[], $13::text[])
+     $8::float8[], $9::float8[], $10::float8[], $11::float8[], $12::text[], $13::text[], $14::text[],
+     $15::text[], $16::bool[])
    ON CONFLICT (runner_id) DO UPDATE SET owner = excluded.owner, app = excluded.app,
      revision_id = excluded.revision_id, machine_type = excluded.machine_type, pid = excluded.pid,
      state = excluded.state, started_at = excluded.started_at, ended_at = excluded.ended_at,
      metered_until = excluded.metered_until, state_since = excluded.state_since,
-     state_times = excluded.state_times, gpu_usage = excluded.gpu_usage`,
+     state_times = excluded.state_times, gpu_usage = excluded.gpu_usage, node_id = excluded.node_id,
+     environment = excluded.environment, is_surge = excluded.is_surge`,
 );
 
 /** The registry of runners on PostgreSQL; upserts are batched, reads wait for them. */
@@ -213,12 +218,18 @@ export class PostgresRunnerRegistry implements RunnerRegistry {
 
   async listLiveRunners(): Promise<RunnerRow[]> {
     const text = 'SELECT * FROM runners WHERE ended_at IS NULL ORDER BY started_at, runner_id';
-    return (await query<Row>(this.pool, this.writer, text)).map(rowToRunnerRow);
+    return (await query<Row>(this.pool, this.writer, text)).map(pgRunnerRow);
   }
 
   async findRunner(owner: string, app: string, runnerId: string): Promise<RunnerRow | null> {
     const text = 'SELECT * FROM runners WHERE runner_id = $1 AND owner = $2 AND app = $3';
     const [row] = await query<Row>(this.pool, this.writer, text, [runnerId, owner, app]);
-    return row ? rowToRunnerRow(row) : null;
+    return row ? pgRunnerRow(row) : null;
   }
+}
+
+/** A PostgreSQL runners row as the SQLite row mapper reads it (`is_surge` is BOOLEAN here, 0/1 there). */
+function pgRunnerRow(row: Row): RunnerRow {
+  const surge = row.is_surge;
+  return rowToRunnerRow(typeof surge === 'boolean' ? { ...row, is_surge: surge ? 1 : 0 } : row);
 }
