@@ -7,6 +7,7 @@ import { storageLimitsFor } from './api/files/storage-quota.js';
 import { registerPlatformApi } from './api/index.js';
 import { createRequestWindow } from './api/metrics/request-window.js';
 import { createBundleStore } from './bundles/bundle-store.js';
+import { startAppSync } from './cluster/app-sync.js';
 import { openClusterQueue } from './cluster/queue/wire.js';
 import { openSharedState } from './cluster/shared/wire.js';
 import { createClusterNode } from './cluster/start-node.js';
@@ -77,6 +78,8 @@ const STORE_CHECKPOINT_MS = 500;
 const ROLLUP_DRAIN_MS = 1000;
 /** At start, rollups of requests that ended this long before the last recorded end are recomputed. */
 const ROLLUP_REBUILD_MS = 10 * 60_000;
+/** How often a cluster node applies deploys, revision switches and removals made through other nodes. */
+const APP_SYNC_MS = 1000;
 
 const DASHBOARD_DIST = fileURLToPath(new URL('../../dashboard/dist', import.meta.url));
 const REPO_EXAMPLES = fileURLToPath(new URL('../../../examples', import.meta.url));
@@ -321,7 +324,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   registerDashboard(http, DASHBOARD_DIST);
 
   await supervisor.recover();
-  for (const app of await stores.apps.listApps()) {
+  const startApps = await stores.apps.listApps();
+  for (const app of startApps) {
     if (singleTenant && app.owner !== config.owner) {
       logger.warn({ app: `${app.owner}/${app.name}` }, 'not started: single-tenant mode serves one owner');
       continue;
@@ -329,6 +333,19 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     await appOps.restore(app).catch((err) => logger.error({ err, app: app.name }, 'redeploy failed'));
   }
   await gateway.recover();
+  const appSync = config.redisUrl
+    ? startAppSync(
+        {
+          listApps: () => stores.apps.listApps(),
+          restore: (app) => appOps.restore(app),
+          remove: (owner, name) => supervisor.remove(owner, name),
+          serves: (app) => !singleTenant || app.owner === config.owner,
+          onError: (err, app) => logger.warn({ err, app }, 'app sync from the cluster failed'),
+          intervalMs: APP_SYNC_MS,
+        },
+        startApps,
+      )
+    : null;
 
   const deployed: string[] = [];
   if (opts.demo) {
@@ -353,6 +370,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const shutdown = () => {
     stopped ??= (async () => {
       draining = true;
+      appSync?.stop();
       const deadline = clock() + config.shutdownDeadlineMs;
       await cluster.drain();
       await supervisor.close(Math.max(0, deadline - clock()));
