@@ -17,6 +17,7 @@ export const OWNER = 'demo';
 export interface Answer {
   status: number;
   headers: Headers;
+  // biome-ignore lint/suspicious/noExplicitAny: tests read answers of many shapes loosely
   body: any;
 }
 
