@@ -4,8 +4,9 @@
 // finished, and Σ metered machine-seconds must equal Σ runner lifetimes (±1 s per runner).
 //
 //   npm run build && npx tsx bench/cluster/chaos.ts [duration_s=600] [faults_per_s=1] [nodes=3] [requests_per_s=8]
+//   CHAOS_FAULTS=runner,node npx tsx bench/cluster/chaos.ts …   (only these kinds: runner, node, postgres, redis)
 import { cpus } from 'node:os';
-import { runChaos } from '../../test/e2e/chaos-harness.js';
+import { type Fault, runChaos } from '../../test/e2e/chaos-harness.js';
 import { clusterMissing } from '../../test/e2e/cluster.js';
 
 const [duration = 600, rate = 1, nodes = 3, rps = 8] = process.argv.slice(2).map(Number);
@@ -22,6 +23,7 @@ const report = await runChaos({
   durationMs: duration * 1000,
   faultsPerS: rate,
   requestsPerS: rps,
+  ...(process.env.CHAOS_FAULTS ? { kinds: process.env.CHAOS_FAULTS.split(',') as Fault[] } : {}),
   log: (line) => console.log(`${((Date.now() - t0) / 1000).toFixed(0).padStart(5)} s  ${line}`),
 });
 const injected = Object.values(report.faults).reduce((a, b) => a + b, 0);

@@ -12,6 +12,8 @@ export interface ChaosOptions {
   faultsPerS: number;
   /** Queued requests per second the load sends, spread over the live nodes. */
   requestsPerS: number;
+  /** The kinds of fault to inject (default: all, weighted). */
+  kinds?: Fault[];
   log?: (line: string) => void;
 }
 
@@ -27,7 +29,8 @@ export interface ChaosReport {
   violations: string[];
 }
 
-type Fault = 'runner' | 'node' | 'postgres' | 'redis';
+/** A kind of injected fault. */
+export type Fault = 'runner' | 'node' | 'postgres' | 'redis';
 const FAULTS: Array<[Fault, number]> = [
   ['runner', 0.55],
   ['node', 0.15],
@@ -73,7 +76,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     while (Date.now() < until) {
       await sleep(-Math.log(1 - Math.random()) * (1000 / opts.faultsPerS));
       if (Date.now() >= until) break;
-      const fault = pick();
+      const fault = pick(opts.kinds);
       if (await inject(cluster, fault, up)) {
         faults[fault]++;
         log(`fault ${fault} (${Object.values(faults).reduce((a, b) => a + b, 0)} so far)`);
@@ -88,13 +91,14 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   }
 }
 
-function pick(): Fault {
-  let r = Math.random();
-  for (const [fault, weight] of FAULTS) {
+function pick(kinds?: Fault[]): Fault {
+  const weighted = FAULTS.filter(([f]) => !kinds || kinds.includes(f));
+  let r = Math.random() * weighted.reduce((a, [, w]) => a + w, 0);
+  for (const [fault, weight] of weighted) {
     r -= weight;
     if (r <= 0) return fault;
   }
-  return 'runner';
+  return weighted[0]?.[0] ?? 'runner';
 }
 
 /** Injects one fault; false when there was nothing to hit (no live runner). */
