@@ -1,6 +1,8 @@
 // A dependency-free Hangar runner: echoes its JSON input and can sleep, fail, crash, log and bill on demand.
 // It is also the benchmark's trivial runner, so the hot path does no logging and no extra allocation.
+import { appendFileSync } from 'node:fs';
 import http from 'node:http';
+import { join } from 'node:path';
 
 const RUNNER_ID = process.env.HANGAR_RUNNER_ID ?? null;
 const PROGRESS_EVERY_MS = 200;
@@ -74,6 +76,10 @@ async function handleRun(req, res, route) {
       send(res, 400, { detail: 'cancelled' });
       return;
     }
+  }
+  if (opts.record && process.env.DATA_DIR) {
+    // One line per finished run, so tests can count how often each request ran to its end.
+    appendFileSync(join(process.env.DATA_DIR, 'echo-runs.log'), `${requestId ?? '-'} ${RUNNER_ID ?? '-'}\n`);
   }
   for (let i = 0; i < Number(opts.logs ?? 0); i++) log('info', `log line ${i + 1}`, requestId ?? null);
   const fail = opts.fail === undefined ? undefined : String(opts.fail);

@@ -23,6 +23,8 @@ export const clusterMissing: string | null = postgresMissing ?? redisMissing;
 
 /** A running test cluster. */
 export interface TestCluster {
+  /** The cluster's temporary folder: each node's home is `<root>/<node id>`, the shared storage `<root>/storage`. */
+  root: string;
   pg: PgTestServer;
   redis: RedisTestServer;
   databaseUrl: string;
@@ -99,6 +101,7 @@ export async function startCluster(opts: ClusterOptions): Promise<TestCluster> {
     throw err;
   }
   return {
+    root,
     pg,
     redis,
     databaseUrl,

@@ -329,7 +329,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   registerDashboard(http, DASHBOARD_DIST);
 
   await supervisor.recover();
-  for (const app of await stores.apps.listApps()) {
+  const startApps = await stores.apps.listApps();
+  for (const app of startApps) {
     if (singleTenant && app.owner !== config.owner) {
       logger.warn({ app: `${app.owner}/${app.name}` }, 'not started: single-tenant mode serves one owner');
       continue;

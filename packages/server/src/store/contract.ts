@@ -160,6 +160,18 @@ export function describeStoresContract(name: string, open: () => Promise<StoresH
       expect(await s.requests.get('nope')).toBeNull();
     });
 
+    it('never reopens a completed request with a late update (a start that arrives after the end)', async () => {
+      await s.requests.insert(requestFixture('late'), Buffer.from('{}'));
+      s.requests.complete('late', { endedAt: 2_000, statusCode: 200 }, null, Date.now() + 60_000);
+      s.requests.update('late', { status: 'IN_PROGRESS', startedAt: 1_500, runnerId: 'run1', attempts: 1 });
+      expect(await s.requests.get('late')).toMatchObject({
+        status: 'COMPLETED',
+        statusCode: 200,
+        runnerId: 'run1',
+      });
+      expect((await s.requests.listUnfinished()).map((r) => r.requestId)).not.toContain('late');
+    });
+
     it('keeps the platform headers of a stored result', async () => {
       await s.requests.insert(requestFixture('hdrs'), Buffer.from('{}'));
       const headers = { 'x-fal-error-type': 'request_timeout', 'x-fal-served-from': 'run1' };

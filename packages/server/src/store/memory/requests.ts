@@ -49,7 +49,8 @@ export class MemoryRequestStore implements PayloadRowStore {
 
   update(requestId: string, patch: Partial<RequestRecord>): void {
     const e = this.rows.get(requestId);
-    if (e) this.applyPatch(e, patch);
+    // A completed request stays completed: a late update never reopens it.
+    if (e) this.applyPatch(e, e.rec.status === 'COMPLETED' ? { ...patch, status: 'COMPLETED' } : patch);
   }
 
   complete(

@@ -128,7 +128,7 @@ const PATCH_SQL = `UPDATE requests r SET
     const value = kind === 2 ? `CASE WHEN r.store_io = 1 THEN v.c${i} ELSE NULL END` : `v.c${i}`;
     const set = `CASE WHEN v.mask & ${2 ** i} <> 0 THEN ${value} ELSE r.${col} END`;
     return col === 'status'
-      ? `status = CASE WHEN ${done} THEN 'COMPLETED' ELSE ${set} END`
+      ? `status = CASE WHEN ${done} OR r.status = 'COMPLETED' THEN 'COMPLETED' ELSE ${set} END`
       : `${col} = ${set}`;
   }).join(',\n  ')},
   result_status = CASE WHEN ${done} THEN v.rs ELSE r.result_status END,

@@ -218,12 +218,18 @@ export class PostgresRunnerRegistry implements RunnerRegistry {
 
   async listLiveRunners(): Promise<RunnerRow[]> {
     const text = 'SELECT * FROM runners WHERE ended_at IS NULL ORDER BY started_at, runner_id';
-    return (await query<Row>(this.pool, this.writer, text)).map(rowToRunnerRow);
+    return (await query<Row>(this.pool, this.writer, text)).map(pgRunnerRow);
   }
 
   async findRunner(owner: string, app: string, runnerId: string): Promise<RunnerRow | null> {
     const text = 'SELECT * FROM runners WHERE runner_id = $1 AND owner = $2 AND app = $3';
     const [row] = await query<Row>(this.pool, this.writer, text, [runnerId, owner, app]);
-    return row ? rowToRunnerRow(row) : null;
+    return row ? pgRunnerRow(row) : null;
   }
+}
+
+/** A PostgreSQL runners row as the SQLite row mapper reads it (`is_surge` is BOOLEAN here, 0/1 there). */
+function pgRunnerRow(row: Row): RunnerRow {
+  const surge = row.is_surge;
+  return rowToRunnerRow(typeof surge === 'boolean' ? { ...row, is_surge: surge ? 1 : 0 } : row);
 }

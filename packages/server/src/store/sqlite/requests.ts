@@ -260,6 +260,8 @@ function patchSql(sig: string): string {
   const [mode, ...keys] = sig.split(',');
   const sets = keys.map((key) => {
     const [col, kind] = PATCH_COLUMNS[key]!;
+    // A completed request stays completed: an update that arrives late (another node's start) never reopens it.
+    if (col === 'status') return `status = CASE WHEN status = 'COMPLETED' THEN status ELSE ? END`;
     return kind === 2 ? `${col} = CASE WHEN store_io = 1 THEN ? ELSE NULL END` : `${col} = ?`;
   });
   if (mode === 'c') sets.push(COMPLETE_SUFFIX);
