@@ -12,6 +12,7 @@ import type {
 } from '@hangar/core';
 import type pg from 'pg';
 import { rowToLogLine, rowToRunnerRow } from '../sqlite/rows.js';
+import { jsonWithoutNul } from './nul-safe.js';
 import { columns } from './request-writes.js';
 import { ADVISORY } from './session.js';
 import { query } from './statements.js';
@@ -103,7 +104,7 @@ async function appendLines(client: pg.PoolClient, batches: LogLine[][]): Promise
       l.fal_job_id ?? null,
       l.fal_endpoint ?? null,
       l.source ?? null,
-      JSON.stringify(l),
+      jsonWithoutNul(l),
     ];
   });
   await client.query(LOG_INSERT, columns(rows, 12));
@@ -112,7 +113,7 @@ async function appendLines(client: pg.PoolClient, batches: LogLine[][]): Promise
 const eventKind = upsertKind<AppEvent>(
   'events',
   (e) => e.eventId,
-  (e) => [e.eventId, e.owner, e.app, e.category, e.createdAt, JSON.stringify(e.payload)],
+  (e) => [e.eventId, e.owner, e.app, e.category, e.createdAt, jsonWithoutNul(e.payload)],
   `INSERT INTO events (event_id, owner, app, category, created_at, payload)
    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::text[])
    ON CONFLICT (event_id) DO UPDATE SET owner = excluded.owner, app = excluded.app, category = excluded.category,
