@@ -51,15 +51,40 @@ export interface ClusterOptions {
   args?: string[];
   /** The configuration file (`hangar.config.json`) of every node. */
   config?: object;
+  /** How many nodes start with the cluster (default all); the others start with `startNode(i)`. */
+  started?: number;
+  /**
+   * Node `i` runs inside this network namespace (see netns.ts): it listens on the namespace's address
+   * and reaches PostgreSQL and Redis at the link's root end, where both then listen too.
+   */
+  networks?: Record<number, NodeNetwork>;
 }
+
+/** A network a node runs in: a network namespace linked to the root namespace. */
+export interface NodeNetwork {
+  /** The node's address (its URL's host). */
+  address: string;
+  /** The engines' address as the node sees them. */
+  hostAddress: string;
+  /** The link's CIDR, trusted by PostgreSQL. */
+  subnet: string;
+  wrap(cmd: string, args: string[]): [string, string[]];
+}
+
+/** The port a node inside a namespace listens on (a namespace has its own ports). */
+const NETNS_PORT = 8080;
 
 /** Starts PostgreSQL, Redis and `nodes` server processes, one after the other (the first migrates). */
 export async function startCluster(opts: ClusterOptions): Promise<TestCluster> {
   const root = mkdtempSync(join(tmpdir(), 'hangar-cluster-'));
   const storage = join(root, 'storage');
   mkdirSync(storage);
-  const pg = await startPostgres();
-  const redis = await startRedis();
+  const networks = Object.values(opts.networks ?? {});
+  const pg = await startPostgres({
+    settings: { listen_addresses: ['127.0.0.1', ...networks.map((n) => n.hostAddress)].join(',') },
+    trustNetworks: networks.map((n) => n.subnet),
+  });
+  const redis = await startRedis({ bind: networks.map((n) => n.hostAddress) });
   const databaseUrl = await pg.createDatabase('hangar');
   const adminKey = `admin:${randomBytes(24).toString('base64url')}`;
   const nodes: ServerProcess[] = [];
@@ -69,16 +94,22 @@ export async function startCluster(opts: ClusterOptions): Promise<TestCluster> {
     const home = join(root, nodeId(i));
     mkdirSync(home, { recursive: true });
     if (opts.config) writeFileSync(join(home, 'hangar.config.json'), JSON.stringify(opts.config));
+    const net = opts.networks?.[i];
+    const engines = (url: string) => (net ? url.replace('127.0.0.1', net.hostAddress) : url);
     const s = await startServerProcess(
       home,
-      ['--database-url', databaseUrl, '--redis-url', redis.url, ...(opts.args ?? [])],
+      ['--database-url', engines(databaseUrl), '--redis-url', engines(redis.url), ...(opts.args ?? [])],
       {
         HANGAR_NODE_ID: nodeId(i),
         HANGAR_ADMIN_KEY: adminKey,
         HANGAR_STORAGE_URL: pathToFileURL(storage).href,
         HANGAR_SECRETS_KEY: randomKeyFor(root),
+        ...(net
+          ? { HANGAR_HOST: net.address, HANGAR_PUBLIC_URL: `http://${net.address}:${NETNS_PORT}` }
+          : {}),
         ...opts.env,
       },
+      net ? { port: NETNS_PORT, wrap: net.wrap } : {},
     );
     nodes[i] = s;
     return s;
@@ -92,7 +123,7 @@ export async function startCluster(opts: ClusterOptions): Promise<TestCluster> {
   }
 
   try {
-    for (let i = 0; i < opts.nodes; i++) await startNode(i);
+    for (let i = 0; i < (opts.started ?? opts.nodes); i++) await startNode(i);
   } catch (err) {
     for (let i = 0; i < nodes.length; i++) await killNode(i);
     await redis.close();

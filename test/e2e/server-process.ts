@@ -15,6 +15,14 @@ export interface ServerProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+/** Where and how `startServerProcess` runs the server. */
+export interface ServerProcessOptions {
+  /** Port to listen on (default 0: any free port). */
+  port?: number;
+  /** Rewrites the command, e.g. to run it inside a network namespace. */
+  wrap?: (cmd: string, args: string[]) => [string, string[]];
+}
+
 /**
  * Starts `hangar serve --port 0 --home HOME` and waits for its URL. `env` adds to (or, with `undefined`
  * values, removes from) the test process's environment.
@@ -23,6 +31,7 @@ export async function startServerProcess(
   home: string,
   extraArgs: string[] = [],
   env: Record<string, string | undefined> = {},
+  opts: ServerProcessOptions = {},
 ): Promise<ServerProcess> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
   const merged: Record<string, string | undefined> = {
@@ -32,7 +41,9 @@ export async function startServerProcess(
     ...env,
   };
   for (const [k, v] of Object.entries(merged)) if (v === undefined) delete merged[k];
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--home', home, ...extraArgs], {
+  const args = [CLI, 'serve', '--port', String(opts.port ?? 0), '--home', home, ...extraArgs];
+  const [cmd, cmdArgs] = opts.wrap ? opts.wrap(process.execPath, args) : [process.execPath, args];
+  const child = spawn(cmd, cmdArgs, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: merged as NodeJS.ProcessEnv,
   });

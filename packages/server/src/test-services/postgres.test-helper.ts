@@ -2,7 +2,16 @@
 // trust authentication on loopback only. initdb and postgres refuse to run as root, so as root both run as
 // the `postgres` user (runuser). Tests skip with one clear line where PostgreSQL is not installed.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import {
+  appendFileSync,
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -60,7 +69,13 @@ function asPgUser(bin: string, args: string[]): [string, string[]] {
 let dbCounter = 0;
 
 /** Starts a fresh PostgreSQL server; throws when PostgreSQL is not installed (check `postgresMissing`). */
-export async function startPostgres(opts: { settings?: Record<string, string> } = {}): Promise<PgTestServer> {
+export async function startPostgres(
+  opts: {
+    settings?: Record<string, string>;
+    /** Networks (CIDR) trusted besides loopback, e.g. a test's veth link (listen there via `settings`). */
+    trustNetworks?: string[];
+  } = {},
+): Promise<PgTestServer> {
   const bin = postgresBinDir();
   if (!bin) throw new Error(postgresMissing ?? 'PostgreSQL missing');
   const root = mkdtempSync(join(tmpdir(), 'hangar-pg-'));
@@ -81,6 +96,8 @@ export async function startPostgres(opts: { settings?: Record<string, string> } 
     '--no-sync',
   ]);
   execFileSync(initCmd, initArgs, { stdio: 'ignore' });
+  for (const net of opts.trustNetworks ?? [])
+    appendFileSync(join(dataDir, 'pg_hba.conf'), `host all all ${net} trust\n`);
   const port = await freeLoopbackPort();
   const settings: Record<string, string> = {
     listen_addresses: '127.0.0.1',

@@ -43,7 +43,11 @@ export interface RedisTestServer {
  * the cluster's documented Redis settings ask.
  */
 export async function startRedis(
-  opts: { appendfsync?: 'always' | 'everysec' | 'no' } = {},
+  opts: {
+    appendfsync?: 'always' | 'everysec' | 'no';
+    /** Addresses it listens on besides 127.0.0.1 (e.g. a test's veth link); the URL stays loopback. */
+    bind?: string[];
+  } = {},
 ): Promise<RedisTestServer> {
   const bin = redisBinary();
   if (!bin) throw new Error(redisMissing ?? 'redis-server missing');
@@ -55,6 +59,7 @@ export async function startRedis(
     String(port),
     '--bind',
     '127.0.0.1',
+    ...(opts.bind ?? []),
     '--dir',
     dir,
     '--save',
