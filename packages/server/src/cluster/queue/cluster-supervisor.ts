@@ -185,7 +185,7 @@ export function createClusterSupervisor(deps: ClusterQueueDeps): ClusterSupervis
       specOf(work).mode === 'queue' &&
       stores !== null &&
       executor !== null &&
-      (await executor.record(work.requestId, result));
+      executor.record(await stores.requests.get(work.requestId), result);
     announce(work.acceptedBy, {
       t: 'done',
       id: work.requestId,
