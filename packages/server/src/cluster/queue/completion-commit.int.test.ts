@@ -74,6 +74,8 @@ describe.skipIf(redisMissing !== null || postgresMissing !== null)(
 
     it('runs a request once while its completion waits 8 s behind a table lock (reads still answer)', async () => {
       await deployOn(b!, app.dir, 'cc', manifests);
+      // The accepting node hears no messages: only its reconciliation resolves the waiter.
+      a.redis[2]!.disconnect(false);
       const req = await accepted(storesA.requests, 'cc', { sleep_ms: 1000 });
       const pending = a.sup.dispatch(req);
       await until(async () => (await storesA.requests.get(req.requestId))?.status === 'IN_PROGRESS');
