@@ -239,6 +239,10 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     manifestOf: async (owner, app) => (await stores.apps.getApp(owner, app))?.manifest ?? null,
     resultTtlMs: config.limits.resultTtlS * 1000,
     jsonCap: config.limits.jsonPayloadCap,
+    committed: async () => {
+      await payloads.flush();
+      await stores.flush();
+    },
     // Webhooks of requests run here leave from here, even when their accepting node is gone.
     onRecorded: (rec, response) => gatewayRef?.webhookRecorded(rec, response),
   });

@@ -41,6 +41,7 @@ export async function startNode(
   dataRoot: string,
   manifests: Map<string, AppManifest>,
   leaseMs = 1000,
+  committed?: () => Promise<void>,
 ): Promise<TestNode> {
   const h = harness({ nodeId: id }, dataRoot);
   const redis = [
@@ -66,6 +67,7 @@ export async function startNode(
     manifestOf: async (owner, app) => manifests.get(`${owner}/${app}`) ?? null,
     resultTtlMs: 60_000,
     jsonCap: 65_536,
+    ...(committed ? { committed } : {}),
   });
   return { id, h, sup, redis };
 }

@@ -184,8 +184,7 @@ export function createClusterSupervisor(deps: ClusterQueueDeps): ClusterSupervis
     const recorded =
       specOf(work).mode === 'queue' &&
       stores !== null &&
-      executor !== null &&
-      (await executor.record(work.requestId, result));
+      (executor?.record(await stores.requests.get(work.requestId), result) ?? false);
     announce(work.acceptedBy, {
       t: 'done',
       id: work.requestId,

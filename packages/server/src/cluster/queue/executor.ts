@@ -1,4 +1,4 @@
-import type { DispatchResult, DispatchStart, WorkClaim } from '@hangar/core';
+import type { DispatchResult, DispatchStart, RequestRecord, WorkClaim } from '@hangar/core';
 import { completionPatch, responseOf, startPatch } from '../../gateway/recording.js';
 import { type AttemptSummary, errorResult, startTimeoutResult } from '../../runners/dispatch/results.js';
 import type { ClusterQueueDeps, ClusterQueueStores } from './queue-deps.js';
@@ -127,31 +127,56 @@ export class Executor {
   }
 
   /**
-   * Ends the claim, then (only if this node still held it) records the outcome of a queued request and
-   * tells the accepting node: a node whose lease lapsed records nothing, so nothing is recorded twice.
+   * Reports an outcome. A queued request's completion is committed to the request store first, while this
+   * node keeps renewing its lease, and only then is the claim completed in Redis: so a request that left
+   * the queue has its outcome in the store (reconciliation never queues a finished request again), and a
+   * node lost before its commit leaves a claim that lapses and is taken back like any lost attempt. A
+   * node whose token no longer holds the claim records nothing.
    */
   async finish(claim: WorkClaim, spec: WorkSpec, result: DispatchResult): Promise<void> {
     const { work } = claim;
     const id = work.requestId;
-    const ok = await this.completeClaim(id, claim.token);
-    if (this.held.get(id) === claim) this.held.delete(id);
-    if (!ok) {
-      this.deps.logger.warn(
-        { requestId: id, node: this.deps.node },
-        'claim lost before completion; outcome dropped',
-      );
-      return;
+    this.held.set(id, claim);
+    try {
+      let recorded = false;
+      if (spec.mode === 'queue') {
+        if (
+          !(await this.retried(() => this.deps.queue.renew(id, claim.token, this.leaseMs, this.deps.clock())))
+        ) {
+          this.deps.logger.warn(
+            { requestId: id, node: this.deps.node },
+            'claim lost before completion; outcome dropped',
+          );
+          return;
+        }
+        const rec = await this.whileHeld(claim, () => this.stores.requests.get(id));
+        recorded = rec !== null && this.record(rec, result);
+        const commit = this.stores.committed;
+        if (recorded && commit && !(await this.whileHeld(claim, commit).then(yes, no))) {
+          this.deps.logger.warn(
+            { requestId: id, node: this.deps.node },
+            'completion not committed; claim left to lapse',
+          );
+          return;
+        }
+      }
+      const completed = await this.retried(() => this.deps.queue.complete(id, claim.token));
+      if (!completed) {
+        this.deps.logger.warn({ requestId: id, node: this.deps.node }, 'claim lost before completion');
+        if (!recorded) return;
+      }
+      this.announce(work.acceptedBy, { t: 'done', id, result: toWire(result), recorded });
+    } finally {
+      if (this.held.get(id) === claim) this.held.delete(id);
     }
-    const recorded = spec.mode === 'queue' && (await this.record(id, result));
-    this.announce(work.acceptedBy, { t: 'done', id, result: toWire(result), recorded });
   }
 
-  /** Completes a claim, trying again through a short Redis outage while the lease lasts. */
-  private async completeClaim(id: string, token: number): Promise<boolean> {
+  /** Runs a queue command, trying again through a short Redis outage while the lease lasts. */
+  private async retried(command: () => Promise<boolean>): Promise<boolean> {
     const until = this.deps.clock() + this.leaseMs;
     for (;;) {
       try {
-        return await this.deps.queue.complete(id, token);
+        return await command();
       } catch (err) {
         if (this.deps.clock() >= until) throw err;
         await new Promise((r) => setTimeout(r, 200));
@@ -159,14 +184,28 @@ export class Executor {
     }
   }
 
-  /** Records a queued request's completion in the request store; false when the request is unknown. */
-  async record(id: string, result: DispatchResult): Promise<boolean> {
-    const { requests, jsonCap, resultTtlMs } = this.stores;
-    const rec = await requests.get(id);
+  /**
+   * Runs a store call until it answers, through an outage of the store, while the claim is still held
+   * here (`renewAll` keeps it); rejects when the claim was taken back or this node stops first.
+   */
+  private async whileHeld<T>(claim: WorkClaim, call: () => Promise<T>): Promise<T> {
+    for (;;) {
+      try {
+        return await call();
+      } catch (err) {
+        if (this.held.get(claim.work.requestId) !== claim || this.stopped) throw err;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  }
+
+  /** Records a queued request's completion in the request store (false when the request is unknown). */
+  record(rec: RequestRecord | null, result: DispatchResult): boolean {
     if (!rec) return false;
+    const { requests, jsonCap, resultTtlMs } = this.stores;
     const response = responseOf(result);
     const patch = completionPatch(rec, result, response, jsonCap, 0);
-    requests.complete(id, patch, response, this.deps.clock() + resultTtlMs);
+    requests.complete(rec.requestId, patch, response, this.deps.clock() + resultTtlMs);
     this.stores.onRecorded?.(rec, response);
     return true;
   }
@@ -187,6 +226,7 @@ export class Executor {
     const { queue, node, clock, maxAttempts } = this.deps;
     const claims = await queue.reclaimExpired(node, this.leaseMs, clock(), 50);
     for (const claim of claims) {
+      if (await this.endedAlready(claim)) continue;
       const lost = { ...claim.work, attempts: claim.work.attempts + 1 };
       const spec = specOf(lost);
       const manifest = await this.stores.manifestOf(lost.owner, lost.app);
@@ -207,11 +247,28 @@ export class Executor {
     }
   }
 
+  /**
+   * A taken-back claim of a queued request whose completion is already committed (its node was lost
+   * between that commit and completing the claim) is completed, not run again. When the store cannot
+   * tell, the claim is left to lapse and is looked at again.
+   */
+  private async endedAlready(claim: WorkClaim): Promise<boolean> {
+    const id = claim.work.requestId;
+    if (specOf(claim.work).mode !== 'queue') return false;
+    const rec = await this.stores.requests.get(id).catch(() => undefined);
+    if (rec !== undefined && rec?.status !== 'COMPLETED') return false;
+    if (rec) await this.deps.queue.complete(id, claim.token).catch(() => false);
+    return true;
+  }
+
   /** Resolves once every claimed request handed to this node's runners has been reported. */
   async settled(): Promise<void> {
     while (this.running.size > 0) await Promise.allSettled([...this.running]);
   }
 }
+
+const yes = () => true;
+const no = () => false;
 
 /**
  * What a platform-generated result of claimed work reports: no attempt started on this node (the

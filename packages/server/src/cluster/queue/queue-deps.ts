@@ -39,6 +39,11 @@ export interface ClusterQueueStores {
   manifestOf(owner: string, app: string): Promise<AppManifest | null>;
   resultTtlMs: number;
   jsonCap: number;
+  /**
+   * Resolves once every write queued so far is committed (rejects when it cannot be yet): a queued
+   * request's claim is completed only after its completion is committed. Absent: writes are synchronous.
+   */
+  committed?: () => Promise<void>;
   /** Hears each queued request this node recorded (its webhook is armed here, whoever accepted it). */
   onRecorded?: (rec: RequestRecord, response: StoredResult) => void;
 }

@@ -60,6 +60,8 @@ export class PgWriter {
   private failures = 0;
   private closed = false;
   private waiters: { seq: number; resolve: () => void }[] = [];
+  /** The oldest write of the batch under way. */
+  private runningFrom = Number.POSITIVE_INFINITY;
   /** Operations dropped because the retry queue was full (logged as they happen). */
   dropped = 0;
   private readonly maxQueued: number;
@@ -115,7 +117,8 @@ export class PgWriter {
   async flush(timeoutMs = 10_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     const target = this.seq;
-    while (this.queue.some((op) => op.seq <= target) || this.running) {
+    // A batch under way matters only when it holds a write queued before the call (no starving under load).
+    while (this.queue.some((op) => op.seq <= target) || (this.running && this.runningFrom <= target)) {
       if (Date.now() > deadline) throw databaseUnavailable();
       await new Promise((r) => setTimeout(r, this.running ? 1 : 20));
       if (!this.running && this.timer === null && this.queue.length > 0) this.schedule();
@@ -145,6 +148,7 @@ export class PgWriter {
     if (this.running || this.queue.length === 0) return;
     this.running = true;
     const ops = this.queue.splice(0, this.maxBatch);
+    this.runningFrom = ops.reduce((m, op) => Math.min(m, op.seq), Number.POSITIVE_INFINITY);
     for (const op of ops) this.queuedBytes -= op.bytes;
     let retry = false;
     try {
