@@ -19,7 +19,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     reporters: ['default', './test/summary-reporter.ts'],
-    globalSetup: ['./test/fal-openapi.global-setup.ts'],
+    globalSetup: ['./test/fal-openapi.global-setup.ts', './test/engines.global-setup.ts'],
     // The AWS SDK warns once per process that its releases after January 2027 need Node 22; the pinned
     // release runs on Node 20, and the warning would only repeat in every test process that uses S3.
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
