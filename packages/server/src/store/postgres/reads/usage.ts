@@ -30,7 +30,8 @@ type Groups = Map<string, GroupRow>;
 // sorted starts (width_bucket), then is kept only when it lies before that interval's end (runs may have
 // gaps that other tiers cover). Joining the rows against the intervals instead compared every row with
 // every interval (a nested loop with a join filter: 31 × 5,752 comparisons for 30 daily buckets).
-const IN_INTERVAL = 'WHERE m.start < ($4::bigint[])[m.k] GROUP BY m.k, m.app, m.environment, m.machine_type, m.is_surge';
+const IN_INTERVAL =
+  'WHERE m.start < ($4::bigint[])[m.k] GROUP BY m.k, m.app, m.environment, m.machine_type, m.is_surge';
 const FILTERS = `AND ($5::text[] IS NULL OR r.app = ANY($5::text[]))
   AND ($6::text IS NULL OR strpos(lower(r.app ${C}), lower($6::text ${C})) > 0)`;
 const SELECT = `SELECT ($2::int[])[m.k] AS i, m.app, m.environment, m.machine_type, m.is_surge::int AS is_surge,
