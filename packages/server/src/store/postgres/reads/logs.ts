@@ -108,12 +108,24 @@ async function searchPage(
   const next = { ts: edge.ts, id: edge.id + 1 };
   const trigram = (q: Params) => trigramSql(search, q);
   const out = [...head];
-  for (const [start, end] of slices(f.start, edge.ts + 1)) {
+  const whole: [number, number] = [f.start, edge.ts + 1];
+  const cuts = (await inDefault(db, f.owner, ...whole)) ? [whole] : slices(...whole);
+  for (const [start, end] of cuts) {
     const slice = { ...f, start, end };
     out.push(...(await historyPage(db, slice, [trigram, needle], next, null, want - out.length)));
     if (out.length >= want) break;
   }
   return out;
+}
+
+/**
+ * Whether the owner has lines of `[start, end)` in the DEFAULT partition (written before their day's
+ * partition existed). Its one trigram index covers all of those days, so slicing would scan it per slice:
+ * such a window is searched in one query, as a whole.
+ */
+async function inDefault(db: SqlClient, owner: string, start: number, end: number): Promise<boolean> {
+  const sql = 'SELECT 1 AS x FROM logs_default WHERE owner = $1 AND ts >= $2 AND ts < $3 LIMIT 1';
+  return (await one(db, sql, [owner, start, end])) !== undefined;
 }
 
 /**
