@@ -1,6 +1,7 @@
 import { DAY_MS, type LogFilter } from '@hangar/core';
 import { describe, expect, it } from 'vitest';
 import { postgresMissing } from '../../../test-services/postgres.test-helper.js';
+import { runPostgresMaintenance } from '../partitions.js';
 import { createPostgresReads } from './index.js';
 import { DAYS, T0 } from './seed.test-helper.js';
 import { useSeededWorld } from './world.test-helper.js';
@@ -108,6 +109,26 @@ describe.skipIf(postgresMissing !== null)('PostgreSQL log reads', () => {
         await w.sqlite.logs.firstIdFrom({ owner, start }),
       );
     }
+  });
+
+  it('searches alike once the days have their daily partitions (sliced search)', async () => {
+    const one = await w.world.pool.connect();
+    try {
+      const session = {
+        query: async (t: string, p?: readonly unknown[]) => (await one.query(t, p as unknown[])).rows,
+      };
+      for (let now = T0 - 7 * DAY_MS; now < END + 7 * DAY_MS; now += 7 * DAY_MS) {
+        await runPostgresMaintenance(session, now, { requests: 0, logs: 0, samples: 0 });
+      }
+    } finally {
+      one.release();
+    }
+    const left = await w.world.pool.query('SELECT count(*)::int AS n FROM logs_default');
+    expect(left.rows[0].n).toBe(0);
+    let found = 0;
+    for (const [, over] of SEARCHES) found += await samePages(filter(over));
+    found += await samePages(filter({ search: 'line', start: T0 + 3 * DAY_MS + 5, end: END - DAY_MS / 3 }));
+    expect(found).toBeGreaterThan(100);
   });
 
   it('searches alike without pg_trgm, saying so once', async () => {
