@@ -1,5 +1,3 @@
-import type { TimeWindow } from './time.js';
-
 // The logs part of the read ports (read-ports.ts re-exports it).
 
 // ------------------------------------------------------------------------------------------------- logs
