@@ -111,7 +111,8 @@ describe.skipIf(skip !== null)('cluster: node A cut off by a network partition',
       (await db.query('SELECT node_id, state FROM runners WHERE ended_at IS NULL')).rows as object[];
     await waitFor(
       'a runner on node A',
-      async () => ((await liveNodes()).some((r: { node_id?: unknown }) => r.node_id === 'node-a') ? true : undefined),
+      async () =>
+        (await liveNodes()).some((r: { node_id?: unknown }) => r.node_id === 'node-a') ? true : undefined,
       60_000,
     );
     for (let i = 0; i < 4; i++) {
@@ -143,7 +144,8 @@ describe.skipIf(skip !== null)('cluster: node A cut off by a network partition',
     await cluster.startNode(1);
     await waitFor(
       'a runner on node B',
-      async () => ((await liveNodes()).some((r: { node_id?: unknown }) => r.node_id === 'node-b') ? true : undefined),
+      async () =>
+        (await liveNodes()).some((r: { node_id?: unknown }) => r.node_id === 'node-b') ? true : undefined,
       60_000,
     ).catch(async (err) => {
       throw new Error(
