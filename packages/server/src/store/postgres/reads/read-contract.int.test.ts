@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Stores } from '@hangar/core';
 import pg from 'pg';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, describe } from 'vitest';
 import {
   type PgTestServer,
   postgresMissing,
@@ -68,5 +68,6 @@ async function openBridged(): Promise<Stores> {
   } as Stores;
 }
 
-if (postgresMissing === null)
+describe.skipIf(postgresMissing !== null)('PostgreSQL reads', () => {
   describeReadContract('postgres (seeded through the SQLite write ports)', openBridged);
+});
