@@ -20,15 +20,17 @@ import { COPIED, copyTable } from './seed.test-helper.js';
 // where the reads (and the rollup sink) under test run: reads see only what the write ports wrote.
 
 let server: PgTestServer | null = null;
-const dir = mkdtempSync(join(tmpdir(), 'hangar-pg-read-contract-'));
+let dir = '';
 let n = 0;
 
 beforeAll(async () => {
-  if (postgresMissing === null) server = await startPostgres();
+  if (postgresMissing !== null) return;
+  dir = mkdtempSync(join(tmpdir(), 'hangar-pg-read-contract-'));
+  server = await startPostgres();
 }, 60_000);
 afterAll(async () => {
   await server?.close();
-  rmSync(dir, { recursive: true, force: true });
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 async function openBridged(): Promise<Stores> {
