@@ -5,6 +5,7 @@
 //
 //   npm run build && npx tsx bench/cluster/chaos.ts [duration_s=600] [faults_per_s=1] [nodes=3] [requests_per_s=8]
 //   CHAOS_FAULTS=runner,node npx tsx bench/cluster/chaos.ts …   (only these kinds: runner, node, postgres, redis)
+//   CHAOS_RUNNER_KILLS_PER_S=1 npx tsx bench/cluster/chaos.ts …  (runner kills on a stream of their own)
 import { cpus } from 'node:os';
 import { type Fault, runChaos } from '../../test/e2e/chaos-harness.js';
 import { clusterMissing } from '../../test/e2e/cluster.js';
@@ -15,7 +16,7 @@ if (clusterMissing) {
   process.exit(2);
 }
 console.log(
-  `machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}; ${nodes} nodes, ${duration} s, ${rate} faults/s, ${rps} requests/s`,
+  `machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}; ${nodes} nodes, ${duration} s, ${rate} faults/s, ${rps} requests/s, runner kills/s: ${process.env.CHAOS_RUNNER_KILLS_PER_S ?? 'drawn with the others'}`,
 );
 const t0 = Date.now();
 const report = await runChaos({
@@ -24,6 +25,9 @@ const report = await runChaos({
   faultsPerS: rate,
   requestsPerS: rps,
   ...(process.env.CHAOS_FAULTS ? { kinds: process.env.CHAOS_FAULTS.split(',') as Fault[] } : {}),
+  ...(process.env.CHAOS_RUNNER_KILLS_PER_S
+    ? { runnerKillsPerS: Number(process.env.CHAOS_RUNNER_KILLS_PER_S) }
+    : {}),
   log: (line) => console.log(`${((Date.now() - t0) / 1000).toFixed(0).padStart(5)} s  ${line}`),
 });
 const injected = Object.values(report.faults).reduce((a, b) => a + b, 0);

@@ -14,6 +14,12 @@ export interface ChaosOptions {
   requestsPerS: number;
   /** The kinds of fault to inject (default: all, weighted). */
   kinds?: Fault[];
+  /**
+   * Mean runner kills per second on a stream of their own, beside the other faults (default: none; runner
+   * kills are then drawn with the others). A kill takes no time to inject, a node restart seconds, so a
+   * separate stream is how a long run reaches thousands of faults.
+   */
+  runnerKillsPerS?: number;
   log?: (line: string) => void;
 }
 
@@ -73,15 +79,23 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       }
     })();
 
-    while (Date.now() < until) {
-      await sleep(-Math.log(1 - Math.random()) * (1000 / opts.faultsPerS));
-      if (Date.now() >= until) break;
-      const fault = pick(opts.kinds);
-      if (await inject(cluster, fault, up)) {
-        faults[fault]++;
-        log(`fault ${fault} (${Object.values(faults).reduce((a, b) => a + b, 0)} so far)`);
+    const stream = async (perS: number, kinds?: Fault[]) => {
+      while (Date.now() < until) {
+        await sleep(-Math.log(1 - Math.random()) * (1000 / perS));
+        if (Date.now() >= until) break;
+        const fault = pick(kinds);
+        if (await inject(cluster, fault, up)) {
+          faults[fault]++;
+          log(`fault ${fault} (${Object.values(faults).reduce((a, b) => a + b, 0)} so far)`);
+        }
       }
-    }
+    };
+    const kills = opts.runnerKillsPerS;
+    const others = kills ? (opts.kinds ?? FAULTS.map(([f]) => f)).filter((f) => f !== 'runner') : opts.kinds;
+    await Promise.all([
+      others?.length === 0 ? Promise.resolve() : stream(opts.faultsPerS, others),
+      kills ? stream(kills, ['runner']) : Promise.resolve(),
+    ]);
     await load;
     for (let i = 0; i < opts.nodes; i++) if (!up.has(i)) await restartNode(cluster, i, up);
     log(`load over: ${accepted.size} accepted, ${refused} refused; waiting for every request to end`);
@@ -223,7 +237,9 @@ async function check(
     }
     const life = (r.ended_at - r.started_at) / 1000;
     if (Math.abs(life - r.metered) > 1)
-      violations.push(`runner ${r.runner_id}: metered ${r.metered.toFixed(2)} s, lived ${life.toFixed(2)} s`);
+      violations.push(
+        `runner ${r.runner_id}: metered ${r.metered.toFixed(2)} s, lived ${life.toFixed(2)} s${await runnerStory(cluster, r.runner_id)}`,
+      );
   }
   return {
     faults,
@@ -235,4 +251,31 @@ async function check(
     runners: meter.rows.length,
     violations,
   };
+}
+
+/** What the registry and the events say of one runner, for a violation's message. */
+async function runnerStory(cluster: TestCluster, runnerId: string): Promise<string> {
+  const got = await withDb(cluster, async (db) => ({
+    row: (
+      await db.query(
+        `SELECT node_id, state, started_at::float8 AS s, ended_at::float8 AS e, metered_until::float8 AS m
+           FROM runners WHERE runner_id = $1`,
+        [runnerId],
+      )
+    ).rows[0],
+    events: (
+      await db.query(
+        `SELECT created_at::float8 AS t, category, payload FROM events WHERE payload LIKE $1 ORDER BY 1`,
+        [`%${runnerId}%`],
+      )
+    ).rows,
+  })).catch(() => null);
+  if (!got?.row) return '';
+  const { row } = got;
+  const at = (t: number | null) => (t === null ? 'null' : `${((t - row.s) / 1000).toFixed(2)}`);
+  const events = got.events.map((e: { t: number; category: string; payload: string }) => {
+    const p = JSON.parse(e.payload) as { state?: string; reason?: string };
+    return `${at(e.t)} ${e.category}/${p.state ?? ''}${p.reason ? ` (${p.reason})` : ''}`;
+  });
+  return ` [node ${row.node_id}, ${row.state}, ended +${at(row.e)}, metered_until +${at(row.m)}; events: ${events.join('; ')}]`;
 }

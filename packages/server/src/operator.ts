@@ -1,6 +1,8 @@
 import { createReadStream } from 'node:fs';
 import { OWNER_NAME_PATTERN, PlatformError, systemClock } from '@hangar/core';
 import { createBundleStore } from './bundles/bundle-store.js';
+import { openRedis } from './cluster/redis.js';
+import { announceRevocation } from './cluster/shared/redis-revocations.js';
 import { type Config, type ConfigFlags, loadConfig } from './config.js';
 import { createKeyService } from './services/keys.js';
 import { openFileStore } from './storage/open-store.js';
@@ -39,6 +41,25 @@ async function openOperatorStores(config: Config) {
     maintenanceIntervalMs: 0,
     applicationName: `hangar:${config.nodeId}:operator`,
   });
+}
+
+/**
+ * Tells every node of the cluster that `keyId` is revoked (they forget it within a second). The store
+ * already holds the revocation: if Redis cannot be reached, nodes still see it when their key cache
+ * expires (5 s), and the command says so rather than failing.
+ */
+async function announceOnCluster(url: string, keyId: string): Promise<void> {
+  const redis = openRedis(url, { name: 'hangar:operator' });
+  redis.on('error', () => {});
+  try {
+    await announceRevocation(redis, keyId);
+  } catch {
+    process.stderr.write(
+      `warning: the key is revoked, but Redis did not take the announcement; nodes drop it from their cache within 5 s\n`,
+    );
+  } finally {
+    redis.disconnect();
+  }
 }
 
 /**
@@ -86,6 +107,7 @@ export async function openOperator<T>(
     },
     async revokeKey(keyId) {
       await keys.revokeKey(null, keyId);
+      if (config.redisUrl) await announceOnCluster(config.redisUrl, keyId);
     },
     async importBundle(owner, file) {
       if (!new RegExp(OWNER_NAME_PATTERN).test(owner))

@@ -9,6 +9,14 @@ const ANNOUNCE = `local e = redis.call('INCR', KEYS[1])
 redis.call('PUBLISH', ARGV[1], e .. ':' .. ARGV[2])
 return e`;
 
+/**
+ * Announces one revocation on Redis as a node does (the epoch and the message in one script), for a
+ * process that is not a node: the operator's `hangar keys revoke` against the cluster's database.
+ */
+export async function announceRevocation(redis: Redis, keyId: string, timeoutMs = 2000): Promise<void> {
+  await withDeadline(redis.eval(ANNOUNCE, 1, EPOCH, CHANNEL, keyId), timeoutMs, 'a key revocation');
+}
+
 /** Options of `createRedisRevocations`. */
 export interface RedisRevocationsOptions {
   /** For `INCR`/`PUBLISH` and the epoch check. */
@@ -62,8 +70,7 @@ export function createRedisRevocations(opts: RedisRevocationsOptions): KeyRevoca
   );
 
   // One script: the epoch and the message can never disagree, whichever node reads them.
-  const publish = (keyId: string) =>
-    withDeadline(redis.eval(ANNOUNCE, 1, EPOCH, CHANNEL, keyId), timeoutMs, 'a key revocation');
+  const publish = (keyId: string) => announceRevocation(redis, keyId, timeoutMs);
   const unsent = new Set<string>();
   const check = async () => {
     try {
