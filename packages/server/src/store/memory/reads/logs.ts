@@ -12,6 +12,7 @@ import type {
 import { lineToEntry } from '../../../api/logs/entry.js';
 import { cutHistoryPage, earlier } from '../../../api/logs/history-cursor.js';
 import { compileLogMatcher } from '../../../api/logs/match.js';
+import { FirstK } from './first-k.js';
 import { asciiLower, type MemoryReadTables } from './tables.js';
 
 // Log reads over the memory log lines (kept in id order), with the SQLite reads' rules
@@ -75,8 +76,9 @@ function historyPage(t: MemoryReadTables, p: LogsHistoryPageParams): LogsHistory
   const owner = p.filter.owner;
   const before = p.bounds.map((b) => resolveBound(t, owner, b)).reduce(earlier, null);
   const keep = matcher(p.filter);
-  const found = t.logs.filter((l) => beforePosition(l, before) && keep(l));
-  const rows = found.sort(newestFirst).slice(0, p.limit + 1);
+  const found = new FirstK<Line>(p.limit + 1, newestFirst);
+  for (const l of t.logs) if (beforePosition(l, before) && keep(l)) found.offer(l);
+  const rows = found.sorted();
   const rankOf = (ts: number, id: number) => {
     let n = 0;
     for (const l of t.logs) if (l.owner === owner && l.ts === ts && idOf(l) < id) n++;

@@ -6,6 +6,7 @@ import {
   type RequestsPage,
 } from '@hangar/core';
 import type { MemoryRequestRow } from '../requests.js';
+import { FirstK } from './first-k.js';
 import { compareIds, endpointMatcher, type MemoryReadTables } from './tables.js';
 
 // The requests page over the memory request rows, with the SQLite reads' rules (sqlite/reads/requests.ts):
@@ -68,7 +69,9 @@ function pageRows(
 ): { rows: Keyed[]; next: RequestPosition | null } {
   const covers = endpointMatcher(p.endpoints);
   if (p.requestId !== null) return { rows: byRequestId(t, p, covers), next: null };
-  const found: Keyed[] = [];
+  const offset = p.offset ?? 0;
+  // One row past the page tells whether another page follows.
+  const found = new FirstK<Keyed>(offset + p.limit + 1, order);
   for (const row of t.requests.readRows()) {
     const rec = row.rec;
     if (!covers(rec.endpointId)) continue;
@@ -76,13 +79,12 @@ function pageRows(
     // In-flight requests have no status code, so a status filter leaves them out.
     if (phase === null || (phase === 'd' ? !statusOk(rec.statusCode, p) : p.status !== null)) continue;
     const keyed: Keyed = { row, phase, k: keyOf(rec, phase, p) };
-    if (afterCursor(keyed, p.after)) found.push(keyed);
+    if (afterCursor(keyed, p.after)) found.offer(keyed);
   }
-  found.sort(order);
-  const offset = p.offset ?? 0;
-  const rows = found.slice(offset, offset + p.limit);
+  const sorted = found.sorted();
+  const rows = sorted.slice(offset, offset + p.limit);
   const last = rows.at(-1);
-  const more = found.length > offset + p.limit && last !== undefined;
+  const more = sorted.length > offset + p.limit && last !== undefined;
   return { rows, next: more ? { phase: last.phase, key: last.k, id: last.row.rec.requestId } : null };
 }
 
