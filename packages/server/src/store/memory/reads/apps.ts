@@ -11,8 +11,9 @@ import type {
   RunnerBucketsParams,
   RunnerSampleBucket,
 } from '@hangar/core';
+import { asciiLower } from '../../../api/logs/match.js';
 import { mergePatch } from '../../merge-patch.js';
-import { asciiLower, compareIds, endpointMatcher, type MemoryReadTables } from './tables.js';
+import { compareIds, endpointMatcher, type MemoryReadTables } from './tables.js';
 
 // App reads over the memory apps, events, samples, runners and requests, with the SQLite reads' rules
 // (sqlite/reads/apps.ts). Keyset listings are newest first by (time, id), strictly before `before`,

@@ -13,7 +13,7 @@ import { lineToEntry } from '../../../api/logs/entry.js';
 import { cutHistoryPage, earlier } from '../../../api/logs/history-cursor.js';
 import { compileLogMatcher } from '../../../api/logs/match.js';
 import { FirstK } from './first-k.js';
-import { asciiLower, type MemoryReadTables } from './tables.js';
+import type { MemoryReadTables } from './tables.js';
 
 // Log reads over the memory log lines (kept in id order), with the SQLite reads' rules
 // (sqlite/reads/logs.ts): history newest first by (ts, id), bounds as (ms, rank) resolved against the
@@ -26,15 +26,10 @@ const BACKFILL_SKEW_MS = 60_000;
 
 const idOf = (l: Line) => l.id as number;
 
-/**
- * The filter as a predicate over stored lines: the live stream's matcher for everything but the search,
- * which folds ASCII letters only, as SQLite's `instr(lower(message), lower(?))` does.
- */
+/** The filter as a predicate over stored lines: the owner, then the live stream's matcher. */
 function matcher(f: LogFilter): (l: Line) => boolean {
-  const rest = compileLogMatcher({ ...f, search: null });
-  const needle = f.search === null ? null : asciiLower(f.search);
-  return (l) =>
-    l.owner === f.owner && rest(l as LogLine) && (needle === null || asciiLower(l.message).includes(needle));
+  const match = compileLogMatcher(f);
+  return (l) => l.owner === f.owner && match(l as LogLine);
 }
 
 /** Index of the first line with an id above `id` (lines are in id order). */

@@ -26,11 +26,6 @@ export function compareIds(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** `value` with ASCII letters lower-cased only, as SQLite's `lower()` folds (non-ASCII keeps its case). */
-export function asciiLower(value: string): string {
-  return /[A-Z]/.test(value) ? value.replace(/[A-Z]+/g, (s) => s.toLowerCase()) : value;
-}
-
 /** Whether `id` is `sel.id` itself, or a route-level endpoint under it when the selector is bare. */
 export function endpointMatcher(sel: readonly { id: string; bare: boolean }[]): (id: string) => boolean {
   const exact = new Set(sel.map((s) => s.id));
