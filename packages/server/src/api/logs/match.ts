@@ -24,6 +24,11 @@ function matchesLabel(labels: Readonly<Record<string, string>>, c: LabelConditio
   }
 }
 
+/** `value` with ASCII letters lower-cased only, as SQLite's `lower()` folds (non-ASCII keeps its case). */
+export function asciiLower(value: string): string {
+  return /[A-Z]/.test(value) ? value.replace(/[A-Z]+/g, (s) => s.toLowerCase()) : value;
+}
+
 /**
  * Compiles a filter into a predicate over live lines with exactly the semantics of the SQL in
  * `queries.ts` (the owner is checked by the caller). Cheap checks come first.
@@ -31,7 +36,9 @@ function matchesLabel(labels: Readonly<Record<string, string>>, c: LabelConditio
 export function compileLogMatcher(f: LogFilter): (line: LogLine) => boolean {
   const apps = f.apps ? new Set(f.apps) : null;
   const levels = f.levels ? new Set(f.levels) : null;
-  const needle = f.search?.toLowerCase() ?? null;
+  // Search folds ASCII letters only, as the stored search does (SQLite's `instr(lower(…))`), so a stream's
+  // live lines match exactly what its backfill and the history would.
+  const needle = f.search === null ? null : asciiLower(f.search);
   return (line) => {
     if (line.ts < f.start || line.ts >= f.end) return false;
     if (apps && !apps.has(line.app)) return false;
@@ -43,6 +50,6 @@ export function compileLogMatcher(f: LogFilter): (line: LogLine) => boolean {
     if (!f.traceback && label(l, 'traceback') === 'true') return false;
     if (f.runSource !== null && runSourceOf(l) !== f.runSource) return false;
     for (const c of f.labels) if (!matchesLabel(l, c)) return false;
-    return needle === null || line.message.toLowerCase().includes(needle);
+    return needle === null || asciiLower(line.message).includes(needle);
   };
 }

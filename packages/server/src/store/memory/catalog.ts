@@ -57,7 +57,8 @@ export class MemoryKeyStore implements KeyStore {
   }
 }
 
-interface AppEntry {
+/** An app as the memory stores keep it. */
+export interface MemoryAppEntry {
   owner: string;
   name: string;
   currentRevision: string;
@@ -65,9 +66,16 @@ interface AppEntry {
   updatedAt: number;
 }
 
+/** What the memory reads see of the apps: by `owner/name`, revisions by id (with insertion order). */
+export interface MemoryAppTables {
+  apps: ReadonlyMap<string, Readonly<MemoryAppEntry>>;
+  revisions: ReadonlyMap<string, { readonly rev: Readonly<Revision>; readonly seq: number }>;
+  settings: ReadonlyMap<string, Readonly<AppSettings>>;
+}
+
 /** Apps and revisions in process memory. */
 export class MemoryAppStore implements AppStore {
-  private readonly apps = new Map<string, AppEntry>();
+  private readonly apps = new Map<string, MemoryAppEntry>();
   /** Insertion order breaks ties between revisions created in the same millisecond. */
   private readonly revisions = new Map<string, { rev: Revision; seq: number }>();
   private readonly bundles = new Map<string, BundleRecord>();
@@ -151,7 +159,12 @@ export class MemoryAppStore implements AppStore {
     return rec ? { ...rec } : null;
   }
 
-  private toApp(a: AppEntry): App {
+  /** The stored apps, revisions and settings themselves, for the memory reads (which only read them). */
+  readTables(): MemoryAppTables {
+    return { apps: this.apps, revisions: this.revisions, settings: this.settings };
+  }
+
+  private toApp(a: MemoryAppEntry): App {
     const rev = this.revisions.get(a.currentRevision)!.rev;
     const { owner, name, currentRevision, createdAt, updatedAt } = a;
     return {

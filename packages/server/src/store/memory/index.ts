@@ -11,7 +11,7 @@ import {
 } from '@hangar/core';
 import { DEFAULT_JSON_CAP } from '../payload.js';
 import { MemoryAppStore, MemoryKeyStore } from './catalog.js';
-import { createMemoryReads, createMemoryRollups } from './reads.js';
+import { createMemoryReads, createMemoryRollups } from './reads/index.js';
 import { MemoryRequestStore } from './requests.js';
 import { MemorySecretStore } from './secrets.js';
 
@@ -45,19 +45,21 @@ export interface MemoryStores extends Stores {
 export function createMemoryStores(opts: MemoryStoresOptions = {}): MemoryStores {
   const clock = opts.clock ?? systemClock;
   const logs: LogLine[] = [];
-  const events: AppEvent[] = [];
+  const events = new Map<string, AppEvent>();
   const meter = new Map<string, MeterRecord>();
   const samples: RunnerSample[] = [];
   const runners = new Map<string, RunnerRow>();
   const rollups: RollupRow[] = [];
   let nextLogId = 1;
+  const apps = new MemoryAppStore();
+  const requests = new MemoryRequestStore(clock, opts.jsonCap ?? DEFAULT_JSON_CAP);
   return {
     keys: new MemoryKeyStore(clock),
-    apps: new MemoryAppStore(),
-    requests: new MemoryRequestStore(clock, opts.jsonCap ?? DEFAULT_JSON_CAP),
+    apps,
+    requests,
     secrets: new MemorySecretStore(),
     rollups: createMemoryRollups(rollups),
-    reads: createMemoryReads(),
+    reads: createMemoryReads({ requests, apps, logs, events, meter, samples, runners, rollups }),
     logs: {
       append(lines) {
         for (const line of lines) {
@@ -71,7 +73,8 @@ export function createMemoryStores(opts: MemoryStoresOptions = {}): MemoryStores
           .map((l) => ({ ...l, labels: { ...l.labels } }));
       },
     },
-    events: { append: (e) => void events.push(structuredClone(e)) },
+    // A rewritten event id replaces the event, as the SQLite store's `INSERT OR REPLACE`.
+    events: { append: (e) => void events.set(e.eventId, structuredClone(e)) },
     meter: {
       record(rows) {
         for (const r of rows) meter.set(`${r.runnerId}\0${r.minute}`, { ...r });
@@ -95,7 +98,7 @@ export function createMemoryStores(opts: MemoryStoresOptions = {}): MemoryStores
     close: async () => {},
     snapshot: () => ({
       logs: logs.map((l) => ({ ...l })),
-      events: [...events],
+      events: [...events.values()],
       meter: [...meter.values()],
       samples: [...samples],
       runners: [...runners.values()],

@@ -21,6 +21,15 @@ interface Entry {
   parts: number;
 }
 
+/** What the memory reads see of a stored request (the stored values themselves: read, never write). */
+export interface MemoryRequestRow {
+  readonly rec: Readonly<RequestRecord>;
+  readonly jsonInput: string | null;
+  readonly jsonOutput: string | null;
+  /** `PayloadPart` bits of the payloads kept as objects. */
+  readonly parts: number;
+}
+
 const EXPIRING_PARTS = PayloadPart.input | PayloadPart.result;
 const EMPTY = Buffer.alloc(0);
 
@@ -97,6 +106,11 @@ export class MemoryRequestStore implements PayloadRowStore {
       out.push({ requestId: e.rec.requestId, owner: e.rec.owner, parts: e.parts });
     }
     return out;
+  }
+
+  /** Every stored request as kept, for the memory reads (which only read them). */
+  readRows(): Iterable<MemoryRequestRow> {
+    return this.rows.values();
   }
 
   async listUnfinished(): Promise<RequestRecord[]> {

@@ -1,4 +1,5 @@
 import type { EventCategory, KeysetBefore, RevisionStatus, RunnerSampleBucket } from '@hangar/core';
+import { mergePatch } from '../../merge-patch.js';
 import { C, num, rows, type SqlClient } from './sql.js';
 
 /** An app row with its manifest (and scaling overrides applied) still as JSON text. */
@@ -30,20 +31,6 @@ export interface EventRow {
 
 type Before = KeysetBefore;
 type SampleBucketRow = RunnerSampleBucket;
-
-/** RFC 7396 JSON merge patch, what SQLite's `json_patch` applies: objects merge, null deletes. */
-export function mergePatch(target: unknown, patch: unknown): unknown {
-  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch;
-  const out: Record<string, unknown> =
-    target !== null && typeof target === 'object' && !Array.isArray(target)
-      ? { ...(target as Record<string, unknown>) }
-      : {};
-  for (const [k, v] of Object.entries(patch as Record<string, unknown>)) {
-    if (v === null) delete out[k];
-    else out[k] = mergePatch(out[k], v);
-  }
-  return out;
-}
 
 /** The owner's apps in one environment, optionally whose name contains `search` (ASCII case folded). */
 export async function appsList(

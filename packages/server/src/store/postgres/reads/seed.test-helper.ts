@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HOUR_MS, MINUTE_MS, type RollupRow } from '@hangar/core';
+import { HOUR_MS, MINUTE_MS, type RollupRow, type Stores } from '@hangar/core';
 import type Database from 'better-sqlite3';
 import pg from 'pg';
 import { RequestRollup } from '../../../telemetry/request-rollup.js';
@@ -43,8 +43,8 @@ export interface SeededWorld {
   close(): Promise<void>;
 }
 
-async function seedSqlite(path: string): Promise<RollupRow[]> {
-  const s = createSqliteStores({ path });
+/** Writes the world through the write ports of `s` (any engine); returns the rollup rows it recorded. */
+export async function writeWorld(s: Stores): Promise<RollupRow[]> {
   const rnd = prng(42);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!;
   for (const [owner, app] of [
@@ -169,8 +169,16 @@ async function seedSqlite(path: string): Promise<RollupRow[]> {
   const rows = rollup.drain();
   s.rollups.record(rows);
   await s.flush();
-  await s.close();
   return rows;
+}
+
+async function seedSqlite(path: string): Promise<RollupRow[]> {
+  const s = createSqliteStores({ path });
+  try {
+    return await writeWorld(s);
+  } finally {
+    await s.close();
+  }
 }
 
 /** Tables copied as they are; request_rollups is written by the PostgreSQL rollup sink under test. */
