@@ -111,6 +111,27 @@ export function rowToRevision(r: Record<string, unknown>): Revision {
   };
 }
 
+/** Columns of `revisions` in the order `revisionValues` gives them. */
+export const REVISION_COLUMNS =
+  'revision_id, owner, app, created_at, message, annotations, status, deployed_by, manifest, dir, bundle';
+
+/** The values of a revision in `REVISION_COLUMNS` order (the inverse of `rowToRevision`). */
+export function revisionValues(rev: Revision): unknown[] {
+  return [
+    rev.revisionId,
+    rev.owner,
+    rev.app,
+    rev.createdAt,
+    rev.message,
+    rev.annotations === null ? null : JSON.stringify(rev.annotations),
+    rev.status,
+    rev.deployedBy,
+    JSON.stringify(rev.manifest),
+    rev.dir,
+    rev.bundle,
+  ];
+}
+
 /** Columns selecting an app joined with its current revision (`apps a JOIN revisions r`). */
 export const APP_COLUMNS =
   'a.owner, a.name, a.current_revision, a.created_at, a.updated_at, r.manifest, r.dir';
