@@ -14,11 +14,11 @@ import { settleAttempt } from './dispatch/outcome.js';
 import { cancelledResult, errorResult, startTimeoutResult } from './dispatch/results.js';
 import { mayRetry, type RetryMode } from './dispatch/retry-rules.js';
 import { JobQueue } from './job-queue.js';
-import { isSurgeStart } from './metering.js';
-import { countStates, freestRunner, poolSample, poolStats, revisionLoad } from './pool-stats.js';
+import { placedFloor, scalePool } from './pool-scaling.js';
+import { countStates, freestRunner, poolSample, poolStats } from './pool-stats.js';
 import { type Rollout, retireRolloutIdle } from './rollout.js';
-import { gpuRequestOf, Runner, type RunnerOwner } from './runner.js';
-import { runnersToStart, shouldRetire, startupBackoffMs, warmFloor } from './scaling.js';
+import type { Runner, RunnerOwner } from './runner.js';
+import { shouldRetire, startupBackoffMs, warmFloor } from './scaling.js';
 import { StateHistogram } from './state-histogram.js';
 
 /** The runners and the queue of one app, across its revisions. */
@@ -233,71 +233,7 @@ export class AppPool implements RunnerOwner {
 
   /** Starts runners as the queue and `min_concurrency` need, unless a startup backoff is in force. */
   scale(now: number): void {
-    if (this.removed || this.ctx.closing) return;
-    const queued = this.queue.length + this.clusterQueued;
-    const shares = this.rollout?.shares(queued);
-    this.scaleRevision(this.rev, shares?.current ?? queued, this.failures, now);
-    // The target keeps one runner warm so its share never waits for a cold start per request.
-    if (this.rollout) this.scaleRevision(this.rollout.rev, shares!.target, this.rollout.failures, now, 1);
-  }
-
-  private scaleRevision(rev: Revision, queued: number, failures: number, now: number, floor = 0): void {
-    const m = rev.manifest;
-    const { live, starting, freeSlots, inFlight } = revisionLoad(this.runners, rev.revisionId);
-    const queueScaling = this.queueMayScale(rev, queued > freeSlots, now);
-    if (failures > 0 && (starting > 0 || now < this.nextStartAt)) return;
-    const n = runnersToStart({
-      queued,
-      live,
-      freeSlots,
-      minConcurrency: Math.max(floor, m.min_concurrency, rev === this.rev ? this.placedFloor() : 0),
-      maxConcurrency: this.maxRunners(rev),
-      maxMultiplexing: m.max_multiplexing,
-      cautious: failures > 0,
-      inFlight,
-      concurrencyBuffer: m.concurrency_buffer ?? 0,
-      queueScaling,
-    });
-    for (let i = 0; i < n; i++) this.startRunner(rev);
-  }
-
-  /** Runners for the request slots the cluster's leader placed on this node (0 in embedded mode). */
-  private placedFloor(): number {
-    const slots = this.ctx.deps.placementFloor?.(this.owner, this.name) ?? 0;
-    return slots > 0 ? Math.ceil(slots / Math.max(1, this.rev.manifest.max_multiplexing)) : 0;
-  }
-
-  /**
-   * `max_concurrency`, capped by how many runners of the revision the machine's GPUs hold at once. A
-   * request that never fits (capacity 0) still starts one runner, whose start fails with the reason.
-   */
-  private maxRunners(rev: Revision): number {
-    const m = rev.manifest;
-    const request = gpuRequestOf(m, this.ctx.deps.machineTypes[m.machine_type]);
-    if (request === null || !this.ctx.deps.gpuCapacity) return m.max_concurrency;
-    return Math.min(m.max_concurrency, Math.max(1, this.ctx.deps.gpuCapacity(request)));
-  }
-
-  /**
-   * fal's `scaling_delay`: runners are started for the current revision's queue only once it has stayed
-   * above capacity that long (a burst that free slots absorb meanwhile starts nothing).
-   */
-  private queueMayScale(rev: Revision, over: boolean, now: number): boolean {
-    if (rev.revisionId !== this.rev.revisionId) return true;
-    if (!over) {
-      this.overCapacitySince = null;
-      return true;
-    }
-    this.overCapacitySince ??= now;
-    return now - this.overCapacitySince >= (rev.manifest.scaling_delay ?? 0) * 1000;
-  }
-
-  private startRunner(rev = this.rev): void {
-    const machineType = rev.manifest.machine_type;
-    const surge = isSurgeStart(this.ctx.deps.machineTypes[machineType], this.ctx.liveOfType(machineType));
-    const runner = new Runner(this.ctx, this, this.ctx.deps.ids(), rev, surge);
-    this.runners.push(runner);
-    void runner.start();
+    scalePool(this.ctx, this, now);
   }
 
   runnerReady(runner: Runner): void {
@@ -342,7 +278,7 @@ export class AppPool implements RunnerOwner {
         inFlight += r.jobs.size;
       }
     }
-    const placed = Math.max(m.min_concurrency, this.placedFloor());
+    const placed = Math.max(m.min_concurrency, placedFloor(this.ctx, this));
     const keep = warmFloor(placed, m.concurrency_buffer ?? 0, inFlight, m.max_multiplexing);
     for (const r of this.runners) {
       if (r.state !== 'idle' || r.revisionId !== this.rev.revisionId || r.stopRequested) continue;

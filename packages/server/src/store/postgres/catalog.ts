@@ -11,7 +11,14 @@ import type {
   StoredSecret,
 } from '@hangar/core';
 import type pg from 'pg';
-import { APP_COLUMNS, rowToApiKey, rowToApp, rowToRevision } from '../sqlite/rows.js';
+import {
+  APP_COLUMNS,
+  REVISION_COLUMNS,
+  revisionValues,
+  rowToApiKey,
+  rowToApp,
+  rowToRevision,
+} from '../sqlite/rows.js';
 import { query, sql, write } from './statements.js';
 import type { PgWriter } from './writer.js';
 
@@ -126,19 +133,8 @@ export class PostgresAppStore implements AppStore {
     await write(
       this.writer,
       sql(
-        `INSERT INTO revisions (revision_id, owner, app, created_at, message, annotations, status, deployed_by,
-           manifest, dir, bundle) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-        rev.revisionId,
-        rev.owner,
-        rev.app,
-        rev.createdAt,
-        rev.message,
-        rev.annotations === null ? null : JSON.stringify(rev.annotations),
-        rev.status,
-        rev.deployedBy,
-        JSON.stringify(rev.manifest),
-        rev.dir,
-        rev.bundle,
+        `INSERT INTO revisions (${REVISION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+        ...revisionValues(rev),
       ),
       sql(
         `INSERT INTO apps (owner, name, current_revision, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)

@@ -11,7 +11,8 @@ import type {
   RunnerSampleStore,
 } from '@hangar/core';
 import type pg from 'pg';
-import { rowToLogLine, rowToRunnerRow } from '../sqlite/rows.js';
+import { RUNNER_COLUMNS, rowToRunnerRow, runnerValues } from '../runner-row.js';
+import { rowToLogLine } from '../sqlite/rows.js';
 import { jsonWithoutNul } from './nul-safe.js';
 import { columns } from './request-writes.js';
 import { ADVISORY } from './session.js';
@@ -175,26 +176,8 @@ export class PostgresRunnerSampleStore implements RunnerSampleStore {
 const runnerKind = upsertKind<RunnerRow>(
   'runners',
   (r) => r.runnerId,
-  (r) => [
-    r.runnerId,
-    r.owner,
-    r.app,
-    r.revisionId,
-    r.machineType,
-    r.ref,
-    r.state,
-    r.startedAt,
-    r.endedAt,
-    r.meteredUntil,
-    r.stateSince,
-    JSON.stringify(r.times),
-    r.gpus?.length ? JSON.stringify(r.gpus) : null,
-    r.nodeId ?? null,
-    r.environment ?? null,
-    r.isSurge ?? null,
-  ],
-  `INSERT INTO runners (runner_id, owner, app, revision_id, machine_type, pid, state, started_at, ended_at,
-     metered_until, state_since, state_times, gpu_usage, node_id, environment, is_surge)
+  (r) => runnerValues(r, (surge) => surge),
+  `INSERT INTO runners (${RUNNER_COLUMNS})
    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
      $8::float8[], $9::float8[], $10::float8[], $11::float8[], $12::text[], $13::text[], $14::text[],
      $15::text[], $16::boolean[])
@@ -219,18 +202,12 @@ export class PostgresRunnerRegistry implements RunnerRegistry {
 
   async listLiveRunners(): Promise<RunnerRow[]> {
     const text = 'SELECT * FROM runners WHERE ended_at IS NULL ORDER BY started_at, runner_id';
-    return (await query<Row>(this.pool, this.writer, text)).map(pgRunnerRow);
+    return (await query<Row>(this.pool, this.writer, text)).map(rowToRunnerRow);
   }
 
   async findRunner(owner: string, app: string, runnerId: string): Promise<RunnerRow | null> {
     const text = 'SELECT * FROM runners WHERE runner_id = $1 AND owner = $2 AND app = $3';
     const [row] = await query<Row>(this.pool, this.writer, text, [runnerId, owner, app]);
-    return row ? pgRunnerRow(row) : null;
+    return row ? rowToRunnerRow(row) : null;
   }
-}
-
-/** A PostgreSQL runners row as the SQLite row mapper reads it (`is_surge` is BOOLEAN here, 0/1 there). */
-function pgRunnerRow(row: Row): RunnerRow {
-  const surge = row.is_surge;
-  return rowToRunnerRow(typeof surge === 'boolean' ? { ...row, is_surge: surge ? 1 : 0 } : row);
 }

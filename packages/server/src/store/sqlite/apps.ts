@@ -1,6 +1,6 @@
 import type { App, AppSettings, AppStore, BundleRecord, Revision } from '@hangar/core';
 import type Database from 'better-sqlite3';
-import { APP_COLUMNS, rowToApp, rowToRevision } from './rows.js';
+import { APP_COLUMNS, REVISION_COLUMNS, revisionValues, rowToApp, rowToRevision } from './rows.js';
 import type { Runnable, SqliteWriter } from './writer.js';
 
 const APP_FROM = 'FROM apps a JOIN revisions r ON r.revision_id = a.current_revision';
@@ -30,8 +30,7 @@ export class SqliteAppStore implements AppStore {
       'SELECT * FROM revisions WHERE owner = ? AND app = ? ORDER BY created_at DESC, rowid DESC',
     );
     const insertRev = db.prepare(
-      `INSERT INTO revisions (revision_id, owner, app, created_at, message, annotations, status,
-        deployed_by, manifest, dir, bundle) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO revisions (${REVISION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.putBundleStmt = db.prepare(
       'INSERT INTO bundles (owner, digest, bytes, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
@@ -127,20 +126,7 @@ export class SqliteAppStore implements AppStore {
   }
 
   async putRevision(rev: Revision): Promise<void> {
-    const params = [
-      rev.revisionId,
-      rev.owner,
-      rev.app,
-      rev.createdAt,
-      rev.message,
-      rev.annotations === null ? null : JSON.stringify(rev.annotations),
-      rev.status,
-      rev.deployedBy,
-      JSON.stringify(rev.manifest),
-      rev.dir,
-      rev.bundle,
-    ];
-    await this.writer.enqueueAwait(this.putRevisionRun, params);
+    await this.writer.enqueueAwait(this.putRevisionRun, revisionValues(rev));
   }
 
   async setRevisionStatus(revisionId: string, status: Revision['status']): Promise<void> {

@@ -5,7 +5,6 @@ import type {
   LogLine,
   RequestRecord,
   Revision,
-  RunnerRow,
   RunnerSample,
 } from '@hangar/core';
 import { decodePayload } from '../payload.js';
@@ -112,6 +111,27 @@ export function rowToRevision(r: Record<string, unknown>): Revision {
   };
 }
 
+/** Columns of `revisions` in the order `revisionValues` gives them. */
+export const REVISION_COLUMNS =
+  'revision_id, owner, app, created_at, message, annotations, status, deployed_by, manifest, dir, bundle';
+
+/** The values of a revision in `REVISION_COLUMNS` order (the inverse of `rowToRevision`). */
+export function revisionValues(rev: Revision): unknown[] {
+  return [
+    rev.revisionId,
+    rev.owner,
+    rev.app,
+    rev.createdAt,
+    rev.message,
+    rev.annotations === null ? null : JSON.stringify(rev.annotations),
+    rev.status,
+    rev.deployedBy,
+    JSON.stringify(rev.manifest),
+    rev.dir,
+    rev.bundle,
+  ];
+}
+
 /** Columns selecting an app joined with its current revision (`apps a JOIN revisions r`). */
 export const APP_COLUMNS =
   'a.owner, a.name, a.current_revision, a.created_at, a.updated_at, r.manifest, r.dir';
@@ -166,32 +186,5 @@ export function rowToRunnerSample(r: Record<string, unknown>): RunnerSample {
     idle: r.idle as number,
     running: r.running as number,
     draining: r.draining as number,
-  };
-}
-
-/** Maps a `runners` row to the registry row. */
-export function rowToRunnerRow(r: Record<string, unknown>): RunnerRow {
-  return {
-    runnerId: r.runner_id as string,
-    owner: r.owner as string,
-    app: r.app as string,
-    revisionId: r.revision_id as string,
-    machineType: r.machine_type as string,
-    // The `pid` column holds the driver's ref (a pid, a Pod name): SQLite gives back numbers for digits.
-    ref: r.pid === null || r.pid === undefined ? null : String(r.pid),
-    state: r.state as string,
-    startedAt: r.started_at as number,
-    endedAt: r.ended_at as number | null,
-    meteredUntil: r.metered_until as number,
-    // Rows written before state times were recorded: the state since it started, nothing accounted.
-    stateSince: (r.state_since as number | null) ?? (r.started_at as number),
-    times: r.state_times ? JSON.parse(r.state_times as string) : { seconds: {}, timeline: [] },
-    ...(r.gpu_usage ? { gpus: JSON.parse(r.gpu_usage as string) } : {}),
-    ...(r.node_id ? { nodeId: r.node_id as string } : {}),
-    ...(r.environment ? { environment: r.environment as string } : {}),
-    // SQLite's INTEGER 0/1, PostgreSQL's BOOLEAN.
-    ...(r.is_surge === null || r.is_surge === undefined
-      ? {}
-      : { isSurge: r.is_surge === 1 || r.is_surge === true }),
   };
 }

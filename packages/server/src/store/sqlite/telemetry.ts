@@ -11,7 +11,8 @@ import type {
   RunnerSampleStore,
 } from '@hangar/core';
 import type Database from 'better-sqlite3';
-import { rowToLogLine, rowToRunnerRow } from './rows.js';
+import { RUNNER_COLUMNS, rowToRunnerRow, runnerValues } from '../runner-row.js';
+import { rowToLogLine } from './rows.js';
 import type { SqliteWriter } from './writer.js';
 
 /**
@@ -147,6 +148,9 @@ export class SqliteRunnerSampleStore implements RunnerSampleStore {
   }
 }
 
+/** SQLite has no BOOLEAN: flags are INTEGER 0/1. */
+const sqliteBoolean = (b: boolean) => (b ? 1 : 0);
+
 /** The registry of live runners on SQLite; upserts are batched, the listing commits first. */
 export class SqliteRunnerRegistry implements RunnerRegistry {
   private readonly upsertStmt: Database.Statement;
@@ -158,34 +162,14 @@ export class SqliteRunnerRegistry implements RunnerRegistry {
     private readonly writer: SqliteWriter,
   ) {
     this.upsertStmt = db.prepare(
-      `INSERT OR REPLACE INTO runners (runner_id, owner, app, revision_id, machine_type, pid, state,
-         started_at, ended_at, metered_until, state_since, state_times, gpu_usage, node_id, environment, is_surge)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR REPLACE INTO runners (${RUNNER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.findStmt = db.prepare('SELECT * FROM runners WHERE runner_id = ? AND owner = ? AND app = ?');
     this.liveStmt = db.prepare('SELECT * FROM runners WHERE ended_at IS NULL ORDER BY started_at, runner_id');
   }
 
   upsertRunner(r: RunnerRow): void {
-    const params = [
-      r.runnerId,
-      r.owner,
-      r.app,
-      r.revisionId,
-      r.machineType,
-      r.ref,
-      r.state,
-      r.startedAt,
-      r.endedAt,
-      r.meteredUntil,
-      r.stateSince,
-      JSON.stringify(r.times),
-      r.gpus?.length ? JSON.stringify(r.gpus) : null,
-      r.nodeId ?? null,
-      r.environment ?? null,
-      r.isSurge === undefined ? null : r.isSurge ? 1 : 0,
-    ];
-    this.writer.enqueue(this.upsertStmt, params);
+    this.writer.enqueue(this.upsertStmt, runnerValues(r, sqliteBoolean));
   }
 
   async listLiveRunners(): Promise<RunnerRow[]> {

@@ -8,7 +8,7 @@ import {
 } from '../../../telemetry/request-rollup.js';
 import { distinctEndpoints } from './endpoints.js';
 import { ROLLUP_SPANS } from './shared.js';
-import { num, one, rows, type SqlClient, type SqlPool } from './sql.js';
+import { inTransaction, num, one, rows, type SqlClient, type SqlPool } from './sql.js';
 
 type SketchColumn = (typeof SKETCH_COLUMNS)[number];
 
@@ -106,22 +106,6 @@ export function cellsOf(rowsIn: readonly RollupRow[], days = true): Cell[] {
     }
   }
   return [...cells.values()];
-}
-
-/** Runs `fn` in a read-write transaction on one pooled connection. */
-export async function inTransaction<T>(pool: SqlPool, fn: (db: SqlClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    const out = await fn(client);
-    await client.query('COMMIT');
-    return out;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
 }
 
 const REBUILD_CHUNK_MS = 6 * HOUR_MS;

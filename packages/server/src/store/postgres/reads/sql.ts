@@ -25,10 +25,19 @@ export async function one<R>(db: SqlClient, text: string, params: unknown[] = []
  * Runs `fn` in one read-only REPEATABLE READ transaction, so every query sees the same snapshot (what a
  * SQLite read transaction gives the embedded store).
  */
-export async function inSnapshot<T>(pool: SqlPool, fn: (db: SqlClient) => Promise<T>): Promise<T> {
+export function inSnapshot<T>(pool: SqlPool, fn: (db: SqlClient) => Promise<T>): Promise<T> {
+  return transaction(pool, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', fn);
+}
+
+/** Runs `fn` in a read-write transaction on one pooled connection. */
+export function inTransaction<T>(pool: SqlPool, fn: (db: SqlClient) => Promise<T>): Promise<T> {
+  return transaction(pool, 'BEGIN', fn);
+}
+
+async function transaction<T>(pool: SqlPool, begin: string, fn: (db: SqlClient) => Promise<T>): Promise<T> {
   const client: PoolClient = await pool.connect();
   try {
-    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    await client.query(begin);
     const out = await fn(client);
     await client.query('COMMIT');
     return out;
