@@ -332,7 +332,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   });
   registerDashboard(http, DASHBOARD_DIST);
 
-  await supervisor.recover();
+  // A cluster node registers this incarnation before its first runner starts (see ClusterNode.join).
+  await supervisor.recover(await cluster.join());
   const startApps = await stores.apps.listApps();
   for (const app of startApps) {
     if (singleTenant && app.owner !== config.owner) {

@@ -3,13 +3,12 @@ import type {
   EventStore,
   IdSource,
   Leadership,
-  MeterRecord,
   MeterStore,
   NodeRecord,
   RunnerRegistry,
   RunnerRow,
 } from '@hangar/core';
-import { MINUTE_MS, minuteOf } from '../runners/metering.js';
+import { closingMeterRows } from '../runners/metering.js';
 
 /** What the leader's dead-node duty works with. */
 export interface DeadNodeDeps {
@@ -20,30 +19,6 @@ export interface DeadNodeDeps {
   ids: IdSource;
   /** A node whose last heartbeat is older than this is dead (`cluster.dead_after_ms`). */
   deadAfterMs: number;
-}
-
-/**
- * Meter rows that make a runner's machine time end at `end`: every minute from the earlier of what was
- * metered and `end` up to the later is rewritten with its time inside [from, end], so a minute the dead
- * node metered past `end` drops to what came before it and a minute it never metered is filled.
- */
-export function closingMeterRows(row: RunnerRow, end: number): MeterRecord[] {
-  const base = {
-    runnerId: row.runnerId,
-    owner: row.owner,
-    app: row.app,
-    environment: row.environment ?? 'main',
-    machineType: row.machineType,
-    isSurge: row.isSurge ?? false,
-  };
-  const from = row.startedAt;
-  const out: MeterRecord[] = [];
-  const last = Math.max(row.meteredUntil, end);
-  for (let m = minuteOf(Math.max(from, Math.min(row.meteredUntil, end))); m < last; m += MINUTE_MS) {
-    const seconds = Math.max(0, Math.min(end, m + MINUTE_MS) - Math.max(from, m)) / 1000;
-    out.push({ ...base, minute: m, seconds });
-  }
-  return out;
 }
 
 /** Ends a dead node's live runners (of `live`) at its last heartbeat and closes their metering there. */
@@ -93,8 +68,15 @@ export async function sweepDeadNodes(deps: DeadNodeDeps, leader: Leadership, now
   }
   if (dead.length === 0) return 0;
   const live = await deps.runners.listLiveRunners();
+  // Read after the runners: a node restarted under the same id registers its new incarnation before it
+  // starts a runner, so a runner of the new incarnation listed above shows here as that incarnation, and
+  // its node is left alone (the new incarnation closes the dead one's runners itself, at the same end).
+  const current = new Map((await deps.membership.listNodes()).map((n) => [n.nodeId, n]));
   if (!(await deps.membership.holds(leader.nodeId, leader.token))) return 0;
   let closed = 0;
-  for (const node of dead) closed += closeRunnersOf(deps, node, live, now);
+  for (const node of dead) {
+    if (current.get(node.nodeId)?.startedAt !== node.startedAt) continue;
+    closed += closeRunnersOf(deps, node, live, now);
+  }
   return closed;
 }

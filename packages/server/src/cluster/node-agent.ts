@@ -50,6 +50,13 @@ export interface NodeAgentDeps {
 export interface NodeAgent {
   /** One heartbeat and lease round (run every `renewMs` once started). */
   tick(): Promise<void>;
+  /**
+   * Registers this incarnation before it starts any runner (one heartbeat that takes no work yet), so a
+   * leader never takes this incarnation's runners for those of an earlier one it declared dead. Answers
+   * the earlier incarnation's last heartbeat, where its orphaned runners' machine time ends (null when
+   * there was none, or the registry cannot be reached).
+   */
+  join(): Promise<number | null>;
   start(): void;
   /** The runners the leader placed here for `owner/app` (0 when none). */
   targetFor(owner: string, app: string): number;
@@ -87,9 +94,14 @@ export function createNodeAgent(deps: NodeAgentDeps): NodeAgent {
     onError: () => {},
   });
 
-  async function beat(): Promise<void> {
+  async function beat(joining = false): Promise<void> {
     const now = deps.now();
-    const beatBody: NodeBeat = { ...deps.self, ...deps.load(), capacity: deps.capacity(), draining };
+    const beatBody: NodeBeat = {
+      ...deps.self,
+      ...deps.load(),
+      capacity: deps.capacity(),
+      draining: draining || joining,
+    };
     const outcome = await membership.heartbeat(beatBody, now);
     reachable = true;
     warned = false;
@@ -141,6 +153,16 @@ export function createNodeAgent(deps: NodeAgentDeps): NodeAgent {
 
   return {
     tick,
+    async join() {
+      try {
+        const before = (await membership.listNodes()).find((n) => n.nodeId === nodeId);
+        await beat(true);
+        return before && before.startedAt !== deps.self.startedAt ? before.lastHeartbeat : null;
+      } catch (err) {
+        logger.warn({ err }, 'could not register this node before starting runners; the heartbeats will');
+        return null;
+      }
+    },
     start() {
       if (timer) return;
       void tick();

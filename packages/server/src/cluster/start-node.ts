@@ -58,6 +58,11 @@ export interface ClusterNode {
   supervisorDeps: { placementFloor?: (owner: string, app: string) => number };
   /** Registers `/healthz`, `/readyz` and `/v1/nodes` and starts the heartbeats. */
   start(deps: ClusterStartDeps): void;
+  /**
+   * After `start`, before any runner starts: registers this incarnation (cluster mode) and answers where
+   * an earlier incarnation's orphaned runners end (its last heartbeat), or null.
+   */
+  join(): Promise<number | null>;
   /** Stops taking placement, marks the node draining and gives up the lease (SIGTERM). */
   drain(): Promise<void>;
   /** Deregisters the node and closes its Redis connection. */
@@ -152,6 +157,9 @@ export function createClusterNode(
       if (deps.http.server.listening) started.start();
       // (on the next turn: the composition root learns its URL once `listen` resolves)
       else deps.http.server.once('listening', () => setImmediate(() => started.start()));
+    },
+    async join() {
+      return redis && agent ? agent.join() : null;
     },
     async drain() {
       draining = true;

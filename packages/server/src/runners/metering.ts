@@ -1,4 +1,4 @@
-import type { MachineType, MeterRecord } from '@hangar/core';
+import type { MachineType, MeterRecord, RunnerRow } from '@hangar/core';
 
 /** One wall-clock minute in ms. */
 export const MINUTE_MS = 60_000;
@@ -33,4 +33,28 @@ export function meterRows(base: MeterBase, from: number, since: number, until: n
  */
 export function isSurgeStart(type: MachineType | undefined, liveOfType: number): boolean {
   return type !== undefined && liveOfType >= type.reservedRunners;
+}
+
+/**
+ * Meter rows that make a runner's machine time end at `end`: every minute from the earlier of what was
+ * metered and `end` up to the later is rewritten with its time inside [from, end], so a minute the dead
+ * node metered past `end` drops to what came before it and a minute it never metered is filled.
+ */
+export function closingMeterRows(row: RunnerRow, end: number): MeterRecord[] {
+  const base = {
+    runnerId: row.runnerId,
+    owner: row.owner,
+    app: row.app,
+    environment: row.environment ?? 'main',
+    machineType: row.machineType,
+    isSurge: row.isSurge ?? false,
+  };
+  const from = row.startedAt;
+  const out: MeterRecord[] = [];
+  const last = Math.max(row.meteredUntil, end);
+  for (let m = minuteOf(Math.max(from, Math.min(row.meteredUntil, end))); m < last; m += MINUTE_MS) {
+    const seconds = Math.max(0, Math.min(end, m + MINUTE_MS) - Math.max(from, m)) / 1000;
+    out.push({ ...base, minute: m, seconds });
+  }
+  return out;
 }

@@ -42,8 +42,11 @@ export interface Supervisor extends Dispatcher {
   freeSlots(owner: string, app: string): number;
   /** How many requests this node accepted wait in a cluster queue for the app: runners start for them too. */
   setClusterQueued(owner: string, app: string, count: number): void;
-  /** Reaps runners a previous server process left behind and closes their records. */
-  recover(): Promise<void>;
+  /**
+   * Reaps runners a previous server process left behind and closes their records (at `previousEnd`, the
+   * earlier incarnation's last heartbeat, when a cluster knows it; else where they were last metered).
+   */
+  recover(previousEnd?: number | null): Promise<void>;
   /**
    * Stops taking work: queued requests are rejected with `SERVER_SHUTTING_DOWN` (left unfinished for the
    * next process), in-flight ones may finish for `deadlineMs`, then every runner is stopped and
@@ -216,7 +219,7 @@ export function createSupervisor(deps: SupervisorDeps): Supervisor {
       pool.clusterQueued = count;
       if (count > 0) pool.scale(deps.clock());
     },
-    recover: () => recoverOrphans(ctx, pools),
+    recover: (previousEnd) => recoverOrphans(ctx, pools, previousEnd ?? null),
     close(deadlineMs) {
       closed ??= close(deadlineMs);
       return closed;
