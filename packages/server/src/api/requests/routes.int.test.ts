@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { describeOnBackends } from '../analytics/backends.test-helper.js';
+import { describeOnBackends } from '../testing/backends.test-helper.js';
 import {
   type Harness,
   insertRequests,

@@ -62,6 +62,59 @@ function postgresBackend(url: () => string): ReadsBackend {
   };
 }
 
+/** Reads for route tests that seed the SQLite file between requests; `close` ends the engine's pool. */
+export type SyncedReads = PlatformReads & { close(): Promise<void> };
+
+/** Wraps every method of `area` so it runs after `before()` settles. */
+function after<T extends object>(area: T, before: () => Promise<void>): T {
+  const out: Record<string, unknown> = {};
+  for (const [name, fn] of Object.entries(area)) {
+    if (typeof fn !== 'function') continue;
+    out[name] = async (...args: unknown[]) => {
+      await before();
+      return fn.apply(area, args);
+    };
+  }
+  return out as T;
+}
+
+/**
+ * The backend's reads over `sqlitePath`, each call preceded by a sync, so tests that read through the
+ * reads directly (the logs and apps routes) need no sync of their own. Syncs and the reads after them run
+ * one at a time: a read never sees a table another call is refilling.
+ */
+export async function openSyncedReads(
+  backend: ReadsBackend,
+  sqlitePath: string,
+  poolSize = 0,
+): Promise<SyncedReads> {
+  const opened = await backend.open(sqlitePath, poolSize);
+  if (backend.name === 'SQLite') return Object.assign(opened.reads, { close: opened.close });
+  let chain: Promise<unknown> = Promise.resolve();
+  const serial =
+    <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+    (...args: A): Promise<R> => {
+      const run = chain.then(
+        () => fn(...args),
+        () => fn(...args),
+      );
+      chain = run.catch(() => {});
+      return run;
+    };
+  const { reads, sync } = opened;
+  const wrap = <T extends object>(area: T): T => {
+    const synced = after(area, sync);
+    for (const [k, fn] of Object.entries(synced)) (synced as Record<string, unknown>)[k] = serial(fn);
+    return synced;
+  };
+  const top = wrap({
+    requestsPage: reads.requestsPage.bind(reads),
+    analyticsPage: reads.analyticsPage.bind(reads),
+    usagePage: reads.usagePage.bind(reads),
+  });
+  return { ...top, logs: wrap(reads.logs), apps: wrap(reads.apps), close: opened.close };
+}
+
 /**
  * Declares `body`'s tests twice: on SQLite, and on PostgreSQL (one server and database per file, skipped
  * with the helper's reason when PostgreSQL is not installed).
