@@ -3,14 +3,13 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe } from 'vitest';
 import { loadMigrations, migratePostgres } from '../../store/postgres/migrate.js';
 import { createPostgresReads } from '../../store/postgres/reads/index.js';
-import { COPIED, copyTable } from '../../store/postgres/reads/seed.test-helper.js';
-import { openReadOnly } from '../../store/sqlite/open.js';
 import { createSqliteReads } from '../../store/sqlite/reads/index.js';
 import {
   type PgTestServer,
   postgresMissing,
   startPostgres,
 } from '../../test-services/postgres.test-helper.js';
+import { type MirrorTarget, openSqliteMirror } from './sqlite-mirror.test-helper.js';
 
 // The engines the route harness reads from. Tests seed one SQLite file (with SQL or the write ports); on
 // PostgreSQL every table the reads use is copied row for row into a migrated database before each request,
@@ -39,25 +38,25 @@ export const sqliteBackend: ReadsBackend = {
   },
 };
 
-/** Tables the mirror fills; meter_rollups follows meter through PostgreSQL's trigger. */
-const MIRRORED = [...COPIED, 'request_rollups'];
-
 function postgresBackend(url: () => string): ReadsBackend {
+  let target: MirrorTarget | null = null;
   return {
     name: 'PostgreSQL',
     async open(sqlitePath) {
       const pool = new pg.Pool({ connectionString: url(), max: 4 });
       pool.on('error', () => {});
-      const sync = async () => {
-        await pool.query(`TRUNCATE ${[...MIRRORED, 'meter_rollups'].join(', ')} CASCADE`);
-        const src = openReadOnly(sqlitePath);
-        try {
-          for (const table of MIRRORED) await copyTable(src, pool, table);
-        } finally {
-          src.close();
-        }
+      // Every open of one file's backend shares one database: a mirror refills it after another one did.
+      if (target === null) target = { pool, filledBy: null };
+      const mirror = openSqliteMirror(sqlitePath, target);
+      return {
+        reads: createPostgresReads(pool),
+        sync: () => mirror.sync(),
+        close: async () => {
+          mirror.close();
+          if (target?.pool === pool) target = null;
+          await pool.end();
+        },
       };
-      return { reads: createPostgresReads(pool), sync, close: () => pool.end() };
     },
   };
 }
