@@ -8,8 +8,9 @@ import { type Harness, MACHINE_TYPES, openHarness } from '../analytics/harness.t
 import { describeOnBackends, type ReadsBackend } from '../testing/backends.test-helper.js';
 
 // A real runner process under a supervisor whose clock the test holds still and moves by hand, writing
-// to the same SQLite file the usage route reads (on PostgreSQL: mirrored before each request). With metering on (every 20 ms of real time) each metering
-// rewrites the same values while the clock stands still, so the test waits for the store, never for time.
+// to the same SQLite file the usage route reads (on PostgreSQL: mirrored before each request). With
+// metering on (every 20 ms of real time) each metering rewrites the same values while the clock stands
+// still, so the test waits for the store, never for time.
 
 const T0 = Date.UTC(2025, 2, 12, 12, 0, 30);
 
