@@ -1,30 +1,13 @@
-import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type KeyScope, type KeyStore, systemClock, uuidIds } from '@hangar/core';
+import { systemClock, uuidIds } from '@hangar/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GatewayStack, openGatewayStack } from '../../gateway/e2e-stack.test-helper.js';
-import { hashSecret } from '../../http/auth.js';
 import { createAppOps } from '../../services/app-ops.js';
 import { describeOnBackends, openSyncedReads, type SyncedReads } from '../testing/backends.test-helper.js';
 import { registerAppHistoryRoutes } from './history-routes.js';
 import { registerAppOpsRoutes } from './ops-routes.js';
-
-const SERVER = `import http from 'node:http';
-const version = process.env.VERSION;
-http.createServer((req, res) => {
-  if (req.url === '/health') return res.end('ok');
-  let body = '';
-  req.on('data', (c) => { body += c; });
-  req.on('end', () => {
-    const input = body ? JSON.parse(body) : {};
-    setTimeout(() => {
-      res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ version, runner: process.env.HANGAR_RUNNER_ID }));
-    }, input.sleep_ms ?? 0);
-  });
-}).listen(Number(process.env.PORT), '127.0.0.1');
-`;
+import { key, SERVER, until } from './testing/ops-stack.test-helper.js';
 
 let stack: GatewayStack;
 let pool: SyncedReads;
@@ -32,17 +15,6 @@ let admin: string;
 let apiKey: string;
 let rival: string;
 let caller: string;
-
-async function key(keys: KeyStore, owner: string, scope: KeyScope): Promise<string> {
-  const keyId = randomUUID();
-  const secret = randomUUID();
-  await keys.ensureOwner(owner);
-  await keys.insertKey(
-    { keyId, owner, scope, name: null, createdAt: Date.now(), revokedAt: null },
-    hashSecret(secret),
-  );
-  return `Key ${keyId}:${secret}`;
-}
 
 /** Deploys `name` with VERSION=`version` into alice; returns the new revision id. */
 async function deploy(
@@ -87,14 +59,6 @@ async function call(name: string, input: object = {}): Promise<{ status: number;
   });
   const json = (await res.json()) as { version?: string };
   return { status: res.status, version: json.version };
-}
-
-async function until<T>(read: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
-  for (;;) {
-    const v = await read();
-    if (ok(v)) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 const runners = async (name: string) =>
