@@ -157,7 +157,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     ...cluster.supervisorDeps,
     driver: runners,
     stores,
-    logBus,
+    logBus: stores.logSinkBus(logBus),
     machineTypes: { ...config.machineTypes },
     nodeId: config.nodeId,
     sharedRegistry: cluster.mode === 'cluster',

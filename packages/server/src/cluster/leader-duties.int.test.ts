@@ -1,4 +1,4 @@
-import { HOUR_MS, type NodeRecord, type RequestRecord } from '@hangar/core';
+import { HOUR_MS, type LogBus, type NodeRecord, type RequestRecord } from '@hangar/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requestFixture } from '../store/fixtures.js';
 import type { ServerStores } from '../store/open-stores.js';
@@ -18,7 +18,11 @@ async function storesOf(url: string, node: string): Promise<ServerStores & Postg
     applicationName: `hangar:${node}`,
     maintenanceIntervalMs: 0,
   });
-  return Object.assign(stores, { engine: 'postgres' as const, postgres: stores });
+  return Object.assign(stores, {
+    engine: 'postgres' as const,
+    postgres: stores,
+    logSinkBus: (b: LogBus) => b,
+  });
 }
 
 function deadNode(nodeId: string, lastHeartbeat: number, deadAt: number): NodeRecord {

@@ -42,7 +42,9 @@ export interface GatewayStackOptions {
   /** Per-key stream slots (default 10). */
   maxStreams?: number;
   /** Adds routes or hooks before the app listens (storage, realtime, counters). */
-  register?: (stack: Omit<GatewayStack, 'base' | 'deployDir' | 'close'> & { base: () => string }) => void;
+  register?: (
+    stack: Omit<GatewayStack, 'base' | 'deployDir' | 'close'> & { base: () => string },
+  ) => void | Promise<void>;
 }
 
 /** Opens the stack the gateway's end-to-end tests share; `close()` tears it down. */
@@ -85,7 +87,7 @@ export async function openGatewayStack(opts: GatewayStackOptions): Promise<Gatew
     streams: createStreamSlots(opts.maxStreams ?? 10),
   });
   registerGatewayRoutes(http, gateway);
-  opts.register?.({ dir, stores, supervisor, gateway, http, authenticator, base: () => base });
+  await opts.register?.({ dir, stores, supervisor, gateway, http, authenticator, base: () => base });
   base = await http.listen({ host: '127.0.0.1', port: 0 });
   const deployer = createDeployService({
     bundles: createBundleStore({

@@ -1,5 +1,6 @@
-import type { Clock, RollupSink, SecretStore, Stores, WebhookOutbox } from '@hangar/core';
+import type { Clock, LogBus, RollupSink, SecretStore, Stores, WebhookOutbox } from '@hangar/core';
 import type { Config } from '../config.js';
+import { createCommittedLogs } from './committed-logs.js';
 import { createPostgresStores, type PostgresStores } from './postgres/index.js';
 import { createSqliteStores, type SqliteReadsOptions, type WriteErrorLogger } from './sqlite/index.js';
 
@@ -13,6 +14,12 @@ export interface ServerStores extends Stores {
   engine: 'sqlite' | 'postgres';
   /** The PostgreSQL stores themselves (pool, maintenance), for the cluster's wiring; null on SQLite. */
   postgres: PostgresStores | null;
+  /**
+   * The bus the runners' log sink publishes to, given the node's log bus: that bus on SQLite (append
+   * assigns ids); on PostgreSQL the store publishes committed lines with their ids and the sink's bus
+   * publishes nothing (see `createCommittedLogs`).
+   */
+  logSinkBus(bus: LogBus): LogBus;
 }
 
 /** Options main.ts passes to the stores. */
@@ -31,6 +38,7 @@ export interface OpenStoresOptions {
  */
 export async function openStores(config: Config, opts: OpenStoresOptions): Promise<ServerStores> {
   if (config.postgres.url) {
+    const logs = createCommittedLogs();
     const stores = await createPostgresStores(config.postgres.url, {
       clock: opts.clock,
       jsonCap: config.limits.jsonPayloadCap,
@@ -40,8 +48,13 @@ export async function openStores(config: Config, opts: OpenStoresOptions): Promi
       applicationName: `hangar:${config.nodeId}`,
       // The leader runs partition maintenance and retention (cluster/leader-duties.ts).
       maintenanceIntervalMs: 0,
+      onLogsCommitted: (lines) => logs.committed(lines),
     });
-    return Object.assign(stores, { engine: 'postgres' as const, postgres: stores });
+    return Object.assign(stores, {
+      engine: 'postgres' as const,
+      postgres: stores,
+      logSinkBus: (bus: LogBus) => logs.sinkBus(bus),
+    });
   }
   const stores = createSqliteStores({
     path: config.dbPath,
@@ -52,5 +65,9 @@ export async function openStores(config: Config, opts: OpenStoresOptions): Promi
     checkpointIntervalMs: opts.checkpointIntervalMs,
     reads: opts.reads,
   });
-  return Object.assign(stores, { engine: 'sqlite' as const, postgres: null });
+  return Object.assign(stores, {
+    engine: 'sqlite' as const,
+    postgres: null,
+    logSinkBus: (bus: LogBus) => bus,
+  });
 }

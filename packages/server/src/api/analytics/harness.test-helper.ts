@@ -11,8 +11,8 @@ import { revisionFixture } from '../../store/fixtures.js';
 import { createSqliteStores } from '../../store/sqlite/index.js';
 import { openDatabase } from '../../store/sqlite/open.js';
 import { registerRequestsRoutes } from '../requests/routes.js';
+import { type ReadsBackend, sqliteBackend } from '../testing/backends.test-helper.js';
 import { registerUsageRoutes } from '../usage/routes.js';
-import { type ReadsBackend, sqliteBackend } from './backends.test-helper.js';
 import { registerAnalyticsRoutes } from './routes.js';
 
 // A real server slice for the requests, usage and analytics tests: SQLite stores in a temp dir, real keys,

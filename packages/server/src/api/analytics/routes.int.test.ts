@@ -1,7 +1,7 @@
 import { ANALYTICS_METRICS, DAY_MS, HOUR_MS, MINUTE_MS, quantileRank } from '@hangar/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { rebuildRollups } from '../../store/sqlite/rollups.js';
-import { describeOnBackends } from './backends.test-helper.js';
+import { describeOnBackends } from '../testing/backends.test-helper.js';
 import { type Harness, insertRequests, openHarness, type SeedRequest } from './harness.test-helper.js';
 
 const NOW = Date.UTC(2025, 2, 12, 12);

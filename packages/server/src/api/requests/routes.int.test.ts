@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { describeOnBackends } from '../analytics/backends.test-helper.js';
 import {
   type Harness,
   insertRequests,
   openHarness,
   type SeedRequest,
 } from '../analytics/harness.test-helper.js';
+import { describeOnBackends } from '../testing/backends.test-helper.js';
 
 const NOW = Date.UTC(2025, 0, 15, 12);
 const MIN = 60_000;

@@ -1,14 +1,16 @@
 import { MINUTE_MS } from '@hangar/core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { createLogBus } from '../../runners/log-bus.js';
 import { createProcessRunnerDriver } from '../../runners/process-driver.js';
 import { createSupervisor, type Supervisor } from '../../runners/supervisor.js';
 import { makeAppDir, manifest, revision, until } from '../../runners/supervisor.test-helper.js';
 import { type Harness, MACHINE_TYPES, openHarness } from '../analytics/harness.test-helper.js';
+import { describeOnBackends, type ReadsBackend } from '../testing/backends.test-helper.js';
 
 // A real runner process under a supervisor whose clock the test holds still and moves by hand, writing
-// to the same SQLite file the usage route reads. With metering on (every 20 ms of real time) each metering
-// rewrites the same values while the clock stands still, so the test waits for the store, never for time.
+// to the same SQLite file the usage route reads (on PostgreSQL: mirrored before each request). With
+// metering on (every 20 ms of real time) each metering rewrites the same values while the clock stands
+// still, so the test waits for the store, never for time.
 
 const T0 = Date.UTC(2025, 2, 12, 12, 0, 30);
 
@@ -17,9 +19,16 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function bed(meterIntervalMs: number): Promise<{ h: Harness; sup: Supervisor; dir: string }> {
+async function bed(
+  backend: ReadsBackend,
+  meterIntervalMs: number,
+): Promise<{ h: Harness; sup: Supervisor; dir: string }> {
   let sup: Supervisor | null = null;
-  const h = await openHarness({ now: T0, liveMeter: (owner, now) => sup?.liveMeter(owner, now) ?? [] });
+  const h = await openHarness({
+    backend,
+    now: T0,
+    liveMeter: (owner, now) => sup?.liveMeter(owner, now) ?? [],
+  });
   const { dir, cleanup } = makeAppDir();
   sup = createSupervisor({
     driver: createProcessRunnerDriver(),
@@ -77,9 +86,9 @@ async function stored(h: Harness, minute: number, seconds: number): Promise<void
   });
 }
 
-describe('GET /v1/serverless/usage with a running runner', () => {
+describeOnBackends('GET /v1/serverless/usage with a running runner', (backend) => {
   it('includes the open minute before any metering, across a minute boundary', async () => {
-    const { h, sup, dir } = await bed(3_600_000);
+    const { h, sup, dir } = await bed(backend, 3_600_000);
     await startRunner(sup, dir);
     h.clock.now = T0 + 20_000;
     expect(h.db.prepare('SELECT COUNT(*) AS n FROM meter').get()).toEqual({ n: 0 });
@@ -98,7 +107,7 @@ describe('GET /v1/serverless/usage with a running runner', () => {
   });
 
   it('counts no second twice once metering has written the minutes', async () => {
-    const { h, sup, dir } = await bed(20);
+    const { h, sup, dir } = await bed(backend, 20);
     await startRunner(sup, dir);
     h.clock.now = T0 + 20_000;
     await stored(h, M0, 20);

@@ -1,7 +1,7 @@
 import { DAY_MS, HOUR_MS, MINUTE_MS } from '@hangar/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { describeOnBackends } from '../analytics/backends.test-helper.js';
 import { type Harness, insertMeter, openHarness } from '../analytics/harness.test-helper.js';
+import { describeOnBackends } from '../testing/backends.test-helper.js';
 
 const NOW = Date.UTC(2025, 2, 12, 12);
 const DAY0 = Date.UTC(2025, 2, 10);

@@ -3,14 +3,13 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe } from 'vitest';
 import { loadMigrations, migratePostgres } from '../../store/postgres/migrate.js';
 import { createPostgresReads } from '../../store/postgres/reads/index.js';
-import { COPIED, copyTable } from '../../store/postgres/reads/seed.test-helper.js';
-import { openReadOnly } from '../../store/sqlite/open.js';
 import { createSqliteReads } from '../../store/sqlite/reads/index.js';
 import {
   type PgTestServer,
   postgresMissing,
   startPostgres,
 } from '../../test-services/postgres.test-helper.js';
+import { type MirrorTarget, openSqliteMirror } from './sqlite-mirror.test-helper.js';
 
 // The engines the route harness reads from. Tests seed one SQLite file (with SQL or the write ports); on
 // PostgreSQL every table the reads use is copied row for row into a migrated database before each request,
@@ -39,27 +38,80 @@ export const sqliteBackend: ReadsBackend = {
   },
 };
 
-/** Tables the mirror fills; meter_rollups follows meter through PostgreSQL's trigger. */
-const MIRRORED = [...COPIED, 'request_rollups'];
-
 function postgresBackend(url: () => string): ReadsBackend {
+  let target: MirrorTarget | null = null;
   return {
     name: 'PostgreSQL',
     async open(sqlitePath) {
       const pool = new pg.Pool({ connectionString: url(), max: 4 });
       pool.on('error', () => {});
-      const sync = async () => {
-        await pool.query(`TRUNCATE ${[...MIRRORED, 'meter_rollups'].join(', ')} CASCADE`);
-        const src = openReadOnly(sqlitePath);
-        try {
-          for (const table of MIRRORED) await copyTable(src, pool, table);
-        } finally {
-          src.close();
-        }
+      // Every open of one file's backend shares one database: a mirror refills it after another one did.
+      if (target === null) target = { pool, filledBy: null };
+      const mirror = openSqliteMirror(sqlitePath, target);
+      return {
+        reads: createPostgresReads(pool),
+        sync: () => mirror.sync(),
+        close: async () => {
+          mirror.close();
+          if (target?.pool === pool) target = null;
+          await pool.end();
+        },
       };
-      return { reads: createPostgresReads(pool), sync, close: () => pool.end() };
     },
   };
+}
+
+/** Reads for route tests that seed the SQLite file between requests; `close` ends the engine's pool. */
+export type SyncedReads = PlatformReads & { close(): Promise<void> };
+
+/** Wraps every method of `area` so it runs after `before()` settles. */
+function after<T extends object>(area: T, before: () => Promise<void>): T {
+  const out: Record<string, unknown> = {};
+  for (const [name, fn] of Object.entries(area)) {
+    if (typeof fn !== 'function') continue;
+    out[name] = async (...args: unknown[]) => {
+      await before();
+      return fn.apply(area, args);
+    };
+  }
+  return out as T;
+}
+
+/**
+ * The backend's reads over `sqlitePath`, each call preceded by a sync, so tests that read through the
+ * reads directly (the logs and apps routes) need no sync of their own. Syncs and the reads after them run
+ * one at a time: a read never sees a table another call is refilling.
+ */
+export async function openSyncedReads(
+  backend: ReadsBackend,
+  sqlitePath: string,
+  poolSize = 0,
+): Promise<SyncedReads> {
+  const opened = await backend.open(sqlitePath, poolSize);
+  if (backend.name === 'SQLite') return Object.assign(opened.reads, { close: opened.close });
+  let chain: Promise<unknown> = Promise.resolve();
+  const serial =
+    <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+    (...args: A): Promise<R> => {
+      const run = chain.then(
+        () => fn(...args),
+        () => fn(...args),
+      );
+      chain = run.catch(() => {});
+      return run;
+    };
+  const { reads, sync } = opened;
+  const wrap = <T extends object>(area: T): T => {
+    const synced = after(area, sync);
+    for (const [k, fn] of Object.entries(synced)) (synced as Record<string, unknown>)[k] = serial(fn);
+    return synced;
+  };
+  const top = wrap({
+    requestsPage: reads.requestsPage.bind(reads),
+    analyticsPage: reads.analyticsPage.bind(reads),
+    usagePage: reads.usagePage.bind(reads),
+  });
+  return { ...top, logs: wrap(reads.logs), apps: wrap(reads.apps), close: opened.close };
 }
 
 /**
