@@ -143,6 +143,34 @@ describe.skipIf(redisMissing !== null)('the leader closing dead nodes', () => {
     await stores.close();
   });
 
+  it('leaves alone the runners of a node that came back under the same id while it swept', async () => {
+    const path = join(dir, 'rejoined.db');
+    const stores = createSqliteStores({ path });
+    const view = membershipOf('rejoin-leader');
+    const nodeD = membershipOf('d');
+    await nodeD.heartbeat(beatOf('d', 1_000), HB);
+    await view.heartbeat(beatOf('a', 1_000), HB + DEAD_AFTER + 1_000);
+    stores.runners.upsertRunner(placed('old', 'd', HB - 5_000, HB));
+    await stores.flush();
+    const lead = (await view.campaign('a', 60_000, null))!;
+    expect(await sweepDeadNodes(deps(stores, view), lead, HB + DEAD_AFTER + 1)).toBe(1);
+    // The sweep below lists the nodes before d's new incarnation joins (d still dead), and the runners
+    // after it joined and started one: the interleaving a sweep can meet when a node restarts.
+    const stale = await view.listNodes();
+    expect(await nodeD.heartbeat(beatOf('d', 9_000), HB + DEAD_AFTER + 2_000)).toBe('alive');
+    stores.runners.upsertRunner(placed('new', 'd', HB + DEAD_AFTER + 2_500, HB + DEAD_AFTER + 3_000));
+    await stores.flush();
+    let calls = 0;
+    const racing: ClusterMembership = {
+      ...view,
+      listNodes: async () => (calls++ === 0 ? stale : view.listNodes()),
+    };
+    expect(await sweepDeadNodes(deps(stores, racing), lead, HB + DEAD_AFTER + 4_000)).toBe(0);
+    await stores.flush();
+    expect((await stores.runners.listLiveRunners()).map((r) => r.runnerId)).toEqual(['new']);
+    await stores.close();
+  });
+
   function deps(stores: SqliteStores, membership: ClusterMembership) {
     let n = 0;
     return {

@@ -26,7 +26,7 @@ describe.skipIf(redisMissing !== null)('node agents over Redis', () => {
   });
 
   /** An agent with its own connection, a settable clock and load, and a record of what it saw. */
-  function agentOf(nodeId: string, t: { now: number }, apps: NodeAppLoad[] = []) {
+  function agentOf(nodeId: string, t: { now: number }, apps: NodeAppLoad[] = [], startedAt = 1) {
     const redis = openRedis(server.url, { name: `hangar:${nodeId}:test` });
     conns.push(redis);
     const stores = createMemoryStores();
@@ -34,7 +34,7 @@ describe.skipIf(redisMissing !== null)('node agents over Redis', () => {
     let n = 0;
     const agent: NodeAgent = createNodeAgent({
       membership: createRedisMembership(redis),
-      self: { nodeId, host: `${nodeId}.local`, url: `http://${nodeId}.local`, version: 'test', startedAt: 1 },
+      self: { nodeId, host: `${nodeId}.local`, url: `http://${nodeId}.local`, version: 'test', startedAt },
       capacity: () => ({ machineTypes: ['cpu'], runnerSlots: 4, gpus: 0, freeGpus: 0 }),
       load: () => ({ runners: apps.reduce((a, l) => a + l.runners, 0), apps }),
       timing: { leaseMs: 60_000, renewMs: 1_000, deadAfterMs: 5_000, retentionIntervalMs: 10_000 },
@@ -51,6 +51,23 @@ describe.skipIf(redisMissing !== null)('node agents over Redis', () => {
     });
     return { agent, seen, membership: createRedisMembership(redis) };
   }
+
+  it('join registers a restarted incarnation before its runners start, taking no work, and answers the last heartbeat of the one before', async () => {
+    const t = { now: 10_000 };
+    const first = agentOf('j', t);
+    expect(await first.agent.join()).toBeNull();
+    await first.agent.tick();
+    t.now = 12_000;
+    await first.agent.tick();
+    // The process dies; a new one with the same node id joins later.
+    t.now = 30_000;
+    const second = agentOf('j', t, [], 29_000);
+    expect(await second.agent.join()).toBe(12_000);
+    const listed = (await second.membership.listNodes()).find((n) => n.nodeId === 'j');
+    expect(listed).toMatchObject({ startedAt: 29_000, lastHeartbeat: 30_000, draining: true, deadAt: null });
+    await second.agent.tick();
+    expect((await second.membership.listNodes()).find((n) => n.nodeId === 'j')?.draining).toBe(false);
+  });
 
   it('a drained leader hands over: the next leader places its share elsewhere, and it leaves on close', async () => {
     const t = { now: 1_000 };

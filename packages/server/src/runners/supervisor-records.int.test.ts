@@ -17,7 +17,13 @@ afterEach(async () => {
 });
 
 /** A supervisor over SQLite stores in a temp dir. */
-function sqliteBed(): { sup: Supervisor; stores: Stores; dbPath: string; dir: string; stateDir: string } {
+function sqliteBed(sharedRegistry = false): {
+  sup: Supervisor;
+  stores: Stores;
+  dbPath: string;
+  dir: string;
+  stateDir: string;
+} {
   const home = mkdtempSync(join(tmpdir(), 'hangar-records-'));
   const dbPath = join(home, 'hangar.db');
   const stateDir = join(home, 'run', 'runners');
@@ -30,6 +36,7 @@ function sqliteBed(): { sup: Supervisor; stores: Stores; dbPath: string; dir: st
     logBus: createLogBus(),
     machineTypes: MACHINE_TYPES,
     nodeId: 'n1',
+    sharedRegistry,
     dataRoot: (owner) => join(home, 'files', owner),
     clock: Date.now,
     ids: () => `r${++n}-${process.pid}`,
@@ -126,6 +133,54 @@ describe('supervisor records (SQLite)', () => {
     stores.runners.upsertRunner(rowFor('999999999'));
     await expect(sup.recover()).resolves.toBeUndefined();
     expect(await stores.runners.listLiveRunners()).toEqual([]);
+  });
+
+  it('recover(previousEnd) on a cluster ends the earlier incarnation’s runners at its last heartbeat, metered to it', async () => {
+    const { sup, stores, dbPath } = sqliteBed(true);
+    const t = Date.now() - 60_000;
+    // Metered until t + 5 s, but the process lived to its last heartbeat at t + 8 s.
+    stores.runners.upsertRunner({
+      ...rowFor('999999998'),
+      runnerId: 'gone-1',
+      nodeId: 'n1',
+      startedAt: t,
+      meteredUntil: t + 5000,
+    });
+    stores.runners.upsertRunner({
+      ...rowFor('999999997'),
+      runnerId: 'theirs-1',
+      nodeId: 'n2',
+      startedAt: t,
+      meteredUntil: t,
+    });
+    stores.meter.record([
+      {
+        runnerId: 'gone-1',
+        owner: 'alice',
+        app: 'old',
+        environment: 'main',
+        machineType: 'CPU',
+        isSurge: false,
+        minute: t - (t % 60_000),
+        seconds: 5,
+      },
+    ]);
+    await stores.flush();
+    await sup.recover(t + 8000);
+    await stores.flush();
+    const rows = query<{ runner_id: string; ended_at: number | null; metered_until: number }>(
+      dbPath,
+      'SELECT runner_id, ended_at, metered_until FROM runners ORDER BY runner_id',
+    );
+    expect(rows).toEqual([
+      { runner_id: 'gone-1', ended_at: t + 8000, metered_until: t + 8000 },
+      { runner_id: 'theirs-1', ended_at: null, metered_until: t },
+    ]);
+    const [metered] = query<{ s: number }>(
+      dbPath,
+      "SELECT sum(seconds) AS s FROM meter WHERE runner_id = 'gone-1'",
+    );
+    expect(metered?.s).toBeCloseTo(8, 6);
   });
 
   it('recover() never signals a pid that now names another process', async () => {
