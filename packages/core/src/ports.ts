@@ -37,6 +37,13 @@ export interface KeyStore {
   revokeKey(keyId: string, at: number): Promise<boolean>;
 }
 
+/** One app's stored settings. */
+export interface AppSettingsRow {
+  owner: string;
+  name: string;
+  settings: AppSettings;
+}
+
 /** Apps and their revisions. */
 export interface AppStore {
   getApp(owner: string, name: string): Promise<App | null>;
@@ -54,6 +61,8 @@ export interface AppStore {
   /** The app's scaling overrides and rollout (empty defaults when none were set). */
   getSettings(owner: string, name: string): Promise<AppSettings>;
   putSettings(owner: string, name: string, settings: AppSettings): Promise<void>;
+  /** Every app's settings that were ever set, one read (a cluster node compares them with what it runs). */
+  listSettings(): Promise<AppSettingsRow[]>;
   /** Records that an owner holds a bundle; a second record of the same owner and digest is ignored. */
   putBundle(rec: BundleRecord): Promise<void>;
   /** The owner's record of a bundle, or null when that owner never uploaded it. */

@@ -346,8 +346,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   await gateway.recover(cluster.mode === 'cluster' ? { acceptedBy: config.nodeId } : undefined);
   // Apps deployed, moved or removed through other nodes are followed from the shared app store.
   const serves = (app: App) => !singleTenant || app.owner === config.owner;
-  const { restore } = appOps;
-  const sync = { apps: stores.apps, restore, removeLocal: localSupervisor.remove, serves, logger };
+  const { restore, follow } = appOps;
+  const sync = { apps: stores.apps, restore, follow, removeLocal: localSupervisor.remove, serves, logger };
   const appSync = cluster.mode === 'cluster' ? startAppSync(sync) : null;
   await appSync?.run();
 

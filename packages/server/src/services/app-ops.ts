@@ -107,6 +107,18 @@ export function createAppOps(deps: AppOpsDeps) {
     }
   }
 
+  /**
+   * Applies settings changed through another node of a cluster to an app this node already runs at its
+   * current revision: the scaling overrides of every serving revision, and the rollout (set, moved or ended).
+   */
+  async function follow(app: App, settings: AppSettings): Promise<void> {
+    deps.runners.rescale(app.owner, app.name, app.currentRevision, { ...app.manifest, ...settings.scaling });
+    const r = settings.rollout;
+    if (!r) return deps.runners.setRollout(app.owner, app.name, null, 0);
+    const target = await deps.materialize(await revisionOf(app.owner, app.name, r.revisionId));
+    deps.runners.setRollout(app.owner, app.name, withScaling(target, settings.scaling), r.percent);
+  }
+
   async function scale(owner: string, name: string, change: ScalingOverrides, actor: Actor) {
     const app = await appOf(owner, name);
     const settings = await deps.apps.getSettings(owner, name);
@@ -295,6 +307,7 @@ export function createAppOps(deps: AppOpsDeps) {
 
   return {
     restore,
+    follow,
     scale,
     setRevision: (owner: string, name: string, revisionId: string, actor: Actor) =>
       setRevision(owner, name, revisionId, actor, 'set-rev'),

@@ -95,6 +95,11 @@ export function describeStoresContract(name: string, open: () => Promise<StoresH
       };
       await s.apps.putSettings('acme', 'echo', settings);
       expect(await s.apps.getSettings('acme', 'echo')).toEqual(settings);
+      await s.apps.putSettings('acme', 'beta', { scaling: { max_concurrency: 3 }, rollout: null });
+      expect(await s.apps.listSettings()).toEqual([
+        { owner: 'acme', name: 'beta', settings: { scaling: { max_concurrency: 3 }, rollout: null } },
+        { owner: 'acme', name: 'echo', settings },
+      ]);
       await s.apps.deleteRevision('beta', 'echo', 'rev2');
       expect((await s.apps.listRevisions('acme', 'echo')).map((r) => r.revisionId)).toEqual(['rev2', 'rev1']);
       await s.apps.deleteRevision('acme', 'echo', 'rev2');
@@ -104,6 +109,7 @@ export function describeStoresContract(name: string, open: () => Promise<StoresH
       expect(await s.apps.getApp('acme', 'echo')).toBeNull();
       expect(await s.apps.listRevisions('acme', 'echo')).toEqual([]);
       expect(await s.apps.getSettings('acme', 'echo')).toEqual({ scaling: {}, rollout: null });
+      expect((await s.apps.listSettings()).map((r) => r.name)).toEqual(['beta']);
       expect(await s.apps.getApp('beta', 'echo')).toMatchObject({ currentRevision: 'rev3' });
     });
 

@@ -2,6 +2,7 @@ import {
   type ApiKeyRecord,
   type App,
   type AppSettings,
+  type AppSettingsRow,
   type AppStore,
   type BundleRecord,
   type Clock,
@@ -143,6 +144,15 @@ export class MemoryAppStore implements AppStore {
   async getSettings(owner: string, name: string): Promise<AppSettings> {
     const found = this.settings.get(`${owner}/${name}`);
     return found ? structuredClone(found) : { scaling: {}, rollout: null };
+  }
+
+  async listSettings(): Promise<AppSettingsRow[]> {
+    return [...this.settings.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([key, settings]) => {
+        const [owner = '', name = ''] = key.split('/');
+        return { owner, name, settings: structuredClone(settings) };
+      });
   }
 
   async putSettings(owner: string, name: string, settings: AppSettings): Promise<void> {

@@ -2,6 +2,7 @@ import type {
   ApiKeyRecord,
   App,
   AppSettings,
+  AppSettingsRow,
   AppStore,
   BundleRecord,
   Clock,
@@ -188,11 +189,15 @@ export class PostgresAppStore implements AppStore {
       owner,
       name,
     ]);
-    if (!r) return { scaling: {}, rollout: null };
-    return {
-      scaling: JSON.parse(r.scaling as string),
-      rollout: r.rollout === null ? null : JSON.parse(r.rollout as string),
-    };
+    return r ? settingsOf(r) : { scaling: {}, rollout: null };
+  }
+
+  async listSettings(): Promise<AppSettingsRow[]> {
+    const rows = await this.rows(
+      'SELECT owner, name, scaling, rollout FROM app_settings ORDER BY owner, name',
+      [],
+    );
+    return rows.map((r) => ({ owner: r.owner as string, name: r.name as string, settings: settingsOf(r) }));
   }
 
   async putSettings(owner: string, name: string, settings: AppSettings): Promise<void> {
@@ -254,4 +259,12 @@ export class PostgresSecretStore implements SecretStore {
       (await write(this.writer, sql('DELETE FROM secrets WHERE owner = $1 AND name = $2', owner, name))) > 0
     );
   }
+}
+
+/** An `app_settings` row's JSON columns. */
+function settingsOf(r: Record<string, unknown>): AppSettings {
+  return {
+    scaling: JSON.parse(r.scaling as string),
+    rollout: r.rollout === null ? null : JSON.parse(r.rollout as string),
+  };
 }

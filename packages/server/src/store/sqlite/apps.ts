@@ -1,4 +1,4 @@
-import type { App, AppSettings, AppStore, BundleRecord, Revision } from '@hangar/core';
+import type { App, AppSettings, AppSettingsRow, AppStore, BundleRecord, Revision } from '@hangar/core';
 import type Database from 'better-sqlite3';
 import { APP_COLUMNS, REVISION_COLUMNS, revisionValues, rowToApp, rowToRevision } from './rows.js';
 import type { Runnable, SqliteWriter } from './writer.js';
@@ -19,6 +19,7 @@ export class SqliteAppStore implements AppStore {
   private readonly deleteAppRun: Runnable;
   private readonly getSettingsStmt: Database.Statement;
   private readonly putSettingsStmt: Database.Statement;
+  private readonly listSettingsStmt: Database.Statement;
 
   constructor(
     private readonly db: Database.Database,
@@ -74,6 +75,9 @@ export class SqliteAppStore implements AppStore {
     this.getSettingsStmt = db.prepare(
       'SELECT scaling, rollout FROM app_settings WHERE owner = ? AND name = ?',
     );
+    this.listSettingsStmt = db.prepare(
+      'SELECT owner, name, scaling, rollout FROM app_settings ORDER BY owner, name',
+    );
     this.putSettingsStmt = db.prepare(
       `INSERT INTO app_settings (owner, name, scaling, rollout) VALUES (?, ?, ?, ?)
        ON CONFLICT (owner, name) DO UPDATE SET scaling = excluded.scaling, rollout = excluded.rollout`,
@@ -97,8 +101,13 @@ export class SqliteAppStore implements AppStore {
     const r = this.getSettingsStmt.get(owner, name) as
       | { scaling: string; rollout: string | null }
       | undefined;
-    if (!r) return { scaling: {}, rollout: null };
-    return { scaling: JSON.parse(r.scaling), rollout: r.rollout === null ? null : JSON.parse(r.rollout) };
+    return r ? settingsOf(r) : { scaling: {}, rollout: null };
+  }
+
+  async listSettings(): Promise<AppSettingsRow[]> {
+    this.writer.commit();
+    const rows = this.listSettingsStmt.all() as Array<{ owner: string; name: string } & SettingsColumns>;
+    return rows.map((r) => ({ owner: r.owner, name: r.name, settings: settingsOf(r) }));
   }
 
   async putSettings(owner: string, name: string, settings: AppSettings): Promise<void> {
@@ -148,4 +157,11 @@ export class SqliteAppStore implements AppStore {
     if (!r) return null;
     return { owner, digest, bytes: r.bytes as number, createdAt: r.created_at as number };
   }
+}
+
+type SettingsColumns = { scaling: string; rollout: string | null };
+
+/** An `app_settings` row's JSON columns. */
+function settingsOf(r: SettingsColumns): AppSettings {
+  return { scaling: JSON.parse(r.scaling), rollout: r.rollout === null ? null : JSON.parse(r.rollout) };
 }
