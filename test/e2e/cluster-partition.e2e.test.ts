@@ -91,7 +91,12 @@ describe.skipIf(skip !== null)('cluster: node A cut off by a network partition',
   beforeAll(async () => {
     ns = createNetNamespace();
     try {
-      cluster = await startCluster({ nodes: 2, started: 1, networks: { 0: ns } });
+      cluster = await startCluster({
+        nodes: 2,
+        started: 1,
+        networks: { 0: ns },
+        env: { HANGAR_LOG_LEVEL: process.env.PART_LOG ?? 'warn' },
+      });
     } catch (err) {
       ns.close();
       throw err;
@@ -108,13 +113,18 @@ describe.skipIf(skip !== null)('cluster: node A cut off by a network partition',
       max_multiplexing: 4,
     });
     const liveNodes = async () =>
-      (await db.query('SELECT node_id, state FROM runners WHERE ended_at IS NULL')).rows as object[];
-    await waitFor(
-      'a runner on node A',
-      async () =>
-        (await liveNodes()).some((r: { node_id?: unknown }) => r.node_id === 'node-a') ? true : undefined,
-      60_000,
-    );
+      (await db.query('SELECT node_id, state FROM runners WHERE ended_at IS NULL')).rows as {
+        node_id: string;
+        state: string;
+      }[];
+    // A runner row exists from `pending` on; only a ready one (`idle`, `running`) takes requests.
+    const readyOn = async (node: string) =>
+      (await liveNodes()).some((r) => r.node_id === node && (r.state === 'idle' || r.state === 'running'))
+        ? true
+        : undefined;
+    await waitFor('a ready runner on node A', () => readyOn('node-a'), 60_000).catch((err) => {
+      throw new Error(`${err.message}\n${cluster.nodes[0]!.output().slice(-3000)}`);
+    });
     for (let i = 0; i < 4; i++) {
       const res = await call(a.url, cluster.adminKey, 'POST', '/queue/demo/echo', {
         n: i,
@@ -131,7 +141,9 @@ describe.skipIf(skip !== null)('cluster: node A cut off by a network partition',
       },
       10_000,
     ).catch(async (err) => {
-      throw new Error(`${err.message}: ${JSON.stringify(await rows())} ${JSON.stringify(await liveNodes())}`);
+      throw new Error(
+        `${err.message}: ${JSON.stringify(await rows())} ${JSON.stringify(await liveNodes())}\n${cluster.nodes[0]!.output().slice(-6000)}`,
+      );
     });
     onA = running
       .filter((r) => r.status === 'IN_PROGRESS' && r.node_id === 'node-a')
@@ -142,12 +154,7 @@ describe.skipIf(skip !== null)('cluster: node A cut off by a network partition',
     runnersOfA = live.rows.map((r) => r.runner_id as string);
     // B starts after the deploy, so it restores the app from the database and keeps a runner of its own.
     await cluster.startNode(1);
-    await waitFor(
-      'a runner on node B',
-      async () =>
-        (await liveNodes()).some((r: { node_id?: unknown }) => r.node_id === 'node-b') ? true : undefined,
-      60_000,
-    ).catch(async (err) => {
+    await waitFor('a ready runner on node B', () => readyOn('node-b'), 60_000).catch(async (err) => {
       throw new Error(
         `${err.message}: ${JSON.stringify(await liveNodes())}\n${cluster.nodes[1]!.output().slice(-3000)}`,
       );
