@@ -83,14 +83,19 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined>,
 
 /** Every finished run the echo app recorded (`record: true`) on any node: request id → runs. */
 export function echoRuns(cluster: TestCluster): Map<string, number> {
-  const runs = new Map<string, number>();
+  return new Map([...echoRunners(cluster)].map(([id, runners]) => [id, runners.length]));
+}
+
+/** Every finished run the echo app recorded on any node: request id → the runner of each run. */
+export function echoRunners(cluster: TestCluster): Map<string, string[]> {
+  const runs = new Map<string, string[]>();
   const visit = (dir: string, depth: number) => {
     for (const name of readdirSync(dir)) {
       const path = join(dir, name);
       if (name === 'echo-runs.log') {
         for (const line of readFileSync(path, 'utf8').split('\n')) {
-          const id = line.split(' ')[0];
-          if (id) runs.set(id, (runs.get(id) ?? 0) + 1);
+          const [id, runner] = line.split(' ');
+          if (id) runs.set(id, [...(runs.get(id) ?? []), runner ?? '-']);
         }
       } else if (depth < 4 && statSync(path, { throwIfNoEntry: false })?.isDirectory()) {
         visit(path, depth + 1);

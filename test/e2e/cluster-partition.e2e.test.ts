@@ -2,70 +2,19 @@
 // by a veth pair, and the link is cut while A leads and runs requests. B must take the lease, run A's
 // claimed requests once, declare A dead and close its runners' metering at A's last heartbeat; when the
 // link heals, A must refuse to carry on (exit 70) and its late completions must change nothing.
-import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { packBundle } from '@hangar/core/bundle';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openRedis } from '../../packages/server/src/cluster/redis.js';
 import { clusterMissing, startCluster, type TestCluster } from './cluster.js';
+import { call, deployEcho, echoRunners, type RequestRow } from './cluster-calls.js';
 import { createNetNamespace, type NetNamespace, netnsMissing } from './netns.js';
 
-const ECHO_DIR = fileURLToPath(new URL('../../examples/echo-node', import.meta.url));
-// Unfinished: node A (in the namespace) never started a request of its own runner within 10 s in the
-// last runs, so the suite is off until that is understood; set HANGAR_TEST_PARTITION=1 to run it.
-const skip =
-  clusterMissing ??
-  netnsMissing ??
-  (process.env.HANGAR_TEST_PARTITION ? null : 'partition e2e off: set HANGAR_TEST_PARTITION=1 (unfinished)');
+const skip = clusterMissing ?? netnsMissing;
+if (skip) console.log(`cluster partition e2e skipped: ${skip}`);
+/** How long each request runs: A's runners finish theirs while the link is down, B's reruns after. */
 const SLEEP_MS = 15_000;
-
-async function call(url: string, key: string, method: string, path: string, body?: unknown) {
-  const res = await fetch(url + path, {
-    method,
-    headers: { authorization: `Key ${key}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
-
-async function deployEcho(url: string, key: string, overrides: Record<string, unknown>): Promise<void> {
-  const manifest = JSON.parse(readFileSync(join(ECHO_DIR, 'hangar.json'), 'utf8'));
-  const packed = await packBundle(ECHO_DIR);
-  const uploaded = await fetch(`${url}/v1/serverless/bundles`, {
-    method: 'POST',
-    headers: { authorization: `Key ${key}`, 'content-type': 'application/gzip' },
-    body: await readFile(packed.file),
-  });
-  await packed.remove();
-  expect(uploaded.status).toBeLessThan(300);
-  const { bundle } = (await uploaded.json()) as { bundle: string };
-  const res = await call(url, key, 'POST', '/v1/serverless/apps', { ...manifest, ...overrides, bundle });
-  expect(res.status).toBe(201);
-}
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, ms: number): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const value = await fn();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-interface Row {
-  request_id: string;
-  status: string;
-  status_code: number | null;
-  attempts: number;
-  runner_id: string | null;
-  node_id: string | null;
-}
+/** How long the test waits for PostgreSQL to see A's sessions end after A exited (their FIN retransmits). */
+const SESSIONS_GONE_MS = 30_000;
 
 describe.skipIf(skip !== null)('cluster: node A cut off by a network partition', () => {
   let ns: NetNamespace;
@@ -77,7 +26,7 @@ describe.skipIf(skip !== null)('cluster: node A cut off by a network partition',
   let runnersOfA: string[] = [];
   let cutAt = 0;
 
-  const rows = async (): Promise<Row[]> =>
+  const rows = async (): Promise<RequestRow[]> =>
     (
       await db.query(
         `SELECT q.request_id, q.status, q.status_code, q.attempts, q.runner_id, r.node_id
@@ -85,41 +34,65 @@ describe.skipIf(skip !== null)('cluster: node A cut off by a network partition',
           WHERE q.request_id = ANY($1) ORDER BY q.request_id`,
         [ids],
       )
-    ).rows as Row[];
+    ).rows as RequestRow[];
+  const liveRunners = async () =>
+    (await db.query('SELECT runner_id, node_id, state FROM runners WHERE ended_at IS NULL')).rows as {
+      runner_id: string;
+      node_id: string;
+      state: string;
+    }[];
+  /** A's runners' registry rows, each with its meter minutes. */
+  const runnersAndMeter = async () =>
+    (
+      await db.query(
+        `SELECT r.*, COALESCE((SELECT json_agg(json_build_object('minute', m.minute, 'seconds', m.seconds)
+                  ORDER BY m.minute) FROM meter m WHERE m.runner_id = r.runner_id), '[]') AS meter
+           FROM runners r WHERE r.runner_id = ANY($1) ORDER BY r.runner_id`,
+        [runnersOfA],
+      )
+    ).rows as { state: string; started_at: string; ended_at: string; meter: { seconds: number }[] }[];
   const leader = async () => ((await redis.get('hangar:node:leader')) ?? '').split('|')[0];
+  /** The nodes' own output, for a failure's message. */
+  const outputs = () =>
+    (cluster?.nodes ?? []).map((n, i) => `--- ${cluster.nodeId(i)}:\n${n.output().slice(-3000)}`).join('\n');
+  /** Polls `fn` every 100 ms; on timeout the error carries the database's view and the nodes' output. */
+  async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, ms: number): Promise<T> {
+    const until = Date.now() + ms;
+    for (;;) {
+      const value = await fn();
+      if (value !== undefined) return value;
+      if (Date.now() > until) {
+        const state = db ? `${JSON.stringify(await rows())}\n${JSON.stringify(await liveRunners())}` : '';
+        throw new Error(`timed out after ${ms} ms waiting for ${what}\n${state}\n${outputs()}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  // A runner row exists from `pending` on; only a ready one (`idle`, `running`) takes requests.
+  const readyOn = async (node: string) =>
+    (await liveRunners()).some((r) => r.node_id === node && (r.state === 'idle' || r.state === 'running'))
+      ? true
+      : undefined;
 
   beforeAll(async () => {
     ns = createNetNamespace();
-    try {
-      cluster = await startCluster({ nodes: 2, started: 1, networks: { 0: ns } });
-    } catch (err) {
-      ns.close();
-      throw err;
-    }
+    cluster = await startCluster({ nodes: 2, started: 1, networks: { 0: ns } });
     db = new pg.Client({ connectionString: cluster.databaseUrl });
     await db.connect();
     redis = openRedis(cluster.redis.url, { name: 'test:partition' });
     const a = cluster.nodes[0]!;
     expect(a.url).toBe(`http://${ns.address}:8080`);
     await waitFor('node A to lead', async () => ((await leader()) === 'node-a' ? true : undefined), 15_000);
+    // A alone when the app is deployed: both runners are A's (B would otherwise get the placement).
     await deployEcho(a.url, cluster.adminKey, {
       min_concurrency: 2,
       max_concurrency: 2,
       max_multiplexing: 4,
     });
-    const liveNodes = async () =>
-      (await db.query('SELECT node_id, state FROM runners WHERE ended_at IS NULL')).rows as object[];
-    await waitFor(
-      'a runner on node A',
-      async () =>
-        (await liveNodes()).some((r: { node_id?: unknown }) => r.node_id === 'node-a') ? true : undefined,
-      60_000,
-    );
+    await waitFor('a ready runner on node A', () => readyOn('node-a'), 60_000);
     for (let i = 0; i < 4; i++) {
-      const res = await call(a.url, cluster.adminKey, 'POST', '/queue/demo/echo', {
-        n: i,
-        sleep_ms: SLEEP_MS,
-      });
+      const body = { n: i, sleep_ms: SLEEP_MS, record: true };
+      const res = await call(a.url, cluster.adminKey, 'POST', '/queue/demo/echo', body);
       expect(res.status).toBe(200);
       ids.push(res.body.request_id);
     }
@@ -130,28 +103,14 @@ describe.skipIf(skip !== null)('cluster: node A cut off by a network partition',
         return now.some((r) => r.status === 'IN_PROGRESS' && r.node_id === 'node-a') ? now : undefined;
       },
       10_000,
-    ).catch(async (err) => {
-      throw new Error(`${err.message}: ${JSON.stringify(await rows())} ${JSON.stringify(await liveNodes())}`);
-    });
+    );
     onA = running
       .filter((r) => r.status === 'IN_PROGRESS' && r.node_id === 'node-a')
       .map((r) => r.request_id);
-    const live = await db.query(
-      `SELECT runner_id FROM runners WHERE node_id = 'node-a' AND ended_at IS NULL`,
-    );
-    runnersOfA = live.rows.map((r) => r.runner_id as string);
+    runnersOfA = (await liveRunners()).filter((r) => r.node_id === 'node-a').map((r) => r.runner_id);
     // B starts after the deploy, so it restores the app from the database and keeps a runner of its own.
     await cluster.startNode(1);
-    await waitFor(
-      'a runner on node B',
-      async () =>
-        (await liveNodes()).some((r: { node_id?: unknown }) => r.node_id === 'node-b') ? true : undefined,
-      60_000,
-    ).catch(async (err) => {
-      throw new Error(
-        `${err.message}: ${JSON.stringify(await liveNodes())}\n${cluster.nodes[1]!.output().slice(-3000)}`,
-      );
-    });
+    await waitFor('a ready runner on node B', () => readyOn('node-b'), 60_000);
     cutAt = Date.now();
     ns.cut();
   }, 180_000);
@@ -159,9 +118,13 @@ describe.skipIf(skip !== null)('cluster: node A cut off by a network partition',
   afterAll(async () => {
     await redis?.quit().catch(() => {});
     await db?.end().catch(() => {});
-    await cluster?.close();
-    ns?.close();
-  });
+    try {
+      await cluster?.close();
+    } finally {
+      // Also kills whatever still runs in the namespace, should the cluster fail to close.
+      ns?.close();
+    }
+  }, 60_000);
 
   it('node A claimed some of the requests before the cut', () => {
     expect(onA.length).toBeGreaterThan(0);
@@ -185,7 +148,7 @@ describe.skipIf(skip !== null)('cluster: node A cut off by a network partition',
       "A's requests completed on B",
       async () => {
         const now = await rows();
-        return now.every((r) => r.status === 'COMPLETED') ? now : undefined;
+        return now.length === ids.length && now.every((r) => r.status === 'COMPLETED') ? now : undefined;
       },
       15_000 - (Date.now() - cutAt) + SLEEP_MS,
     );
@@ -195,7 +158,7 @@ describe.skipIf(skip !== null)('cluster: node A cut off by a network partition',
     }
   });
 
-  it('(c) A is declared dead, exits 70 when the link heals, and its metering ends at its last heartbeat', async () => {
+  it('(c) A is declared dead, its metering ends at its last heartbeat, and when the link heals A exits 70 and its late work changes no outcome', async () => {
     await waitFor(
       'A declared dead',
       async () => ((await redis.hget('hangar:node:dead', 'node-a')) ? true : undefined),
@@ -204,27 +167,45 @@ describe.skipIf(skip !== null)('cluster: node A cut off by a network partition',
     const record = JSON.parse((await redis.hget('hangar:node:nodes', 'node-a')) ?? '{}');
     const lastHeartbeat = Number(record.lastHeartbeat);
     expect(lastHeartbeat).toBeLessThanOrEqual(cutAt + 1000);
+    // Closed (the leader writes through its batching writer), at A's last heartbeat, metered up to it.
+    const closedAtLastHeartbeat = async () => {
+      const now = await runnersAndMeter();
+      const closed = (r: (typeof now)[number]) => {
+        const lifetime = (lastHeartbeat - Number(r.started_at)) / 1000;
+        const metered = r.meter.reduce((sum, m) => sum + m.seconds, 0);
+        return (
+          r.state === 'terminated' &&
+          Number(r.ended_at) === lastHeartbeat &&
+          Math.abs(metered - lifetime) <= 1
+        );
+      };
+      return now.length === runnersOfA.length && now.every(closed) ? now : undefined;
+    };
+    await waitFor("A's runners closed at its last heartbeat", closedAtLastHeartbeat, 5_000);
+    // A's runners ran A's requests to their end while the link was down: A holds completions to record.
+    const runs = echoRunners(cluster);
+    for (const id of onA) expect(runs.get(id)?.filter((r) => runnersOfA.includes(r))).toHaveLength(1);
     const before = await rows();
     ns.heal();
     const exit = await Promise.race([
       cluster.nodes[0]!.exited,
       new Promise<null>((r) => setTimeout(() => r(null), 90_000)),
     ]);
-    expect(exit, cluster.nodes[0]!.output().slice(-2000)).toEqual({ code: 70, signal: null });
-    // Whatever A's writer still held reached the database before A exited: nothing it did changed a record.
+    expect(exit, outputs()).toEqual({ code: 70, signal: null });
+    // Whatever A had sent before it exited is in PostgreSQL once its sessions are gone (their last bytes
+    // and FIN are retransmitted over the healed link); a session still open past that is ended.
+    const sessionsOfA = async () =>
+      (await db.query(`SELECT pid FROM pg_stat_activity WHERE application_name = 'hangar:node-a'`)).rows.map(
+        (r) => r.pid as number,
+      );
+    const until = Date.now() + SESSIONS_GONE_MS;
+    while ((await sessionsOfA()).length > 0 && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 200));
+    for (const pid of await sessionsOfA()) await db.query('SELECT pg_terminate_backend($1)', [pid]);
+    // Nothing A did after its last heartbeat changed an outcome: the requests are as B recorded them
+    // (a completed request stays completed), and A's runners end at its last heartbeat, metered up to it
+    // (should a late write of A reopen one, the leader closes it again on its next round, within 1 s).
     expect(await rows()).toEqual(before);
-    const runners = await db.query(
-      `SELECT r.runner_id, r.state, r.started_at::float8 AS started_at, r.ended_at::float8 AS ended_at,
-              COALESCE((SELECT SUM(m.seconds) FROM meter m WHERE m.runner_id = r.runner_id), 0)::float8 AS seconds
-         FROM runners r WHERE r.runner_id = ANY($1)`,
-      [runnersOfA],
-    );
-    expect(runners.rows.length).toBeGreaterThan(0);
-    for (const r of runners.rows) {
-      expect(r.state).toBe('terminated');
-      expect(r.ended_at).toBe(lastHeartbeat);
-      expect(r.seconds).toBeLessThanOrEqual((lastHeartbeat - r.started_at) / 1000 + 1);
-      expect(r.seconds).toBeGreaterThanOrEqual((lastHeartbeat - r.started_at) / 1000 - 1);
-    }
+    await waitFor("A's runners still closed at its last heartbeat", closedAtLastHeartbeat, 5_000);
   });
 });

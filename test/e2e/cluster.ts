@@ -6,6 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { sweepIngress } from '../../packages/server/src/runners/sandbox/pasta.js';
 import {
   type PgTestServer,
   postgresMissing,
@@ -122,10 +123,19 @@ export async function startCluster(opts: ClusterOptions): Promise<TestCluster> {
     await s.exited;
   }
 
+  /**
+   * Kills every node, then the port forwarders of their sandboxed runners: a forwarder is a daemon of
+   * its own that outlives a node killed with -9 (the node's next start would stop it; there is none).
+   */
+  async function killAll(): Promise<void> {
+    for (let i = 0; i < nodes.length; i++) await killNode(i);
+    for (let i = 0; i < opts.nodes; i++) sweepIngress(join(root, nodeId(i), 'sandbox', 'run'));
+  }
+
   try {
     for (let i = 0; i < (opts.started ?? opts.nodes); i++) await startNode(i);
   } catch (err) {
-    for (let i = 0; i < nodes.length; i++) await killNode(i);
+    await killAll();
     await redis.close();
     await pg.close();
     rmSync(root, { recursive: true, force: true });
@@ -147,7 +157,7 @@ export async function startCluster(opts: ClusterOptions): Promise<TestCluster> {
       return s.exited;
     },
     async close() {
-      for (let i = 0; i < nodes.length; i++) await killNode(i);
+      await killAll();
       await redis.close();
       await pg.close();
       rmSync(root, { recursive: true, force: true });

@@ -1,6 +1,9 @@
 // Network namespaces for partition tests: a namespace joined to the root namespace by a veth pair on a /30
 // of 10.213.0.0/16 (the root side is .1, the namespace side .2), commands run inside it with
 // `ip netns exec`, and the link cut and healed. Needs root and iproute2; tests skip with one line otherwise.
+// The namespace's default route goes through the link, as a host's goes through its gateway: a node's
+// sandboxed runners need one (pasta, which splices their loopback, refuses to start on a host without a
+// default IPv4 route).
 import { type ChildProcess, execFileSync, type SpawnOptions, spawn } from 'node:child_process';
 
 function ip(args: string[]): string {
@@ -39,7 +42,7 @@ export interface NetNamespace {
    * (established connections see silence and retransmit; new ones from inside fail at once).
    */
   cut(): void;
-  /** Heals the link: both ends up again, the same addresses and routes. */
+  /** Heals the link: both ends up again, the same addresses and routes (the default route too). */
   heal(): void;
   /** Pids of every process still inside the namespace. */
   pids(): number[];
@@ -74,6 +77,8 @@ export function createNetNamespace(n = pickIndex()): NetNamespace {
     heal: () => {
       ip(['-n', name, 'link', 'set', peer, 'up']);
       ip(['link', 'set', host, 'up']);
+      // IPv4 drops a route through a link that goes down; the link's own subnet route comes back with it.
+      ip(['-n', name, 'route', 'replace', 'default', 'via', hostAddress]);
     },
     pids: () => namespacePids(name),
     close: () => {
@@ -100,6 +105,7 @@ export function createNetNamespace(n = pickIndex()): NetNamespace {
     ip(['-n', name, 'addr', 'add', `${address}/30`, 'dev', peer]);
     ip(['-n', name, 'link', 'set', peer, 'up']);
     ip(['-n', name, 'link', 'set', 'lo', 'up']);
+    ip(['-n', name, 'route', 'add', 'default', 'via', hostAddress]);
   } catch (err) {
     ns.close();
     throw err;

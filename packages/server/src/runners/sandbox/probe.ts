@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { type CgroupManager, openCgroups } from './cgroups.js';
 
@@ -83,6 +83,12 @@ export function probeSandbox(searchPath: string, cgroupParent: string): SandboxP
     return { ok: false, reason: `a trial sandbox failed to start (${detail})` };
   }
   const warnings: string[] = [];
+  if (!hasDefaultRoute(readOrEmpty('/proc/net/route'))) {
+    warnings.push(
+      'no default IPv4 route on this host: pasta, which links each sandboxed runner to the gateway, may refuse ' +
+        'to start it ("No external routable interface"); add one (any gateway: runners never use it)',
+    );
+  }
   const cgroups = openCgroups(cgroupParent);
   if ('unavailable' in cgroups) {
     warnings.push(`runner memory limits are off and process limits are per owner: ${cgroups.unavailable}`);
@@ -97,5 +103,26 @@ function isExecutable(path: string): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/**
+ * True when a `/proc/net/route` table lists a usable default IPv4 route (destination and mask 0, the
+ * route up). pasta takes its addresses from the interface of that route and refuses to start without
+ * one, although the sandbox uses neither.
+ */
+export function hasDefaultRoute(table: string): boolean {
+  return table
+    .split('\n')
+    .slice(1)
+    .map((line) => line.trim().split(/\s+/))
+    .some((f) => f[1] === '00000000' && f[7] === '00000000' && (Number.parseInt(f[3] ?? '0', 16) & 1) === 1);
+}
+
+function readOrEmpty(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
   }
 }
