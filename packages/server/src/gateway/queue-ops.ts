@@ -40,9 +40,15 @@ export function wantsLogs(search: string): boolean {
   return value === '1' || value === 'true';
 }
 
-/** All log lines of a request in fal's shape: from memory while live, else from the store. */
+/**
+ * All log lines of a request in fal's shape: from memory while it runs, else from the store. A completed
+ * request's lines are read from the store, which first commits what was appended: a store that publishes
+ * lines only once committed (PostgreSQL) may not have handed the last ones to memory yet.
+ */
 export async function requestLogs(ctx: GatewayContext, found: FoundRequest): Promise<RequestLog[]> {
-  const lines = found.entry ? found.entry.logs : await ctx.deps.logs.listByRequest(found.rec.requestId);
+  const { entry, rec } = found;
+  const lines =
+    entry && rec.status !== 'COMPLETED' ? entry.logs : await ctx.deps.logs.listByRequest(rec.requestId);
   return lines.map(toRequestLog);
 }
 

@@ -86,8 +86,12 @@ export async function streamStatus(
     if (state === lastState && !hasNewLogs) return;
     lastState = state;
     if (withLogs && 'logs' in body) {
-      body['logs'] = entry.logs.slice(sentLogs).map(toRequestLog);
-      sentLogs = entry.logs.length;
+      // The last event carries every line not sent yet, from the store (see `requestLogs`).
+      const lines =
+        rec.status === 'COMPLETED' ? await ctx.deps.logs.listByRequest(rec.requestId) : entry.logs;
+      if (stopped) return;
+      body['logs'] = lines.slice(sentLogs).map(toRequestLog);
+      sentLogs = lines.length;
     }
     res.write(`data: ${JSON.stringify(body)}\n\n`);
     if (rec.status === 'COMPLETED') stop(true);

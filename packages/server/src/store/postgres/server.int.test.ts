@@ -84,6 +84,26 @@ describe.skipIf(postgresMissing !== null)('a server on PostgreSQL', () => {
     expect(row).toEqual({ status: 'COMPLETED', mode: 'queue', owner: 'solo', status_code: 200 });
   });
 
+  it('gives every log line of a completed request, streamed or polled (lines are published once committed)', async () => {
+    for (let round = 0; round < 5; round++) {
+      const sub = await call('/queue/solo/echo', { logs: 40 });
+      const { request_id: id } = (await sub.json()) as { request_id: string };
+      const stream = await call(`/queue/solo/echo/requests/${id}/status/stream?logs=1`);
+      const events = (await stream.text())
+        .split('\n\n')
+        .filter((e) => e.startsWith('data: '))
+        .map((e) => JSON.parse(e.slice(6)) as { status: string; logs?: { message: string }[] });
+      expect(events.at(-1)?.status).toBe('COMPLETED');
+      const streamed = events.flatMap((e) => e.logs ?? []).map((l) => l.message);
+      const expected = Array.from({ length: 40 }, (_, i) => `log line ${i + 1}`);
+      expect(streamed.filter((m) => m.startsWith('log line'))).toEqual(expected);
+      const polled = (await (await call(`/queue/solo/echo/requests/${id}/status?logs=1`)).json()) as {
+        logs: { message: string }[];
+      };
+      expect(polled.logs.map((l) => l.message).filter((m) => m.startsWith('log line'))).toEqual(expected);
+    }
+  });
+
   it('refuses queued requests with 503 DATABASE_UNAVAILABLE while PostgreSQL is down, then accepts again', async () => {
     await db.kill();
     try {
