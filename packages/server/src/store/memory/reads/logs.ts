@@ -12,6 +12,7 @@ import type {
 import { lineToEntry } from '../../../api/logs/entry.js';
 import { cutHistoryPage, earlier } from '../../../api/logs/history-cursor.js';
 import { compileLogMatcher } from '../../../api/logs/match.js';
+import { BACKFILL_SKEW_MS } from '../../reads-shared/log-rows.js';
 import { FirstK } from './first-k.js';
 import type { MemoryReadTables } from './tables.js';
 
@@ -20,9 +21,6 @@ import type { MemoryReadTables } from './tables.js';
 // owner's lines, the backfill in id order, and search as a substring with ASCII letters folded only.
 
 type Line = Readonly<LogLine> & { readonly id?: number };
-
-/** How far (ms) a line's timestamp may trail lines appended before it (as the SQLite reads allow). */
-const BACKFILL_SKEW_MS = 60_000;
 
 const idOf = (l: Line) => l.id as number;
 
