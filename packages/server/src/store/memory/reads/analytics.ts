@@ -4,7 +4,7 @@ import type { RollupRow, SketchColumn } from '../../reads-shared/analytics-cells
 import { analyticsSteps, type RollupAsk } from '../../reads-shared/analytics-page.js';
 import { runSteps } from '../../reads-shared/steps.js';
 import type { Range } from '../../reads-shared/tiers.js';
-import { compareIds, endpointMatcher, type MemoryReadTables } from './tables.js';
+import { compareIds, endpointMatcher, firstIndex, type MemoryReadTables } from './tables.js';
 
 // Analytics over the memory rollups with the shared page rules (reads-shared/analytics-page.ts). The memory
 // rollups hold minute rows only, so an ask's tiers come down to their ranges: the tiers cover the buckets
@@ -23,14 +23,8 @@ function coveredIds(t: MemoryReadTables, p: AnalyticsParams): string[] {
 
 /** Whether `at` lies in one of the sorted, disjoint `ranges`. */
 function inRanges(ranges: readonly Range[], at: number): boolean {
-  let lo = 0;
-  let hi = ranges.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (ranges[mid]![1] <= at) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo < ranges.length && ranges[lo]![0] <= at;
+  const i = firstIndex(ranges.length, (j) => ranges[j]![1] <= at);
+  return i < ranges.length && ranges[i]![0] <= at;
 }
 
 /** A stored rollup in the positional shape the shared cells read. */

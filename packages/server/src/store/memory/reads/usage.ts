@@ -2,7 +2,7 @@ import type { MeterRecord, UsageParams, UsageResult } from '@hangar/core';
 import { matchesApp, meterKey, unstoredMeter } from '../../live-usage.js';
 import { runSteps } from '../../reads-shared/steps.js';
 import { type GroupAsk, type GroupRow, usageSteps } from '../../reads-shared/usage-groups.js';
-import type { MemoryReadTables } from './tables.js';
+import { firstIndex, type MemoryReadTables } from './tables.js';
 
 // Usage over the memory meter rows with the shared page rules (reads-shared/usage-groups.ts). The memory
 // engine keeps minute rows only, so it answers an ask of any span from them: the asks' intervals cover
@@ -30,23 +30,12 @@ function matchingRows(t: MemoryReadTables, p: UsageParams): Readonly<MeterRecord
   return rows.sort((a, b) => a.minute - b.minute);
 }
 
-/** Index of the first row whose minute is at or after `at`. */
-function firstFrom(rows: readonly Readonly<MeterRecord>[], at: number): number {
-  let lo = 0;
-  let hi = rows.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (rows[mid]!.minute < at) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
 /** Machine-seconds per (interval's bucket, app, environment, machine type, surge), as the SQL groups them. */
 function readGroups(rows: readonly Readonly<MeterRecord>[], { intervals }: GroupAsk): GroupRow[] {
   const groups = new Map<string, GroupRow>();
   for (const [i, s, e] of intervals) {
-    for (let j = firstFrom(rows, s); j < rows.length && rows[j]!.minute < e; j++) {
+    const from = firstIndex(rows.length, (x) => rows[x]!.minute < s);
+    for (let j = from; j < rows.length && rows[j]!.minute < e; j++) {
       const r = rows[j]!;
       const is_surge = r.isSurge ? 1 : 0;
       const key = `${i}\u0000${r.app}\u0000${r.environment}\u0000${r.machineType}\u0000${is_surge}`;
