@@ -6,7 +6,7 @@ import {
   type RowsPage,
   requestPageSteps,
   requestsJson,
-  STATUS_CLASS,
+  statusMatches,
 } from '../../reads-shared/request-items.js';
 import { runSteps } from '../../reads-shared/steps.js';
 import type { MemoryRequestRow } from '../requests.js';
@@ -30,10 +30,6 @@ function phaseOf(rec: Rec, p: ListRequestsParams): 'd' | 'o' | null {
 function keyOf(rec: Rec, phase: 'd' | 'o', p: ListRequestsParams): number {
   if (phase === 'o') return rec.sentAt;
   return p.sortBy === 'duration' ? (rec.durationMs ?? -1) : (rec.endedAt as number);
-}
-
-function statusOk(code: number | null, p: ListRequestsParams): boolean {
-  return p.status === null || (code !== null && Math.floor(code / 100) === STATUS_CLASS[p.status]);
 }
 
 /** Whether a row of the cursor's phase comes strictly after it (descending key, then ascending id). */
@@ -70,7 +66,8 @@ function readPhase(t: MemoryReadTables, p: ListRequestsParams, { phase, want }: 
   const found = new FirstK<RequestRow>(want, byKey);
   for (const row of t.requests.readRows()) {
     const rec = row.rec;
-    if (!covers(rec.endpointId) || phaseOf(rec, p) !== phase || !statusOk(rec.statusCode, p)) continue;
+    if (!covers(rec.endpointId) || phaseOf(rec, p) !== phase || !statusMatches(rec.statusCode, p.status))
+      continue;
     const k = keyOf(rec, phase, p);
     if (afterCursor(k, rec.requestId, after)) found.offer(toRow(row, k));
   }
