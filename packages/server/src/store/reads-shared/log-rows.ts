@@ -1,15 +1,7 @@
 import type { StoredLogLine } from '@hangar/core';
 
-/** A `logs` row as the engines' queries return it (labels still JSON text). */
-export interface LogRow {
-  id: number;
-  ts: number;
-  app: string;
-  revision: string;
-  level: string;
-  message: string;
-  labels: string;
-}
+/** A `logs` row as the engines' queries return it: a stored line with its labels still JSON text. */
+export type LogRow = Omit<StoredLogLine, 'labels'> & { labels: string };
 
 /**
  * How far (ms) a line's timestamp may trail lines appended before it (the server stamps lines as it
