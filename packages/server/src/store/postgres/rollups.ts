@@ -1,7 +1,7 @@
 import { MINUTE_MS } from '@hangar/core';
 import type pg from 'pg';
 import { Cell, COUNT_COLUMNS, type RollupRow, SKETCH_COLUMNS } from '../../telemetry/request-rollup.js';
-import { ROLLUP_SPANS } from '../sqlite/reads/tiers.js';
+import { ROLLUP_SPANS } from '../reads-shared/tiers.js';
 import { columns } from './request-writes.js';
 import type { PgWriter, WriteKind } from './writer.js';
 

@@ -1,5 +1,4 @@
 import type { AnalyticsParams, AnalyticsResult } from '@hangar/core';
-import { planTiers, type Range } from '../sqlite/reads/tiers.js';
 import {
   CellSums,
   type Cells,
@@ -11,6 +10,7 @@ import {
   toRecord,
 } from './analytics-cells.js';
 import { bucketPage, type ReadSteps, wholeWindow } from './steps.js';
+import { planTiers, type Range } from './tiers.js';
 
 /** Rollup rows to read: per span, the ranges of that span's rows, with the sketch columns to select. */
 export interface RollupAsk {

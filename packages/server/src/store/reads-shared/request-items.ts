@@ -86,11 +86,12 @@ export function* requestPageSteps(p: ListRequestsParams): ReadSteps<PhaseAsk, Re
 export function keepRequest(r: RequestRow, ids: readonly string[], p: ListRequestsParams): boolean {
   if (!ids.includes(r.endpoint_id) || p.after || (p.offset ?? 0) > 0) return false;
   const t = r.ended_at ?? r.sent_at;
-  if (t < p.startMs || t >= p.endMs) return false;
-  return !(
-    p.status &&
-    (r.status_code === null || Math.floor(r.status_code / 100) !== STATUS_CLASS[p.status])
-  );
+  return t >= p.startMs && t < p.endMs && statusMatches(r.status_code, p.status);
+}
+
+/** Whether a status code is of the filter's class; without a filter every row is, in flight or not. */
+export function statusMatches(code: number | null, status: ListRequestsParams['status']): boolean {
+  return !status || (code !== null && Math.floor(code / 100) === STATUS_CLASS[status]);
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();

@@ -7,8 +7,8 @@ import {
   type UsageResult,
   type UsageRow,
 } from '@hangar/core';
-import { METER_SPANS, planTiers, type Range } from '../sqlite/reads/tiers.js';
 import { bucketPage, type ReadSteps, wholeWindow } from './steps.js';
+import { METER_SPANS, planTiers, type Range } from './tiers.js';
 
 /** Machine-seconds of one (bucket, app, environment, machine type, surge) group. */
 export interface GroupRow {

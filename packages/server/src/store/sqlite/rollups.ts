@@ -7,8 +7,8 @@ import {
   type RollupInput,
   SKETCH_COLUMNS,
 } from '../../telemetry/request-rollup.js';
+import { ROLLUP_SPANS } from '../reads-shared/tiers.js';
 import { distinctEndpoints, prepared } from './reads/statements.js';
-import { ROLLUP_SPANS } from './reads/tiers.js';
 import type { SqliteWriter } from './writer.js';
 
 const ALL_COLUMNS = [...COUNT_COLUMNS, ...SKETCH_COLUMNS];

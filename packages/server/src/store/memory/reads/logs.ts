@@ -12,8 +12,9 @@ import type {
 import { lineToEntry } from '../../../api/logs/entry.js';
 import { cutHistoryPage, earlier } from '../../../api/logs/history-cursor.js';
 import { compileLogMatcher } from '../../../api/logs/match.js';
+import { BACKFILL_SKEW_MS } from '../../reads-shared/log-rows.js';
 import { FirstK } from './first-k.js';
-import type { MemoryReadTables } from './tables.js';
+import { firstIndex, type MemoryReadTables } from './tables.js';
 
 // Log reads over the memory log lines (kept in id order), with the SQLite reads' rules
 // (sqlite/reads/logs.ts): history newest first by (ts, id), bounds as (ms, rank) resolved against the
@@ -21,27 +22,12 @@ import type { MemoryReadTables } from './tables.js';
 
 type Line = Readonly<LogLine> & { readonly id?: number };
 
-/** How far (ms) a line's timestamp may trail lines appended before it (as the SQLite reads allow). */
-const BACKFILL_SKEW_MS = 60_000;
-
 const idOf = (l: Line) => l.id as number;
 
 /** The filter as a predicate over stored lines: the owner, then the live stream's matcher. */
 function matcher(f: LogFilter): (l: Line) => boolean {
   const match = compileLogMatcher(f);
   return (l) => l.owner === f.owner && match(l as LogLine);
-}
-
-/** Index of the first line with an id above `id` (lines are in id order). */
-function firstAbove(lines: readonly Line[], id: number): number {
-  let lo = 0;
-  let hi = lines.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (idOf(lines[mid]!) <= id) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /** The position of a bound: before the owner's line stamped `ts` that has `ns` older lines stamped `ts`. */
@@ -92,7 +78,8 @@ function storedLine(l: Line): StoredLogLine {
 function after(t: MemoryReadTables, p: LogsAfterParams): StoredLogLine[] {
   const keep = matcher(p.filter);
   const out: StoredLogLine[] = [];
-  for (let i = firstAbove(t.logs, p.afterId); i < t.logs.length && out.length < p.limit; i++) {
+  const from = firstIndex(t.logs.length, (x) => idOf(t.logs[x]!) <= p.afterId);
+  for (let i = from; i < t.logs.length && out.length < p.limit; i++) {
     const l = t.logs[i]!;
     if (keep(l)) out.push(storedLine(l));
   }

@@ -32,3 +32,15 @@ export function endpointMatcher(sel: readonly { id: string; bare: boolean }[]): 
   const prefixes = sel.filter((s) => s.bare).map((s) => `${s.id}/`);
   return (id) => exact.has(id) || prefixes.some((p) => id.startsWith(p));
 }
+
+/** The first index in `[0, n)` where `before(i)` is false, for a `before` that holds on a prefix only. */
+export function firstIndex(n: number, before: (i: number) => boolean): number {
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (before(mid)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

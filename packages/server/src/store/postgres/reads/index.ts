@@ -1,4 +1,5 @@
-import { type PlatformReads, type StoredLogLine, serializePage } from '@hangar/core';
+import { type PlatformReads, serializePage } from '@hangar/core';
+import { storedLine } from '../../reads-shared/log-rows.js';
 import { analyticsPage } from './analytics.js';
 import {
   appEvents,
@@ -8,7 +9,7 @@ import {
   revisionTraffic,
   runnerSampleBuckets,
 } from './apps.js';
-import { type LogRow, logsAfter, logsFirstIdFrom, logsHistoryPage, type SearchMode } from './logs.js';
+import { logsAfter, logsFirstIdFrom, logsHistoryPage, type SearchMode } from './logs.js';
 import { requestsPage } from './requests.js';
 import { one, type SqlPool } from './sql.js';
 import { withOutages } from './unavailable.js';
@@ -44,18 +45,6 @@ function searchMode(pool: SqlPool, warn: (message: string) => void): () => Promi
         throw err;
       });
     return mode;
-  };
-}
-
-function storedLine(r: LogRow): StoredLogLine {
-  return {
-    id: r.id,
-    ts: r.ts,
-    app: r.app,
-    revision: r.revision,
-    level: r.level,
-    message: r.message,
-    labels: JSON.parse(r.labels),
   };
 }
 

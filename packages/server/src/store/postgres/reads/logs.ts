@@ -9,19 +9,9 @@ import {
 } from '@hangar/core';
 import { lineToEntry } from '../../../api/logs/entry.js';
 import { cutHistoryPage, earlier } from '../../../api/logs/history-cursor.js';
+import { BACKFILL_SKEW_MS, type LogRow } from '../../reads-shared/log-rows.js';
 import { baseWhere, cursorSql, type Key, narrowed, needleSql, Params, trigramSql } from './log-filter.js';
 import { num, one, rows, type SqlClient } from './sql.js';
-
-/** A `logs` row as the queries return it (labels still JSON text). */
-export interface LogRow {
-  id: number;
-  ts: number;
-  app: string;
-  revision: string;
-  level: string;
-  message: string;
-  labels: string;
-}
 
 /** Params of `logsHistory`: newest first, strictly before `before` (ts, id) when given. */
 interface LogsHistoryParams {
@@ -34,8 +24,6 @@ interface LogsHistoryParams {
 // Output names shadow the columns in ORDER BY: every ORDER BY here names the table's columns (logs.ts).
 const COLUMNS = 'id::float8 AS id, ts::float8 AS ts, app, revision, level, message, labels::text AS labels';
 
-/** How far (ms) a line's timestamp may trail lines appended before it (see api/logs/queries.ts). */
-export const BACKFILL_SKEW_MS = 60_000;
 /** Newest lines a search checks directly before it asks the trigram index for the rest of the window. */
 const QUICK_SCAN = 1_000;
 

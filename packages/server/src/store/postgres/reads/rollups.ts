@@ -6,8 +6,8 @@ import {
   SKETCH_COLUMNS,
   zeroCounts,
 } from '../../../telemetry/request-rollup.js';
+import { ROLLUP_SPANS } from '../../reads-shared/tiers.js';
 import { distinctEndpoints } from './endpoints.js';
-import { ROLLUP_SPANS } from './shared.js';
 import { inTransaction, num, one, rows, type SqlClient, type SqlPool } from './sql.js';
 
 type SketchColumn = (typeof SKETCH_COLUMNS)[number];

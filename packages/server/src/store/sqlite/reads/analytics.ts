@@ -4,9 +4,9 @@ import { COUNT_COLUMNS } from '../../../telemetry/request-rollup.js';
 import type { RollupRow, SketchColumn } from '../../reads-shared/analytics-cells.js';
 import { analyticsSteps, type RollupAsk } from '../../reads-shared/analytics-page.js';
 import { runSteps } from '../../reads-shared/steps.js';
+import type { Range } from '../../reads-shared/tiers.js';
 import { expandEndpoints } from './requests.js';
 import { prepared } from './statements.js';
-import type { Range } from './tiers.js';
 
 function readRows(
   db: Database.Database,

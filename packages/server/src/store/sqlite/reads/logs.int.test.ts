@@ -1,7 +1,8 @@
 import type { LogFilter, LogLine } from '@hangar/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertLogs, openTestDb, type TestDb } from '../../../api/apps/testing/harness.test-helper.js';
-import { BACKFILL_SKEW_MS, type LogRow, logsFirstIdFrom, logsHistory, SEARCH_SCAN_BUDGET } from './logs.js';
+import { BACKFILL_SKEW_MS, type LogRow } from '../../reads-shared/log-rows.js';
+import { logsFirstIdFrom, logsHistory, SEARCH_SCAN_BUDGET } from './logs.js';
 
 const T0 = Date.parse('2026-03-01T12:00:00.000Z');
 let t: TestDb;

@@ -11,19 +11,9 @@ import type {
 import type Database from 'better-sqlite3';
 import { rowToEntry } from '../../../api/logs/entry.js';
 import { cutHistoryPage, earlier } from '../../../api/logs/history-cursor.js';
+import { BACKFILL_SKEW_MS, type LogRow, storedLine } from '../../reads-shared/log-rows.js';
 import { candidateQuery, needleTrigrams, newestCandidates, trigramDensities } from './search-index.js';
 import { prepared } from './statements.js';
-
-/** A `logs` row as SQLite returns it (labels still JSON text). */
-export interface LogRow {
-  id: number;
-  ts: number;
-  app: string;
-  revision: string;
-  level: string;
-  message: string;
-  labels: string;
-}
 
 const COLUMNS = 'id, ts, app, revision, level, message, labels';
 
@@ -260,17 +250,6 @@ export function logsAfter(db: Database.Database, p: LogsAfterParams): StoredLogL
   const sql = `SELECT ${COLUMNS} FROM logs NOT INDEXED WHERE id > ? AND ${w.sql} ORDER BY id LIMIT ?`;
   return (prepared(db, sql).all(p.afterId, ...w.params, p.limit) as LogRow[]).map(storedLine);
 }
-
-/** A row with its labels parsed. */
-export function storedLine(r: LogRow): StoredLogLine {
-  return { ...r, labels: JSON.parse(r.labels) as Record<string, string> };
-}
-
-/**
- * How far (ms) a line's timestamp may trail lines appended before it (the server stamps lines as it
- * receives them). It bounds the ids of a time window: see `ownerIdBelow` and `ownerIdAbove`.
- */
-export const BACKFILL_SKEW_MS = 60_000;
 
 /** The id of `owner`'s newest line stamped before `t − SKEW`: every line of `owner` stamped at or after `t` has a larger id. */
 function ownerIdBelow(db: Database.Database, owner: string, t: number): number | null {
