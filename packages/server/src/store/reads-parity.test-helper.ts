@@ -4,6 +4,7 @@ import {
   DAY_MS,
   HOUR_MS,
   type ListRequestsParams,
+  type PlatformReads,
   type UsageParams,
 } from '@hangar/core';
 import { describe, expect, it } from 'vitest';
@@ -207,15 +208,7 @@ function describeRequestParity(w: ParityWorld): void {
       },
     ],
   ])('answers analytics (%s) alike, page by page', async (_, over) => {
-    let p = analyticsParams(over);
-    for (let pages = 0; pages < 20; pages++) {
-      const want = await w.sqlite.analyticsPage(p);
-      const got = await w.reads.analyticsPage(p);
-      expect(got.json).toBe(want.json);
-      expect(got.nextBucket).toBe(want.nextBucket);
-      if (want.nextBucket === null) break;
-      p = { ...p, fromMs: want.nextBucket };
-    }
+    await sameBucketPages(w, analyticsParams(over), (r, p) => r.analyticsPage(p));
   });
 
   it.each([
@@ -257,14 +250,23 @@ function describeRequestParity(w: ParityWorld): void {
       },
     ],
   ])('answers usage (%s) alike, page by page', async (_, over) => {
-    let p = usageParams(over);
-    for (let pages = 0; pages < 20; pages++) {
-      const want = await w.sqlite.usagePage(p);
-      const got = await w.reads.usagePage(p);
-      expect(got.json).toBe(want.json);
-      expect(got.nextBucket).toBe(want.nextBucket);
-      if (want.nextBucket === null) break;
-      p = { ...p, fromMs: want.nextBucket };
-    }
+    await sameBucketPages(w, usageParams(over), (r, p) => r.usagePage(p));
   });
+}
+
+/** Follows `page`'s `nextBucket` on both engines, expecting the same pages. */
+async function sameBucketPages<P extends { fromMs: number | null }>(
+  w: ParityWorld,
+  first: P,
+  page: (r: PlatformReads, p: P) => Promise<{ json: string; nextBucket: number | null }>,
+): Promise<void> {
+  let p = first;
+  for (let pages = 0; pages < 20; pages++) {
+    const want = await page(w.sqlite, p);
+    const got = await page(w.reads, p);
+    expect(got.json).toBe(want.json);
+    expect(got.nextBucket).toBe(want.nextBucket);
+    if (want.nextBucket === null) break;
+    p = { ...p, fromMs: want.nextBucket };
+  }
 }
