@@ -13,10 +13,11 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { ANALYTICS_METRICS } from '../../packages/core/src/index.ts';
+import { logFilterFixture } from '../../packages/server/src/store/fixtures.ts';
 import { loadMigrations, migratePostgres } from '../../packages/server/src/store/postgres/migrate.ts';
 import { runPostgresMaintenance } from '../../packages/server/src/store/postgres/partitions.ts';
 import { createPostgresReads } from '../../packages/server/src/store/postgres/reads/index.ts';
-import { sqliteReads } from '../../packages/server/src/store/postgres/reads/sqlite-reads.test-helper.ts';
+import { sqliteReads } from '../../packages/server/src/store/reads-world.test-helper.ts';
 import { openReadOnly } from '../../packages/server/src/store/sqlite/index.ts';
 import {
   postgresBinDir,
@@ -164,21 +165,7 @@ const reqParams = (after) => ({
   payloads: false,
   billing: false,
 });
-const filter = (over) => ({
-  owner: 'acme',
-  start: end - 24 * HOUR,
-  end,
-  apps: null,
-  revision: null,
-  runSource: null,
-  traceback: false,
-  search: null,
-  levels: null,
-  jobId: null,
-  requestId: null,
-  labels: [],
-  ...over,
-});
+const filter = (over) => logFilterFixture(end - 24 * HOUR, end, { traceback: false, ...over });
 const ref = sqliteReads(join(opt.home, 'hangar.db'));
 const pgReads = createPostgresReads(pool, { warn: (m) => log(m) });
 

@@ -1,4 +1,4 @@
-import type { AppManifest, LogLine, RequestRecord, Revision, RunnerRow } from '@hangar/core';
+import type { AppManifest, LogFilter, LogLine, RequestRecord, Revision, RunnerRow } from '@hangar/core';
 
 // Builders of domain rows for the store contract suite and other tests.
 
@@ -91,6 +91,25 @@ export function logFixture(requestId: string, message: string, ts = 1_000): LogL
     level: 'info',
     message,
     labels: { fal_request_id: requestId, fal_job_id: 'run1', fal_endpoint: 'acme/echo', source: 'stdout' },
+  };
+}
+
+/** A log filter of `acme` that narrows nothing but the window `[start, end)`, with `over` on top. */
+export function logFilterFixture(start: number, end: number, over: Partial<LogFilter> = {}): LogFilter {
+  return {
+    owner: 'acme',
+    start,
+    end,
+    apps: null,
+    revision: null,
+    runSource: null,
+    traceback: true,
+    search: null,
+    levels: null,
+    jobId: null,
+    requestId: null,
+    labels: [],
+    ...over,
   };
 }
 

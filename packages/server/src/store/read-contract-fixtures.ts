@@ -1,5 +1,5 @@
 import { HOUR_MS, type LogFilter, type RequestRecord, type Stores, type TimeWindow } from '@hangar/core';
-import { requestFixture, revisionFixture } from './fixtures.js';
+import { logFilterFixture, requestFixture, revisionFixture } from './fixtures.js';
 
 // Fixtures of the read contract (read-contract.ts).
 
@@ -46,22 +46,9 @@ export function done(sentAt: number, endedAt: number, code = 200, over: Partial<
   } satisfies Partial<RequestRecord>;
 }
 
+/** A log filter of `owner` over the two weeks around `T0`, with `over` on top. */
 export function logFilter(owner: string, over: Partial<LogFilter> = {}): LogFilter {
-  return {
-    owner,
-    start: T0 - WEEK,
-    end: T0 + WEEK,
-    apps: null,
-    revision: null,
-    runSource: null,
-    traceback: true,
-    search: null,
-    levels: null,
-    jobId: null,
-    requestId: null,
-    labels: [],
-    ...over,
-  };
+  return logFilterFixture(T0 - WEEK, T0 + WEEK, { owner, ...over });
 }
 
 export const utcHours = (startMs: number, endMs: number): TimeWindow => ({

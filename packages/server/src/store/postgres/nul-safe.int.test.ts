@@ -1,10 +1,11 @@
+import type { LogFilter } from '@hangar/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type PgTestServer,
   postgresMissing,
   startPostgres,
 } from '../../test-services/postgres.test-helper.js';
-import { logFixture } from '../fixtures.js';
+import { logFilterFixture, logFixture } from '../fixtures.js';
 import { createPostgresStores, type PostgresStores } from './index.js';
 
 // PostgreSQL text cannot hold NUL; SQLite can. A log line holding one is stored (as U+FFFD) instead of
@@ -22,21 +23,7 @@ describe.skipIf(postgresMissing !== null)('NUL in text on PostgreSQL', () => {
     await db?.close();
   });
 
-  const filter = (over: object) => ({
-    owner: 'acme',
-    start: 0,
-    end: 10_000,
-    apps: null,
-    revision: null,
-    runSource: null,
-    traceback: false,
-    search: null,
-    levels: null,
-    jobId: null,
-    requestId: null,
-    labels: [],
-    ...over,
-  });
+  const filter = (over: Partial<LogFilter>) => logFilterFixture(0, 10_000, { traceback: false, ...over });
 
   it('stores a log line holding NUL, and a filter holding the same value finds it', async () => {
     const line = logFixture('req-1', 'before\u0000after');

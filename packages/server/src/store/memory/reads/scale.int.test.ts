@@ -1,6 +1,6 @@
 import type { ListRequestsParams, LogFilter, LogLine, Stores } from '@hangar/core';
 import { describe, expect, it } from 'vitest';
-import { requestFixture } from '../../fixtures.js';
+import { logFilterFixture, requestFixture } from '../../fixtures.js';
 import { useTwinWorld } from './world.test-helper.js';
 
 // 10,000 requests and 10,000 log lines, with many ties (shared end instants and durations, seven lines per
@@ -53,23 +53,7 @@ async function writeBigWorld(s: Stores): Promise<void> {
   await s.flush();
 }
 
-function filter(over: Partial<LogFilter> = {}): LogFilter {
-  return {
-    owner: 'acme',
-    start: T0 - 3_600_000,
-    end: T0 + 86_400_000,
-    apps: null,
-    revision: null,
-    runSource: null,
-    traceback: true,
-    search: null,
-    levels: null,
-    jobId: null,
-    requestId: null,
-    labels: [],
-    ...over,
-  };
-}
+const filter = (over: Partial<LogFilter> = {}) => logFilterFixture(T0 - 3_600_000, T0 + 86_400_000, over);
 
 describe('memory reads at 10,000 rows answer as SQLite', () => {
   const w = useTwinWorld(writeBigWorld);
@@ -95,7 +79,7 @@ describe('memory reads at 10,000 rows answer as SQLite', () => {
     const seen: string[] = [];
     for (let pages = 0; pages < 200; pages++) {
       const want = await w.sqlite.requestsPage(p);
-      const got = await w.memory.requestsPage(p);
+      const got = await w.reads.requestsPage(p);
       expect(got.json).toBe(want.json);
       expect(got.next).toEqual(want.next);
       seen.push(...(JSON.parse(got.json).items as { request_id: string }[]).map((i) => i.request_id));
@@ -120,7 +104,7 @@ describe('memory reads at 10,000 rows answer as SQLite', () => {
     for (let pages = 0; pages < 400; pages++) {
       const p = { filter: filter(over), bounds, limit: 90 };
       const want = await w.sqlite.logs.historyPage(p);
-      const got = await w.memory.logs.historyPage(p);
+      const got = await w.reads.logs.historyPage(p);
       expect(got.itemsJson).toBe(want.itemsJson);
       expect(got.next).toBe(want.next);
       seen.push(...(JSON.parse(got.itemsJson) as { message: string }[]).map((e) => e.message));
@@ -135,13 +119,13 @@ describe('memory reads at 10,000 rows answer as SQLite', () => {
 
   it('serves the stream backfill from where a window starts, batch by batch', async () => {
     const start = T0 + 60_000;
-    const from = await w.memory.logs.firstIdFrom({ owner: 'acme', start });
+    const from = await w.reads.logs.firstIdFrom({ owner: 'acme', start });
     expect(from).toBe(await w.sqlite.logs.firstIdFrom({ owner: 'acme', start }));
     let afterId = from;
     let lines = 0;
     for (let batch = 0; batch < 100; batch++) {
       const p = { filter: filter({ start }), afterId, limit: 500 };
-      const got = await w.memory.logs.after(p);
+      const got = await w.reads.logs.after(p);
       expect(got).toEqual(await w.sqlite.logs.after(p));
       if (got.length === 0) break;
       lines += got.length;

@@ -1,10 +1,10 @@
 import type { PlatformReads } from '@hangar/core';
 import { afterAll, beforeAll } from 'vitest';
 import { type PgTestServer, startPostgres } from '../../../test-services/postgres.test-helper.js';
+import { sqliteReads } from '../../reads-world.test-helper.js';
 import type { SqliteReads } from '../../sqlite/reads/index.js';
 import { createPostgresReads, createPostgresRollupSink } from './index.js';
 import { type SeededWorld, seedWorld } from './seed.test-helper.js';
-import { sqliteReads } from './sqlite-reads.test-helper.js';
 
 /** The seeded world of a test file, its PostgreSQL reads and what they warned about. */
 export interface WorldFixture {

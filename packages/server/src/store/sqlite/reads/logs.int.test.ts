@@ -1,6 +1,7 @@
 import type { LogFilter, LogLine } from '@hangar/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertLogs, openTestDb, type TestDb } from '../../../api/apps/testing/harness.test-helper.js';
+import { logFilterFixture } from '../../fixtures.js';
 import { BACKFILL_SKEW_MS, type LogRow } from '../../reads-shared/log-rows.js';
 import { logsFirstIdFrom, logsHistory, SEARCH_SCAN_BUDGET } from './logs.js';
 
@@ -9,20 +10,7 @@ let t: TestDb;
 let lines: LogLine[];
 
 function filter(search: string | null, start = T0 - 1, end = T0 + 1_000_000): LogFilter {
-  return {
-    owner: 'alice',
-    start,
-    end,
-    apps: null,
-    revision: null,
-    runSource: null,
-    traceback: true,
-    search,
-    levels: null,
-    jobId: null,
-    requestId: null,
-    labels: [],
-  };
+  return logFilterFixture(start, end, { owner: 'alice', search });
 }
 
 /** Every page of a search, following the (ts, id) cursor, with a given scan budget. */

@@ -1,32 +1,18 @@
-import { DAY_MS, HOUR_MS, type LogFilter } from '@hangar/core';
-import { describe, expect, it } from 'vitest';
-import { DAYS, T0 } from '../../postgres/reads/seed.test-helper.js';
-import { useTwinWorld } from './world.test-helper.js';
+import { DAY_MS, HOUR_MS, type LogFilter, type PlatformReads } from '@hangar/core';
+import { expect, it } from 'vitest';
+import { logFilterFixture } from './fixtures.js';
+import { END, type ParityWorld, T0 } from './reads-world.test-helper.js';
 
-// The memory log and app reads answer exactly as the SQLite reads do (same matching rules for filters,
-// labels and search), over one world written through the write ports of both engines.
+// The log and app parity cases (same matching rules for filters, labels and search), declared by
+// describeReadsParity.
 
-const END = T0 + DAYS * DAY_MS;
-
-function filter(over: Partial<LogFilter> = {}): LogFilter {
-  return {
-    owner: 'acme',
-    start: T0,
-    end: END,
-    apps: null,
-    revision: null,
-    runSource: null,
-    traceback: false,
-    search: null,
-    levels: null,
-    jobId: null,
-    requestId: null,
-    labels: [],
-    ...over,
-  };
+/** A log filter of `acme` over the whole reads world, tracebacks left out, with `over` on top. */
+export function worldLogFilter(over: Partial<LogFilter> = {}): LogFilter {
+  return logFilterFixture(T0, END, { traceback: false, ...over });
 }
 
-const SEARCHES: [string, Partial<LogFilter>][] = [
+/** Searches every engine answers as SQLite does. */
+export const SEARCHES: [string, Partial<LogFilter>][] = [
   ['a common needle', { search: 'line' }],
   ['a needle in another case', { search: 'BRAVO CH' }],
   ['a rare needle', { search: 'line 2999' }],
@@ -37,28 +23,32 @@ const SEARCHES: [string, Partial<LogFilter>][] = [
   ['a non-ASCII needle in another case (ASCII folding only)', { search: 'éclair' }],
   ['a non-ASCII needle in its case', { search: 'ÉCLAIR' }],
   ['an absent needle', { search: 'nowhere to be found' }],
+  ['a NUL in the needle', { search: 'line\u0000' }],
 ];
 
-describe('memory log and app reads answer as SQLite', () => {
-  const w = useTwinWorld();
-
-  async function samePages(f: LogFilter): Promise<number> {
-    let bounds: { ts: number; ns: number }[] = [];
-    let lines = 0;
-    for (let pages = 0; pages < 80; pages++) {
-      const p = { filter: f, bounds, limit: 97 };
-      const want = await w.sqlite.logs.historyPage(p);
-      const got = await w.memory.logs.historyPage(p);
-      expect(got.itemsJson).toBe(want.itemsJson);
-      expect(got.next).toBe(want.next);
-      lines += JSON.parse(want.itemsJson).length;
-      if (!want.next) break;
-      const ns = Number(/\.\d{3}(\d{6})Z$/.exec(want.next)?.[1] ?? '0');
-      bounds = [{ ts: Date.parse(want.next), ns }];
-    }
-    return lines;
+/**
+ * Pages through the log history of `f` on `got` and on the reference `want`, expecting the same pages;
+ * returns how many lines there were.
+ */
+export async function sameLogPages(got: PlatformReads, want: PlatformReads, f: LogFilter): Promise<number> {
+  let bounds: { ts: number; ns: number }[] = [];
+  let lines = 0;
+  for (let pages = 0; pages < 80; pages++) {
+    const p = { filter: f, bounds, limit: 97 };
+    const wanted = await want.logs.historyPage(p);
+    const gotten = await got.logs.historyPage(p);
+    expect(gotten.itemsJson).toBe(wanted.itemsJson);
+    expect(gotten.next).toBe(wanted.next);
+    lines += JSON.parse(wanted.itemsJson).length;
+    if (!wanted.next) break;
+    const ns = Number(/\.\d{3}(\d{6})Z$/.exec(wanted.next)?.[1] ?? '0');
+    bounds = [{ ts: Date.parse(wanted.next), ns }];
   }
+  return lines;
+}
 
+/** Declares the log and app cases over the world `w`. */
+export function describeLogAndAppParity(w: ParityWorld): void {
   it.each<[string, Partial<LogFilter>]>([
     ['everything', {}],
     ['apps, levels and a revision', { apps: ['echo'], levels: ['warn', 'error'], revision: 'rev1' }],
@@ -89,7 +79,7 @@ describe('memory log and app reads answer as SQLite', () => {
     ['an inner window', { start: T0 + 3 * DAY_MS + 5, end: END - DAY_MS / 3 }],
     ...SEARCHES,
   ])('pages through log history (%s) alike', async (_, over) => {
-    await samePages(filter(over));
+    await sameLogPages(w.reads, w.sqlite, worldLogFilter(over));
   });
 
   it('takes the earliest of several bounds, alike', async () => {
@@ -99,18 +89,19 @@ describe('memory log and app reads answer as SQLite', () => {
       { ts: T0 + DAY_MS, id: 0 },
     ];
     for (const b of [bounds.slice(0, 1), bounds.slice(0, 2), bounds, [{ ts: T0 + DAY_MS, ns: 999 }]]) {
-      const p = { filter: filter(), bounds: b, limit: 5 };
-      const got = await w.memory.logs.historyPage(p);
+      const p = { filter: worldLogFilter(), bounds: b, limit: 5 };
+      const got = await w.reads.logs.historyPage(p);
       const want = await w.sqlite.logs.historyPage(p);
       expect(got).toEqual(want);
     }
   });
 
   it('reads lines after an id and where a stream starts, alike', async () => {
-    for (const f of [filter(), filter({ search: 'alpha', apps: ['other'] }), filter({ owner: 'beta' })]) {
+    const filters = [worldLogFilter(), worldLogFilter({ search: 'alpha', apps: ['other'] })];
+    for (const f of [...filters, worldLogFilter({ owner: 'beta' })]) {
       for (const afterId of [0, 1000, 2990, 5000]) {
         const p = { filter: f, afterId, limit: 50 };
-        expect(await w.memory.logs.after(p)).toEqual(await w.sqlite.logs.after(p));
+        expect(await w.reads.logs.after(p)).toEqual(await w.sqlite.logs.after(p));
       }
     }
     for (const [owner, start] of [
@@ -120,7 +111,7 @@ describe('memory log and app reads answer as SQLite', () => {
       ['beta', END + DAY_MS],
       ['nobody', T0],
     ] as const) {
-      expect(await w.memory.logs.firstIdFrom({ owner, start })).toBe(
+      expect(await w.reads.logs.firstIdFrom({ owner, start })).toBe(
         await w.sqlite.logs.firstIdFrom({ owner, start }),
       );
     }
@@ -133,13 +124,13 @@ describe('memory log and app reads answer as SQLite', () => {
       { owner: 'acme', environment: 'main', search: 'OES' },
       { owner: 'nobody', environment: 'main', search: null },
     ]) {
-      expect(await w.memory.apps.list(p)).toEqual(await w.sqlite.apps.list(p));
+      expect(await w.reads.apps.list(p)).toEqual(await w.sqlite.apps.list(p));
     }
     for (const p of [
       { owner: 'acme', app: 'echo' },
       { owner: 'acme', app: 'nope' },
     ]) {
-      expect(await w.memory.apps.exists(p)).toBe(await w.sqlite.apps.exists(p));
+      expect(await w.reads.apps.exists(p)).toBe(await w.sqlite.apps.exists(p));
     }
     const rev = { owner: 'acme', app: 'echo', limit: 1 };
     for (const p of [
@@ -148,7 +139,7 @@ describe('memory log and app reads answer as SQLite', () => {
       { ...rev, before: null, offset: 1 },
       { ...rev, app: 'nope', before: null },
     ]) {
-      expect(await w.memory.apps.revisions(p)).toEqual(await w.sqlite.apps.revisions(p));
+      expect(await w.reads.apps.revisions(p)).toEqual(await w.sqlite.apps.revisions(p));
     }
     const ev = { owner: 'acme', app: 'echo', start: T0, end: T0 + DAY_MS, limit: 5 };
     for (const p of [
@@ -156,18 +147,18 @@ describe('memory log and app reads answer as SQLite', () => {
       { ...ev, categories: ['runner_started'], before: { t: T0 + 20 * HOUR_MS, k: 'ev-040' } },
       { ...ev, categories: null, before: null, offset: 3 },
     ]) {
-      expect(await w.memory.apps.events(p)).toEqual(await w.sqlite.apps.events(p));
+      expect(await w.reads.apps.events(p)).toEqual(await w.sqlite.apps.events(p));
     }
     for (const width of [60_000, HOUR_MS, DAY_MS]) {
       const p = { owner: 'acme', app: 'echo', start: T0 + 90_000, end: T0 + 2 * DAY_MS, origin: T0, width };
-      expect(await w.memory.apps.runnerBuckets(p)).toEqual(await w.sqlite.apps.runnerBuckets(p));
+      expect(await w.reads.apps.runnerBuckets(p)).toEqual(await w.sqlite.apps.runnerBuckets(p));
     }
     for (const p of [
       { owner: 'acme', app: 'echo', since: T0 },
       { owner: 'acme', app: 'echo', since: T0 + 5 * DAY_MS },
       { owner: 'acme', app: 'ech', since: T0 },
     ]) {
-      expect(await w.memory.apps.revisionTraffic(p)).toEqual(await w.sqlite.apps.revisionTraffic(p));
+      expect(await w.reads.apps.revisionTraffic(p)).toEqual(await w.sqlite.apps.revisionTraffic(p));
     }
   });
-});
+}
