@@ -40,6 +40,7 @@ describe.skipIf(postgresMissing !== null)('PostgreSQL webhook outbox', () => {
   describeWebhookOutboxContract('postgres', async () => {
     const url = await server.createDatabase();
     const pool = new pg.Pool({ connectionString: url, max: 1 });
+    pool.on('error', () => {});
     await migratePostgres(session(pool), await loadMigrations());
     await pool.end();
     return openOn(url);
@@ -49,6 +50,7 @@ describe.skipIf(postgresMissing !== null)('PostgreSQL webhook outbox', () => {
     const url = await server.createDatabase();
     const h = await openOn(url);
     const pool = new pg.Pool({ connectionString: url, max: 1 });
+    pool.on('error', () => {});
     await migratePostgres(session(pool), await loadMigrations());
     await pool.end();
     const d = {
