@@ -45,7 +45,10 @@ const analyticsExpand: fc.Arbitrary<ParamVal> = fc
     fc.subarray([...ANALYTICS_METRICS], { minLength: 1, maxLength: 6 }),
   )
   .chain(([views, metrics]) =>
-    fc.oneof(fc.constant([...views, ...metrics]), fc.constant([...views, ...metrics].join(','))),
+    fc.oneof(
+      fc.constant<ParamVal>([...views, ...metrics]),
+      fc.constant<ParamVal>([...views, ...metrics].join(',')),
+    ),
   );
 
 /** One or more picks, sent repeated or comma-joined. */

@@ -51,7 +51,7 @@ afterAll(async () => {
 /** The supported way to point `fal.realtime` at Hangar: a `WebSocket` class that rewrites fal's URL. */
 function hangarWebSocket(): typeof UndiciWebSocket {
   return class HangarWebSocket extends UndiciWebSocket {
-    constructor(url: string | URL, protocols?: string | string[]) {
+    constructor(url: string | URL, protocols?: ConstructorParameters<typeof UndiciWebSocket>[1]) {
       super(String(url).replace(/^wss:\/\/fal\.run\//, `${wsBase}/run/`), protocols);
     }
   };

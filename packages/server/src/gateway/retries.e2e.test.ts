@@ -87,6 +87,9 @@ async function post(path: string, body: unknown, headers: Record<string, string>
   });
 }
 
+/** fal's answer to a queue submit, as far as these tests read it. */
+type Queued = { request_id: string };
+
 async function record(requestId: string) {
   await stack.stores.flush();
   return stack.stores.requests.get(requestId);
@@ -141,7 +144,7 @@ describe('start deadline (X-Fal-Request-Timeout)', () => {
 
 describe('retries through the gateway', () => {
   it('retries a queued request and never a direct call', async () => {
-    const queued = await (await post('/queue/alice/one', { fail_times: 1 })).json();
+    const queued = (await (await post('/queue/alice/one', { fail_times: 1 })).json()) as Queued;
     await expect
       .poll(async () => (await record(queued.request_id))?.status, { timeout: 10_000 })
       .toBe('COMPLETED');
@@ -155,10 +158,12 @@ describe('retries through the gateway', () => {
 
   it("honours X-Fal-Retry-Config from the app's owner only", async () => {
     const config = { 'x-fal-retry-config': '{"server_error":{"retries":0}}' };
-    const own = await (await post('/queue/alice/one', { fail_times: 2, soft: true }, config)).json();
-    const other = await (
+    const own = (await (
+      await post('/queue/alice/one', { fail_times: 2, soft: true }, config)
+    ).json()) as Queued;
+    const other = (await (
       await post('/queue/alice/one', { fail_times: 2, soft: true }, config, bobKey)
-    ).json();
+    ).json()) as Queued;
     for (const id of [own.request_id, other.request_id]) {
       await expect.poll(async () => (await record(id))?.status, { timeout: 10_000 }).toBe('COMPLETED');
     }

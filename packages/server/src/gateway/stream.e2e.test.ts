@@ -26,11 +26,12 @@ beforeAll(async () => {
     prefix: 'hangar-stream-e2e-',
     jsonCap: JSON_CAP,
     // Hijacked (streamed) answers skip onSend, so count routed requests as they arrive.
-    register: ({ http }) =>
+    register: ({ http }) => {
       http.addHook('onRequest', (_req, _reply, done) => {
         routed++;
         done();
-      }),
+      });
+    },
   });
   ({ stores, base } = stack);
   key = await createTestKey(stores.keys, 'alice');

@@ -35,7 +35,7 @@ describe('LogSink', () => {
     await turn();
     await turn();
     expect(got).toHaveLength(1);
-    expect(got[0].map((l) => [l.message, typeof l.id])).toEqual([
+    expect(got[0]?.map((l) => [l.message, typeof l.id])).toEqual([
       ['first', 'number'],
       ['second', 'number'],
     ]);

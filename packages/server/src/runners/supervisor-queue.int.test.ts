@@ -45,7 +45,7 @@ describe('supervisor: queue', () => {
     const rx = await px!;
     expect(rx).toMatchObject({ cancelled: true, statusCode: 499, runnerId: null, attempts: 0 });
     expect(json(rx.body)).toEqual({ detail: 'Request was cancelled', error_type: 'client_cancelled' });
-    expect(h.sup.flushQueue('alice', 'cancel').sort()).toEqual([y.requestId, z.requestId].sort());
+    expect((await h.sup.flushQueue('alice', 'cancel')).sort()).toEqual([y.requestId, z.requestId].sort());
     expect((await py!).cancelled).toBe(true);
     expect((await pz!).cancelled).toBe(true);
     expect((await blocker).statusCode).toBe(200);

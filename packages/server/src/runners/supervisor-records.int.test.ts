@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RunnerDriver, RunnerSpec, Stores } from '@hangar/core';
+import type { RunnerDriver, RunnerRow, RunnerSpec, Stores } from '@hangar/core';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSqliteStores } from '../store/sqlite/index.js';
@@ -218,6 +218,7 @@ async function startIdle(driver: RunnerDriver, runnerId: string, node: string) {
     artifact: { kind: 'bundle', digest: null, dir, command: ['node', '-e', 'setInterval(() => {}, 1000)'] },
     dataDir: dir,
     env: {},
+    secrets: {},
     resources: { cpu: null, memoryMb: null, gpus: null },
     healthPath: '/health',
     labels: { owner: 'alice', app: 'old', revisionId: 'rev-old', runnerId, node },
@@ -235,7 +236,7 @@ async function startIdle(driver: RunnerDriver, runnerId: string, node: string) {
   return { ref: handle.ref, exit, kill: () => handle.kill() };
 }
 
-function rowFor(ref: string) {
+function rowFor(ref: string): RunnerRow {
   return {
     runnerId: 'orphan-2',
     owner: 'alice',
@@ -247,5 +248,7 @@ function rowFor(ref: string) {
     startedAt: 0,
     endedAt: null,
     meteredUntil: 0,
+    stateSince: 0,
+    times: { seconds: {}, timeline: [] },
   };
 }

@@ -89,7 +89,7 @@ export function describeStorageApi(
       return { status: res.status, body: (await res.json()) as Target & { error?: { code: string } } };
     }
 
-    const put = (url: string, body: BodyInit, headers: Record<string, string> = {}) =>
+    const put = (url: string, body: RequestInit['body'], headers: Record<string, string> = {}) =>
       fetch(url, { method: 'PUT', body, headers, duplex: 'half' } as RequestInit);
 
     const partUrl = (upload: string, suffix: string) => {

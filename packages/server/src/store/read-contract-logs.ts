@@ -1,4 +1,11 @@
-import { HOUR_MS, type LogFilter, type LogLine, MINUTE_MS, type Stores } from '@hangar/core';
+import {
+  type HistoryBound,
+  HOUR_MS,
+  type LogFilter,
+  type LogLine,
+  MINUTE_MS,
+  type Stores,
+} from '@hangar/core';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { runnerFixture } from './fixtures.js';
 import { done, logFilter, putApp, seedRequest, T0 } from './read-contract-fixtures.js';
@@ -38,7 +45,7 @@ export function describeLogAndAppReads(get: () => Stores): void {
 
     const history = async (f: LogFilter, limit: number) => {
       const out: string[] = [];
-      const bounds = [];
+      const bounds: HistoryBound[] = [];
       for (let n = 0; n < 100; n++) {
         const page = await s.reads.logs.historyPage({ filter: f, bounds, limit });
         out.push(...(JSON.parse(page.itemsJson) as { message: string }[]).map((e) => e.message));

@@ -23,7 +23,16 @@ const live: AppLiveStats[] = [
     machineType: 'GPU-H100',
     queueSize: 5,
     inFlight: 1,
-    runners: { pending: 0, setup: 0, idle: 1, running: 1, draining: 0, terminated: 0 },
+    runners: {
+      pending: 0,
+      docker_pull: 0,
+      setup: 0,
+      idle: 1,
+      running: 1,
+      draining: 0,
+      terminating: 0,
+      terminated: 0,
+    },
   },
 ];
 

@@ -17,7 +17,16 @@ const stats: AppLiveStats[] = [
     machineType: 'GPU-H100',
     queueSize: 7,
     inFlight: 3,
-    runners: { pending: 1, setup: 3, idle: 2, running: 21, draining: 2, terminated: 4 },
+    runners: {
+      pending: 1,
+      docker_pull: 0,
+      setup: 3,
+      idle: 2,
+      running: 21,
+      draining: 2,
+      terminating: 0,
+      terminated: 4,
+    },
   },
   {
     owner: 'bob',
@@ -25,7 +34,16 @@ const stats: AppLiveStats[] = [
     machineType: 'CPU',
     queueSize: 99,
     inFlight: 1,
-    runners: { pending: 0, setup: 0, idle: 0, running: 1, draining: 0, terminated: 0 },
+    runners: {
+      pending: 0,
+      docker_pull: 0,
+      setup: 0,
+      idle: 0,
+      running: 1,
+      draining: 0,
+      terminating: 0,
+      terminated: 0,
+    },
   },
 ];
 const window = createRequestWindow(() => now);

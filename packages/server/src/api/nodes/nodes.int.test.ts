@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, assert, beforeAll, describe, expect, it } from 'vitest';
 import type { NodesView } from '../../cluster/node-view.js';
 import { CONFIG_FILE, loadConfig } from '../../config.js';
 import { type RunningServer, startServer } from '../../main.js';
@@ -62,6 +62,7 @@ describe('nodes of an embedded server', () => {
       },
       { timeoutMs: 5_000, what: 'the first heartbeat' },
     );
+    assert.exists(view, 'the node view');
     expect(view).toMatchObject({ mode: 'embedded', leader: { node_id: 'solo', token: 1 } });
     expect(view.nodes[0]).toMatchObject({
       node_id: 'solo',
@@ -71,7 +72,7 @@ describe('nodes of an embedded server', () => {
       runner_count: 0,
       dead_at: null,
     });
-    expect(view.nodes[0].capacity.machine_types).toContain('CPU');
+    expect(view.nodes[0]?.capacity.machine_types).toContain('CPU');
   });
 
   it('is the operator’s view: an API key is refused', async () => {
@@ -125,6 +126,7 @@ describe.skipIf(redisMissing !== null || postgresMissing !== null)('nodes of a c
         ['node-a', 'alive', a.url],
         ['node-b', 'alive', b.url],
       ]);
+      assert.exists(view.leader, 'the leader');
       expect(view.nodes.filter((n) => n.is_leader).map((n) => n.node_id)).toEqual([view.leader.node_id]);
       const [leader, other, key] = view.leader.node_id === 'node-a' ? [a, b, kb] : [b, a, ka];
       const oldToken = view.leader.token;

@@ -10,6 +10,7 @@ import { InlineDispatcher } from '../../gateway/test-kit.js';
 import { createTestKey, putTestApp } from '../../gateway/test-server.js';
 import { createHttpApp, type HttpApp } from '../../http/app.js';
 import { createAuthenticator } from '../../http/auth.js';
+import { createStreamSlots } from '../../http/stream-slots.js';
 import { createLogBus } from '../../runners/log-bus.js';
 import { MemoryWebhookOutbox } from '../../store/memory/webhook-outbox.js';
 import { createSqliteStores } from '../../store/sqlite/index.js';
@@ -79,6 +80,7 @@ beforeAll(async () => {
       retryBaseMs: 20,
     },
     logger: { warn: () => undefined, error: () => undefined },
+    streams: createStreamSlots(10),
   });
   registerGatewayRoutes(app, gateway);
   pool = createSqliteReads({

@@ -13,6 +13,8 @@ import { openRedis } from '../redis.js';
 import { deployOn, startNode, type TestNode } from './cluster-queue.test-helper.js';
 
 type Body = Record<string, unknown>;
+/** fal's answer to a queue submit: the request's id and its URLs on the accepting node. */
+type Queued = Body & { request_id: string; status_url: string; response_url: string; cancel_url: string };
 
 describe.skipIf(redisMissing !== null)(
   'cluster queue behind two gateways (real redis-server, real runners)',
@@ -60,14 +62,14 @@ describe.skipIf(redisMissing !== null)(
     });
 
     const auth = () => ({ authorization: `Key ${key}`, 'content-type': 'application/json' });
-    const submit = async (node: number, input: unknown): Promise<Body> => {
+    const submit = async (node: number, input: unknown): Promise<Queued> => {
       const res = await fetch(`${servers[node]!.url}/queue/alice/gw`, {
         method: 'POST',
         headers: auth(),
         body: JSON.stringify(input),
       });
       expect(res.status).toBe(200);
-      return (await res.json()) as Body;
+      return (await res.json()) as Queued;
     };
     /** A request's URL on another node's gateway. */
     const on = (node: number, url: unknown) => String(url).replace(servers[0]!.url, servers[node]!.url);

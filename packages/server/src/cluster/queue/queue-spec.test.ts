@@ -1,9 +1,9 @@
-import type { AppManifest, QueuedWork } from '@hangar/core';
+import type { AppManifest, DispatchRequest, QueuedWork } from '@hangar/core';
 import { describe, expect, it } from 'vitest';
 import { manifest } from '../../runners/supervisor.test-helper.js';
 import { mayRetryLost, specOf, workOf } from './queue-spec.js';
 
-const req = {
+const req: DispatchRequest = {
   requestId: 'r1',
   owner: 'alice',
   app: 'app',
@@ -12,7 +12,7 @@ const req = {
   method: 'POST',
   headers: { 'content-type': 'application/json' },
   body: Buffer.from('{"a":1}'),
-  priority: 'low' as const,
+  priority: 'low',
   timeoutMs: 30_000,
   startDeadline: 123,
   noRetry: false,
@@ -22,7 +22,7 @@ const req = {
 };
 
 /** Work whose lost attempt is already counted in `attempts`. */
-function lost(attempts: number, connectionRetries: number, over: Partial<typeof req> = {}): QueuedWork {
+function lost(attempts: number, connectionRetries: number, over: Partial<DispatchRequest> = {}): QueuedWork {
   const w = workOf({ ...req, ...over }, 'node-a', 'queue');
   return { ...w, attempts, retriesBy: { server_error: 0, timeout: 0, connection_error: connectionRetries } };
 }

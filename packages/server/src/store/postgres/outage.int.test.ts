@@ -44,7 +44,7 @@ describe.skipIf(postgresMissing !== null)('PostgreSQL stores through an outage',
     expect(errors).toContain('database unreachable: writes kept for retry');
     await server.start();
 
-    await stores.flush(30_000);
+    await stores.flush();
     expect(await stores.requests.get('before')).toMatchObject({
       status: 'COMPLETED',
       runnerId: 'r1',
@@ -68,7 +68,7 @@ describe.skipIf(postgresMissing !== null)('PostgreSQL stores through an outage',
     for (let i = 0; i < 25; i++) stores.logs.append([logFixture('q', `l${i}`)]);
     await new Promise((r) => setTimeout(r, 200));
     await server.start();
-    await stores.flush(30_000);
+    await stores.flush();
     expect((await stores.logs.listByRequest('q')).map((l) => l.message)).toEqual(
       Array.from({ length: 10 }, (_, i) => `l${i}`),
     );
@@ -87,7 +87,7 @@ describe.skipIf(postgresMissing !== null)('PostgreSQL stores through an outage',
     const big = 'x'.repeat(10 * 1024);
     for (let i = 0; i < 20; i++) stores.logs.append([logFixture('big', `${i} ${big}`)]);
     await server.start();
-    await stores.flush(30_000);
+    await stores.flush();
     const kept = await stores.logs.listByRequest('big');
     expect(kept.length).toBeGreaterThan(0);
     expect(kept.length).toBeLessThan(7);

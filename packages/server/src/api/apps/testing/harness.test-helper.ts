@@ -88,15 +88,21 @@ export function testApp(db: Database.Database): HttpApp {
 
 let nextLogId = 1;
 
+/** A log line as stored: its id is known. */
+export type StoredLogLine = LogLine & { id: number };
+
 /** Inserts log lines with SQL (ids assigned here when absent) and returns them with ids. */
-export function insertLogs(db: Database.Database, lines: Partial<LogLine>[]): LogLine[] {
+export function insertLogs(db: Database.Database, lines: Partial<LogLine>[]): StoredLogLine[] {
   const stmt = db.prepare(
     `INSERT INTO logs (id, ts, owner, app, revision, level, message, request_id, job_id, endpoint, source, labels)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const max = (db.prepare('SELECT coalesce(max(id), 0) m FROM logs').get() as { m: number }).m;
   nextLogId = Math.max(nextLogId, max + 1);
-  const out = lines.map((p) => fullLine(p, nextLogId++));
+  const out = lines.map((p): StoredLogLine => {
+    const id = nextLogId++;
+    return { ...fullLine(p), id: p.id ?? id };
+  });
   // The log store fills the search index itself (there is no insert trigger); do the same here.
   const fts = db.prepare('INSERT INTO logs_fts(rowid, message) VALUES (?, ?)');
   db.transaction(() => {

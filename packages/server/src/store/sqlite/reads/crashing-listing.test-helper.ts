@@ -1,5 +1,6 @@
+import type { ListRequestsParams } from '@hangar/core';
 import type Database from 'better-sqlite3';
-import { type ListRequestsParams, listRequestsJson } from './requests.js';
+import { listRequestsJson } from './requests.js';
 import type { QueryRegistry } from './statements.js';
 
 // Loaded after the real registry in a test: a listing asked for exactly 13 items kills its worker thread.

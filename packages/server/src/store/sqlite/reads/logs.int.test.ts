@@ -1,13 +1,18 @@
 import type { LogFilter, LogLine } from '@hangar/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { insertLogs, openTestDb, type TestDb } from '../../../api/apps/testing/harness.test-helper.js';
+import {
+  insertLogs,
+  openTestDb,
+  type StoredLogLine,
+  type TestDb,
+} from '../../../api/apps/testing/harness.test-helper.js';
 import { logFilterFixture } from '../../fixtures.js';
 import { BACKFILL_SKEW_MS, type LogRow } from '../../reads-shared/log-rows.js';
 import { logsFirstIdFrom, logsHistory, SEARCH_SCAN_BUDGET } from './logs.js';
 
 const T0 = Date.parse('2026-03-01T12:00:00.000Z');
 let t: TestDb;
-let lines: LogLine[];
+let lines: StoredLogLine[];
 
 function filter(search: string | null, start = T0 - 1, end = T0 + 1_000_000): LogFilter {
   return logFilterFixture(start, end, { owner: 'alice', search });
@@ -22,7 +27,8 @@ function allPages(search: string, limit: number, budget: number, f = filter(sear
     const page = rows.slice(0, limit);
     ids.push(...page.map((r) => r.id));
     if (rows.length <= limit) return ids;
-    const last = page[page.length - 1];
+    // More rows than the limit: the page is full, so it has a last row.
+    const last = page[page.length - 1]!;
     before = { ts: last.ts, id: last.id };
   }
 }
@@ -81,7 +87,7 @@ const asciiLower = (s: string) => s.replace(/[A-Z]/g, (c) => c.toLowerCase());
 
 describe('logsHistory search through the trigram index', () => {
   let big: TestDb;
-  let all: LogLine[];
+  let all: StoredLogLine[];
   const RARE = [
     'ECC error on GPU 7',
     'rate 50%_off applied',
