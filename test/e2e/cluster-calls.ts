@@ -114,6 +114,8 @@ export interface RequestRow {
   attempts: number;
   runner_id: string | null;
   node_id: string | null;
+  /** When its current attempt started (epoch ms), null before. */
+  started_at: number | null;
 }
 
 /** Runs `fn` with a client connected to the cluster's database. */
@@ -133,7 +135,8 @@ export async function withDb<T>(cluster: TestCluster, fn: (db: pg.Client) => Pro
 export async function requestRows(cluster: TestCluster, ids: string[]): Promise<RequestRow[]> {
   return withDb(cluster, async (db) => {
     const res = await db.query(
-      `SELECT q.request_id, q.status, q.status_code, q.attempts, q.runner_id, r.node_id
+      `SELECT q.request_id, q.status, q.status_code, q.attempts, q.runner_id, r.node_id,
+              q.started_at::float8 AS started_at
          FROM requests q LEFT JOIN runners r ON r.runner_id = q.runner_id
         WHERE q.request_id = ANY($1)`,
       [ids],
