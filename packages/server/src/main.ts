@@ -332,8 +332,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   });
   registerDashboard(http, DASHBOARD_DIST);
 
-  // A cluster node registers this incarnation before its first runner starts (see ClusterNode.join).
-  await supervisor.recover(await cluster.join());
+  await supervisor.recover(await cluster.join()); // join: before the first runner starts
   const startApps = await stores.apps.listApps();
   for (const app of startApps) {
     if (singleTenant && app.owner !== config.owner) {
