@@ -6,7 +6,8 @@ import type { RunnerDriver, RunnerHandle } from '@hangar/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeRunnerDriver, quietHooks, runnerSpec } from '../driver-contract.test-helper.js';
 import { sandboxUnavailable } from './availability.test-helper.js';
-import { chooseIsolation, startEgressProxy } from './index.js';
+import { chooseIsolation } from './index.js';
+import { PROBE_APP, type Shell } from './sandbox-app.test-helper.js';
 
 if (sandboxUnavailable) console.log(`runner sandbox tests skipped: ${sandboxUnavailable}`);
 
@@ -37,26 +38,6 @@ afterAll(() => rmSync(contractHome, { recursive: true, force: true }));
 
 const MIB = 1024 * 1024;
 
-/**
- * The app every test runs: an HTTP server on $PORT whose `POST /sh` runs a shell command inside the
- * sandbox and answers its output, so a test can look around from the runner's point of view.
- */
-const PROBE_APP = `
-const http = require('node:http');
-const { execFile } = require('node:child_process');
-http.createServer((req, res) => {
-  let body = '';
-  req.on('data', (c) => (body += c));
-  req.on('end', () => {
-    if (req.url === '/health') return res.end('ok');
-    execFile('/bin/sh', ['-c', body], { timeout: 20000, maxBuffer: 4 << 20 }, (err, stdout, stderr) => {
-      res.end(JSON.stringify({ code: err ? (err.code ?? 1) : 0, signal: err?.signal ?? null, stdout, stderr }));
-    });
-  });
-}).listen(+process.env.PORT, '127.0.0.1');
-process.on('SIGTERM', () => process.exit(0));
-`;
-
 /** Host processes (threads' leaders) whose real uid is `uid`. */
 function processesOf(uid: number): number {
   let n = 0;
@@ -69,13 +50,6 @@ function processesOf(uid: number): number {
     }
   }
   return n;
-}
-
-interface Shell {
-  code: number | string;
-  signal: string | null;
-  stdout: string;
-  stderr: string;
 }
 
 describe.skipIf(sandboxUnavailable !== null)('runner sandbox', () => {
@@ -308,100 +282,3 @@ describe.skipIf(sandboxUnavailable !== null)('runner sandbox', () => {
     expect(leftovers()).toEqual([]);
   });
 });
-
-describe.skipIf(sandboxUnavailable !== null)(
-  'runner egress through the proxy (runners.sandbox.egress "proxy")',
-  () => {
-    let home: string;
-    let driver: RunnerDriver;
-    let proxy: Awaited<ReturnType<typeof startEgressProxy>>;
-    let mirror: import('node:http').Server;
-    let mirrorPort: number;
-    let handle: RunnerHandle;
-
-    beforeAll(async () => {
-      home = mkdtempSync(join(tmpdir(), 'hangar-egress-'));
-      mkdirSync(join(home, 'bundle'));
-      writeFileSync(join(home, 'bundle', 'probe.js'), PROBE_APP);
-      const { createServer: createHttpServer } = await import('node:http');
-      // An operator's model mirror on a private address, allowed by name in the egress allowlist.
-      mirror = createHttpServer((_req, res) => res.end('weights'));
-      await new Promise<void>((resolve) => mirror.listen(0, '127.0.0.2', resolve));
-      mirrorPort = (mirror.address() as { port: number }).port;
-      proxy = await startEgressProxy({ allowlist: ['127.0.0.2'] });
-      const isolation = chooseIsolation({
-        isolation: 'sandbox',
-        settings: {
-          memoryBytes: 256 * MIB,
-          pidsMax: 64,
-          nofile: 1024,
-          tmpBytes: 16 * MIB,
-          uidBase: 320_000,
-          roPaths: [],
-          egress: 'none',
-          egressAllowlist: [],
-        },
-        stateDir: join(home, 'sandbox'),
-        searchPath: process.env['PATH'] ?? '',
-        egressPort: proxy.port,
-      });
-      if (isolation.mode !== 'sandbox') throw new Error('expected the sandbox');
-      driver = isolation.driver;
-      handle = await driver.start(
-        runnerSpec({
-          runnerId: 'egress-1',
-          owner: 'acme',
-          app: 'probe',
-          dir: join(home, 'bundle'),
-          dataDir: join(home, 'data', 'acme'),
-          command: ['node', 'probe.js'],
-        }),
-        quietHooks(),
-      );
-      for (let i = 0; i < 200; i++) {
-        if (
-          await fetch(`${handle.url}/health`).then(
-            (r) => r.ok,
-            () => false,
-          )
-        )
-          break;
-        await new Promise((r) => setTimeout(r, 25));
-      }
-    });
-
-    afterAll(async () => {
-      await handle?.stop(1000);
-      await proxy?.close();
-      mirror?.close();
-      if (home) rmSync(home, { recursive: true, force: true });
-    });
-
-    /** From inside the runner: GET `url` through $HTTP_PROXY, or straight when `direct`. */
-    async function get(url: string, direct = false): Promise<string> {
-      const target = new URL(url);
-      const options = direct
-        ? `{host:'${target.hostname}',port:${target.port},path:'/'}`
-        : `{host:'127.0.0.1',port:+new URL(process.env.HTTP_PROXY).port,path:'${url}'}`;
-      const script =
-        `require('http').get(${options},r=>{let b='';r.on('data',d=>b+=d);` +
-        `r.on('end',()=>console.log(r.statusCode+' '+b.trim()))}).on('error',e=>console.log('ERR '+e.code))`;
-      const res = await fetch(`${handle.url}/sh`, { method: 'POST', body: `node -e "${script}"` });
-      return ((await res.json()) as Shell).stdout.trim();
-    }
-
-    it('reaches what the operator allows through the proxy, and nothing directly', async () => {
-      expect(await get(`http://127.0.0.2:${mirrorPort}/model.bin`)).toBe('200 weights');
-      expect(await get(`http://127.0.0.2:${mirrorPort}/`, true)).toMatch(/^ERR /);
-    });
-
-    it('refuses loopback, private and metadata addresses through the proxy', async () => {
-      const refused = [
-        `http://127.0.0.1:${proxy.port}/`,
-        'http://10.0.0.1/',
-        'http://169.254.169.254/latest/meta-data/',
-      ];
-      for (const url of refused) expect(await get(url), url).toMatch(/^403 egress to .* is not allowed/);
-    });
-  },
-);
