@@ -101,6 +101,37 @@ function headersOf(c: Call): Record<string, string> {
   return h;
 }
 
+/** Sends `c` to `url` with node:http (so framing is under the test's control); `onId` gets its request id. */
+function sendOverSocket(url: string, c: Call, onId: (id: string | undefined) => void): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const headers = headersOf(c);
+    if (c.body !== undefined && !c.chunked) headers['content-length'] = String(Buffer.byteLength(c.body));
+    const options = { method: c.method, headers, localAddress: c.from ?? '127.0.0.1' };
+    const req = httpRequest(`${url}${c.path}`, options, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        onId(res.headers['x-fal-request-id'] as string | undefined);
+        resolve(normalize(res.statusCode ?? 0, res.headers, Buffer.concat(chunks).toString('utf8')));
+      });
+    });
+    req.on('error', reject);
+    if (c.chunked && c.body !== undefined) req.write(c.body);
+    req.end(c.chunked ? undefined : c.body);
+  });
+}
+
+async function injectIntoRoutes(app: HttpApp, c: Call): Promise<Answer> {
+  const res = await app.inject({
+    method: c.method,
+    url: c.path,
+    headers: headersOf(c),
+    remoteAddress: c.from ?? '127.0.0.1',
+    ...(c.body !== undefined ? { payload: c.body } : {}),
+  });
+  return normalize(res.statusCode, res.headers, res.body);
+}
+
 /** The HTTP app, counting every answer Fastify sends (the lane's never go through it) in `onRouted`. */
 function createLaneApp(stores: Stores, onRouted: () => void): HttpApp {
   const app = createHttpApp({
@@ -168,34 +199,11 @@ export async function startFastLane(): Promise<FastLane> {
   registerGatewayRoutes(app, gateway);
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
 
-  const send = (c: Call): Promise<Answer> =>
-    new Promise((resolve, reject) => {
-      const headers = headersOf(c);
-      if (c.body !== undefined && !c.chunked) headers['content-length'] = String(Buffer.byteLength(c.body));
-      const options = { method: c.method, headers, localAddress: c.from ?? '127.0.0.1' };
-      const req = httpRequest(`${url}${c.path}`, options, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => {
-          lastRequestId = res.headers['x-fal-request-id'] as string | undefined;
-          resolve(normalize(res.statusCode ?? 0, res.headers, Buffer.concat(chunks).toString('utf8')));
-        });
-      });
-      req.on('error', reject);
-      if (c.chunked && c.body !== undefined) req.write(c.body);
-      req.end(c.chunked ? undefined : c.body);
+  const send = (c: Call) =>
+    sendOverSocket(url, c, (id) => {
+      lastRequestId = id;
     });
-
-  const injected = async (c: Call): Promise<Answer> => {
-    const res = await app.inject({
-      method: c.method,
-      url: c.path,
-      headers: headersOf(c),
-      remoteAddress: c.from ?? '127.0.0.1',
-      ...(c.body !== undefined ? { payload: c.body } : {}),
-    });
-    return normalize(res.statusCode, res.headers, res.body);
-  };
+  const injected = (c: Call) => injectIntoRoutes(app, c);
 
   const aliceKey = await createTestKey(stores.keys, 'alice');
   const bobKey = await createTestKey(stores.keys, 'bob');
