@@ -220,7 +220,7 @@ async function check(
   for (let i = 0; i < nodes; i++) await cluster.stopNode(i);
   const meter = await withDb(cluster, (db) =>
     db.query(
-      `SELECT r.runner_id, r.started_at::float8 AS started_at, r.ended_at::float8 AS ended_at,
+      `SELECT r.runner_id, r.started_at::float8 AS started_at, r.ended_at::float8 AS ended_at, r.state_times,
               COALESCE((SELECT sum(m.seconds) FROM meter m WHERE m.runner_id = r.runner_id), 0)::float8 AS metered
          FROM runners r`,
     ),
@@ -229,13 +229,18 @@ async function check(
     runner_id: string;
     started_at: number;
     ended_at: number | null;
+    state_times: string | null;
     metered: number;
   }[]) {
     if (r.ended_at === null) {
       violations.push(`runner ${r.runner_id}: never ended`);
       continue;
     }
-    const life = (r.ended_at - r.started_at) / 1000;
+    // A runner's machine time starts with its setup (its process); one that ended before (its start
+    // failed while it waited, `pending`) lived no machine time, whatever its row's creation time says.
+    const times = r.state_times ? (JSON.parse(r.state_times) as { timeline?: { state: string }[] }) : null;
+    const setUp = !times?.timeline || times.timeline.some((t) => t.state === 'setup');
+    const life = setUp ? (r.ended_at - r.started_at) / 1000 : 0;
     if (Math.abs(life - r.metered) > 1)
       violations.push(
         `runner ${r.runner_id}: metered ${r.metered.toFixed(2)} s, lived ${life.toFixed(2)} s${await runnerStory(cluster, r.runner_id)}`,
