@@ -102,10 +102,11 @@ describe.skipIf(redisMissing !== null)('Redis membership', () => {
     expect(await membership.publishTargets(heir!, { heir2: { 'acme/echo': 3 } }, 1)).toBe(true);
     const seen = holder.lines.length;
     holder.child.kill('SIGCONT');
-    await waitFor(() => holder.lines.slice(seen).some((l) => l.event === 'lost'), {
-      timeoutMs: 10_000,
-      what: 'the thawed holder to learn it lost the lease',
-    });
+    const thawed = () => holder.lines.slice(seen);
+    await waitFor(
+      () => thawed().some((l) => l.event === 'lost') && thawed().some((l) => l.event === 'action'),
+      { timeoutMs: 10_000, what: 'the thawed holder to act with its stale token and learn it lost' },
+    );
     const after = holder.lines.slice(seen);
     expect(after.find((l) => l.event === 'action')).toEqual({ event: 'action', token: stale, ok: false });
     expect(after.filter((l) => l.event === 'action' && l.ok === true)).toEqual([]);

@@ -15,6 +15,7 @@ import {
   type ScalingOverrides,
 } from '@hangar/core';
 import type { Supervisor } from '../runners/supervisor.js';
+import { eventClock } from './event-clock.js';
 
 /** The supervisor calls app operations make. */
 export type AppOpsRunners = Pick<
@@ -67,13 +68,14 @@ export function scalingOf(m: AppManifest): Required<ScalingOverrides> {
 
 /** Creates the app operations service: scale, switch revision, rollout, delete, runners. */
 export function createAppOps(deps: AppOpsDeps) {
+  const eventAt = eventClock(deps.clock);
   function emit(actor: Actor | null, owner: string, app: string, category: EventCategory, payload: object) {
     deps.events.append({
       eventId: deps.ids(),
       owner,
       app,
       category,
-      createdAt: deps.clock(),
+      createdAt: eventAt(),
       payload: actor ? { ...payload, actor: { nickname: actor.nickname } } : { ...payload },
     });
   }

@@ -19,6 +19,7 @@ import {
 import { BundlePackError, packBundle } from '@hangar/core/bundle';
 import type { BundleStore } from '../bundles/bundle-store.js';
 import { scalingKeptOnDeploy, withScaling } from './app-ops.js';
+import { eventClock } from './event-clock.js';
 
 /** Name of the manifest file inside an app directory. */
 export const MANIFEST_FILE = 'hangar.json';
@@ -72,6 +73,7 @@ export function createDeployService(deps: DeployServiceDeps): DeployService {
     ? [...(deps.machineTypes as readonly string[])]
     : Object.keys(deps.machineTypes);
   const ownerRe = new RegExp(OWNER_NAME_PATTERN);
+  const eventAt = eventClock(deps.clock);
 
   function emit(rev: Revision, category: EventCategory, payload: Record<string, unknown>): void {
     const event: AppEvent = {
@@ -79,7 +81,7 @@ export function createDeployService(deps: DeployServiceDeps): DeployService {
       owner: rev.owner,
       app: rev.app,
       category,
-      createdAt: deps.clock(),
+      createdAt: eventAt(),
       payload: rev.deployedBy ? { ...payload, actor: { nickname: rev.deployedBy } } : payload,
     };
     deps.events.append(event);
