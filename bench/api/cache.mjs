@@ -16,7 +16,8 @@ const [cacheRoot, maxAgeH, ...seedArgs] = process.argv.slice(2);
 const { MIGRATIONS } = await import(pathToFileURL(join(DIST, 'store/sqlite/schema.js')).href);
 const hash = createHash('sha256');
 hash.update(JSON.stringify(MIGRATIONS));
-for (const f of ['seed.mjs', 'seed-world.mjs', 'seed-catalog.mjs']) hash.update(readFileSync(join(HERE, f)));
+for (const f of ['seed.mjs', 'seed-world.mjs', 'seed-keys.mjs', 'seed-catalog.mjs'])
+  hash.update(readFileSync(join(HERE, f)));
 const rollup = join(DIST, 'store/sqlite/rollups.js');
 if (existsSync(rollup)) hash.update(readFileSync(rollup));
 hash.update(JSON.stringify(seedArgs));

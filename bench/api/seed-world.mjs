@@ -1,7 +1,6 @@
 // Minute-by-minute simulation behind seed.mjs: traffic with a daily cycle, per-app runner pools that
 // scale with load (cold starts when a pool grows from zero, surge slots past the reserved count), and the
 // rows that the live server would have written for it. Rows go to `sink` callbacks in time order.
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import {
   createRandom,
@@ -16,26 +15,6 @@ import {
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
 const COLD_MEDIAN = { CPU: 900, 'GPU-A100': 12_000, 'GPU-H100': 15_000, 'GPU-B200': 20_000 };
-
-/** Owners with one ADMIN key (what the benchmark uses) and one API key (what callers use) each. */
-export function createKeys(seed, start) {
-  const r = createRandom(seed * 31 + 7);
-  const rows = [];
-  const byOwner = {};
-  for (const owner of Object.keys(OWNERS)) {
-    const entry = {};
-    for (const scope of ['ADMIN', 'API']) {
-      const keyId = r.uuid();
-      const secret = r.hex(64);
-      const hash = createHash('sha256').update(secret).digest('hex');
-      rows.push([keyId, owner, scope, `bench ${scope.toLowerCase()}`, hash, start - 30 * DAY]);
-      entry[scope.toLowerCase()] = `${keyId}:${secret}`;
-      entry[`${scope.toLowerCase()}_key_id`] = keyId;
-    }
-    byOwner[owner] = entry;
-  }
-  return { owners: Object.keys(OWNERS), rows, byOwner };
-}
 
 /** Floor-allocates `total` items over minutes in proportion to `prefix` (prefix sums of weights). */
 function allocate(prefix, m, total) {
