@@ -1,8 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   PlatformError,
   type RunnerDriver,
@@ -27,7 +24,7 @@ export interface ProcessDriverOptions {
   filesPort?: number | null;
   /**
    * Where per-runner state files go (`HANGAR_HOME/run/runners`), for orphan discovery after a restart;
-   * default a fresh temporary folder (discovery then covers this driver's own runners only).
+   * default in memory (discovery then covers this driver's own runners only).
    */
   stateDir?: string;
   /** This machine's GPUs, handed out one runner per card; absent or null: the machine has none. */
@@ -46,7 +43,7 @@ export function filesEnv(filesPort: number | null | undefined): Record<string, s
 /** A runner driver that starts each runner as a local process group listening on a free 127.0.0.1 port. */
 export function createProcessRunnerDriver(options: ProcessDriverOptions = {}): RunnerDriver {
   const baseEnv = options.baseEnv ?? pickBaseEnv(process.env);
-  const states = openRunnerStateFiles(options.stateDir ?? defaultStateDir());
+  const states = openRunnerStateFiles(options.stateDir);
   return {
     kind: 'process',
     async start(spec, hooks, signal) {
@@ -101,11 +98,6 @@ export function bundleArtifact(spec: RunnerSpec): { dir: string; command: string
     );
   }
   return spec.artifact;
-}
-
-/** A private temporary folder for a driver given no state folder (tests, embedders). */
-export function defaultStateDir(): string {
-  return mkdtempSync(join(tmpdir(), 'hangar-runners-'));
 }
 
 function pickBaseEnv(source: NodeJS.ProcessEnv): Record<string, string> {

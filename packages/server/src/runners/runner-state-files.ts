@@ -26,37 +26,66 @@ export interface RunnerStateFiles {
   remove(ref: string, kill: (pid: number) => void): void;
 }
 
-export function openRunnerStateFiles(dir: string): RunnerStateFiles {
+/** Where the records live: a folder of files, or (no folder given) this process's memory. */
+interface StateShelf {
+  put(runnerId: string, state: StateFile): void;
+  drop(runnerId: string): void;
+  all(): Array<{ runnerId: string; state: StateFile }>;
+}
+
+function folderShelf(dir: string): StateShelf {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const fileOf = (runnerId: string) => join(dir, `${runnerId.replace(/[^A-Za-z0-9_.-]/g, '_')}.json`);
-
-  function all(): Array<{ path: string; state: StateFile }> {
-    const out: Array<{ path: string; state: StateFile }> = [];
-    for (const name of readdirSync(dir)) {
-      if (!name.endsWith('.json')) continue;
-      const path = join(dir, name);
-      try {
-        out.push({ path, state: JSON.parse(readFileSync(path, 'utf8')) as StateFile });
-      } catch {
-        // half-written by a server that died mid-write: its runner is found by no one, drop it
-        rmSync(path, { force: true });
+  return {
+    put: (runnerId, state) => writeFileSync(fileOf(runnerId), JSON.stringify(state), { mode: 0o600 }),
+    drop: (runnerId) => rmSync(fileOf(runnerId), { force: true }),
+    all() {
+      const out: Array<{ runnerId: string; state: StateFile }> = [];
+      for (const name of readdirSync(dir)) {
+        if (!name.endsWith('.json')) continue;
+        const path = join(dir, name);
+        try {
+          out.push({
+            runnerId: name.slice(0, -'.json'.length),
+            state: JSON.parse(readFileSync(path, 'utf8')),
+          });
+        } catch {
+          // half-written by a server that died mid-write: its runner is found by no one, drop it
+          rmSync(path, { force: true });
+        }
       }
-    }
-    return out;
-  }
+      return out;
+    },
+  };
+}
 
+function memoryShelf(): StateShelf {
+  const states = new Map<string, StateFile>();
+  return {
+    put: (runnerId, state) => states.set(runnerId, state),
+    drop: (runnerId) => states.delete(runnerId),
+    all: () => [...states].map(([runnerId, state]) => ({ runnerId, state })),
+  };
+}
+
+/**
+ * The records of a local driver's runners, in `dir`, or without one in memory: a driver given no state
+ * folder (tests, embedders) finds its own runners again but no later process does.
+ */
+export function openRunnerStateFiles(dir?: string): RunnerStateFiles {
+  const shelf = dir === undefined ? memoryShelf() : folderShelf(dir);
   return {
     record(pid, labels) {
       const startTime = processStartTime(pid);
       if (startTime === null) return;
-      const state: StateFile = { pid, startTime, labels };
-      writeFileSync(fileOf(labels.runnerId), JSON.stringify(state), { mode: 0o600 });
+      shelf.put(labels.runnerId, { pid, startTime, labels });
     },
     forget(runnerId) {
-      rmSync(fileOf(runnerId), { force: true });
+      shelf.drop(runnerId);
     },
     discover(node) {
-      return all()
+      return shelf
+        .all()
         .filter(({ state }) => state.labels.node === node)
         .map(({ state }) => ({
           ref: String(state.pid),
@@ -65,10 +94,10 @@ export function openRunnerStateFiles(dir: string): RunnerStateFiles {
         }));
     },
     remove(ref, kill) {
-      for (const { path, state } of all()) {
+      for (const { runnerId, state } of shelf.all()) {
         if (String(state.pid) !== ref) continue;
         if (processStartTime(state.pid) === state.startTime) kill(state.pid);
-        rmSync(path, { force: true });
+        shelf.drop(runnerId);
       }
     },
   };

@@ -4,15 +4,7 @@ import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { RunnerDriver, RunnerHandle, RunnerHooks, RunnerSpec } from '@hangar/core';
 import { type GpuPlacement, type LocalGpus, placeGpus } from '../gpus/placement.js';
-import {
-  bundleArtifact,
-  defaultStateDir,
-  filesEnv,
-  freePort,
-  gpuHandle,
-  signalGroup,
-  watchChild,
-} from '../process-driver.js';
+import { bundleArtifact, filesEnv, freePort, gpuHandle, signalGroup, watchChild } from '../process-driver.js';
 import { openRunnerStateFiles } from '../runner-state-files.js';
 import type { CgroupManager } from './cgroups.js';
 import type { OwnerIdentities } from './identities.js';
@@ -65,7 +57,7 @@ export function createSandboxRunnerDriver(options: SandboxDriverOptions): Runner
   const hardNofile = ownHardLimit('Max open files') ?? options.nofile;
   const baseEnv = { PYTHONUNBUFFERED: '1', ...(options.baseEnv ?? {}) };
   mkdirSync(options.runDir, { recursive: true, mode: 0o700 });
-  const states = openRunnerStateFiles(options.stateDir ?? defaultStateDir());
+  const states = openRunnerStateFiles(options.stateDir);
 
   return {
     kind: 'sandbox',
