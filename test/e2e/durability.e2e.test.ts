@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,14 @@ import { type ServerProcess, startServerProcess } from './server-process.js';
 
 const ECHO_DIR = fileURLToPath(new URL('../../examples/echo-node', import.meta.url));
 const servers: ServerProcess[] = [];
+const homes: string[] = [];
+
+/** A fresh server home, removed after the test. */
+function freshHome(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  homes.push(dir);
+  return dir;
+}
 
 afterEach(async () => {
   for (const s of servers.splice(0)) {
@@ -18,6 +26,7 @@ afterEach(async () => {
       await s.exited;
     }
   }
+  for (const dir of homes.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
 async function call(s: ServerProcess, method: string, path: string, body?: unknown) {
@@ -57,7 +66,7 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, ms = 9
 
 describe('server durability (real processes)', () => {
   it('completes every accepted request after kill -9 and a restart, recording each once', async () => {
-    const home = mkdtempSync(join(tmpdir(), 'hangar-durable-'));
+    const home = freshHome('hangar-durable-');
     const first = await startServerProcess(home);
     servers.push(first);
     await deployEcho(first, { min_concurrency: 1, max_concurrency: 1, max_multiplexing: 2 });
@@ -103,7 +112,7 @@ describe('server durability (real processes)', () => {
   }, 240_000);
 
   it('drains an in-flight request on SIGTERM, then exits 0', async () => {
-    const home = mkdtempSync(join(tmpdir(), 'hangar-term-'));
+    const home = freshHome('hangar-term-');
     const s = await startServerProcess(home);
     servers.push(s);
     await deployEcho(s, { min_concurrency: 1, max_concurrency: 1 });

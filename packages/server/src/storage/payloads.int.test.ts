@@ -1,9 +1,17 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll } from 'vitest';
 import { createDiskFileStore } from '../adapters/disk/file-store.js';
 import { describePayloadStore } from './payloads.test-helper.js';
 
-describePayloadStore('disk', async () =>
-  createDiskFileStore(mkdtempSync(join(tmpdir(), 'hangar-payload-objects-'))),
-);
+const dirs: string[] = [];
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+describePayloadStore('disk', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hangar-payload-objects-'));
+  dirs.push(dir);
+  return createDiskFileStore(dir);
+});
