@@ -137,7 +137,9 @@ describe('supervisor records (SQLite)', () => {
 
   it('recover(previousEnd) on a cluster ends the earlier incarnation’s runners at its last heartbeat, metered to it', async () => {
     const { sup, stores, dbPath } = sqliteBed(true);
-    const t = Date.now() - 60_000;
+    // Ten seconds into a past minute, so the five metered seconds all fall in the one row written below.
+    const now = Date.now();
+    const t = now - (now % 60_000) - 110_000;
     // Metered until t + 5 s, but the process lived to its last heartbeat at t + 8 s.
     stores.runners.upsertRunner({
       ...rowFor('999999998'),
