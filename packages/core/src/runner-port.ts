@@ -93,6 +93,12 @@ export interface RunnerHandle {
   kill(): void;
   /** Per-runner GPU usage for sampling; absent when the driver cannot tell. */
   sampleGpus?(): Promise<GpuUsage[]>;
+  /**
+   * Whether the listener at `url` belongs to this runner's processes. A runner is ready only when this
+   * holds besides its health probe, so a port another process took first is never mistaken for the app.
+   * Absent when the driver's own forward or network holds the port (it would fail to start instead).
+   */
+  listenerIsOurs?(): Promise<boolean>;
 }
 
 /** One GPU's usage as sampled for the runner holding it. */

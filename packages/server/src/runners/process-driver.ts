@@ -9,6 +9,7 @@ import {
 } from '@hangar/core';
 import { type GpuPlacement, type LocalGpus, placeGpus } from './gpus/placement.js';
 import { LineSplitter } from './line-splitter.js';
+import { listenerIsFamilyOf } from './port-owner.js';
 import { openRunnerStateFiles } from './runner-state-files.js';
 
 /** Variables a runner inherits from the server's environment; everything else comes from its spec. */
@@ -68,7 +69,7 @@ export function createProcessRunnerDriver(options: ProcessDriverOptions = {}): R
           placed.release();
         });
         hooks.onPhase('SETUP');
-        const handle = processHandle(spec.runnerId, `http://127.0.0.1:${port}`, child, placed, options.gpus);
+        const handle = processHandle(spec.runnerId, port, child, placed, options.gpus);
         if (signal?.aborted) {
           handle.kill();
           signal.throwIfAborted();
@@ -110,8 +111,27 @@ function pickBaseEnv(source: NodeJS.ProcessEnv): Record<string, string> {
   return env;
 }
 
-/** Asks the OS for a free port. Another process could take it before the runner binds; that shows as a startup failure. */
-export function freePort(): Promise<number> {
+/** Ports handed out lately (port → when): two runners starting together must not be told the same one. */
+const handedOut = new Map<number, number>();
+const HANDED_OUT_MS = 60_000;
+
+/**
+ * Asks the OS for a free port, never one this process handed out in the last minute. Another process
+ * could still take it before the runner binds: the runner then fails to start, and its readiness check
+ * (`listenerIsOurs`) never mistakes that process for the app.
+ */
+export async function freePort(ask: () => Promise<number> = askPort): Promise<number> {
+  const now = Date.now();
+  for (const [port, at] of handedOut) if (now - at > HANDED_OUT_MS) handedOut.delete(port);
+  for (let attempt = 0; ; attempt++) {
+    const port = await ask();
+    if (handedOut.has(port) && attempt < 20) continue;
+    handedOut.set(port, now);
+    return port;
+  }
+}
+
+function askPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
@@ -180,7 +200,7 @@ export function watchChild(
 
 function processHandle(
   runnerId: string,
-  url: string,
+  port: number,
   child: ChildProcess,
   placed: GpuPlacement,
   gpus: LocalGpus | null | undefined,
@@ -193,9 +213,11 @@ function processHandle(
   });
   return {
     runnerId,
-    url,
+    url: `http://127.0.0.1:${port}`,
     ref,
     ...gpuHandle(placed, gpus),
+    // Without /proc (macOS) the health probe alone decides.
+    listenerIsOurs: async () => pid === null || ((await listenerIsFamilyOf(pid, port)) ?? true),
     stop(graceMs) {
       if (pid === null || child.exitCode !== null || child.signalCode !== null) return exited;
       signalGroup(pid, 'SIGTERM');

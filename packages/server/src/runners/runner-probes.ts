@@ -1,4 +1,5 @@
 import { connect } from 'node:net';
+import type { RunnerHandle } from '@hangar/core';
 import type { Pool } from 'undici';
 
 /** Per-probe limit for a health check answer or a TCP connection. */
@@ -18,6 +19,24 @@ export async function probeHealth(http: Pool, path: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** Logged while another process answers on a starting runner's port (the app will fail to bind it). */
+export const FOREIGN_LISTENER =
+  'another process answers on the runner’s port; waiting for the app’s own listener';
+
+/**
+ * A starting runner's readiness: `ready` when its health path answers 200 and the listener belongs to
+ * the runner's processes, `foreign` when the answer came from another process holding the port.
+ */
+export async function probeReady(
+  http: Pool,
+  path: string,
+  handle: RunnerHandle | null,
+): Promise<'ready' | 'unhealthy' | 'foreign'> {
+  if (!(await probeHealth(http, path))) return 'unhealthy';
+  if (handle?.listenerIsOurs && !(await handle.listenerIsOurs())) return 'foreign';
+  return 'ready';
 }
 
 /** True when the runner's HTTP port (from its base URL) still accepts a TCP connection. */

@@ -15,7 +15,7 @@ import type { Job } from './dispatch/job.js';
 import { RunnerGpuSamples } from './runner-gpus.js';
 import { parseRunnerHints, RUNNER_HINTS_HEADER } from './runner-hints.js';
 import { RunnerMeter } from './runner-meter.js';
-import { probeHealth, probeTcp } from './runner-probes.js';
+import { FOREIGN_LISTENER as FOREIGN, probeReady, probeTcp } from './runner-probes.js';
 import { runnerEventPayload, runnerRow } from './runner-records.js';
 import { buildRunnerSpec } from './runner-spec.js';
 import { RunnerStateClock } from './runner-state-clock.js';
@@ -236,9 +236,11 @@ export class Runner {
     }
     if (this.healthPolling || !this.http) return;
     this.healthPolling = true;
-    void probeHealth(this.http, this.manifest.health_path).then((healthy) => {
+    void probeReady(this.http, this.manifest.health_path, this.handle).then((answer) => {
       this.healthPolling = false;
-      if (healthy && this.state === 'setup' && !this.stopping) this.becomeReady();
+      if (answer === 'foreign')
+        this.ctx.deps.logger.warn({ runnerId: this.id, url: this.handle?.url }, FOREIGN);
+      if (answer === 'ready' && this.state === 'setup' && !this.stopping) this.becomeReady();
     });
   }
 
