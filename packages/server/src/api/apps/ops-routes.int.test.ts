@@ -7,7 +7,7 @@ import { createAppOps } from '../../services/app-ops.js';
 import { describeOnBackends, openSyncedReads, type SyncedReads } from '../testing/backends.test-helper.js';
 import { registerAppHistoryRoutes } from './history-routes.js';
 import { registerAppOpsRoutes } from './ops-routes.js';
-import { key, SERVER, until } from './testing/ops-stack.test-helper.js';
+import { callApp, key, SERVER, until } from './testing/ops-stack.test-helper.js';
 
 let stack: GatewayStack;
 let pool: SyncedReads;
@@ -51,20 +51,7 @@ async function api(method: string, path: string, body?: unknown, authorization =
   return { status: res.status, json: text ? JSON.parse(text) : null };
 }
 
-async function call(
-  name: string,
-  input: object = {},
-): Promise<{ status: number; version?: string; detail?: unknown }> {
-  const res = await fetch(`${stack.base}/run/alice/${name}`, {
-    method: 'POST',
-    headers: { authorization: caller, 'content-type': 'application/json' },
-    body: JSON.stringify(input),
-  });
-  const json = (await res.json()) as { version?: string; detail?: unknown };
-  // A failure carries its detail, so an assertion on the results says why.
-  if (res.status !== 200) return { status: res.status, detail: json.detail };
-  return { status: res.status, version: json.version };
-}
+const call = (name: string, input: object = {}) => callApp(stack.base, caller, name, input);
 
 const runners = async (name: string) =>
   (await api('GET', `alice/${name}/runners`)).json.runners as {

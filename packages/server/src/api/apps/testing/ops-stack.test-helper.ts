@@ -21,6 +21,24 @@ http.createServer((req, res) => {
 }).listen(Number(process.env.PORT), '127.0.0.1');
 `;
 
+/** A sync call of `alice/<name>`: its status and the version that answered, or the failure's detail. */
+export async function callApp(
+  base: string,
+  authorization: string,
+  name: string,
+  input: object = {},
+): Promise<{ status: number; version?: string; detail?: unknown }> {
+  const res = await fetch(`${base}/run/alice/${name}`, {
+    method: 'POST',
+    headers: { authorization, 'content-type': 'application/json' },
+    body: JSON.stringify(input),
+  });
+  const json = (await res.json()) as { version?: string; detail?: unknown };
+  // A failure carries its detail, so an assertion on the results says why.
+  if (res.status !== 200) return { status: res.status, detail: json.detail };
+  return { status: res.status, version: json.version };
+}
+
 /** Inserts an owner's key through the store; returns the `Authorization` header value. */
 export async function key(keys: KeyStore, owner: string, scope: KeyScope): Promise<string> {
   const keyId = randomUUID();
