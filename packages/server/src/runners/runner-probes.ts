@@ -35,8 +35,10 @@ export async function probeReady(
   handle: RunnerHandle | null,
 ): Promise<'ready' | 'unhealthy' | 'foreign'> {
   if (!(await probeHealth(http, path))) return 'unhealthy';
-  if (handle?.listenerIsOurs && !(await handle.listenerIsOurs())) return 'foreign';
-  return 'ready';
+  if (!handle?.listenerIsOurs) return 'ready';
+  // A check that cannot be made (an unreadable /proc) leaves the decision to the health probe.
+  const ours = await handle.listenerIsOurs().catch(() => true);
+  return ours ? 'ready' : 'foreign';
 }
 
 /** True when the runner's HTTP port (from its base URL) still accepts a TCP connection. */
